@@ -1,0 +1,16 @@
+//! calbridge: calendar integrations for multi-tenant products.
+//! One crate, two targets: `ssr` builds the server, `hydrate` the WASM that
+//! brings the same components to life in the browser.
+
+pub mod api;
+pub mod app;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

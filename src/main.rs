@@ -1,0 +1,105 @@
+//! The `calbridge` binary: `serve` (default), `migrate`, `rotate-key`,
+//! `create-admin`.
+
+use calbridge::server::config::{Cli, Command, Config};
+use calbridge::server::{accounts, build_state, http, observability};
+use clap::Parser;
+use leptos::config::{get_configuration, LeptosOptions};
+use std::process::ExitCode;
+
+/// Leptos runtime settings: from cargo-leptos's environment when it started
+/// us, otherwise from `Leptos.toml` (a deployed binary), otherwise defaults.
+fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
+    let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
+    let mut options = if from_cargo_leptos {
+        get_configuration(None).map_err(|e| format!("LEPTOS_*: {e}"))?.leptos_options
+    } else if config.leptos_config.exists() {
+        let path = config.leptos_config.to_string_lossy().into_owned();
+        get_configuration(Some(&path))
+            .map_err(|e| format!("CALBRIDGE_LEPTOS_CONFIG ({path}): {e}"))?
+            .leptos_options
+    } else {
+        LeptosOptions::builder()
+            .output_name("calbridge")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build()
+    };
+    options.site_addr = config.addr;
+    Ok(options)
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("calbridge: {message}");
+    ExitCode::from(2)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("invalid configuration: {e}")),
+    };
+    observability::init_tracing();
+    let options = match leptos_options(&config) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let state = match build_state(config.clone(), options).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            if config.seed_demo {
+                match accounts::seed_demo(&state, config.demo_password.as_deref()).await {
+                    Ok(Some(password)) => println!(
+                        "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {password}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
+                        config.public_link("/login")
+                    ),
+                    Ok(None) => {}
+                    Err(e) => return fail(format!("seeding the demo tenant failed: {e}")),
+                }
+            }
+            let listener = match tokio::net::TcpListener::bind(config.addr).await {
+                Ok(l) => l,
+                Err(e) => return fail(format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.addr)),
+            };
+            tracing::info!(addr = %config.addr, public_url = %config.public_url, "calbridge listening");
+            if let Err(e) = http::serve(state, listener, http::shutdown_signal()).await {
+                return fail(format!("server error: {e}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        Command::RotateKey => match state.vault.rotate().await {
+            Ok(report) => {
+                println!(
+                    "new data key {} active; {} secrets re-encrypted; {} old keys removed",
+                    report.new_key_id, report.reencrypted, report.keys_removed
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("key rotation failed (nothing was changed that cannot be read): {e}")),
+        },
+        Command::CreateAdmin {
+            email,
+            name,
+            tenant,
+            password,
+            time_zone,
+        } => match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone).await {
+            Ok(_) => {
+                println!("admin {email} created in tenant '{tenant}'");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("create-admin: {}", e.public_message())),
+        },
+    }
+}

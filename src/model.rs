@@ -1,0 +1,203 @@
+//! Types shared by the server and the browser: typed IDs, roles and the view
+//! structs server functions return. Nothing here may carry a secret.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered (UUID v7) id.
+            #[cfg(feature = "ssr")]
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A customer organisation; every other row belongs to exactly one.
+    TenantId
+);
+typed_id!(
+    /// A person who logs in.
+    UserId
+);
+typed_id!(
+    /// A pending or used invitation to join a tenant.
+    InviteId
+);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            other => Err(format!("unknown role '{other}'")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The logged-in user as the UI sees them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub tenant_name: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub time_zone: String,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// What the shell needs on every page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShellInfo {
+    pub user: Option<CurrentUser>,
+}
+
+/// One member row on `/admin/users`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub time_zone: String,
+    /// RFC 3339, UTC.
+    pub joined_at: String,
+}
+
+/// A pending invite; `link` is the sign-up URL an admin can copy again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub id: InviteId,
+    pub email: Option<String>,
+    pub role: Role,
+    pub link: String,
+    pub invited_by: Option<String>,
+    pub expires_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub me: UserId,
+    pub members: Vec<MemberView>,
+    pub invites: Vec<InviteView>,
+}
+
+/// What `/signup` shows: the first account of an empty instance, an invite,
+/// or a closed door.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SignupMode {
+    FirstAccount,
+    Invite {
+        tenant_name: String,
+        email: Option<String>,
+    },
+    InviteInvalid,
+    Closed,
+}
+
+/// Errors server functions return to the browser: safe messages only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    #[error("Please log in.")]
+    Unauthorized,
+    #[error("You do not have access to this page.")]
+    Forbidden,
+    #[error("Not found.")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+impl leptos::server_fn::error::FromServerFnError for ApiError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(_: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        ApiError::Internal
+    }
+}
+
+/// Flash messages travel as short codes in the query string after a form
+/// post redirects (so pages work without JavaScript); this is the one place
+/// that turns a code into words.
+pub fn flash_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "invalid_credentials" => "Email or password is incorrect.",
+        "rate_limited" => "Too many failed attempts. Wait a few minutes and try again.",
+        "signup_closed" => "Sign-up needs an invite link from an admin of your team.",
+        "invite_invalid" => "This invite link is invalid, expired or already used.",
+        "email_taken" => "An account with this email already exists in this team.",
+        "weak_password" => "Password must be at least 10 characters.",
+        "invalid_email" => "Enter a valid email address.",
+        "invalid_name" => "Name must be 1 to 100 characters.",
+        "invalid_time_zone" => "Choose a valid time zone.",
+        "invalid_tenant_name" => "Team name must be 1 to 100 characters.",
+        "email_mismatch" => "This invite is for a different email address.",
+        "session_expired" => "Your session has ended. Please log in again.",
+        "logged_out" => "You have been logged out.",
+        "welcome" => "Welcome to calbridge.",
+        "invite_created" => "Invite link created. Copy it and send it to your teammate.",
+        "invite_revoked" => "Invite revoked.",
+        "role_changed" => "Role updated.",
+        "member_removed" => "Member removed.",
+        "last_admin" => "A team needs at least one admin.",
+        "not_yourself" => "You cannot remove yourself.",
+        "profile_saved" => "Profile saved.",
+        "not_found" => "That item no longer exists.",
+        _ => return None,
+    })
+}

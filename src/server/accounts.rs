@@ -1,0 +1,420 @@
+//! Accounts and membership: sign-up, login, sessions, invites, roles.
+//! Handlers and server functions stay thin and call these.
+
+use crate::model::{InviteId, InviteView, MemberView, MembersPage, Role, SignupMode, UserId};
+use crate::server::auth::{passwords, random_token, token_hash, AdminCaller, Caller};
+use crate::server::db::vault::SecretOwner;
+use crate::server::db::{self, invites, sessions, tenants, users, DbError, TenantScope, UserScope};
+use crate::server::error::{AppError, AppResult};
+use crate::server::state::AppState;
+use std::str::FromStr;
+
+const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+fn invite_secret(id: &str) -> SecretOwner<'_> {
+    SecretOwner {
+        kind: "invite",
+        id,
+        purpose: "link_token",
+    }
+}
+
+pub fn normalize_email(raw: &str) -> AppResult<String> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::Invalid("invalid_email"))
+    }
+}
+
+fn check_len(value: &str, code: &'static str) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 100 {
+        return Err(AppError::Invalid(code));
+    }
+    Ok(v.to_owned())
+}
+
+pub fn check_time_zone(tz: &str) -> AppResult<String> {
+    chrono_tz::Tz::from_str(tz.trim())
+        .map(|z| z.name().to_owned())
+        .map_err(|_| AppError::Invalid("invalid_time_zone"))
+}
+
+/// A session token for the browser, and when it ends.
+pub struct NewSession {
+    pub token: String,
+    pub max_age_secs: i64,
+}
+
+pub struct SignupForm {
+    pub tenant_name: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub time_zone: String,
+    pub invite: Option<String>,
+}
+
+pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<SignupMode> {
+    if let Some(token) = invite.filter(|t| !t.is_empty()) {
+        let open = invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms()).await?;
+        return Ok(match open {
+            Some(i) => SignupMode::Invite {
+                tenant_name: i.tenant_name,
+                email: i.email,
+            },
+            None => SignupMode::InviteInvalid,
+        });
+    }
+    Ok(if tenants::count(state.db.pool()).await? == 0 {
+        SignupMode::FirstAccount
+    } else {
+        SignupMode::Closed
+    })
+}
+
+/// Creates an account: the tenant and its admin on an empty instance, or a
+/// member through an invite. Returns a fresh session.
+pub async fn sign_up(state: &AppState, form: SignupForm) -> AppResult<NewSession> {
+    let email = normalize_email(&form.email)?;
+    let name = check_len(&form.name, "invalid_name")?;
+    let time_zone = check_time_zone(&form.time_zone)?;
+    passwords::check_policy(&form.password)?;
+    let password_hash = passwords::hash(&form.password).await?;
+
+    let mut tx = state.db.begin_write().await?;
+    let owner = match form.invite.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => {
+            let invite = invites::find_open_by_token_hash(&mut *tx, &token_hash(token), db::now_ms())
+                .await?
+                .ok_or(AppError::Invalid("invite_invalid"))?;
+            if invite.email.as_deref().is_some_and(|e| e != email) {
+                return Err(AppError::Invalid("email_mismatch"));
+            }
+            let user_id = users::insert(
+                &mut *tx,
+                &invite.tenant,
+                users::NewUser {
+                    email: &email,
+                    name: &name,
+                    password_hash: &password_hash,
+                    role: invite.role,
+                    time_zone: &time_zone,
+                },
+            )
+            .await?;
+            invites::accept(&mut *tx, &invite.tenant, invite.id, user_id)
+                .await
+                .map_err(|e| match e {
+                    DbError::NotFound => AppError::Invalid("invite_invalid"),
+                    other => other.into(),
+                })?;
+            db::vault::delete_for_owner(&mut *tx, &invite.tenant, "invite", &invite.id.to_string()).await?;
+            UserScope::new(invite.tenant, user_id)
+        }
+        None => {
+            let tenant_name = check_len(form.tenant_name.as_deref().unwrap_or(""), "invalid_tenant_name")?;
+            tenants::lock_for_first_signup(&mut tx, state.db.backend()).await?;
+            if tenants::count(&mut *tx).await? > 0 {
+                return Err(AppError::Invalid("signup_closed"));
+            }
+            let tenant = tenants::insert(&mut *tx, &tenant_name).await?;
+            let user_id = users::insert(
+                &mut *tx,
+                &tenant,
+                users::NewUser {
+                    email: &email,
+                    name: &name,
+                    password_hash: &password_hash,
+                    role: Role::Admin,
+                    time_zone: &time_zone,
+                },
+            )
+            .await?;
+            UserScope::new(tenant, user_id)
+        }
+    };
+    let session = start_session(state, &mut tx, &owner).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), "account created");
+    Ok(session)
+}
+
+async fn start_session(state: &AppState, tx: &mut db::Tx, owner: &UserScope) -> AppResult<NewSession> {
+    let token = random_token();
+    let ttl_ms = state.config.session_ttl.as_millis() as i64;
+    sessions::insert(&mut **tx, &token_hash(&token), owner, db::now_ms() + ttl_ms).await?;
+    Ok(NewSession {
+        token,
+        max_age_secs: ttl_ms / 1000,
+    })
+}
+
+/// Checks the password and opens a new session, ending the one the browser
+/// had (session rotation). Wrong password and unknown email are one error.
+pub async fn log_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: Option<&str>,
+    previous_session: Option<&str>,
+) -> AppResult<NewSession> {
+    let email = email.trim().to_lowercase();
+    let client_key = client.map(|c| format!("ip:{c}"));
+    let keys: Vec<&str> = std::iter::once(email.as_str()).chain(client_key.as_deref()).collect();
+    if state.throttle.is_blocked(&keys) {
+        return Err(AppError::RateLimited);
+    }
+    let candidates = users::login_candidates(state.db.pool(), &email).await?;
+    let mut matched = None;
+    if candidates.is_empty() {
+        passwords::verify_dummy(password).await;
+    }
+    for user in candidates {
+        if passwords::verify(password, &user.password_hash).await? {
+            matched = Some(user);
+            break;
+        }
+    }
+    let Some(user) = matched else {
+        state.throttle.record_failure(&keys);
+        tracing::info!("login failed");
+        return Err(AppError::Invalid("invalid_credentials"));
+    };
+    state.throttle.clear(&email);
+    let mut tx = state.db.begin_write().await?;
+    if let Some(old) = previous_session {
+        sessions::delete(&mut *tx, &token_hash(old)).await?;
+    }
+    let owner = UserScope::new(user.tenant, user.id);
+    let session = start_session(state, &mut tx, &owner).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), "logged in");
+    Ok(session)
+}
+
+pub async fn log_out(state: &AppState, session_token: &str) -> AppResult<()> {
+    sessions::delete(state.db.pool(), &token_hash(session_token)).await?;
+    Ok(())
+}
+
+pub async fn update_profile(state: &AppState, caller: &Caller, name: &str, time_zone: &str) -> AppResult<()> {
+    let name = check_len(name, "invalid_name")?;
+    let time_zone = check_time_zone(time_zone)?;
+    users::set_profile(state.db.pool(), caller.scope(), caller.user.user_id(), &name, &time_zone).await?;
+    Ok(())
+}
+
+pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<MembersPage> {
+    let scope = admin.0.scope();
+    let members = users::list(state.db.pool(), scope)
+        .await?
+        .into_iter()
+        .map(|u| MemberView {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            time_zone: u.time_zone,
+            joined_at: db::ms_to_rfc3339(u.created_at),
+        })
+        .collect();
+    let mut invite_views = Vec::new();
+    for invite in invites::list_pending(state.db.pool(), scope, db::now_ms()).await? {
+        let id = invite.id.to_string();
+        let Some(token) = state.vault.load(state.db.pool(), scope, invite_secret(&id)).await? else {
+            continue;
+        };
+        invite_views.push(InviteView {
+            id: invite.id,
+            email: invite.email,
+            role: invite.role,
+            link: invite_link(state, token.expose()),
+            invited_by: invite.invited_by,
+            expires_at: db::ms_to_rfc3339(invite.expires_at),
+        });
+    }
+    Ok(MembersPage {
+        me: admin.0.user.user_id(),
+        members,
+        invites: invite_views,
+    })
+}
+
+fn invite_link(state: &AppState, token: &str) -> String {
+    state.config.public_link(&format!("/signup?invite={token}"))
+}
+
+/// Creates an invite and returns its link.
+pub async fn create_invite(state: &AppState, admin: &AdminCaller, email: Option<&str>, role: Role) -> AppResult<String> {
+    let email = email
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(normalize_email)
+        .transpose()?;
+    let scope = admin.0.scope();
+    let token = random_token();
+    let id = InviteId::new();
+    let mut tx = state.db.begin_write().await?;
+    invites::insert(
+        &mut *tx,
+        scope,
+        invites::NewInvite {
+            id,
+            token_hash: &token_hash(&token),
+            email: email.as_deref(),
+            role,
+            created_by: admin.0.user.user_id(),
+            expires_at: db::now_ms() + INVITE_TTL_MS,
+        },
+    )
+    .await?;
+    state
+        .vault
+        .store(&mut *tx, scope, invite_secret(&id.to_string()), &token)
+        .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(invite_link(state, &token))
+}
+
+pub async fn revoke_invite(state: &AppState, admin: &AdminCaller, id: InviteId) -> AppResult<()> {
+    let scope = admin.0.scope();
+    let mut tx = state.db.begin_write().await?;
+    invites::revoke(&mut *tx, scope, id).await?;
+    db::vault::delete_for_owner(&mut *tx, scope, "invite", &id.to_string()).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+pub async fn change_role(state: &AppState, admin: &AdminCaller, user: UserId, role: Role) -> AppResult<()> {
+    let scope = admin.0.scope();
+    let mut tx = state.db.begin_write().await?;
+    let target = users::get(&mut *tx, scope, user).await?;
+    if target.role == Role::Admin && role == Role::Member && users::count_admins(&mut *tx, scope).await? <= 1 {
+        return Err(AppError::Invalid("last_admin"));
+    }
+    users::set_role(&mut *tx, scope, user, role).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+pub async fn remove_member(state: &AppState, admin: &AdminCaller, user: UserId) -> AppResult<()> {
+    if user == admin.0.user.user_id() {
+        return Err(AppError::Invalid("not_yourself"));
+    }
+    let scope = admin.0.scope();
+    let mut tx = state.db.begin_write().await?;
+    users::get(&mut *tx, scope, user).await?;
+    sessions::delete_for_user(&mut *tx, scope, user).await?;
+    users::delete(&mut *tx, scope, user).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+/// Operator command: an admin in the named tenant, creating the tenant when
+/// none has that name.
+pub async fn create_admin(
+    state: &AppState,
+    tenant_name: &str,
+    email: &str,
+    name: &str,
+    password: &str,
+    time_zone: &str,
+) -> AppResult<UserScope> {
+    let email = normalize_email(email)?;
+    let tenant_name = check_len(tenant_name, "invalid_tenant_name")?;
+    let name = check_len(name, "invalid_name")?;
+    let time_zone = check_time_zone(time_zone)?;
+    passwords::check_policy(password)?;
+    let password_hash = passwords::hash(password).await?;
+    let mut tx = state.db.begin_write().await?;
+    let tenant: TenantScope = match tenants::find_by_name(&mut *tx, &tenant_name).await? {
+        Some(t) => t,
+        None => tenants::insert(&mut *tx, &tenant_name).await?,
+    };
+    let user_id = users::insert(
+        &mut *tx,
+        &tenant,
+        users::NewUser {
+            email: &email,
+            name: &name,
+            password_hash: &password_hash,
+            role: Role::Admin,
+            time_zone: &time_zone,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(UserScope::new(tenant, user_id))
+}
+
+/// Dev convenience: on an empty instance, a demo tenant with an admin and two
+/// members who share one password. Returns the password when one was made up.
+pub async fn seed_demo(state: &AppState, password: Option<&str>) -> AppResult<Option<String>> {
+    if tenants::count(state.db.pool()).await? > 0 {
+        return Ok(None);
+    }
+    let generated = password.is_none().then(|| random_token()[..16].to_owned());
+    let password = password.or(generated.as_deref()).unwrap_or_default();
+    passwords::check_policy(password)?;
+    let password_hash = passwords::hash(password).await?;
+    let mut tx = state.db.begin_write().await?;
+    let tenant = tenants::insert(&mut *tx, "Demo").await?;
+    for (email, name, role) in [
+        ("admin@demo.test", "Demo Admin", Role::Admin),
+        ("alice@demo.test", "Alice Example", Role::Member),
+        ("bob@demo.test", "Bob Example", Role::Member),
+    ] {
+        users::insert(
+            &mut *tx,
+            &tenant,
+            users::NewUser {
+                email,
+                name,
+                password_hash: &password_hash,
+                role,
+                time_zone: "Europe/Berlin",
+            },
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(generated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(normalize_email("  Alice@Example.COM ").unwrap(), "alice@example.com");
+        for bad in ["", "alice", "@x.com", "a@b", "a@.com", "a@com.", "a b@x.com", "a@b@c.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(check_time_zone("Europe/Berlin").unwrap(), "Europe/Berlin");
+        assert!(check_time_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        assert!(check_len("", "invalid_name").is_err());
+        assert!(check_len(&"x".repeat(101), "invalid_name").is_err());
+        assert_eq!(check_len("  Ann ", "invalid_name").unwrap(), "Ann");
+    }
+}

@@ -1,0 +1,104 @@
+use super::{token_hash, SESSION_COOKIE};
+use crate::model::{CurrentUser, Role};
+use crate::server::db::{self, sessions, TenantScope, UserScope};
+use crate::server::error::AppError;
+use crate::server::state::AppState;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+
+/// The logged-in user behind a request, resolved from the session cookie.
+/// Every tenant-scoped operation starts from here.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: UserScope,
+    pub tenant_name: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub time_zone: String,
+    pub session_hash: String,
+}
+
+impl Caller {
+    pub fn scope(&self) -> &TenantScope {
+        &self.user.tenant
+    }
+
+    pub fn view(&self) -> CurrentUser {
+        CurrentUser {
+            id: self.user.user_id(),
+            tenant_name: self.tenant_name.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            time_zone: self.time_zone.clone(),
+        }
+    }
+
+    /// Resolves the session cookie; `None` when absent, unknown or expired.
+    pub async fn from_parts(parts: &Parts, state: &AppState) -> Result<Option<Caller>, AppError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Some(caller.clone()));
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let hash = token_hash(cookie.value());
+        let owner = sessions::find_owner(state.db.pool(), &hash, db::now_ms()).await?;
+        Ok(owner.map(|o| Caller {
+            user: o.user,
+            tenant_name: o.tenant_name,
+            email: o.email,
+            name: o.name,
+            role: o.role,
+            time_zone: o.time_zone,
+            session_hash: hash,
+        }))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_parts(parts, state).await?.ok_or(AppError::Unauthorized)?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        let caller = Caller::from_parts(parts, state).await?;
+        if let Some(c) = &caller {
+            parts.extensions.insert(c.clone());
+        }
+        Ok(caller)
+    }
+}
+
+/// A caller who is an admin of their tenant.
+#[derive(Clone, Debug)]
+pub struct AdminCaller(pub Caller);
+
+impl AdminCaller {
+    pub fn check(caller: Caller) -> Result<Self, AppError> {
+        if caller.role == Role::Admin {
+            Ok(AdminCaller(caller))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        AdminCaller::check(<Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await?)
+    }
+}

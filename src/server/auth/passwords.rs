@@ -1,0 +1,77 @@
+//! argon2id password hashing, off the async runtime.
+
+use crate::server::error::{AppError, AppResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use std::sync::OnceLock;
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+const MAX_PASSWORD_LEN: usize = 1024;
+
+pub fn check_policy(password: &str) -> AppResult<()> {
+    let len = password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        return Err(AppError::Invalid("weak_password"));
+    }
+    Ok(())
+}
+
+pub async fn hash(password: &str) -> AppResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+pub async fn verify(password: &str, stored_hash: &str) -> AppResult<bool> {
+    let password = password.to_owned();
+    let stored_hash = stored_hash.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&stored_hash).map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// Spends the same time as a real check, so an unknown email cannot be told
+/// apart from a wrong password by timing.
+pub async fn verify_dummy(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let hash = DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"calbridge-dummy-password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    });
+    let _ = verify(password, hash).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_verifies_only_the_right_password() {
+        let h = hash("correct horse battery").await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", &h).await.unwrap());
+        assert!(!verify("correct horse batterz", &h).await.unwrap());
+    }
+
+    #[test]
+    fn policy_rejects_short_and_huge_passwords() {
+        assert!(check_policy("short").is_err());
+        assert!(check_policy(&"x".repeat(2000)).is_err());
+        assert!(check_policy("long enough pass").is_ok());
+    }
+}

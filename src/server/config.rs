@@ -1,0 +1,352 @@
+//! One validated configuration, read from the command line and environment.
+//! Every value is checked once at start-up; a bad one stops the process with
+//! one line that names the variable.
+
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+#[derive(Parser, Debug)]
+#[command(name = "calbridge", version, about = "Calendar integrations for multi-tenant products")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Run the web server (default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Add a new data key and re-encrypt every stored secret with it.
+    RotateKey,
+    /// Create an admin account (and its tenant when it does not exist yet).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Admin")]
+        name: String,
+        /// Tenant to create the admin in; created when no tenant has this name.
+        #[arg(long, default_value = "My team")]
+        tenant: String,
+        /// Read from the environment so it never appears in shell history.
+        #[arg(long, env = "CALBRIDGE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+    },
+}
+
+/// Raw settings as given; [`Config::from_settings`] validates them.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// `sqlite://path` or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    #[arg(long, env = "CALBRIDGE_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: String,
+    /// Externally reachable base URL (OAuth redirect URIs, webhook URLs).
+    #[arg(long, env = "CALBRIDGE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Base64 of 32 random bytes. Generated into the data dir in dev when absent.
+    #[arg(long, env = "CALBRIDGE_MASTER_KEY", hide_env_values = true, global = true)]
+    pub master_key: Option<String>,
+    /// Listen address.
+    #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", global = true)]
+    pub addr: Option<String>,
+    /// `dev` seeds a demo tenant and may generate a master key; `production` does neither.
+    #[arg(long = "env", env = "CALBRIDGE_ENV", default_value = "dev", global = true)]
+    pub environment: String,
+    #[arg(long, env = "CALBRIDGE_SESSION_TTL_SECS", default_value = "1209600", global = true)]
+    pub session_ttl_secs: String,
+    /// Seed a demo tenant on an empty dev instance (`0` turns it off).
+    #[arg(long, env = "CALBRIDGE_DEMO", default_value = "1", global = true)]
+    pub demo: String,
+    /// Password for the demo accounts; made up and printed once when unset.
+    #[arg(long, env = "CALBRIDGE_DEMO_PASSWORD", hide_env_values = true, global = true)]
+    pub demo_password: Option<String>,
+    /// Leptos runtime settings for a binary started outside cargo-leptos.
+    #[arg(long, env = "CALBRIDGE_LEPTOS_CONFIG", default_value = "Leptos.toml", global = true)]
+    pub leptos_config: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("addr", &self.addr)
+            .field("environment", &self.environment)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Dev,
+    Production,
+}
+
+/// A configuration error names the variable and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// The master key as given; never printed.
+#[derive(Clone)]
+pub struct MasterKeyInput(pub [u8; 32]);
+
+impl fmt::Debug for MasterKeyInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub public_url: Url,
+    pub master_key: Option<MasterKeyInput>,
+    pub addr: SocketAddr,
+    pub environment: Environment,
+    pub session_ttl: Duration,
+    pub leptos_config: PathBuf,
+    pub seed_demo: bool,
+    pub demo_password: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url.as_str())
+            .field("master_key", &self.master_key)
+            .field("addr", &self.addr)
+            .field("environment", &self.environment)
+            .field("session_ttl", &self.session_ttl)
+            .field("seed_demo", &self.seed_demo)
+            .field("demo_password", &self.demo_password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Hides the password part of a connection URL.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "<unparseable>".to_owned(),
+    }
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        use base64::Engine;
+
+        let data_dir = PathBuf::from(&s.data_dir);
+        if s.data_dir.trim().is_empty() {
+            return Err(bad("CALBRIDGE_DATA_DIR", "must not be empty"));
+        }
+
+        let database_url = match &s.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => format!("sqlite://{}/calbridge.db", s.data_dir.trim_end_matches('/')),
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite:// or postgres:// (this build supports SQLite and PostgreSQL)",
+            ));
+        }
+
+        let addr_text = s.addr.clone().unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr: SocketAddr = addr_text
+            .parse()
+            .map_err(|_| bad("LEPTOS_SITE_ADDR", format!("'{addr_text}' is not an IP:port address")))?;
+
+        let public_text = s
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = Url::parse(&public_text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                bad(
+                    "CALBRIDGE_PUBLIC_URL",
+                    format!("'{public_text}' is not an absolute http(s) URL"),
+                )
+            })?;
+
+        let master_key = match s.master_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|_| bad("CALBRIDGE_MASTER_KEY", "is not valid base64"))?;
+                let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                    bad("CALBRIDGE_MASTER_KEY", "must decode to exactly 32 bytes")
+                })?;
+                Some(MasterKeyInput(key))
+            }
+        };
+
+        let environment = match s.environment.as_str() {
+            "dev" | "development" => Environment::Dev,
+            "prod" | "production" => Environment::Production,
+            other => {
+                return Err(bad(
+                    "CALBRIDGE_ENV",
+                    format!("'{other}' is neither 'dev' nor 'production'"),
+                ))
+            }
+        };
+        if environment == Environment::Production && master_key.is_none() {
+            return Err(bad(
+                "CALBRIDGE_MASTER_KEY",
+                "is required in production (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)",
+            ));
+        }
+
+        let session_ttl_secs: u64 = s
+            .session_ttl_secs
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("CALBRIDGE_SESSION_TTL_SECS", "must be a positive number of seconds"))?;
+
+        let seed_demo = match s.demo.as_str() {
+            "1" | "true" | "yes" => environment == Environment::Dev,
+            "0" | "false" | "no" => false,
+            other => return Err(bad("CALBRIDGE_DEMO", format!("'{other}' is not 1 or 0"))),
+        };
+
+        Ok(Config {
+            database_url,
+            data_dir,
+            public_url,
+            master_key,
+            addr,
+            environment,
+            session_ttl: Duration::from_secs(session_ttl_secs),
+            leptos_config: PathBuf::from(&s.leptos_config),
+            seed_demo,
+            demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
+        })
+    }
+
+    /// The origin browsers send for our own pages, e.g. `http://127.0.0.1:3000`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// An absolute URL under the public base.
+    pub fn public_link(&self, path_and_query: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.as_str().trim_end_matches('/'),
+            path_and_query
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            database_url: None,
+            data_dir: "./data".into(),
+            public_url: None,
+            master_key: None,
+            addr: None,
+            environment: "dev".into(),
+            session_ttl_secs: "60".into(),
+            leptos_config: "Leptos.toml".into(),
+            demo: "1".into(),
+            demo_password: None,
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_settings(&settings()).unwrap();
+        assert_eq!(c.database_url, "sqlite://./data/calbridge.db");
+        assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
+        assert!(!c.cookies_secure());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: Vec<(fn(&mut Settings), &str)> = vec![
+            (|s| s.database_url = Some("mysql://x".into()), "DATABASE_URL"),
+            (|s| s.addr = Some("localhost".into()), "LEPTOS_SITE_ADDR"),
+            (|s| s.public_url = Some("not a url".into()), "CALBRIDGE_PUBLIC_URL"),
+            (|s| s.master_key = Some("%%%".into()), "CALBRIDGE_MASTER_KEY"),
+            (|s| s.master_key = Some("c2hvcnQ=".into()), "CALBRIDGE_MASTER_KEY"),
+            (|s| s.environment = "staging".into(), "CALBRIDGE_ENV"),
+            (|s| s.session_ttl_secs = "0".into(), "CALBRIDGE_SESSION_TTL_SECS"),
+            (|s| s.environment = "production".into(), "CALBRIDGE_MASTER_KEY"),
+        ];
+        for (mutate, variable) in cases {
+            let mut s = settings();
+            mutate(&mut s);
+            let err = Config::from_settings(&s).err().expect("must be rejected");
+            assert_eq!(err.variable, variable, "{err}");
+            assert!(err.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let mut s = settings();
+        s.master_key = Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
+        s.database_url = Some("postgres://app:hunter2@db/calbridge".into());
+        let c = Config::from_settings(&s).unwrap();
+        for text in [format!("{c:?}"), format!("{s:?}")] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("AAECAwQF"), "{text}");
+            assert!(text.contains("***"));
+        }
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let mut s = settings();
+        s.public_url = Some("https://cal.example.com/".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert!(c.cookies_secure());
+        assert_eq!(c.public_link("/signup?invite=x"), "https://cal.example.com/signup?invite=x");
+    }
+}

@@ -1,0 +1,228 @@
+//! Storage: one connection pool over SQLite or PostgreSQL, chosen by the URL
+//! scheme at run time. All SQL lives in this module's children and is written
+//! once with `$n` placeholders, which both backends accept. Times are stored
+//! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
+
+pub mod invites;
+pub mod sessions;
+pub mod tenants;
+pub mod users;
+pub mod vault;
+
+use crate::model::{TenantId, UserId};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Proof that a query runs on behalf of one tenant. Only the auth layer (from
+/// a verified session) and account creation construct it, and every
+/// repository function over tenant-owned rows requires one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantScope {
+    tenant_id: TenantId,
+}
+
+impl TenantScope {
+    pub(in crate::server) fn new(tenant_id: TenantId) -> Self {
+        Self { tenant_id }
+    }
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+    pub(crate) fn tenant(&self) -> String {
+        self.tenant_id.to_string()
+    }
+}
+
+/// A tenant scope narrowed to one user, for rows a user owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserScope {
+    pub tenant: TenantScope,
+    user_id: UserId,
+}
+
+impl UserScope {
+    pub(in crate::server) fn new(tenant: TenantScope, user_id: UserId) -> Self {
+        Self { tenant, user_id }
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub(crate) fn parse_id<T: FromStr>(text: &str) -> DbResult<T> {
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("bad id '{text}'")))
+}
+
+/// `NotFound` when an UPDATE or DELETE touched nothing (wrong id or tenant).
+pub(crate) fn found(rows_affected: u64) -> DbResult<()> {
+    if rows_affected == 0 {
+        Err(DbError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps a unique-constraint violation to a domain conflict.
+pub(crate) fn on_unique(err: sqlx::Error, what: &'static str) -> DbError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Conflict(what),
+        _ => DbError::Sqlx(err),
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    pub async fn connect(url: &str) -> DbResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_with_create(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the single writer;
+                            // busy_timeout makes a second writer wait instead of failing.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    pub async fn migrate(&self) -> DbResult<()> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers and every known migration is applied.
+    pub async fn ready(&self) -> bool {
+        let applied: Result<i64, _> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await;
+        matches!(applied, Ok(n) if n as usize >= self.migrator().iter().count())
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so a read-then-write inside it can never fail
+    /// half-way with SQLITE_BUSY.
+    pub async fn begin_write(&self) -> DbResult<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the SQLite file (and its folder) can be created.
+fn sqlite_url_with_create(url: &str) -> DbResult<String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+    }
+    let mut query = query.to_owned();
+    if !query.contains("mode=") {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{query}"))
+}

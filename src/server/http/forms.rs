@@ -1,0 +1,223 @@
+//! Form posts from the pages. Each handler is thin: parse, call the
+//! accounts service, then redirect (post/redirect/get) with a flash code, so
+//! everything works before the WASM loads.
+
+use super::guards::error_page;
+use crate::model::{InviteId, Role, UserId};
+use crate::server::accounts::{self, NewSession, SignupForm};
+use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
+use crate::server::error::AppError;
+use crate::server::state::AppState;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+fn session_cookie(state: &AppState, session: NewSession) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, session.token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookies_secure())
+        .path("/")
+        .max_age(time_duration(session.max_age_secs))
+        .build()
+}
+
+fn time_duration(secs: i64) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(secs)
+}
+
+fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()))
+        .finish();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// Only same-site relative paths are followed after login.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/meetings",
+    }
+}
+
+/// Not-found and forbidden get an error page with the right status; input
+/// problems go back to the form with a message.
+fn fail(err: AppError, back_to: &str) -> Response {
+    match err {
+        AppError::NotFound => error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "That item does not exist or was already removed.",
+        ),
+        AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "Admins only", "Only admins can do this."),
+        AppError::Internal(_) | AppError::BadOrigin => err.into_response(),
+        other => {
+            let sep = if back_to.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{back_to}{sep}error={}", other.flash_code())).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let client_ip = client.ip().to_string();
+    match accounts::log_in(&state, &form.email, &form.password, Some(&client_ip), previous.as_deref()).await {
+        Ok(session) => {
+            let jar = jar.add(session_cookie(&state, session));
+            (jar, Redirect::to(safe_next(form.next.as_deref()))).into_response()
+        }
+        Err(err) => {
+            let back = with_query(
+                "/login",
+                &[("email", form.email.trim()), ("next", form.next.as_deref().unwrap_or(""))],
+            );
+            fail(err, &back)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignupFormData {
+    tenant_name: Option<String>,
+    name: String,
+    email: String,
+    password: String,
+    time_zone: String,
+    invite: Option<String>,
+}
+
+pub async fn signup(State(state): State<AppState>, jar: CookieJar, Form(form): Form<SignupFormData>) -> Response {
+    let invite = form.invite.clone().unwrap_or_default();
+    let back = with_query("/signup", &[("invite", &invite), ("email", form.email.trim())]);
+    let result = accounts::sign_up(
+        &state,
+        SignupForm {
+            tenant_name: form.tenant_name,
+            name: form.name,
+            email: form.email,
+            password: form.password,
+            time_zone: form.time_zone,
+            invite: form.invite,
+        },
+    )
+    .await;
+    match result {
+        Ok(session) => {
+            let jar = jar.add(session_cookie(&state, session));
+            (jar, Redirect::to("/meetings?notice=welcome")).into_response()
+        }
+        Err(err) => fail(err, &back),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        if let Err(err) = accounts::log_out(&state, cookie.value()).await {
+            return err.into_response();
+        }
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/login?notice=logged_out")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    name: String,
+    time_zone: String,
+}
+
+pub async fn save_profile(State(state): State<AppState>, caller: Caller, Form(form): Form<ProfileForm>) -> Response {
+    match accounts::update_profile(&state, &caller, &form.name, &form.time_zone).await {
+        Ok(()) => Redirect::to("/settings?notice=profile_saved").into_response(),
+        Err(err) => fail(err, "/settings"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    email: Option<String>,
+    role: Role,
+}
+
+pub async fn create_invite(State(state): State<AppState>, admin: AdminCaller, Form(form): Form<InviteForm>) -> Response {
+    match accounts::create_invite(&state, &admin, form.email.as_deref(), form.role).await {
+        Ok(_) => Redirect::to("/admin/users?notice=invite_created").into_response(),
+        Err(err) => fail(err, "/admin/users"),
+    }
+}
+
+pub async fn revoke_invite(State(state): State<AppState>, admin: AdminCaller, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<InviteId>() else {
+        return fail(AppError::NotFound, "/admin/users");
+    };
+    match accounts::revoke_invite(&state, &admin, id).await {
+        Ok(()) => Redirect::to("/admin/users?notice=invite_revoked").into_response(),
+        Err(err) => fail(err, "/admin/users"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: Role,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let Ok(id) = id.parse::<UserId>() else {
+        return fail(AppError::NotFound, "/admin/users");
+    };
+    match accounts::change_role(&state, &admin, id, form.role).await {
+        Ok(()) => Redirect::to("/admin/users?notice=role_changed").into_response(),
+        Err(err) => fail(err, "/admin/users"),
+    }
+}
+
+pub async fn remove_member(State(state): State<AppState>, admin: AdminCaller, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<UserId>() else {
+        return fail(AppError::NotFound, "/admin/users");
+    };
+    match accounts::remove_member(&state, &admin, id).await {
+        Ok(()) => Redirect::to("/admin/users?notice=member_removed").into_response(),
+        Err(err) => fail(err, "/admin/users"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
+        assert_eq!(safe_next(Some("//evil.test")), "/meetings");
+        assert_eq!(safe_next(Some("https://evil.test")), "/meetings");
+        assert_eq!(safe_next(Some("/\\evil.test")), "/meetings");
+        assert_eq!(safe_next(None), "/meetings");
+    }
+}

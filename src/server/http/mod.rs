@@ -1,0 +1,86 @@
+//! The axum application: routes, middleware and the server loop.
+
+mod forms;
+mod guards;
+mod health;
+
+use crate::app::{shell, App};
+use crate::server::observability;
+use crate::server::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// Form posts and JSON bodies are small; webhooks set their own limit later.
+const BODY_LIMIT: usize = 256 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/auth/login", post(forms::login))
+        .route("/auth/signup", post(forms::signup))
+        .route("/auth/logout", post(forms::logout))
+        .route("/settings/profile", post(forms::save_profile))
+        .route("/admin/users/invites", post(forms::create_invite))
+        .route("/admin/users/invites/{id}/revoke", post(forms::revoke_invite))
+        .route("/admin/users/{id}/role", post(forms::change_role))
+        .route("/admin/users/{id}/remove", post(forms::remove_member))
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            || provide_context(()),
+            shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guards::pages))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guards::same_origin))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(observability::track_requests))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish and closes the pool.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
