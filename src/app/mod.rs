@@ -1,1 +1,62 @@
-use leptos::prelude::*; pub fn shell(_o: leptos::config::LeptosOptions) -> impl IntoView { view!{<p>"x"</p>} } #[component] pub fn App() -> impl IntoView { view!{<p>"x"</p>} }
+//! The UI: document shell, router and layouts.
+
+mod components;
+mod pages;
+
+use crate::api::accounts::get_shell;
+use crate::model::ShellInfo;
+use components::layout::{AppLayout, AuthLayout};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The logged-in user (or none), loaded once per page and shared by context.
+pub type ShellResource = Resource<Result<ShellInfo, crate::model::ApiError>>;
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let shell: ShellResource = Resource::new(|| (), |_| get_shell());
+    provide_context(shell);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/calbridge.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "calbridge".to_owned() } else { format!("{text} · calbridge") }/>
+        <Router>
+            <Routes fallback=|| view! { <AppLayout><pages::not_found::NotFound/></AppLayout> }>
+                <ParentRoute path=path!("") view=AuthLayout>
+                    <Route path=path!("login") view=pages::login::LoginPage/>
+                    <Route path=path!("signup") view=pages::signup::SignupPage/>
+                </ParentRoute>
+                <ParentRoute path=path!("") view=|| view! { <AppLayout><leptos_router::components::Outlet/></AppLayout> }>
+                    <Route path=path!("") view=|| view! { <Redirect path="/meetings"/> }/>
+                    <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
+                    <Route path=path!("settings") view=pages::settings::SettingsPage/>
+                    <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
+                    <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,93 @@
+use super::flash::Flash;
+use crate::app::ShellResource;
+use crate::model::CurrentUser;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+
+/// Login and sign-up: a centred card, no navigation.
+#[component]
+pub fn AuthLayout() -> impl IntoView {
+    view! {
+        <div class="auth-page">
+            <div class="auth-brand">
+                <Logo/>
+                <p class="tagline">"Calendly, Google Calendar and Outlook, live in your product."</p>
+            </div>
+            <div class="card auth-card">
+                <Flash/>
+                <Outlet/>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn Logo() -> impl IntoView {
+    view! {
+        <a href="/" class="logo">
+            <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">
+                <rect x="3" y="4" width="18" height="17" rx="4" fill="currentColor" opacity="0.15"/>
+                <rect x="3" y="4" width="18" height="5" rx="2" fill="currentColor"/>
+                <path d="M8 14h3m2 0h3M8 17.5h8" stroke="currentColor" stroke-width="1.8" stroke-linecap="round"/>
+            </svg>
+            <span>"calbridge"</span>
+        </a>
+    }
+}
+
+/// Every page behind login: header with navigation and user menu.
+#[component]
+pub fn AppLayout(children: Children) -> impl IntoView {
+    let shell = expect_context::<ShellResource>();
+    let user = move || shell.get().and_then(|r| r.ok()).and_then(|s| s.user);
+    view! {
+        <header class="topbar">
+            <div class="topbar-inner">
+                <Logo/>
+                <Transition fallback=|| ()>
+                    {move || user().map(|u| view! { <Nav user=u/> })}
+                </Transition>
+            </div>
+        </header>
+        <main class="content">
+            <Flash/>
+            {children()}
+        </main>
+    }
+}
+
+#[component]
+fn Nav(user: CurrentUser) -> impl IntoView {
+    let is_admin = user.is_admin();
+    let initials: String = user
+        .name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase();
+    view! {
+        <nav class="mainnav" aria-label="Main">
+            <A href="/meetings">"Meetings"</A>
+            <A href="/settings">"Settings"</A>
+            {is_admin.then(|| view! { <A href="/admin/users">"Admin"</A> })}
+        </nav>
+        <details class="usermenu">
+            <summary aria-label="Account menu">
+                <span class="avatar">{initials}</span>
+                <span class="usermenu-name">{user.name.clone()}</span>
+            </summary>
+            <div class="usermenu-panel">
+                <p class="usermenu-who">
+                    <strong>{user.name.clone()}</strong>
+                    <span>{user.email.clone()}</span>
+                    <span class="muted">{format!("{} · {}", user.tenant_name, user.role)}</span>
+                </p>
+                <a href="/settings">"Profile settings"</a>
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="linklike">"Log out"</button>
+                </form>
+            </div>
+        </details>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod flash;
+pub mod layout;
+pub mod time_zone;

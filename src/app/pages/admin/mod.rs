@@ -1,0 +1,14 @@
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Tabs across the admin area.
+#[component]
+pub fn AdminTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Admin">
+            <A href="/admin/users">"Users"</A>
+        </nav>
+    }
+}

@@ -1,0 +1,157 @@
+use super::AdminTabs;
+use crate::api::accounts::get_members;
+use crate::model::{InviteView, MemberView, Role, UserId};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| get_members());
+    view! {
+        <Title text="Users"/>
+        <div class="page-head">
+            <h1>"Admin"</h1>
+        </div>
+        <AdminTabs/>
+        <section class="card">
+            <h2>"Invite a teammate"</h2>
+            <form method="post" action="/admin/users/invites" class="inline-form">
+                <label>
+                    "Email (optional)"
+                    <input type="email" name="email" placeholder="teammate@example.com"/>
+                </label>
+                <label>
+                    "Role"
+                    <select name="role">
+                        <option value="member" selected>"Member"</option>
+                        <option value="admin">"Admin"</option>
+                    </select>
+                </label>
+                <button type="submit" class="button primary">"Create invite link"</button>
+            </form>
+            <p class="hint">"Links are valid for 7 days and can be used once. With an email, only that address can use it."</p>
+        </section>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => view! {
+                        <Invites invites=p.invites/>
+                        <Members members=p.members me=p.me/>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Invites(invites: Vec<InviteView>) -> impl IntoView {
+    if invites.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="card">
+            <h2>"Pending invites"</h2>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead><tr><th>"For"</th><th>"Role"</th><th>"Link"</th><th>"Expires"</th><th></th></tr></thead>
+                    <tbody>
+                        {invites.into_iter().map(|i| view! {
+                            <tr data-invite=i.id.to_string()>
+                                <td>{i.email.clone().unwrap_or_else(|| "anyone with the link".to_owned())}</td>
+                                <td><span class=format!("badge badge-{}", i.role)>{i.role.to_string()}</span></td>
+                                <td class="link-cell"><CopyField value=i.link.clone()/></td>
+                                <td class="nowrap">{i.expires_at[..10].to_owned()}</td>
+                                <td class="actions">
+                                    <form method="post" action=format!("/admin/users/invites/{}/revoke", i.id)>
+                                        <button type="submit" class="button small danger-outline">"Revoke"</button>
+                                    </form>
+                                </td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+/// A read-only field with a Copy button (the field can be selected by hand
+/// before the page hydrates).
+#[component]
+fn CopyField(value: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = value.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <div class="copy-field">
+            <input readonly value=value.clone() aria-label="Invite link" on:focus=|ev| {
+                #[cfg(feature = "hydrate")]
+                {
+                    use wasm_bindgen::JsCast;
+                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        input.select();
+                    }
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = ev;
+            }/>
+            <button type="button" class="button small" on:click=copy>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn Members(members: Vec<MemberView>, me: UserId) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{format!("Members ({})", members.len())}</h2>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Time zone"</th><th>"Joined"</th><th></th></tr></thead>
+                    <tbody>
+                        {members.into_iter().map(|m| {
+                            let is_me = m.id == me;
+                            let other_role = if m.role == Role::Admin { Role::Member } else { Role::Admin };
+                            view! {
+                                <tr data-member=m.email.clone()>
+                                    <td>{m.name.clone()}{is_me.then(|| view! { <span class="muted">" (you)"</span> })}</td>
+                                    <td>{m.email.clone()}</td>
+                                    <td><span class=format!("badge badge-{}", m.role)>{m.role.to_string()}</span></td>
+                                    <td>{m.time_zone.clone()}</td>
+                                    <td class="nowrap">{m.joined_at[..10].to_owned()}</td>
+                                    <td class="actions">
+                                        <form method="post" action=format!("/admin/users/{}/role", m.id)>
+                                            <input type="hidden" name="role" value=other_role.as_str()/>
+                                            <button type="submit" class="button small">
+                                                {if other_role == Role::Admin { "Make admin" } else { "Make member" }}
+                                            </button>
+                                        </form>
+                                        {(!is_me).then(|| view! {
+                                            <form method="post" action=format!("/admin/users/{}/remove", m.id)>
+                                                <button type="submit" class="button small danger-outline">"Remove"</button>
+                                            </form>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,27 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let email = move || query.get().get("email").unwrap_or_default();
+    let next = move || query.get().get("next").unwrap_or_default();
+    view! {
+        <Title text="Log in"/>
+        <h1>"Log in"</h1>
+        <form method="post" action="/auth/login" class="stack">
+            <input type="hidden" name="next" prop:value=next/>
+            <label>
+                "Email"
+                <input type="email" name="email" required autocomplete="username" prop:value=email/>
+            </label>
+            <label>
+                "Password"
+                <input type="password" name="password" required autocomplete="current-password"/>
+            </label>
+            <button type="submit" class="button primary wide">"Log in"</button>
+        </form>
+        <p class="muted small center">"New here? Ask an admin of your team for an invite link."</p>
+    }
+}

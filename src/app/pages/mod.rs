@@ -1,0 +1,6 @@
+pub mod admin;
+pub mod login;
+pub mod meetings;
+pub mod not_found;
+pub mod settings;
+pub mod signup;

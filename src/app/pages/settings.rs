@@ -1,0 +1,45 @@
+use crate::app::components::time_zone::TimeZoneInput;
+use crate::app::ShellResource;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let shell = expect_context::<ShellResource>();
+    view! {
+        <Title text="Settings"/>
+        <div class="page-head">
+            <h1>"Settings"</h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let user = shell.await.ok().and_then(|s| s.user);
+                user.map(|user| view! {
+                    <section class="card">
+                        <h2>"Profile"</h2>
+                        <form method="post" action="/settings/profile" class="stack narrow">
+                            <label>
+                                "Name"
+                                <input name="name" required maxlength="100" value=user.name.clone()/>
+                            </label>
+                            <label>
+                                "Email"
+                                <input type="email" value=user.email.clone() readonly/>
+                                <small class="hint">"Your login. Ask an admin to change it."</small>
+                            </label>
+                            <TimeZoneInput initial=user.time_zone.clone()/>
+                            <div><button type="submit" class="button primary">"Save profile"</button></div>
+                        </form>
+                    </section>
+                    <section class="card">
+                        <h2>"Team"</h2>
+                        <dl class="facts">
+                            <dt>"Team"</dt><dd>{user.tenant_name.clone()}</dd>
+                            <dt>"Your role"</dt><dd><span class=format!("badge badge-{}", user.role)>{user.role.to_string()}</span></dd>
+                        </dl>
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+}

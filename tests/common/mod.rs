@@ -1,0 +1,233 @@
+//! Test harness: the real router on 127.0.0.1:0 over a fresh database, on
+//! SQLite or on PostgreSQL (own schema per test).
+#![allow(dead_code)]
+
+use calbridge::server::config::{Config, Settings};
+use calbridge::server::state::AppState;
+use calbridge::server::{build_state, http};
+use leptos::config::LeptosOptions;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh, empty schema on the test PostgreSQL server, or `None` (loudly)
+/// when the server is unreachable outside CI. Under `CI=true` an unreachable
+/// server fails the test.
+pub async fn postgres_schema_url() -> Option<String> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let base = postgres_base_url();
+    let mut conn = match sqlx::AnyConnection::connect(&base).await {
+        Ok(c) => c,
+        Err(e) => {
+            let message = format!(
+                "\n!!!!!!!! PostgreSQL at {base} is unreachable ({e}).\n!!!!!!!! PostgreSQL variants of the storage tests are NOT running.\n"
+            );
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message}(CI=true: failing)");
+            }
+            eprintln!("{message}");
+            return None;
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let schema = format!("cbt_{now}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+    // Schemas of earlier runs older than an hour are garbage.
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'cbt\\_%' ESCAPE '\\'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for name in old {
+        let created: i64 = name.split('_').nth(1).and_then(|t| t.parse().ok()).unwrap_or(now);
+        if now - created > 3600 {
+            let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE")).execute(&mut conn).await;
+        }
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+pub struct Options {
+    pub session_ttl_secs: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { session_ttl_secs: 3600 }
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: Options) -> Option<TestApp> {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}/calbridge.db", dir.path().display()),
+            Backend::Postgres => postgres_schema_url().await?,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let settings = Settings {
+            database_url: Some(database_url.clone()),
+            data_dir: dir.path().display().to_string(),
+            public_url: Some(base.clone()),
+            master_key: None,
+            addr: Some(addr.to_string()),
+            environment: "dev".into(),
+            session_ttl_secs: options.session_ttl_secs.to_string(),
+            leptos_config: "does-not-exist.toml".into(),
+            demo: "0".into(),
+            demo_password: None,
+        };
+        let config = Config::from_settings(&settings).expect("valid test config");
+        let leptos_options = LeptosOptions::builder()
+            .output_name("calbridge")
+            .site_root("target/site")
+            .site_addr(addr)
+            .build();
+        let state = build_state(config, leptos_options).await.expect("state");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_state = state.clone();
+        let server = tokio::spawn(async move {
+            http::serve(server_state, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Some(TestApp {
+            base,
+            state,
+            dir,
+            database_url,
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects and
+    /// sends our Origin on every request (as browsers do for form posts).
+    pub fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Location header of a redirect.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+pub async fn post_form(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client.post(url).form(form).send().await.unwrap()
+}
+
+/// Signs up the first account (tenant + admin).
+pub async fn sign_up_first(app: &TestApp, client: &reqwest::Client, email: &str) -> reqwest::Response {
+    post_form(
+        client,
+        &app.url("/auth/signup"),
+        &[
+            ("tenant_name", "Acme"),
+            ("name", "Ada Admin"),
+            ("email", email),
+            ("password", PASSWORD),
+            ("time_zone", "Europe/Berlin"),
+        ],
+    )
+    .await
+}
+
+pub async fn log_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    post_form(client, &app.url("/auth/login"), &[("email", email), ("password", password)]).await
+}
+
+pub async fn shell(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
+    client.get(app.url("/api/shell")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Runs one async test body on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(common::Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(common::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Starts the app or returns from the test (PostgreSQL unreachable, outside CI).
+#[macro_export]
+macro_rules! start_app {
+    ($backend:expr) => {
+        match common::TestApp::start($backend).await {
+            Some(app) => app,
+            None => return,
+        }
+    };
+    ($backend:expr, $options:expr) => {
+        match common::TestApp::start_with($backend, $options).await {
+            Some(app) => app,
+            None => return,
+        }
+    };
+}
