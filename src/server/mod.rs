@@ -42,6 +42,7 @@ pub fn master_key(config: &Config) -> Result<[u8; 32], StartError> {
 
 /// Opens the database, applies migrations and loads the vault.
 pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
+    observability::metrics_handle();
     let db = Db::connect(&config.database_url).await.map_err(StartError::Database)?;
     db.migrate().await.map_err(StartError::Migrate)?;
     let vault = Vault::open(db.clone(), master_key(&config)?).await.map_err(StartError::Vault)?;
