@@ -1,0 +1,96 @@
+import { test, expect, Page } from "@playwright/test";
+
+const password = "correct horse battery staple";
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`../screenshots/${name}.png`), fullPage: true });
+}
+
+test("sign up, log out, log in, invite a teammate who signs up", async ({ page, browser }) => {
+  // An empty instance: the first visitor creates the team and becomes its admin.
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
+  await shot(page, "01-login");
+
+  await page.goto("/signup");
+  await expect(page.getByRole("heading", { name: "Create your team" })).toBeVisible();
+  await page.getByLabel("Team name").fill("Acme Scheduling");
+  await page.getByLabel("Your name").fill("Ada Admin");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await shot(page, "02-signup");
+  await page.getByRole("button", { name: "Create team" }).click();
+
+  await expect(page).toHaveURL(/\/meetings/);
+  await expect(page.getByText("Welcome to calbridge.")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Meetings" })).toBeVisible();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Admin" })).toBeVisible();
+  await shot(page, "03-meetings-empty");
+
+  // Log out through the user menu.
+  await page.getByLabel("Account menu").click();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login\?notice=logged_out/);
+  await expect(page.getByText("You have been logged out.")).toBeVisible();
+
+  // A wrong password gets one clear message.
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill("not my password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByText("Email or password is incorrect.")).toBeVisible();
+  await shot(page, "04-login-error");
+
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/meetings$/);
+
+  // The admin creates an invite link for a teammate.
+  await nav.getByRole("link", { name: "Admin" }).click();
+  await expect(page).toHaveURL(/\/admin\/users$/);
+  await page.getByLabel("Email (optional)").fill("bob@acme.test");
+  await page.getByRole("button", { name: "Create invite link" }).click();
+  await expect(page.getByText("Invite link created.")).toBeVisible();
+  const linkField = page.getByLabel("Invite link");
+  await expect(linkField).toHaveCount(1);
+  const link = await linkField.inputValue();
+  expect(link).toContain("/signup?invite=");
+  await shot(page, "05-admin-users-invite");
+
+  // The teammate opens the link in their own browser and joins.
+  const invitee = await browser.newContext();
+  const bob = await invitee.newPage();
+  await bob.goto(link);
+  await expect(bob.getByRole("heading", { name: "Join Acme Scheduling" })).toBeVisible();
+  await expect(bob.getByLabel("Email")).toHaveValue("bob@acme.test");
+  await bob.getByLabel("Your name").fill("Bob Builder");
+  await bob.getByLabel("Password").fill(password);
+  await shot(bob, "06-invite-signup");
+  await bob.getByRole("button", { name: "Join team" }).click();
+  await expect(bob).toHaveURL(/\/meetings/);
+  await expect(bob.getByText("Bob Builder").first()).toBeVisible();
+  // Members see no Admin area, and cannot open it by URL.
+  await expect(bob.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" })).toHaveCount(0);
+  const forbidden = await bob.goto("/admin/users");
+  expect(forbidden?.status()).toBe(403);
+  await expect(bob.getByRole("heading", { name: "Admins only" })).toBeVisible();
+  await shot(bob, "07-member-forbidden");
+  await bob.goto("/settings");
+  await expect(bob.getByRole("heading", { name: "Profile" })).toBeVisible();
+  await shot(bob, "08-settings");
+  await invitee.close();
+
+  // Back in the admin's browser: two members, no pending invite.
+  await page.reload();
+  await expect(page.locator("tr[data-member]")).toHaveCount(2);
+  await expect(page.locator("tr[data-member='bob@acme.test']")).toContainText("member");
+  await expect(page.getByLabel("Invite link")).toHaveCount(0);
+  await shot(page, "09-admin-users-members");
+
+  // Unknown pages get a proper 404 inside the app shell.
+  const missing = await page.goto("/no/such/page");
+  expect(missing?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await shot(page, "10-not-found");
+});
