@@ -12,7 +12,9 @@ use std::process::ExitCode;
 fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME").is_some();
     let mut options = if from_cargo_leptos {
-        get_configuration(None).map_err(|e| format!("LEPTOS_*: {e}"))?.leptos_options
+        get_configuration(None)
+            .map_err(|e| format!("LEPTOS_*: {e}"))?
+            .leptos_options
     } else if config.leptos_config.exists() {
         let path = config.leptos_config.to_string_lossy().into_owned();
         get_configuration(Some(&path))
@@ -66,7 +68,12 @@ async fn main() -> ExitCode {
             }
             let listener = match tokio::net::TcpListener::bind(config.addr).await {
                 Ok(l) => l,
-                Err(e) => return fail(format!("LEPTOS_SITE_ADDR: cannot listen on {}: {e}", config.addr)),
+                Err(e) => {
+                    return fail(format!(
+                        "LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
+                        config.addr
+                    ))
+                }
             };
             tracing::info!(addr = %config.addr, public_url = %config.public_url, "calbridge listening");
             if let Err(e) = http::serve(state, listener, http::shutdown_signal()).await {
@@ -86,7 +93,9 @@ async fn main() -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(format!("key rotation failed (nothing was changed that cannot be read): {e}")),
+            Err(e) => fail(format!(
+                "key rotation failed (nothing was changed that cannot be read): {e}"
+            )),
         },
         Command::CreateAdmin {
             email,
@@ -94,7 +103,9 @@ async fn main() -> ExitCode {
             tenant,
             password,
             time_zone,
-        } => match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone).await {
+        } => match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone)
+            .await
+        {
             Ok(_) => {
                 println!("admin {email} created in tenant '{tenant}'");
                 ExitCode::SUCCESS

@@ -16,7 +16,7 @@ macro_rules! typed_id {
         impl $name {
             /// A new, time-ordered (UUID v7) id.
             #[cfg(feature = "ssr")]
-            pub fn new() -> Self {
+            pub fn generate() -> Self {
                 Self(Uuid::now_v7())
             }
         }

@@ -23,7 +23,10 @@ async fn first_signup_creates_tenant_and_admin(backend: Backend) {
         .expect("session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http public URL: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public URL: {cookie}"
+    );
 
     let me = shell(&app, &client).await;
     assert_eq!(me["user"]["email"], "ada@example.com");
@@ -35,7 +38,10 @@ async fn first_signup_creates_tenant_and_admin(backend: Backend) {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("Ada Admin"), "app shell shows the user");
-    assert!(html.contains("href=\"/admin/users\""), "admins see the Admin link");
+    assert!(
+        html.contains("href=\"/admin/users\""),
+        "admins see the Admin link"
+    );
     app.stop().await;
 }
 
@@ -43,14 +49,28 @@ async fn second_signup_without_invite_is_refused(backend: Backend) {
     let app = start_app!(backend);
     sign_up_first(&app, &app.client(), "ada@example.com").await;
     let stranger = app.client();
-    let form = stranger.get(app.url("/signup")).send().await.unwrap().text().await.unwrap();
+    let form = stranger
+        .get(app.url("/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(form.contains("Sign-up is by invitation"));
     let resp = sign_up_first(&app, &stranger, "eve@example.com").await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert!(location(&resp).contains("error=signup_closed"), "{}", location(&resp));
+    assert!(
+        location(&resp).contains("error=signup_closed"),
+        "{}",
+        location(&resp)
+    );
     assert!(shell(&app, &stranger).await["user"].is_null());
     let resp = log_in(&app, &stranger, "eve@example.com", PASSWORD).await;
-    assert!(location(&resp).contains("error=invalid_credentials"), "no account was created");
+    assert!(
+        location(&resp).contains("error=invalid_credentials"),
+        "no account was created"
+    );
     app.stop().await;
 }
 
@@ -59,16 +79,41 @@ async fn invite_flow(backend: Backend) {
     let admin = app.client();
     sign_up_first(&app, &admin, "ada@example.com").await;
 
-    let resp = post_form(&admin, &app.url("/admin/users/invites"), &[("email", ""), ("role", "member")]).await;
+    let resp = post_form(
+        &admin,
+        &app.url("/admin/users/invites"),
+        &[("email", ""), ("role", "member")],
+    )
+    .await;
     assert_eq!(location(&resp), "/admin/users?notice=invite_created");
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
-    let link = members["invites"][0]["link"].as_str().expect("invite link").to_owned();
-    assert!(link.starts_with(&format!("{}/signup?invite=", app.base)), "{link}");
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = members["invites"][0]["link"]
+        .as_str()
+        .expect("invite link")
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("{}/signup?invite=", app.base)),
+        "{link}"
+    );
     let path = link.trim_start_matches(&app.base).to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
 
     let invitee = app.client();
-    let page = invitee.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+    let page = invitee
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Join Acme"), "invite page names the team");
     let resp = post_form(
         &invitee,
@@ -89,51 +134,121 @@ async fn invite_flow(backend: Backend) {
     assert_eq!(me["user"]["tenant_name"], "Acme");
 
     // Used once: the link is gone from the list and cannot be reused.
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(members["invites"].as_array().unwrap().len(), 0);
     assert_eq!(members["members"].as_array().unwrap().len(), 2);
     let again = app.client();
     let resp = post_form(
         &again,
         &app.url("/auth/signup"),
-        &[("invite", &token), ("name", "Mallory"), ("email", "m@example.com"), ("password", PASSWORD), ("time_zone", "UTC")],
+        &[
+            ("invite", &token),
+            ("name", "Mallory"),
+            ("email", "m@example.com"),
+            ("password", PASSWORD),
+            ("time_zone", "UTC"),
+        ],
     )
     .await;
-    assert!(location(&resp).contains("error=invite_invalid"), "{}", location(&resp));
+    assert!(
+        location(&resp).contains("error=invite_invalid"),
+        "{}",
+        location(&resp)
+    );
 
     // An invite bound to an email only works for that email.
-    post_form(&admin, &app.url("/admin/users/invites"), &[("email", "carol@example.com"), ("role", "admin")]).await;
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    post_form(
+        &admin,
+        &app.url("/admin/users/invites"),
+        &[("email", "carol@example.com"), ("role", "admin")],
+    )
+    .await;
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let link = members["invites"][0]["link"].as_str().unwrap().to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     let carol = app.client();
     let wrong = post_form(
         &carol,
         &app.url("/auth/signup"),
-        &[("invite", &token), ("name", "Not Carol"), ("email", "dave@example.com"), ("password", PASSWORD), ("time_zone", "UTC")],
+        &[
+            ("invite", &token),
+            ("name", "Not Carol"),
+            ("email", "dave@example.com"),
+            ("password", PASSWORD),
+            ("time_zone", "UTC"),
+        ],
     )
     .await;
     assert!(location(&wrong).contains("error=email_mismatch"));
     let right = post_form(
         &carol,
         &app.url("/auth/signup"),
-        &[("invite", &token), ("name", "Carol"), ("email", "carol@example.com"), ("password", PASSWORD), ("time_zone", "UTC")],
+        &[
+            ("invite", &token),
+            ("name", "Carol"),
+            ("email", "carol@example.com"),
+            ("password", PASSWORD),
+            ("time_zone", "UTC"),
+        ],
     )
     .await;
     assert_eq!(location(&right), "/meetings?notice=welcome");
     assert_eq!(shell(&app, &carol).await["user"]["role"], "admin");
 
     // A revoked invite cannot be used.
-    post_form(&admin, &app.url("/admin/users/invites"), &[("email", ""), ("role", "member")]).await;
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    post_form(
+        &admin,
+        &app.url("/admin/users/invites"),
+        &[("email", ""), ("role", "member")],
+    )
+    .await;
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let invite_id = members["invites"][0]["id"].as_str().unwrap().to_owned();
-    let token = members["invites"][0]["link"].as_str().unwrap().split("invite=").nth(1).unwrap().to_owned();
-    let resp = post_form(&admin, &app.url(&format!("/admin/users/invites/{invite_id}/revoke")), &[]).await;
+    let token = members["invites"][0]["link"]
+        .as_str()
+        .unwrap()
+        .split("invite=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/invites/{invite_id}/revoke")),
+        &[],
+    )
+    .await;
     assert_eq!(location(&resp), "/admin/users?notice=invite_revoked");
     let late = post_form(
         &app.client(),
         &app.url("/auth/signup"),
-        &[("invite", &token), ("name", "Late"), ("email", "late@example.com"), ("password", PASSWORD), ("time_zone", "UTC")],
+        &[
+            ("invite", &token),
+            ("name", "Late"),
+            ("email", "late@example.com"),
+            ("password", PASSWORD),
+            ("time_zone", "UTC"),
+        ],
     )
     .await;
     assert!(location(&late).contains("error=invite_invalid"));
@@ -148,7 +263,10 @@ async fn login_and_logout(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/meetings");
     let token = session_token(&resp);
-    assert_eq!(shell(&app, &client).await["user"]["email"], "ada@example.com");
+    assert_eq!(
+        shell(&app, &client).await["user"]["email"],
+        "ada@example.com"
+    );
 
     let resp = post_form(&client, &app.url("/auth/logout"), &[]).await;
     assert_eq!(location(&resp), "/login?notice=logged_out");
@@ -182,14 +300,22 @@ async fn login_and_logout(backend: Backend) {
     let resp = post_form(
         &client,
         &app.url("/auth/login"),
-        &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/admin/users")],
+        &[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("next", "/admin/users"),
+        ],
     )
     .await;
     assert_eq!(location(&resp), "/admin/users");
     let resp = post_form(
         &client,
         &app.url("/auth/login"),
-        &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "//evil.test/")],
+        &[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("next", "//evil.test/"),
+        ],
     )
     .await;
     assert_eq!(location(&resp), "/meetings");
@@ -219,29 +345,58 @@ async fn wrong_password_and_unknown_email_look_alike_and_are_throttled(backend: 
     };
     assert_eq!(code(&wrong), "error=invalid_credentials");
     assert_eq!(code(&unknown), code(&wrong));
-    let wrong_page = client.get(app.url(&location(&wrong))).send().await.unwrap().text().await.unwrap();
+    let wrong_page = client
+        .get(app.url(&location(&wrong)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(wrong_page.contains("Email or password is incorrect."));
 
     for _ in 0..5 {
         log_in(&app, &client, "ada@example.com", "still wrong").await;
     }
     let blocked = log_in(&app, &client, "ada@example.com", PASSWORD).await;
-    assert!(location(&blocked).contains("error=rate_limited"), "{}", location(&blocked));
+    assert!(
+        location(&blocked).contains("error=rate_limited"),
+        "{}",
+        location(&blocked)
+    );
     assert!(shell(&app, &client).await["user"].is_null());
     app.stop().await;
 }
 
 async fn sessions_expire(backend: Backend) {
-    let app = start_app!(backend, Options { session_ttl_secs: 1 });
+    let app = start_app!(
+        backend,
+        Options {
+            session_ttl_secs: 1
+        }
+    );
     let client = app.client();
     sign_up_first(&app, &client, "ada@example.com").await;
-    assert_eq!(client.get(app.url("/meetings")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client
+            .get(app.url("/meetings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     let resp = client.get(app.url("/meetings")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/login?next=%2Fmeetings");
     assert!(shell(&app, &client).await["user"].is_null());
-    let post = post_form(&client, &app.url("/settings/profile"), &[("name", "X"), ("time_zone", "UTC")]).await;
+    let post = post_form(
+        &client,
+        &app.url("/settings/profile"),
+        &[("name", "X"), ("time_zone", "UTC")],
+    )
+    .await;
     assert_eq!(location(&post), "/login?error=session_expired");
     app.stop().await;
 }
@@ -256,23 +411,64 @@ async fn members_cannot_reach_admin(backend: Backend) {
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let html = page.text().await.unwrap();
     assert!(html.contains("Admins only"));
-    assert_eq!(member.get(app.url("/admin")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    let meetings = member.get(app.url("/meetings")).send().await.unwrap().text().await.unwrap();
-    assert!(!meetings.contains("href=\"/admin/users\""), "members do not see the Admin link");
+    assert_eq!(
+        member.get(app.url("/admin")).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let meetings = member
+        .get(app.url("/meetings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !meetings.contains("href=\"/admin/users\""),
+        "members do not see the Admin link"
+    );
 
-    let resp = post_form(&member, &app.url("/admin/users/invites"), &[("email", ""), ("role", "admin")]).await;
+    let resp = post_form(
+        &member,
+        &app.url("/admin/users/invites"),
+        &[("email", ""), ("role", "admin")],
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let api = member.get(app.url("/api/members")).send().await.unwrap();
     assert!(!api.status().is_success());
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(members["invites"].as_array().unwrap().len(), 0, "the member's invite attempt stored nothing");
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        members["invites"].as_array().unwrap().len(),
+        0,
+        "the member's invite attempt stored nothing"
+    );
     app.stop().await;
 }
 
 /// Invites `email` as a member and signs them up; returns their client.
 async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> reqwest::Client {
-    post_form(admin, &app.url("/admin/users/invites"), &[("email", email), ("role", "member")]).await;
-    let members: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    post_form(
+        admin,
+        &app.url("/admin/users/invites"),
+        &[("email", email), ("role", "member")],
+    )
+    .await;
+    let members: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let link = members["invites"]
         .as_array()
         .unwrap()
@@ -287,7 +483,13 @@ async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> 
     let resp = post_form(
         &client,
         &app.url("/auth/signup"),
-        &[("invite", &token), ("name", "Member"), ("email", email), ("password", PASSWORD), ("time_zone", "UTC")],
+        &[
+            ("invite", &token),
+            ("name", "Member"),
+            ("email", email),
+            ("password", PASSWORD),
+            ("time_zone", "UTC"),
+        ],
     )
     .await;
     assert_eq!(location(&resp), "/meetings?notice=welcome");
@@ -301,23 +503,54 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
     join_as_member(&app, &admin1, "bob@example.com").await;
 
     // A second tenant, created by the operator.
-    let t2_admin = accounts::create_admin(&app.state, "Globex", "hank@globex.test", "Hank", PASSWORD, "UTC")
-        .await
-        .unwrap();
+    let t2_admin = accounts::create_admin(
+        &app.state,
+        "Globex",
+        "hank@globex.test",
+        "Hank",
+        PASSWORD,
+        "UTC",
+    )
+    .await
+    .unwrap();
     let admin2 = app.client();
     log_in(&app, &admin2, "hank@globex.test", PASSWORD).await;
     let globex_member = join_as_member(&app, &admin2, "gina@globex.test").await;
     drop(globex_member);
-    post_form(&admin2, &app.url("/admin/users/invites"), &[("email", ""), ("role", "member")]).await;
-    let t2: serde_json::Value = admin2.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
-    let gina = t2["members"].as_array().unwrap().iter().find(|m| m["email"] == "gina@globex.test").unwrap()["id"]
+    post_form(
+        &admin2,
+        &app.url("/admin/users/invites"),
+        &[("email", ""), ("role", "member")],
+    )
+    .await;
+    let t2: serde_json::Value = admin2
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gina = t2["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "gina@globex.test")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let t2_invite = t2["invites"][0]["id"].as_str().unwrap().to_owned();
 
     // Tenant 1's admin sees only tenant 1.
-    let t1: serde_json::Value = admin1.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    let t1: serde_json::Value = admin1
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = t1.to_string();
     assert!(!text.contains("globex"), "tenant 2 data leaked: {text}");
     assert_eq!(t1["members"].as_array().unwrap().len(), 2);
@@ -332,8 +565,18 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
         let resp = post_form(&admin1, &app.url(&path), &[("role", "admin")]).await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let t2_after: serde_json::Value = admin2.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(t2_after["members"], t2["members"], "nothing changed in tenant 2");
+    let t2_after: serde_json::Value = admin2
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        t2_after["members"], t2["members"],
+        "nothing changed in tenant 2"
+    );
     assert_eq!(t2_after["invites"], t2["invites"]);
     // Malformed ids are 404 too, not 500.
     let resp = post_form(&admin1, &app.url("/admin/users/not-a-uuid/remove"), &[]).await;
@@ -346,9 +589,21 @@ async fn roles_and_removal(backend: Backend) {
     let admin = app.client();
     sign_up_first(&app, &admin, "ada@example.com").await;
     let bob = join_as_member(&app, &admin, "bob@example.com").await;
-    let page: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id_of = |email: &str| {
-        page["members"].as_array().unwrap().iter().find(|m| m["email"] == email).unwrap()["id"]
+        page["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == email)
+            .unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -356,20 +611,46 @@ async fn roles_and_removal(backend: Backend) {
     let (ada, bob_id) = (id_of("ada@example.com"), id_of("bob@example.com"));
 
     // The only admin cannot demote themselves or be left without an admin.
-    let resp = post_form(&admin, &app.url(&format!("/admin/users/{ada}/role")), &[("role", "member")]).await;
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{ada}/role")),
+        &[("role", "member")],
+    )
+    .await;
     assert!(location(&resp).contains("error=last_admin"));
     let resp = post_form(&admin, &app.url(&format!("/admin/users/{ada}/remove")), &[]).await;
     assert!(location(&resp).contains("error=not_yourself"));
 
-    let resp = post_form(&admin, &app.url(&format!("/admin/users/{bob_id}/role")), &[("role", "admin")]).await;
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{bob_id}/role")),
+        &[("role", "admin")],
+    )
+    .await;
     assert_eq!(location(&resp), "/admin/users?notice=role_changed");
-    assert_eq!(shell(&app, &bob).await["user"]["role"], Role::Admin.as_str());
-    let bad = post_form(&admin, &app.url(&format!("/admin/users/{bob_id}/role")), &[("role", "owner")]).await;
+    assert_eq!(
+        shell(&app, &bob).await["user"]["role"],
+        Role::Admin.as_str()
+    );
+    let bad = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{bob_id}/role")),
+        &[("role", "owner")],
+    )
+    .await;
     assert!(bad.status().is_client_error(), "unknown role is a 4xx");
 
-    let resp = post_form(&admin, &app.url(&format!("/admin/users/{bob_id}/remove")), &[]).await;
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{bob_id}/remove")),
+        &[],
+    )
+    .await;
     assert_eq!(location(&resp), "/admin/users?notice=member_removed");
-    assert!(shell(&app, &bob).await["user"].is_null(), "a removed member's sessions end");
+    assert!(
+        shell(&app, &bob).await["user"].is_null(),
+        "a removed member's sessions end"
+    );
     let resp = log_in(&app, &app.client(), "bob@example.com", PASSWORD).await;
     assert!(location(&resp).contains("error=invalid_credentials"));
     app.stop().await;
@@ -379,16 +660,33 @@ async fn profile_and_validation(backend: Backend) {
     let app = start_app!(backend);
     let client = app.client();
     sign_up_first(&app, &client, "ada@example.com").await;
-    let resp = post_form(&client, &app.url("/settings/profile"), &[("name", "Ada L."), ("time_zone", "Asia/Tokyo")]).await;
+    let resp = post_form(
+        &client,
+        &app.url("/settings/profile"),
+        &[("name", "Ada L."), ("time_zone", "Asia/Tokyo")],
+    )
+    .await;
     assert_eq!(location(&resp), "/settings?notice=profile_saved");
     let me = shell(&app, &client).await;
     assert_eq!(me["user"]["name"], "Ada L.");
     assert_eq!(me["user"]["time_zone"], "Asia/Tokyo");
-    for (name, tz, code) in [("", "UTC", "invalid_name"), ("Ada", "Mars/Base", "invalid_time_zone")] {
-        let resp = post_form(&client, &app.url("/settings/profile"), &[("name", name), ("time_zone", tz)]).await;
+    for (name, tz, code) in [
+        ("", "UTC", "invalid_name"),
+        ("Ada", "Mars/Base", "invalid_time_zone"),
+    ] {
+        let resp = post_form(
+            &client,
+            &app.url("/settings/profile"),
+            &[("name", name), ("time_zone", tz)],
+        )
+        .await;
         assert!(location(&resp).contains(code), "{}", location(&resp));
     }
-    assert_eq!(shell(&app, &client).await["user"]["name"], "Ada L.", "bad input changed nothing");
+    assert_eq!(
+        shell(&app, &client).await["user"]["name"],
+        "Ada L.",
+        "bad input changed nothing"
+    );
     // Missing fields are a clear 4xx.
     let resp = post_form(&client, &app.url("/settings/profile"), &[("name", "x")]).await;
     assert!(resp.status().is_client_error());

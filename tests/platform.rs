@@ -15,10 +15,20 @@ async fn health_ready_and_metrics(backend: Backend) {
     let ready = client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     client.get(app.url("/login")).send().await.unwrap();
-    let metrics = client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/login\""), "{metrics}");
-    assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     app.state.db.close().await;
     let down = client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -26,7 +36,10 @@ async fn health_ready_and_metrics(backend: Backend) {
 
 async fn cross_origin_writes_are_refused(backend: Backend) {
     let app = start_app!(backend);
-    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let form = [
         ("tenant_name", "Evil"),
         ("name", "Eve"),
@@ -42,7 +55,12 @@ async fn cross_origin_writes_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    let missing = plain.post(app.url("/auth/signup")).form(&form).send().await.unwrap();
+    let missing = plain
+        .post(app.url("/auth/signup"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
     let via_referer = plain
         .post(app.url("/auth/signup"))
@@ -51,7 +69,11 @@ async fn cross_origin_writes_are_refused(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(via_referer.status(), StatusCode::SEE_OTHER, "same-origin Referer is accepted");
+    assert_eq!(
+        via_referer.status(),
+        StatusCode::SEE_OTHER,
+        "same-origin Referer is accepted"
+    );
     assert_eq!(location(&via_referer), "/meetings?notice=welcome");
     app.stop().await;
 }
@@ -62,9 +84,19 @@ async fn pages_render_without_javascript(backend: Backend) {
     let login = client.get(app.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::OK);
     let html = login.text().await.unwrap();
-    assert!(html.contains("<form method=\"post\" action=\"/auth/login\""), "{html}");
+    assert!(
+        html.contains("<form method=\"post\" action=\"/auth/login\""),
+        "{html}"
+    );
     assert!(html.contains("/pkg/calbridge.css"));
-    let signup = client.get(app.url("/signup")).send().await.unwrap().text().await.unwrap();
+    let signup = client
+        .get(app.url("/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(signup.contains("Create your team"));
     let missing = client.get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
@@ -75,7 +107,11 @@ async fn pages_render_without_javascript(backend: Backend) {
     let root = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(location(&root), "/meetings");
     let login_again = client.get(app.url("/login")).send().await.unwrap();
-    assert_eq!(location(&login_again), "/meetings", "logged-in users skip the login page");
+    assert_eq!(
+        location(&login_again),
+        "/meetings",
+        "logged-in users skip the login page"
+    );
     for page in ["/meetings", "/settings", "/admin/users"] {
         let resp = client.get(app.url(page)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{page}");
@@ -83,7 +119,11 @@ async fn pages_render_without_javascript(backend: Backend) {
     app.stop().await;
 }
 
-on_both_backends!(health_ready_and_metrics, cross_origin_writes_are_refused, pages_render_without_javascript);
+on_both_backends!(
+    health_ready_and_metrics,
+    cross_origin_writes_are_refused,
+    pages_render_without_javascript
+);
 
 fn calbridge(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_calbridge"));
@@ -104,13 +144,20 @@ fn bad_configuration_fails_with_one_line_naming_the_variable() {
         ("DATABASE_URL", "mysql://localhost/x"),
         ("LEPTOS_SITE_ADDR", "nowhere"),
     ] {
-        let out = calbridge(dir.path()).arg("migrate").env(var, value).output().unwrap();
+        let out = calbridge(dir.path())
+            .arg("migrate")
+            .env(var, value)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{stderr}");
         assert!(lines[0].contains(var), "{stderr}");
-        assert!(!lines[0].contains("too-short"), "secrets are not echoed: {stderr}");
+        assert!(
+            !lines[0].contains("too-short"),
+            "secrets are not echoed: {stderr}"
+        );
     }
 }
 
@@ -118,29 +165,56 @@ fn bad_configuration_fails_with_one_line_naming_the_variable() {
 fn operator_commands_work_on_a_fresh_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let out = calbridge(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key_file = dir.path().join("data/master.key");
     assert!(key_file.exists(), "dev master key generated");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let out = calbridge(dir.path())
-        .args(["create-admin", "--email", "ops@example.com", "--tenant", "Ops"])
+        .args([
+            "create-admin",
+            "--email",
+            "ops@example.com",
+            "--tenant",
+            "Ops",
+        ])
         .env("CALBRIDGE_ADMIN_PASSWORD", PASSWORD)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
     let dup = calbridge(dir.path())
-        .args(["create-admin", "--email", "ops@example.com", "--tenant", "Ops"])
+        .args([
+            "create-admin",
+            "--email",
+            "ops@example.com",
+            "--tenant",
+            "Ops",
+        ])
         .env("CALBRIDGE_ADMIN_PASSWORD", PASSWORD)
         .output()
         .unwrap();
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
     let out = calbridge(dir.path()).arg("rotate-key").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("new data key"));
 }

@@ -17,6 +17,12 @@ fn violations(file: &str, source: &str) -> Vec<String> {
         TENANT_TABLES.join("|")
     ))
     .unwrap();
+    let filter_re = Regex::new(r"(?i)\b(?:WHERE|AND)\s+(?:\w+\.)?tenant_id\s*=").unwrap();
+    let insert_re = Regex::new(&format!(
+        r"(?i)\bINSERT\s+INTO\s+({})\b",
+        TENANT_TABLES.join("|")
+    ))
+    .unwrap();
     let string_re = Regex::new(r#"(?s)"((?:[^"\\]|\\.)*)""#).unwrap();
     let starts: Vec<(usize, String)> = fn_re
         .captures_iter(source)
@@ -39,10 +45,11 @@ fn violations(file: &str, source: &str) -> Vec<String> {
             .map(|c| c[1].replace("\\\n", " "))
             .collect::<Vec<_>>()
             .join(" ");
-        let filter_re = Regex::new(r"(?i)\b(?:WHERE|AND)\s+(?:\w+\.)?tenant_id\s*=").unwrap();
-        let insert_re = Regex::new(&format!(r"(?i)\bINSERT\s+INTO\s+({})\b", TENANT_TABLES.join("|"))).unwrap();
-        let reads_or_changes = table_re.find_iter(&sql).any(|m| !m.as_str().to_uppercase().starts_with("INTO"));
-        let scoped = (!reads_or_changes || filter_re.is_match(&sql)) && (!insert_re.is_match(&sql) || sql.contains("tenant_id"));
+        let reads_or_changes = table_re
+            .find_iter(&sql)
+            .any(|m| !m.as_str().to_uppercase().starts_with("INTO"));
+        let scoped = (!reads_or_changes || filter_re.is_match(&sql))
+            && (!insert_re.is_match(&sql) || sql.contains("tenant_id"));
         if table_re.is_match(&sql) && !scoped && !unscoped {
             out.push(format!("{file}:{name}"));
         }
@@ -60,11 +67,17 @@ fn every_tenant_query_is_scoped() {
         if path.extension().is_some_and(|e| e == "rs") {
             let source = std::fs::read_to_string(&path).unwrap();
             checked += 1;
-            all.extend(violations(&path.file_name().unwrap().to_string_lossy(), &source));
+            all.extend(violations(
+                &path.file_name().unwrap().to_string_lossy(),
+                &source,
+            ));
         }
     }
     assert!(checked >= 5, "repository modules found: {checked}");
-    assert!(all.is_empty(), "queries over tenant tables without tenant_id: {all:?}");
+    assert!(
+        all.is_empty(),
+        "queries over tenant tables without tenant_id: {all:?}"
+    );
 }
 
 #[test]
@@ -79,8 +92,14 @@ pub async fn get(ex: E, id: UserId) -> DbResult<User> {
     assert!(violations("x.rs", &scoped).is_empty());
     // Selecting the column is not filtering by it.
     let selected_only = bad.replace("SELECT id, email", "SELECT id, tenant_id, email");
-    assert_eq!(violations("x.rs", &selected_only), vec!["x.rs:get".to_owned()]);
-    let justified = format!("/// unscoped: login has no tenant yet.\n{}", bad.trim_start());
+    assert_eq!(
+        violations("x.rs", &selected_only),
+        vec!["x.rs:get".to_owned()]
+    );
+    let justified = format!(
+        "/// unscoped: login has no tenant yet.\n{}",
+        bad.trim_start()
+    );
     assert!(violations("x.rs", &justified).is_empty());
     let multi_line = r#"
 pub async fn purge(ex: E) {
@@ -88,5 +107,8 @@ pub async fn purge(ex: E) {
          FROM sessions WHERE expires_at < $1").execute(ex).await
 }
 "#;
-    assert_eq!(violations("x.rs", multi_line), vec!["x.rs:purge".to_owned()]);
+    assert_eq!(
+        violations("x.rs", multi_line),
+        vec!["x.rs:purge".to_owned()]
+    );
 }

@@ -12,14 +12,25 @@ use sqlx::Row;
 const SECRET: &str = "ya29.super-secret-access-token-value";
 
 async fn tenant(app: &TestApp, name: &str) -> TenantScope {
-    accounts::create_admin(&app.state, name, &format!("admin@{name}.test"), "Admin", PASSWORD, "UTC")
-        .await
-        .unwrap()
-        .tenant
+    accounts::create_admin(
+        &app.state,
+        name,
+        &format!("admin@{name}.test"),
+        "Admin",
+        PASSWORD,
+        "UTC",
+    )
+    .await
+    .unwrap()
+    .tenant
 }
 
 fn owner(id: &str) -> SecretOwner<'_> {
-    SecretOwner { kind: "connection", id, purpose: "access_token" }
+    SecretOwner {
+        kind: "connection",
+        id,
+        purpose: "access_token",
+    }
 }
 
 async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
@@ -30,15 +41,29 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     vault.store(pool, &t1, owner("c1"), SECRET).await.unwrap();
     let loaded = vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap();
     assert_eq!(loaded.expose(), SECRET);
-    assert!(!format!("{loaded:?}").contains("secret"), "Debug hides the value");
+    assert!(
+        !format!("{loaded:?}").contains("secret"),
+        "Debug hides the value"
+    );
 
     // Storing again replaces the value (one row per owner and purpose).
     vault.store(pool, &t1, owner("c1"), "second").await.unwrap();
-    assert_eq!(vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap().expose(), "second");
+    assert_eq!(
+        vault
+            .load(pool, &t1, owner("c1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "second"
+    );
     vault.store(pool, &t1, owner("c1"), SECRET).await.unwrap();
 
     // The stored bytes never contain the plaintext.
-    let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets").fetch_all(pool).await.unwrap();
+    let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets")
+        .fetch_all(pool)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     let ct: Vec<u8> = rows[0].get("ciphertext");
     assert!(!ct.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
@@ -48,7 +73,10 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
         app.state.db.close().await;
         for file in ["calbridge.db", "calbridge.db-wal"] {
             if let Ok(bytes) = std::fs::read(app.dir.path().join(file)) {
-                assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{file} holds plaintext");
+                assert!(
+                    !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                    "{file} holds plaintext"
+                );
             }
         }
         return;
@@ -76,9 +104,15 @@ async fn ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     .execute(pool)
     .await
     .unwrap();
-    assert!(vault.load(pool, &t1, owner("c2")).await.is_err(), "AAD binds the ciphertext to its row");
+    assert!(
+        vault.load(pool, &t1, owner("c2")).await.is_err(),
+        "AAD binds the ciphertext to its row"
+    );
     // Tampered bytes fail too.
-    sqlx::query("UPDATE secrets SET ciphertext = nonce WHERE owner_id = 'c1'").execute(pool).await.unwrap();
+    sqlx::query("UPDATE secrets SET ciphertext = nonce WHERE owner_id = 'c1'")
+        .execute(pool)
+        .await
+        .unwrap();
     assert!(vault.load(pool, &t1, owner("c1")).await.is_err());
     app.stop().await;
 }
@@ -97,27 +131,55 @@ async fn rotation_reencrypts_everything(backend: Backend) {
             expected.push((scope, id, value));
         }
     }
-    let old_key: String = sqlx::query_scalar("SELECT id FROM vault_keys WHERE state = 'active'").fetch_one(pool).await.unwrap();
+    let old_key: String = sqlx::query_scalar("SELECT id FROM vault_keys WHERE state = 'active'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
 
     let report = vault.rotate().await.unwrap();
     assert_eq!(report.reencrypted, 10);
     assert_eq!(report.keys_removed, 1);
     assert_ne!(report.new_key_id, old_key);
-    let keys: Vec<String> = sqlx::query_scalar("SELECT DISTINCT key_id FROM secrets").fetch_all(pool).await.unwrap();
+    let keys: Vec<String> = sqlx::query_scalar("SELECT DISTINCT key_id FROM secrets")
+        .fetch_all(pool)
+        .await
+        .unwrap();
     assert_eq!(keys, vec![report.new_key_id.clone()]);
     for (scope, id, value) in &expected {
-        assert_eq!(vault.load(pool, scope, owner(id)).await.unwrap().unwrap().expose(), value);
+        assert_eq!(
+            vault
+                .load(pool, scope, owner(id))
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            value
+        );
     }
 
     // A second process (a restarted server) opens the rotated vault with the same master key.
     let config = (*app.state.config).clone();
-    let restarted = build_state(config, app.state.leptos_options.clone()).await.unwrap();
+    let restarted = build_state(config, app.state.leptos_options.clone())
+        .await
+        .unwrap();
     let (scope, id, value) = &expected[3];
-    assert_eq!(restarted.vault.load(restarted.db.pool(), scope, owner(id)).await.unwrap().unwrap().expose(), value);
+    assert_eq!(
+        restarted
+            .vault
+            .load(restarted.db.pool(), scope, owner(id))
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        value
+    );
     // …and a wrong master key is refused at start-up with a clear message.
     let mut wrong = (*app.state.config).clone();
     wrong.master_key = Some(calbridge::server::config::MasterKeyInput([7u8; 32]));
-    let err = build_state(wrong, app.state.leptos_options.clone()).await.err().expect("wrong key refused");
+    let err = build_state(wrong, app.state.leptos_options.clone())
+        .await
+        .err()
+        .expect("wrong key refused");
     assert!(err.to_string().contains("CALBRIDGE_MASTER_KEY"), "{err}");
     app.stop().await;
 }
@@ -126,26 +188,54 @@ async fn invite_links_are_vaulted_and_survive_rotation(backend: Backend) {
     let app = start_app!(backend);
     let admin = app.client();
     sign_up_first(&app, &admin, "ada@example.com").await;
-    post_form(&admin, &app.url("/admin/users/invites"), &[("email", ""), ("role", "member")]).await;
-    let before: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    post_form(
+        &admin,
+        &app.url("/admin/users/invites"),
+        &[("email", ""), ("role", "member")],
+    )
+    .await;
+    let before: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let link = before["invites"][0]["link"].as_str().unwrap().to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     // Neither the invites table nor the secrets table holds the token.
     let pool = app.state.db.pool();
     for table in ["invites", "secrets"] {
-        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(pool).await.unwrap();
+        let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+            .fetch_all(pool)
+            .await
+            .unwrap();
         for row in rows {
             for i in 0..row.len() {
                 let text: Option<String> = row.try_get::<Option<String>, _>(i).ok().flatten();
                 let bytes: Option<Vec<u8>> = row.try_get::<Option<Vec<u8>>, _>(i).ok().flatten();
-                assert!(!text.unwrap_or_default().contains(&token), "{table} column {i}");
+                assert!(
+                    !text.unwrap_or_default().contains(&token),
+                    "{table} column {i}"
+                );
                 let b = bytes.unwrap_or_default();
-                assert!(!b.windows(token.len()).any(|w| w == token.as_bytes()), "{table} column {i}");
+                assert!(
+                    !b.windows(token.len()).any(|w| w == token.as_bytes()),
+                    "{table} column {i}"
+                );
             }
         }
     }
     app.state.vault.rotate().await.unwrap();
-    let after: serde_json::Value = admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap();
+    let after: serde_json::Value = admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(after["invites"][0]["link"], before["invites"][0]["link"]);
     app.stop().await;
 }

@@ -20,7 +20,9 @@ mod context {
         let Some(parts) = use_context::<axum::http::request::Parts>() else {
             return Ok(None);
         };
-        Caller::from_parts(&parts, &state).await.map_err(ApiError::from)
+        Caller::from_parts(&parts, &state)
+            .await
+            .map_err(ApiError::from)
     }
 
     pub async fn require_caller() -> Result<Caller, ApiError> {

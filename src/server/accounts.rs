@@ -68,7 +68,9 @@ pub struct SignupForm {
 
 pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<SignupMode> {
     if let Some(token) = invite.filter(|t| !t.is_empty()) {
-        let open = invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms()).await?;
+        let open =
+            invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms())
+                .await?;
         return Ok(match open {
             Some(i) => SignupMode::Invite {
                 tenant_name: i.tenant_name,
@@ -96,9 +98,10 @@ pub async fn sign_up(state: &AppState, form: SignupForm) -> AppResult<NewSession
     let mut tx = state.db.begin_write().await?;
     let owner = match form.invite.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => {
-            let invite = invites::find_open_by_token_hash(&mut *tx, &token_hash(token), db::now_ms())
-                .await?
-                .ok_or(AppError::Invalid("invite_invalid"))?;
+            let invite =
+                invites::find_open_by_token_hash(&mut *tx, &token_hash(token), db::now_ms())
+                    .await?
+                    .ok_or(AppError::Invalid("invite_invalid"))?;
             if invite.email.as_deref().is_some_and(|e| e != email) {
                 return Err(AppError::Invalid("email_mismatch"));
             }
@@ -120,11 +123,15 @@ pub async fn sign_up(state: &AppState, form: SignupForm) -> AppResult<NewSession
                     DbError::NotFound => AppError::Invalid("invite_invalid"),
                     other => other.into(),
                 })?;
-            db::vault::delete_for_owner(&mut *tx, &invite.tenant, "invite", &invite.id.to_string()).await?;
+            db::vault::delete_for_owner(&mut *tx, &invite.tenant, "invite", &invite.id.to_string())
+                .await?;
             UserScope::new(invite.tenant, user_id)
         }
         None => {
-            let tenant_name = check_len(form.tenant_name.as_deref().unwrap_or(""), "invalid_tenant_name")?;
+            let tenant_name = check_len(
+                form.tenant_name.as_deref().unwrap_or(""),
+                "invalid_tenant_name",
+            )?;
             tenants::lock_for_first_signup(&mut tx, state.db.backend()).await?;
             if tenants::count(&mut *tx).await? > 0 {
                 return Err(AppError::Invalid("signup_closed"));
@@ -151,7 +158,11 @@ pub async fn sign_up(state: &AppState, form: SignupForm) -> AppResult<NewSession
     Ok(session)
 }
 
-async fn start_session(state: &AppState, tx: &mut db::Tx, owner: &UserScope) -> AppResult<NewSession> {
+async fn start_session(
+    state: &AppState,
+    tx: &mut db::Tx,
+    owner: &UserScope,
+) -> AppResult<NewSession> {
     let token = random_token();
     let ttl_ms = state.config.session_ttl.as_millis() as i64;
     sessions::insert(&mut **tx, &token_hash(&token), owner, db::now_ms() + ttl_ms).await?;
@@ -172,7 +183,9 @@ pub async fn log_in(
 ) -> AppResult<NewSession> {
     let email = email.trim().to_lowercase();
     let client_key = client.map(|c| format!("ip:{c}"));
-    let keys: Vec<&str> = std::iter::once(email.as_str()).chain(client_key.as_deref()).collect();
+    let keys: Vec<&str> = std::iter::once(email.as_str())
+        .chain(client_key.as_deref())
+        .collect();
     if state.throttle.is_blocked(&keys) {
         return Err(AppError::RateLimited);
     }
@@ -209,10 +222,22 @@ pub async fn log_out(state: &AppState, session_token: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn update_profile(state: &AppState, caller: &Caller, name: &str, time_zone: &str) -> AppResult<()> {
+pub async fn update_profile(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    time_zone: &str,
+) -> AppResult<()> {
     let name = check_len(name, "invalid_name")?;
     let time_zone = check_time_zone(time_zone)?;
-    users::set_profile(state.db.pool(), caller.scope(), caller.user.user_id(), &name, &time_zone).await?;
+    users::set_profile(
+        state.db.pool(),
+        caller.scope(),
+        caller.user.user_id(),
+        &name,
+        &time_zone,
+    )
+    .await?;
     Ok(())
 }
 
@@ -233,7 +258,11 @@ pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<Me
     let mut invite_views = Vec::new();
     for invite in invites::list_pending(state.db.pool(), scope, db::now_ms()).await? {
         let id = invite.id.to_string();
-        let Some(token) = state.vault.load(state.db.pool(), scope, invite_secret(&id)).await? else {
+        let Some(token) = state
+            .vault
+            .load(state.db.pool(), scope, invite_secret(&id))
+            .await?
+        else {
             continue;
         };
         invite_views.push(InviteView {
@@ -257,7 +286,12 @@ fn invite_link(state: &AppState, token: &str) -> String {
 }
 
 /// Creates an invite and returns its link.
-pub async fn create_invite(state: &AppState, admin: &AdminCaller, email: Option<&str>, role: Role) -> AppResult<String> {
+pub async fn create_invite(
+    state: &AppState,
+    admin: &AdminCaller,
+    email: Option<&str>,
+    role: Role,
+) -> AppResult<String> {
     let email = email
         .map(str::trim)
         .filter(|e| !e.is_empty())
@@ -265,7 +299,7 @@ pub async fn create_invite(state: &AppState, admin: &AdminCaller, email: Option<
         .transpose()?;
     let scope = admin.0.scope();
     let token = random_token();
-    let id = InviteId::new();
+    let id = InviteId::generate();
     let mut tx = state.db.begin_write().await?;
     invites::insert(
         &mut *tx,
@@ -297,11 +331,19 @@ pub async fn revoke_invite(state: &AppState, admin: &AdminCaller, id: InviteId) 
     Ok(())
 }
 
-pub async fn change_role(state: &AppState, admin: &AdminCaller, user: UserId, role: Role) -> AppResult<()> {
+pub async fn change_role(
+    state: &AppState,
+    admin: &AdminCaller,
+    user: UserId,
+    role: Role,
+) -> AppResult<()> {
     let scope = admin.0.scope();
     let mut tx = state.db.begin_write().await?;
     let target = users::get(&mut *tx, scope, user).await?;
-    if target.role == Role::Admin && role == Role::Member && users::count_admins(&mut *tx, scope).await? <= 1 {
+    if target.role == Role::Admin
+        && role == Role::Member
+        && users::count_admins(&mut *tx, scope).await? <= 1
+    {
         return Err(AppError::Invalid("last_admin"));
     }
     users::set_role(&mut *tx, scope, user, role).await?;
@@ -399,8 +441,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Alice@Example.COM ").unwrap(), "alice@example.com");
-        for bad in ["", "alice", "@x.com", "a@b", "a@.com", "a@com.", "a b@x.com", "a@b@c.com"] {
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@x.com",
+            "a@b",
+            "a@.com",
+            "a@com.",
+            "a b@x.com",
+            "a@b@c.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -10,7 +10,11 @@ use std::time::Duration;
 use url::Url;
 
 #[derive(Parser, Debug)]
-#[command(name = "calbridge", version, about = "Calendar integrations for multi-tenant products")]
+#[command(
+    name = "calbridge",
+    version,
+    about = "Calendar integrations for multi-tenant products"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,37 +53,70 @@ pub struct Settings {
     /// `sqlite://path` or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    #[arg(long, env = "CALBRIDGE_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "CALBRIDGE_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: String,
     /// Externally reachable base URL (OAuth redirect URIs, webhook URLs).
     #[arg(long, env = "CALBRIDGE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Base64 of 32 random bytes. Generated into the data dir in dev when absent.
-    #[arg(long, env = "CALBRIDGE_MASTER_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CALBRIDGE_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub master_key: Option<String>,
     /// Listen address.
     #[arg(long = "addr", env = "LEPTOS_SITE_ADDR", global = true)]
     pub addr: Option<String>,
     /// `dev` seeds a demo tenant and may generate a master key; `production` does neither.
-    #[arg(long = "env", env = "CALBRIDGE_ENV", default_value = "dev", global = true)]
+    #[arg(
+        long = "env",
+        env = "CALBRIDGE_ENV",
+        default_value = "dev",
+        global = true
+    )]
     pub environment: String,
-    #[arg(long, env = "CALBRIDGE_SESSION_TTL_SECS", default_value = "1209600", global = true)]
+    #[arg(
+        long,
+        env = "CALBRIDGE_SESSION_TTL_SECS",
+        default_value = "1209600",
+        global = true
+    )]
     pub session_ttl_secs: String,
     /// Seed a demo tenant on an empty dev instance (`0` turns it off).
     #[arg(long, env = "CALBRIDGE_DEMO", default_value = "1", global = true)]
     pub demo: String,
     /// Password for the demo accounts; made up and printed once when unset.
-    #[arg(long, env = "CALBRIDGE_DEMO_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CALBRIDGE_DEMO_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     pub demo_password: Option<String>,
     /// Leptos runtime settings for a binary started outside cargo-leptos.
-    #[arg(long, env = "CALBRIDGE_LEPTOS_CONFIG", default_value = "Leptos.toml", global = true)]
+    #[arg(
+        long,
+        env = "CALBRIDGE_LEPTOS_CONFIG",
+        default_value = "Leptos.toml",
+        global = true
+    )]
     pub leptos_config: String,
 }
 
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("public_url", &self.public_url)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
@@ -185,10 +222,16 @@ impl Config {
             ));
         }
 
-        let addr_text = s.addr.clone().unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-        let addr: SocketAddr = addr_text
-            .parse()
-            .map_err(|_| bad("LEPTOS_SITE_ADDR", format!("'{addr_text}' is not an IP:port address")))?;
+        let addr_text = s
+            .addr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr: SocketAddr = addr_text.parse().map_err(|_| {
+            bad(
+                "LEPTOS_SITE_ADDR",
+                format!("'{addr_text}' is not an IP:port address"),
+            )
+        })?;
 
         let public_text = s
             .public_url
@@ -210,9 +253,9 @@ impl Config {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(text)
                     .map_err(|_| bad("CALBRIDGE_MASTER_KEY", "is not valid base64"))?;
-                let key: [u8; 32] = bytes.try_into().map_err(|_| {
-                    bad("CALBRIDGE_MASTER_KEY", "must decode to exactly 32 bytes")
-                })?;
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| bad("CALBRIDGE_MASTER_KEY", "must decode to exactly 32 bytes"))?;
                 Some(MasterKeyInput(key))
             }
         };
@@ -239,7 +282,12 @@ impl Config {
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| bad("CALBRIDGE_SESSION_TTL_SECS", "must be a positive number of seconds"))?;
+            .ok_or_else(|| {
+                bad(
+                    "CALBRIDGE_SESSION_TTL_SECS",
+                    "must be a positive number of seconds",
+                )
+            })?;
 
         let seed_demo = match s.demo.as_str() {
             "1" | "true" | "yes" => environment == Environment::Dev,
@@ -309,20 +357,39 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_variable() {
-        let cases: Vec<(fn(&mut Settings), &str)> = vec![
-            (|s| s.database_url = Some("mysql://x".into()), "DATABASE_URL"),
+        type Mutation = fn(&mut Settings);
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                |s| s.database_url = Some("mysql://x".into()),
+                "DATABASE_URL",
+            ),
             (|s| s.addr = Some("localhost".into()), "LEPTOS_SITE_ADDR"),
-            (|s| s.public_url = Some("not a url".into()), "CALBRIDGE_PUBLIC_URL"),
-            (|s| s.master_key = Some("%%%".into()), "CALBRIDGE_MASTER_KEY"),
-            (|s| s.master_key = Some("c2hvcnQ=".into()), "CALBRIDGE_MASTER_KEY"),
+            (
+                |s| s.public_url = Some("not a url".into()),
+                "CALBRIDGE_PUBLIC_URL",
+            ),
+            (
+                |s| s.master_key = Some("%%%".into()),
+                "CALBRIDGE_MASTER_KEY",
+            ),
+            (
+                |s| s.master_key = Some("c2hvcnQ=".into()),
+                "CALBRIDGE_MASTER_KEY",
+            ),
             (|s| s.environment = "staging".into(), "CALBRIDGE_ENV"),
-            (|s| s.session_ttl_secs = "0".into(), "CALBRIDGE_SESSION_TTL_SECS"),
-            (|s| s.environment = "production".into(), "CALBRIDGE_MASTER_KEY"),
+            (
+                |s| s.session_ttl_secs = "0".into(),
+                "CALBRIDGE_SESSION_TTL_SECS",
+            ),
+            (
+                |s| s.environment = "production".into(),
+                "CALBRIDGE_MASTER_KEY",
+            ),
         ];
         for (mutate, variable) in cases {
             let mut s = settings();
             mutate(&mut s);
-            let err = Config::from_settings(&s).err().expect("must be rejected");
+            let err = Config::from_settings(&s).expect_err("must be rejected");
             assert_eq!(err.variable, variable, "{err}");
             assert!(err.to_string().starts_with(variable));
         }
@@ -347,6 +414,9 @@ mod tests {
         s.public_url = Some("https://cal.example.com/".into());
         let c = Config::from_settings(&s).unwrap();
         assert!(c.cookies_secure());
-        assert_eq!(c.public_link("/signup?invite=x"), "https://cal.example.com/signup?invite=x");
+        assert_eq!(
+            c.public_link("/signup?invite=x"),
+            "https://cal.example.com/signup?invite=x"
+        );
     }
 }

@@ -90,7 +90,13 @@ impl MasterKey {
         let aad = wrap_aad(key_id);
         let ct = self
             .0
-            .encrypt(&nonce, Payload { msg: data_key, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: data_key,
+                    aad: &aad,
+                },
+            )
             .expect("AES-GCM encryption of 32 bytes cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -166,7 +172,13 @@ impl KeyRing {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let aad = binding.aad();
         let ciphertext = cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Malformed)?;
         Ok(Sealed {
             key_id: key_id.to_owned(),
@@ -187,7 +199,10 @@ impl KeyRing {
         cipher
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
-                Payload { msg: &sealed.ciphertext, aad: &aad },
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &aad,
+                },
             )
             .map_err(|_| CryptoError::Decrypt)
     }
@@ -253,11 +268,16 @@ mod tests {
     #[test]
     fn round_trip() {
         let ring = ring_with(&["k1"]);
-        let sealed = ring.seal(&binding("c1", "access_token"), b"tok-123").unwrap();
+        let sealed = ring
+            .seal(&binding("c1", "access_token"), b"tok-123")
+            .unwrap();
         assert_eq!(sealed.key_id, "k1");
         assert_eq!(sealed.nonce.len(), 12);
         assert!(!sealed.ciphertext.windows(7).any(|w| w == b"tok-123"));
-        assert_eq!(ring.open(&sealed, &binding("c1", "access_token")).unwrap(), b"tok-123");
+        assert_eq!(
+            ring.open(&sealed, &binding("c1", "access_token")).unwrap(),
+            b"tok-123"
+        );
     }
 
     #[test]
@@ -276,8 +296,14 @@ mod tests {
         for other in [
             binding("c2", "access_token"),
             binding("c1", "refresh_token"),
-            Binding { tenant: "t2", ..binding("c1", "access_token") },
-            Binding { owner_kind: "user", ..binding("c1", "access_token") },
+            Binding {
+                tenant: "t2",
+                ..binding("c1", "access_token")
+            },
+            Binding {
+                owner_kind: "user",
+                ..binding("c1", "access_token")
+            },
         ] {
             assert_eq!(ring.open(&sealed, &other), Err(CryptoError::Decrypt));
         }
@@ -285,8 +311,18 @@ mod tests {
 
     #[test]
     fn ambiguous_bindings_differ() {
-        let a = Binding { tenant: "ab", owner_kind: "c", owner_id: "", purpose: "" };
-        let b = Binding { tenant: "a", owner_kind: "bc", owner_id: "", purpose: "" };
+        let a = Binding {
+            tenant: "ab",
+            owner_kind: "c",
+            owner_id: "",
+            purpose: "",
+        };
+        let b = Binding {
+            tenant: "a",
+            owner_kind: "bc",
+            owner_id: "",
+            purpose: "",
+        };
         assert_ne!(a.aad(), b.aad());
     }
 
@@ -313,7 +349,10 @@ mod tests {
         let ring = ring_with(&["k1"]);
         let mut sealed = ring.seal(&binding("c1", "p"), b"x").unwrap();
         sealed.key_id = "k9".into();
-        assert_eq!(ring.open(&sealed, &binding("c1", "p")), Err(CryptoError::UnknownKey("k9".into())));
+        assert_eq!(
+            ring.open(&sealed, &binding("c1", "p")),
+            Err(CryptoError::UnknownKey("k9".into()))
+        );
     }
 
     #[test]
@@ -329,7 +368,10 @@ mod tests {
         assert_eq!(new.key_id, "k2");
         ring.remove("k1");
         assert_eq!(ring.open(&new, &b).unwrap(), b"v");
-        assert_eq!(ring.open(&old, &b), Err(CryptoError::UnknownKey("k1".into())));
+        assert_eq!(
+            ring.open(&old, &b),
+            Err(CryptoError::UnknownKey("k1".into()))
+        );
         // The active key can never be removed.
         ring.remove("k2");
         assert!(ring.contains("k2"));

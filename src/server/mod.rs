@@ -36,16 +36,24 @@ pub enum StartError {
 pub fn master_key(config: &Config) -> Result<[u8; 32], StartError> {
     match &config.master_key {
         Some(key) => Ok(key.0),
-        None => crypto::load_or_create_key_file(&config.data_dir.join("master.key")).map_err(StartError::KeyFile),
+        None => crypto::load_or_create_key_file(&config.data_dir.join("master.key"))
+            .map_err(StartError::KeyFile),
     }
 }
 
 /// Opens the database, applies migrations and loads the vault.
-pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, StartError> {
     observability::metrics_handle();
-    let db = Db::connect(&config.database_url).await.map_err(StartError::Database)?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(StartError::Database)?;
     db.migrate().await.map_err(StartError::Migrate)?;
-    let vault = Vault::open(db.clone(), master_key(&config)?).await.map_err(StartError::Vault)?;
+    let vault = Vault::open(db.clone(), master_key(&config)?)
+        .await
+        .map_err(StartError::Vault)?;
     Ok(AppState {
         config: Arc::new(config),
         db,

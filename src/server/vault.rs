@@ -85,7 +85,12 @@ impl Vault {
     /// loaded ours; seal only with the key the database calls active.
     async fn ensure_current(&self) -> Result<(), VaultError> {
         let active = repo::active_key_id(self.db.pool()).await?;
-        let current = self.ring.read().expect("vault lock poisoned").active().map(str::to_owned);
+        let current = self
+            .ring
+            .read()
+            .expect("vault lock poisoned")
+            .active()
+            .map(str::to_owned);
         if active != current {
             self.reload().await?;
         }
@@ -121,7 +126,12 @@ impl Vault {
         let Some(sealed) = repo::get(ex, scope, owner).await? else {
             return Ok(None);
         };
-        if !self.ring.read().expect("vault lock poisoned").contains(&sealed.key_id) {
+        if !self
+            .ring
+            .read()
+            .expect("vault lock poisoned")
+            .contains(&sealed.key_id)
+        {
             self.reload().await?;
         }
         let tenant = scope.tenant();

@@ -26,7 +26,8 @@ pub struct TestApp {
 }
 
 pub fn postgres_base_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A fresh, empty schema on the test PostgreSQL server, or `None` (loudly)
@@ -51,7 +52,10 @@ pub async fn postgres_schema_url() -> Option<String> {
     };
     let now = chrono::Utc::now().timestamp();
     let schema = format!("cbt_{now}_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
     // Schemas of earlier runs older than an hour are garbage.
     let old: Vec<String> = sqlx::query_scalar(
         "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'cbt\\_%' ESCAPE '\\'",
@@ -60,9 +64,15 @@ pub async fn postgres_schema_url() -> Option<String> {
     .await
     .unwrap_or_default();
     for name in old {
-        let created: i64 = name.split('_').nth(1).and_then(|t| t.parse().ok()).unwrap_or(now);
+        let created: i64 = name
+            .split('_')
+            .nth(1)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(now);
         if now - created > 3600 {
-            let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE")).execute(&mut conn).await;
+            let _ = sqlx::query(&format!("DROP SCHEMA {name} CASCADE"))
+                .execute(&mut conn)
+                .await;
         }
     }
     let sep = if base.contains('?') { '&' } else { '?' };
@@ -75,7 +85,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_ttl_secs: 3600 }
+        Options {
+            session_ttl_secs: 3600,
+        }
     }
 }
 
@@ -167,12 +179,20 @@ pub fn location(resp: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
-pub async fn post_form(client: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     client.post(url).form(form).send().await.unwrap()
 }
 
 /// Signs up the first account (tenant + admin).
-pub async fn sign_up_first(app: &TestApp, client: &reqwest::Client, email: &str) -> reqwest::Response {
+pub async fn sign_up_first(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+) -> reqwest::Response {
     post_form(
         client,
         &app.url("/auth/signup"),
@@ -187,12 +207,29 @@ pub async fn sign_up_first(app: &TestApp, client: &reqwest::Client, email: &str)
     .await
 }
 
-pub async fn log_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-    post_form(client, &app.url("/auth/login"), &[("email", email), ("password", password)]).await
+pub async fn log_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    post_form(
+        client,
+        &app.url("/auth/login"),
+        &[("email", email), ("password", password)],
+    )
+    .await
 }
 
 pub async fn shell(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
-    client.get(app.url("/api/shell")).send().await.unwrap().json().await.unwrap()
+    client
+        .get(app.url("/api/shell"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Runs one async test body on each backend.

@@ -11,7 +11,9 @@ pub fn Flash() -> impl IntoView {
         if let Some(text) = q.get("error").and_then(|c| flash_text(&c)) {
             Some(("flash flash-error", text))
         } else {
-            q.get("notice").and_then(|c| flash_text(&c)).map(|t| ("flash flash-notice", t))
+            q.get("notice")
+                .and_then(|c| flash_text(&c))
+                .map(|t| ("flash flash-notice", t))
         }
     };
     move || {

@@ -73,5 +73,7 @@ pub fn TimeZoneInput(initial: String) -> impl IntoView {
 fn browser_time_zone() -> Option<String> {
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
     let options = format.resolved_options();
-    js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()
+    js_sys::Reflect::get(&options, &"timeZone".into())
+        .ok()?
+        .as_string()
 }

@@ -62,8 +62,13 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_parts(parts, state).await?.ok_or(AppError::Unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_parts(parts, state)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
@@ -72,7 +77,10 @@ impl FromRequestParts<AppState> for Caller {
 impl OptionalFromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
         let caller = Caller::from_parts(parts, state).await?;
         if let Some(c) = &caller {
             parts.extensions.insert(c.clone());
@@ -98,7 +106,12 @@ impl AdminCaller {
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        AdminCaller::check(<Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await?)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        AdminCaller::check(
+            <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await?,
+        )
     }
 }

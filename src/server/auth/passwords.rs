@@ -1,7 +1,9 @@
 //! argon2id password hashing, off the async runtime.
 
 use crate::server::error::{AppError, AppResult};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use std::sync::OnceLock;
 
@@ -33,7 +35,8 @@ pub async fn verify(password: &str, stored_hash: &str) -> AppResult<bool> {
     let password = password.to_owned();
     let stored_hash = stored_hash.to_owned();
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored_hash).map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
+        let parsed = PasswordHash::new(&stored_hash)
+            .map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
         Ok(Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())

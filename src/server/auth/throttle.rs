@@ -34,9 +34,9 @@ impl LoginThrottle {
         let now = Instant::now();
         let entries = self.entries.lock().expect("throttle lock poisoned");
         keys.iter().any(|k| {
-            entries
-                .get(*k)
-                .is_some_and(|(n, since)| *n >= self.max_failures && now.duration_since(*since) < self.window)
+            entries.get(*k).is_some_and(|(n, since)| {
+                *n >= self.max_failures && now.duration_since(*since) < self.window
+            })
         })
     }
 
@@ -56,7 +56,10 @@ impl LoginThrottle {
     }
 
     pub fn clear(&self, key: &str) {
-        self.entries.lock().expect("throttle lock poisoned").remove(key);
+        self.entries
+            .lock()
+            .expect("throttle lock poisoned")
+            .remove(key);
     }
 }
 

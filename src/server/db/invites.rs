@@ -146,7 +146,11 @@ pub async fn accept<'e, E: Executor<'e, Database = Any>>(
     found(done.rows_affected())
 }
 
-pub async fn revoke<'e, E: Executor<'e, Database = Any>>(ex: E, scope: &TenantScope, id: InviteId) -> DbResult<()> {
+pub async fn revoke<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: InviteId,
+) -> DbResult<()> {
     let done = sqlx::query(
         "UPDATE invites SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
     )

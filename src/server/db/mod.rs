@@ -212,8 +212,9 @@ fn sqlite_url_with_create(url: &str) -> DbResult<String> {
     if path != ":memory:" {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| DbError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbError::Corrupt(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
         }
     }

@@ -58,7 +58,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     scope: &TenantScope,
     new: NewUser<'_>,
 ) -> DbResult<UserId> {
-    let id = UserId::new();
+    let id = UserId::generate();
     let now = now_ms();
     sqlx::query(
         "INSERT INTO users (id, tenant_id, email, name, password_hash, role, time_zone, created_at, updated_at) \
@@ -80,7 +80,10 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
 
 /// unscoped: login knows only an email; every tenant's account with that
 /// email is a candidate and the password decides.
-pub async fn login_candidates<'e, E: Executor<'e, Database = Any>>(ex: E, email: &str) -> DbResult<Vec<User>> {
+pub async fn login_candidates<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    email: &str,
+) -> DbResult<Vec<User>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at LIMIT 5"
     ))
@@ -105,7 +108,10 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     row.ok_or(DbError::NotFound)?.try_into()
 }
 
-pub async fn list<'e, E: Executor<'e, Database = Any>>(ex: E, scope: &TenantScope) -> DbResult<Vec<User>> {
+pub async fn list<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+) -> DbResult<Vec<User>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY created_at"
     ))
@@ -115,7 +121,10 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(ex: E, scope: &TenantScop
     rows.into_iter().map(User::try_from).collect()
 }
 
-pub async fn count_admins<'e, E: Executor<'e, Database = Any>>(ex: E, scope: &TenantScope) -> DbResult<i64> {
+pub async fn count_admins<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+) -> DbResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin'")
             .bind(scope.tenant())
@@ -130,13 +139,14 @@ pub async fn set_role<'e, E: Executor<'e, Database = Any>>(
     id: UserId,
     role: Role,
 ) -> DbResult<()> {
-    let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
-        .bind(role.as_str())
-        .bind(now_ms())
-        .bind(scope.tenant())
-        .bind(id.to_string())
-        .execute(ex)
-        .await?;
+    let done =
+        sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+            .bind(role.as_str())
+            .bind(now_ms())
+            .bind(scope.tenant())
+            .bind(id.to_string())
+            .execute(ex)
+            .await?;
     found(done.rows_affected())
 }
 
@@ -160,7 +170,11 @@ pub async fn set_profile<'e, E: Executor<'e, Database = Any>>(
     found(done.rows_affected())
 }
 
-pub async fn delete<'e, E: Executor<'e, Database = Any>>(ex: E, scope: &TenantScope, id: UserId) -> DbResult<()> {
+pub async fn delete<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: UserId,
+) -> DbResult<()> {
     let done = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND id = $2")
         .bind(scope.tenant())
         .bind(id.to_string())

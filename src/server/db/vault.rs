@@ -13,35 +13,47 @@ pub struct StoredKey {
 
 /// unscoped: data keys are instance-wide.
 pub async fn keys<'e, E: Executor<'e, Database = Any>>(ex: E) -> DbResult<Vec<StoredKey>> {
-    Ok(sqlx::query_as("SELECT id, wrapped, state FROM vault_keys ORDER BY created_at")
-        .fetch_all(ex)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, wrapped, state FROM vault_keys ORDER BY created_at")
+            .fetch_all(ex)
+            .await?,
+    )
 }
 
 /// unscoped: data keys are instance-wide.
 pub async fn active_key_id<'e, E: Executor<'e, Database = Any>>(ex: E) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM vault_keys WHERE state = 'active'")
-        .fetch_optional(ex)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM vault_keys WHERE state = 'active'")
+            .fetch_optional(ex)
+            .await?,
+    )
 }
 
 /// unscoped: data keys are instance-wide. Retires every other key so that
 /// exactly one stays active.
-pub async fn add_active_key(tx: &mut sqlx::AnyConnection, id: &str, wrapped: &[u8]) -> DbResult<()> {
+pub async fn add_active_key(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    wrapped: &[u8],
+) -> DbResult<()> {
     sqlx::query("UPDATE vault_keys SET state = 'retired' WHERE state = 'active'")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO vault_keys (id, wrapped, state, created_at) VALUES ($1, $2, 'active', $3)")
-        .bind(id)
-        .bind(wrapped)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO vault_keys (id, wrapped, state, created_at) VALUES ($1, $2, 'active', $3)",
+    )
+    .bind(id)
+    .bind(wrapped)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
 /// unscoped: drops retired keys no secret uses any more.
-pub async fn delete_unused_retired_keys<'e, E: Executor<'e, Database = Any>>(ex: E) -> DbResult<u64> {
+pub async fn delete_unused_retired_keys<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+) -> DbResult<u64> {
     Ok(sqlx::query(
         "DELETE FROM vault_keys WHERE state = 'retired' \
          AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.key_id = vault_keys.id)",
@@ -143,7 +155,10 @@ pub struct RotatableSecret {
 }
 
 /// unscoped: key rotation re-encrypts every tenant's secrets.
-pub async fn not_under_key(tx: &mut sqlx::AnyConnection, key_id: &str) -> DbResult<Vec<RotatableSecret>> {
+pub async fn not_under_key(
+    tx: &mut sqlx::AnyConnection,
+    key_id: &str,
+) -> DbResult<Vec<RotatableSecret>> {
     Ok(sqlx::query_as(
         "SELECT id, tenant_id, owner_kind, owner_id, purpose, key_id, nonce, ciphertext \
          FROM secrets WHERE key_id <> $1",
@@ -154,7 +169,11 @@ pub async fn not_under_key(tx: &mut sqlx::AnyConnection, key_id: &str) -> DbResu
 }
 
 /// unscoped: key rotation, by primary key of a row read in the same transaction.
-pub async fn replace_sealed(tx: &mut sqlx::AnyConnection, id: &str, sealed: &Sealed) -> DbResult<()> {
+pub async fn replace_sealed(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    sealed: &Sealed,
+) -> DbResult<()> {
     sqlx::query("UPDATE secrets SET key_id = $1, nonce = $2, ciphertext = $3 WHERE id = $4")
         .bind(&sealed.key_id)
         .bind(&sealed.nonce)

@@ -59,7 +59,11 @@ fn fail(err: AppError, back_to: &str) -> Response {
             "Not found",
             "That item does not exist or was already removed.",
         ),
-        AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "Admins only", "Only admins can do this."),
+        AppError::Forbidden => error_page(
+            StatusCode::FORBIDDEN,
+            "Admins only",
+            "Only admins can do this.",
+        ),
         AppError::Internal(_) | AppError::BadOrigin => err.into_response(),
         other => {
             let sep = if back_to.contains('?') { '&' } else { '?' };
@@ -83,7 +87,15 @@ pub async fn login(
 ) -> Response {
     let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
     let client_ip = client.ip().to_string();
-    match accounts::log_in(&state, &form.email, &form.password, Some(&client_ip), previous.as_deref()).await {
+    match accounts::log_in(
+        &state,
+        &form.email,
+        &form.password,
+        Some(&client_ip),
+        previous.as_deref(),
+    )
+    .await
+    {
         Ok(session) => {
             let jar = jar.add(session_cookie(&state, session));
             (jar, Redirect::to(safe_next(form.next.as_deref()))).into_response()
@@ -91,7 +103,10 @@ pub async fn login(
         Err(err) => {
             let back = with_query(
                 "/login",
-                &[("email", form.email.trim()), ("next", form.next.as_deref().unwrap_or(""))],
+                &[
+                    ("email", form.email.trim()),
+                    ("next", form.next.as_deref().unwrap_or("")),
+                ],
             );
             fail(err, &back)
         }
@@ -108,9 +123,16 @@ pub struct SignupFormData {
     invite: Option<String>,
 }
 
-pub async fn signup(State(state): State<AppState>, jar: CookieJar, Form(form): Form<SignupFormData>) -> Response {
+pub async fn signup(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<SignupFormData>,
+) -> Response {
     let invite = form.invite.clone().unwrap_or_default();
-    let back = with_query("/signup", &[("invite", &invite), ("email", form.email.trim())]);
+    let back = with_query(
+        "/signup",
+        &[("invite", &invite), ("email", form.email.trim())],
+    );
     let result = accounts::sign_up(
         &state,
         SignupForm {
@@ -148,7 +170,11 @@ pub struct ProfileForm {
     time_zone: String,
 }
 
-pub async fn save_profile(State(state): State<AppState>, caller: Caller, Form(form): Form<ProfileForm>) -> Response {
+pub async fn save_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<ProfileForm>,
+) -> Response {
     match accounts::update_profile(&state, &caller, &form.name, &form.time_zone).await {
         Ok(()) => Redirect::to("/settings?notice=profile_saved").into_response(),
         Err(err) => fail(err, "/settings"),
@@ -161,14 +187,22 @@ pub struct InviteForm {
     role: Role,
 }
 
-pub async fn create_invite(State(state): State<AppState>, admin: AdminCaller, Form(form): Form<InviteForm>) -> Response {
+pub async fn create_invite(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Form(form): Form<InviteForm>,
+) -> Response {
     match accounts::create_invite(&state, &admin, form.email.as_deref(), form.role).await {
         Ok(_) => Redirect::to("/admin/users?notice=invite_created").into_response(),
         Err(err) => fail(err, "/admin/users"),
     }
 }
 
-pub async fn revoke_invite(State(state): State<AppState>, admin: AdminCaller, Path(id): Path<String>) -> Response {
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<InviteId>() else {
         return fail(AppError::NotFound, "/admin/users");
     };
@@ -198,7 +232,11 @@ pub async fn change_role(
     }
 }
 
-pub async fn remove_member(State(state): State<AppState>, admin: AdminCaller, Path(id): Path<String>) -> Response {
+pub async fn remove_member(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<UserId>() else {
         return fail(AppError::NotFound, "/admin/users");
     };

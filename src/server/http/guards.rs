@@ -19,14 +19,18 @@ fn request_origin(headers: &HeaderMap) -> Option<String> {
         return Some(origin.to_owned());
     }
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
-    url::Url::parse(referer).ok().map(|u| u.origin().ascii_serialization())
+    url::Url::parse(referer)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
 }
 
 /// Refuses cookie-authenticated writes that do not come from our own pages
 /// (CSRF defence on top of SameSite=Lax).
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let exempt = CROSS_ORIGIN_PATHS.iter().any(|p| req.uri().path().starts_with(p));
+    let exempt = CROSS_ORIGIN_PATHS
+        .iter()
+        .any(|p| req.uri().path().starts_with(p));
     if safe || exempt {
         return next.run(req).await;
     }
@@ -81,12 +85,18 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     let is_get = parts.method == Method::GET;
     match (&access, &caller) {
-        (Access::Anonymous, Some(_)) if is_get && !parts.uri.query().unwrap_or("").contains("invite=") => {
+        (Access::Anonymous, Some(_))
+            if is_get && !parts.uri.query().unwrap_or("").contains("invite=") =>
+        {
             return Redirect::to("/meetings").into_response();
         }
         (Access::Member | Access::Admin, None) => {
             return if is_get {
-                let next_path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next_path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let target = if path == "/" {
                     "/login".to_owned()
                 } else {
@@ -104,7 +114,9 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
                 "This part of calbridge is for your team's admins. Ask an admin if you need access.",
             );
         }
-        (Access::Member, Some(_)) if path == "/" => return Redirect::to("/meetings").into_response(),
+        (Access::Member, Some(_)) if path == "/" => {
+            return Redirect::to("/meetings").into_response()
+        }
         _ => {}
     }
     if let Some(c) = caller {
@@ -158,7 +170,10 @@ mod tests {
     fn origin_falls_back_to_referer() {
         let mut h = HeaderMap::new();
         assert_eq!(request_origin(&h), None);
-        h.insert(header::REFERER, "http://a.test:3000/login?x=1".parse().unwrap());
+        h.insert(
+            header::REFERER,
+            "http://a.test:3000/login?x=1".parse().unwrap(),
+        );
         assert_eq!(request_origin(&h).as_deref(), Some("http://a.test:3000"));
         h.insert(header::ORIGIN, "http://b.test".parse().unwrap());
         assert_eq!(request_origin(&h).as_deref(), Some("http://b.test"));

@@ -11,7 +11,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.db.ready().await {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable or migrations pending")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable or migrations pending",
+        )
     }
 }
 

@@ -30,19 +30,28 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(forms::logout))
         .route("/settings/profile", post(forms::save_profile))
         .route("/admin/users/invites", post(forms::create_invite))
-        .route("/admin/users/invites/{id}/revoke", post(forms::revoke_invite))
+        .route(
+            "/admin/users/invites/{id}/revoke",
+            post(forms::revoke_invite),
+        )
         .route("/admin/users/{id}/role", post(forms::change_role))
         .route("/admin/users/{id}/remove", post(forms::remove_member))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            || provide_context(()),
-            shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(|| provide_context(()), shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::pages,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guards::pages))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guards::same_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guards::same_origin,
+        ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(observability::track_requests))
         .with_state(state)
@@ -65,7 +74,9 @@ pub async fn serve(
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
     upkeep.abort();
     db.close().await;
     served?;
