@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 pub mod model;
 #[cfg(feature = "ssr")]
+pub mod sandbox;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 #[cfg(feature = "hydrate")]

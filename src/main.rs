@@ -36,6 +36,68 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// `calbridge sandbox`: the provider emulators alone, on `--addr`.
+async fn run_standalone_sandbox(
+    config: &Config,
+    deliver_to: Option<String>,
+    seed: u64,
+) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("--addr: cannot listen on {}: {e}", config.addr)),
+    };
+    let settings = calbridge::sandbox::SandboxSettings {
+        base_url: format!("http://{}/sandbox", config.addr),
+        seed,
+        deliver_to,
+    };
+    println!(
+        "provider sandbox listening on http://{}/sandbox",
+        config.addr
+    );
+    match calbridge::sandbox::serve_standalone(settings, listener, http::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("sandbox server error: {e}")),
+    }
+}
+
+/// Opens the database (applying migrations) and the vault.
+async fn open_state(config: &Config) -> Result<calbridge::server::state::AppState, ExitCode> {
+    let options = leptos_options(config).map_err(fail)?;
+    build_state(config.clone(), options).await.map_err(fail)
+}
+
+async fn serve(config: &Config) -> ExitCode {
+    let state = match open_state(config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if config.seed_demo {
+        match accounts::seed_demo(&state, config.demo_password.as_deref()).await {
+            Ok(Some(password)) => println!(
+                "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {password}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
+                config.public_link("/login")
+            ),
+            Ok(None) => {}
+            Err(e) => return fail(format!("seeding the demo tenant failed: {e}")),
+        }
+    }
+    let listener = match tokio::net::TcpListener::bind(config.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(format!(
+                "LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
+                config.addr
+            ))
+        }
+    };
+    tracing::info!(addr = %config.addr, public_url = %config.public_url, sandbox = config.sandbox, "calbridge listening");
+    match http::serve(state, listener, http::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("server error: {e}")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
@@ -45,72 +107,57 @@ async fn main() -> ExitCode {
         Err(e) => return fail(format!("invalid configuration: {e}")),
     };
     observability::init_tracing();
-    let options = match leptos_options(&config) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let state = match build_state(config.clone(), options).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
 
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            if config.seed_demo {
-                match accounts::seed_demo(&state, config.demo_password.as_deref()).await {
-                    Ok(Some(password)) => println!(
-                        "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {password}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
-                        config.public_link("/login")
-                    ),
-                    Ok(None) => {}
-                    Err(e) => return fail(format!("seeding the demo tenant failed: {e}")),
-                }
-            }
-            let listener = match tokio::net::TcpListener::bind(config.addr).await {
-                Ok(l) => l,
-                Err(e) => {
-                    return fail(format!(
-                        "LEPTOS_SITE_ADDR: cannot listen on {}: {e}",
-                        config.addr
-                    ))
-                }
-            };
-            tracing::info!(addr = %config.addr, public_url = %config.public_url, "calbridge listening");
-            if let Err(e) = http::serve(state, listener, http::shutdown_signal()).await {
-                return fail(format!("server error: {e}"));
-            }
-            ExitCode::SUCCESS
+        Command::Serve => serve(&config).await,
+        Command::Sandbox { deliver_to, seed } => {
+            run_standalone_sandbox(&config, deliver_to, seed).await
         }
-        Command::Migrate => {
-            println!("migrations applied");
-            ExitCode::SUCCESS
-        }
-        Command::RotateKey => match state.vault.rotate().await {
-            Ok(report) => {
-                println!(
-                    "new data key {} active; {} secrets re-encrypted; {} old keys removed",
-                    report.new_key_id, report.reencrypted, report.keys_removed
-                );
+        Command::Migrate => match open_state(&config).await {
+            Ok(_) => {
+                println!("migrations applied");
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(format!(
-                "key rotation failed (nothing was changed that cannot be read): {e}"
-            )),
+            Err(code) => code,
         },
+        Command::RotateKey => {
+            let state = match open_state(&config).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match state.vault.rotate().await {
+                Ok(report) => {
+                    println!(
+                        "new data key {} active; {} secrets re-encrypted; {} old keys removed",
+                        report.new_key_id, report.reencrypted, report.keys_removed
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!(
+                    "key rotation failed (every secret is still readable): {e}"
+                )),
+            }
+        }
         Command::CreateAdmin {
             email,
             name,
             tenant,
             password,
             time_zone,
-        } => match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone)
-            .await
-        {
-            Ok(_) => {
-                println!("admin {email} created in tenant '{tenant}'");
-                ExitCode::SUCCESS
+        } => {
+            let state = match open_state(&config).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone)
+                .await
+            {
+                Ok(_) => {
+                    println!("admin {email} created in tenant '{tenant}'");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("create-admin: {}", e.public_message())),
             }
-            Err(e) => fail(format!("create-admin: {}", e.public_message())),
-        },
+        }
     }
 }

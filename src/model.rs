@@ -82,6 +82,54 @@ impl fmt::Display for Role {
     }
 }
 
+/// A calendar provider calbridge connects to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Calendly,
+    Google,
+    Microsoft,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Calendly, Provider::Google, Provider::Microsoft];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Calendly => "calendly",
+            Provider::Google => "google",
+            Provider::Microsoft => "microsoft",
+        }
+    }
+
+    /// The name people know the product by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Calendly => "Calendly",
+            Provider::Google => "Google Calendar",
+            Provider::Microsoft => "Outlook",
+        }
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "calendly" => Ok(Provider::Calendly),
+            "google" => Ok(Provider::Google),
+            "microsoft" | "outlook" => Ok(Provider::Microsoft),
+            other => Err(format!("unknown provider '{other}'")),
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The logged-in user as the UI sees them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurrentUser {
@@ -103,6 +151,8 @@ impl CurrentUser {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShellInfo {
     pub user: Option<CurrentUser>,
+    /// Providers are the built-in sandbox, not the real services.
+    pub sandbox_providers: bool,
 }
 
 /// One member row on `/admin/users`.

@@ -372,7 +372,8 @@ async fn sessions_expire(backend: Backend) {
     let app = start_app!(
         backend,
         Options {
-            session_ttl_secs: 1
+            session_ttl_secs: 1,
+            ..Options::default()
         }
     );
     let client = app.client();

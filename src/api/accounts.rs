@@ -8,6 +8,7 @@ pub async fn get_shell() -> Result<ShellInfo, ApiError> {
     let caller = super::context::caller().await?;
     Ok(ShellInfo {
         user: caller.map(|c| c.view()),
+        sandbox_providers: super::context::state().sandbox.is_some(),
     })
 }
 

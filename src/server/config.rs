@@ -30,6 +30,16 @@ pub enum Command {
     Migrate,
     /// Add a new data key and re-encrypt every stored secret with it.
     RotateKey,
+    /// Run the provider sandbox on its own (no database needed).
+    /// Listens on `--addr`.
+    Sandbox {
+        /// Send every webhook to this origin instead of the registered URL's.
+        #[arg(long)]
+        deliver_to: Option<String>,
+        /// Seed for ids, tokens and injected faults.
+        #[arg(long, default_value = "1")]
+        seed: u64,
+    },
     /// Create an admin account (and its tenant when it does not exist yet).
     CreateAdmin {
         #[arg(long)]
@@ -100,6 +110,37 @@ pub struct Settings {
         global = true
     )]
     pub demo_password: Option<String>,
+    /// Built-in provider sandbox: `auto` (on in dev when no provider
+    /// credentials are configured), `1` or `0`.
+    #[arg(long, env = "CALBRIDGE_SANDBOX", default_value = "auto", global = true)]
+    pub sandbox: String,
+    #[arg(long, env = "CALENDLY_OAUTH_CLIENT_ID", global = true)]
+    pub calendly_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "CALENDLY_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub calendly_client_secret: Option<String>,
+    #[arg(long, env = "GOOGLE_OAUTH_CLIENT_ID", global = true)]
+    pub google_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "GOOGLE_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub google_client_secret: Option<String>,
+    #[arg(long, env = "MICROSOFT_OAUTH_CLIENT_ID", global = true)]
+    pub microsoft_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "MICROSOFT_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub microsoft_client_secret: Option<String>,
     /// Leptos runtime settings for a binary started outside cargo-leptos.
     #[arg(
         long,
@@ -122,6 +163,22 @@ impl fmt::Debug for Settings {
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("addr", &self.addr)
             .field("environment", &self.environment)
+            .field("sandbox", &self.sandbox)
+            .field("calendly_client_id", &self.calendly_client_id)
+            .field(
+                "calendly_client_secret",
+                &self.calendly_client_secret.as_ref().map(|_| "***"),
+            )
+            .field("google_client_id", &self.google_client_id)
+            .field(
+                "google_client_secret",
+                &self.google_client_secret.as_ref().map(|_| "***"),
+            )
+            .field("microsoft_client_id", &self.microsoft_client_id)
+            .field(
+                "microsoft_client_secret",
+                &self.microsoft_client_secret.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -169,6 +226,10 @@ pub struct Config {
     pub leptos_config: PathBuf,
     pub seed_demo: bool,
     pub demo_password: Option<String>,
+    /// Serve the provider sandbox under `/sandbox` and point every provider at it.
+    pub sandbox: bool,
+    /// Instance-wide OAuth client credentials configured in the environment.
+    pub provider_credentials: Vec<crate::model::Provider>,
 }
 
 impl fmt::Debug for Config {
@@ -183,6 +244,8 @@ impl fmt::Debug for Config {
             .field("session_ttl", &self.session_ttl)
             .field("seed_demo", &self.seed_demo)
             .field("demo_password", &self.demo_password.as_ref().map(|_| "***"))
+            .field("sandbox", &self.sandbox)
+            .field("provider_credentials", &self.provider_credentials)
             .finish()
     }
 }
@@ -295,6 +358,39 @@ impl Config {
             other => return Err(bad("CALBRIDGE_DEMO", format!("'{other}' is not 1 or 0"))),
         };
 
+        let configured = |id: &Option<String>, secret: &Option<String>| {
+            id.as_deref().is_some_and(|v| !v.is_empty())
+                && secret.as_deref().is_some_and(|v| !v.is_empty())
+        };
+        let provider_credentials: Vec<crate::model::Provider> = [
+            (
+                crate::model::Provider::Calendly,
+                configured(&s.calendly_client_id, &s.calendly_client_secret),
+            ),
+            (
+                crate::model::Provider::Google,
+                configured(&s.google_client_id, &s.google_client_secret),
+            ),
+            (
+                crate::model::Provider::Microsoft,
+                configured(&s.microsoft_client_id, &s.microsoft_client_secret),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(p, ok)| ok.then_some(p))
+        .collect();
+        let sandbox = match s.sandbox.as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            "auto" => environment == Environment::Dev && provider_credentials.is_empty(),
+            other => {
+                return Err(bad(
+                    "CALBRIDGE_SANDBOX",
+                    format!("'{other}' is not auto, 1 or 0"),
+                ))
+            }
+        };
+
         Ok(Config {
             database_url,
             data_dir,
@@ -306,6 +402,8 @@ impl Config {
             leptos_config: PathBuf::from(&s.leptos_config),
             seed_demo,
             demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
+            sandbox,
+            provider_credentials,
         })
     }
 
@@ -344,6 +442,13 @@ mod tests {
             leptos_config: "Leptos.toml".into(),
             demo: "1".into(),
             demo_password: None,
+            sandbox: "auto".into(),
+            calendly_client_id: None,
+            calendly_client_secret: None,
+            google_client_id: None,
+            google_client_secret: None,
+            microsoft_client_id: None,
+            microsoft_client_secret: None,
         }
     }
 
@@ -406,6 +511,28 @@ mod tests {
             assert!(!text.contains("AAECAwQF"), "{text}");
             assert!(text.contains("***"));
         }
+    }
+
+    #[test]
+    fn sandbox_is_automatic_in_dev_without_credentials() {
+        assert!(Config::from_settings(&settings()).unwrap().sandbox);
+        let mut s = settings();
+        s.google_client_id = Some("id".into());
+        s.google_client_secret = Some("secret".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert!(
+            !c.sandbox,
+            "real credentials turn the automatic sandbox off"
+        );
+        assert_eq!(c.provider_credentials, vec![crate::model::Provider::Google]);
+        assert!(!format!("{s:?}").contains("secret\""));
+        s.sandbox = "1".into();
+        assert!(Config::from_settings(&s).unwrap().sandbox);
+        s.sandbox = "maybe".into();
+        assert_eq!(
+            Config::from_settings(&s).unwrap_err().variable,
+            "CALBRIDGE_SANDBOX"
+        );
     }
 
     #[test]

@@ -54,7 +54,15 @@ pub async fn build_state(
     let vault = Vault::open(db.clone(), master_key(&config)?)
         .await
         .map_err(StartError::Vault)?;
+    let sandbox = config.sandbox.then(|| {
+        crate::sandbox::Sandbox::new(crate::sandbox::SandboxSettings {
+            base_url: config.public_link("/sandbox"),
+            seed: rand::random(),
+            deliver_to: None,
+        })
+    });
     Ok(AppState {
+        sandbox,
         config: Arc::new(config),
         db,
         vault: Arc::new(vault),

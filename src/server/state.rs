@@ -15,6 +15,8 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     pub throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
+    /// The built-in provider sandbox, when enabled.
+    pub sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

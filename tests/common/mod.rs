@@ -81,12 +81,15 @@ pub async fn postgres_schema_url() -> Option<String> {
 
 pub struct Options {
     pub session_ttl_secs: u64,
+    /// Mount the provider sandbox under `/sandbox`.
+    pub sandbox: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             session_ttl_secs: 3600,
+            sandbox: false,
         }
     }
 }
@@ -116,6 +119,13 @@ impl TestApp {
             leptos_config: "does-not-exist.toml".into(),
             demo: "0".into(),
             demo_password: None,
+            sandbox: if options.sandbox { "1" } else { "0" }.into(),
+            calendly_client_id: None,
+            calendly_client_secret: None,
+            google_client_id: None,
+            google_client_secret: None,
+            microsoft_client_id: None,
+            microsoft_client_secret: None,
         };
         let config = Config::from_settings(&settings).expect("valid test config");
         let leptos_options = LeptosOptions::builder()

@@ -4,10 +4,34 @@ use crate::model::CurrentUser;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
+/// Says so on every page when providers are the built-in sandbox.
+#[component]
+fn SandboxBanner() -> impl IntoView {
+    let shell = expect_context::<ShellResource>();
+    let on = move || {
+        shell
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|s| s.sandbox_providers)
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || on().then(|| view! {
+                <div class="sandbox-banner" role="note">
+                    <strong>"Sandbox providers"</strong>
+                    " — Calendly, Google and Outlook are calbridge's built-in emulators. "
+                    <a href="/sandbox" rel="external">"Open the sandbox panel"</a>
+                </div>
+            })}
+        </Transition>
+    }
+}
+
 /// Login and sign-up: a centred card, no navigation.
 #[component]
 pub fn AuthLayout() -> impl IntoView {
     view! {
+        <SandboxBanner/>
         <div class="auth-page">
             <div class="auth-brand">
                 <Logo/>
@@ -41,6 +65,7 @@ pub fn AppLayout(children: Children) -> impl IntoView {
     let shell = expect_context::<ShellResource>();
     let user = move || shell.get().and_then(|r| r.ok()).and_then(|s| s.user);
     view! {
+        <SandboxBanner/>
         <header class="topbar">
             <div class="topbar-inner">
                 <Logo/>

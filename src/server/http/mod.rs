@@ -21,6 +21,10 @@ const BODY_LIMIT: usize = 256 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let sandbox = match &state.sandbox {
+        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -55,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(observability::track_requests))
         .with_state(state)
+        .merge(sandbox)
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight

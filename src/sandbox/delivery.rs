@@ -1,0 +1,259 @@
+//! Outgoing webhook deliveries, as the providers make them: over real HTTP,
+//! retried with exponential backoff where the provider retries, subject to
+//! the fault rules (drop, duplicate, reorder), and every attempt logged.
+
+use super::faults::{self, DeliveryFaults};
+use super::Sandbox;
+use crate::model::Provider;
+use chrono::{DateTime, Utc};
+use rand::seq::SliceRandom;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const LOG_CAPACITY: usize = 50_000;
+/// How long the worker waits to gather deliveries it may reorder.
+const REORDER_WINDOW: Duration = Duration::from_millis(40);
+
+/// What the provider does when a delivery fails.
+#[derive(Clone, Debug)]
+pub enum Retry {
+    /// Give up after the first attempt.
+    Never,
+    /// Calendly: back off exponentially for the retry window, then disable
+    /// the subscription.
+    CalendlyWindow { subscription: String },
+    /// Back off exponentially for at most this many attempts.
+    Attempts(u32),
+}
+
+/// One notification to send.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub provider: Provider,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// What it is about, e.g. `invitee.created` or `exists`.
+    pub label: String,
+    pub retry: Retry,
+    /// Calendly signs each attempt with the time it is sent.
+    pub calendly_signing_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Attempt {
+    pub id: u64,
+    pub delivery_id: u64,
+    pub provider: Provider,
+    pub url: String,
+    pub label: String,
+    pub attempt: u32,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: u64,
+    /// `delivered`, `failed` (will retry), `gave_up`, `dropped`.
+    pub outcome: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+pub struct Deliverer {
+    tx: mpsc::UnboundedSender<(u64, Outbound)>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<(u64, Outbound)>>>,
+    log: Mutex<Vec<Attempt>>,
+    next_id: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+impl Default for Deliverer {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Deliverer {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            log: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            in_flight: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Deliverer {
+    /// Queues a delivery; returns its id.
+    pub fn send(&self, outbound: Outbound) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send((id, outbound)).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        id
+    }
+
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Deliveries queued or still retrying.
+    pub fn pending(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    fn record(&self, attempt: Attempt) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() >= LOG_CAPACITY {
+            log.drain(..LOG_CAPACITY / 10);
+        }
+        log.push(attempt);
+    }
+}
+
+/// Starts the worker that drains the queue.
+pub fn spawn_worker(sandbox: Sandbox) {
+    let Some(mut rx) = sandbox
+        .deliveries()
+        .rx
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    else {
+        return;
+    };
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            let reorder = batch
+                .iter()
+                .any(|(_, o)| faults::for_delivery(&mut sandbox.world(), o.provider).reorder);
+            if reorder {
+                tokio::time::sleep(REORDER_WINDOW).await;
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                batch.shuffle(&mut sandbox.world().rng);
+            }
+            for (id, outbound) in batch {
+                let fault = faults::for_delivery(&mut sandbox.world(), outbound.provider);
+                let copies = if fault.duplicate { 2 } else { 1 };
+                for copy in 0..copies {
+                    let sandbox = sandbox.clone();
+                    let outbound = outbound.clone();
+                    if copy > 0 {
+                        sandbox
+                            .deliveries()
+                            .in_flight
+                            .fetch_add(1, Ordering::SeqCst);
+                    }
+                    tokio::spawn(async move { deliver(sandbox, id, outbound, fault).await });
+                }
+            }
+        }
+    });
+}
+
+fn target_url(sandbox: &Sandbox, url: &str) -> String {
+    let Some(base) = &sandbox.settings().deliver_to else {
+        return url.to_owned();
+    };
+    match (url::Url::parse(url), url::Url::parse(base)) {
+        (Ok(original), Ok(mut target)) => {
+            target.set_path(original.path());
+            target.set_query(original.query());
+            target.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: DeliveryFaults) {
+    let url = target_url(&sandbox, &outbound.url);
+    let started_at = Instant::now();
+    let mut attempt_no = 0u32;
+    loop {
+        attempt_no += 1;
+        let at = sandbox.world().now();
+        if fault.drop && attempt_no == 1 {
+            sandbox.deliveries().record(Attempt {
+                id: sandbox.deliveries().next_id.fetch_add(1, Ordering::Relaxed),
+                delivery_id,
+                provider: outbound.provider,
+                url: url.clone(),
+                label: outbound.label.clone(),
+                attempt: attempt_no,
+                status: None,
+                error: Some("dropped by fault injection".into()),
+                latency_ms: 0,
+                outcome: "dropped",
+                at,
+            });
+            break;
+        }
+        let mut request = sandbox.http().post(&url).body(outbound.body.clone());
+        for (name, value) in &outbound.headers {
+            request = request.header(name, value);
+        }
+        if let Some(key) = &outbound.calendly_signing_key {
+            let header = super::calendly::signature_header(key, at.timestamp(), &outbound.body);
+            request = request.header("Calendly-Webhook-Signature", header);
+        }
+        let sent = Instant::now();
+        let result = request.send().await;
+        let latency_ms = sent.elapsed().as_millis() as u64;
+        let (status, error) = match &result {
+            Ok(r) => (Some(r.status().as_u16()), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let ok = status.is_some_and(|s| (200..300).contains(&s));
+        let (base_delay, window) = {
+            let w = sandbox.world();
+            (
+                w.tunables.retry_base_delay_ms,
+                w.tunables.calendly_retry_window_ms,
+            )
+        };
+        let delay =
+            Duration::from_millis(base_delay.saturating_mul(1u64 << (attempt_no - 1).min(16)));
+        let retry = !ok
+            && match &outbound.retry {
+                Retry::Never => false,
+                Retry::Attempts(max) => attempt_no < *max,
+                Retry::CalendlyWindow { .. } => {
+                    (started_at.elapsed() + delay).as_millis() < u128::from(window)
+                }
+            };
+        sandbox.deliveries().record(Attempt {
+            id: sandbox.deliveries().next_id.fetch_add(1, Ordering::Relaxed),
+            delivery_id,
+            provider: outbound.provider,
+            url: url.clone(),
+            label: outbound.label.clone(),
+            attempt: attempt_no,
+            status,
+            error,
+            latency_ms,
+            outcome: if ok {
+                "delivered"
+            } else if retry {
+                "failed"
+            } else {
+                "gave_up"
+            },
+            at,
+        });
+        if ok {
+            break;
+        }
+        if !retry {
+            if let Retry::CalendlyWindow { subscription } = &outbound.retry {
+                super::calendly::disable_subscription(&mut sandbox.world(), subscription);
+            }
+            break;
+        }
+        tokio::time::sleep(delay).await;
+    }
+    sandbox
+        .deliveries()
+        .in_flight
+        .fetch_sub(1, Ordering::SeqCst);
+}
