@@ -2,6 +2,8 @@
 //! SQLite or on PostgreSQL (own schema per test).
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use calbridge::server::config::{Config, Settings};
 use calbridge::server::state::AppState;
 use calbridge::server::{build_state, http};
