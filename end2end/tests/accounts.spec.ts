@@ -1,20 +1,22 @@
 import { test, expect, Page } from "@playwright/test";
+import * as path from "path";
 
 const password = "correct horse battery staple";
 
 async function shot(page: Page, name: string) {
-  await page.screenshot({ path: test.info().outputPath(`../screenshots/${name}.png`), fullPage: true });
+  const file = path.join(__dirname, "..", "test-results", "screenshots", `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
 }
 
 test("sign up, log out, log in, invite a teammate who signs up", async ({ page, browser }) => {
   // An empty instance: the first visitor creates the team and becomes its admin.
   await page.goto("/");
   await expect(page).toHaveURL(/\/login$/);
-  await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Log in", exact: true })).toBeVisible();
   await shot(page, "01-login");
 
   await page.goto("/signup");
-  await expect(page.getByRole("heading", { name: "Create your team" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Create your team", exact: true })).toBeVisible();
   await page.getByLabel("Team name").fill("Acme Scheduling");
   await page.getByLabel("Your name").fill("Ada Admin");
   await page.getByLabel("Email").fill("ada@acme.test");
@@ -24,7 +26,7 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
 
   await expect(page).toHaveURL(/\/meetings/);
   await expect(page.getByText("Welcome to calbridge.")).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Meetings" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Meetings", exact: true })).toBeVisible();
   const nav = page.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link", { name: "Admin" })).toBeVisible();
   await shot(page, "03-meetings-empty");
@@ -62,7 +64,7 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   const invitee = await browser.newContext();
   const bob = await invitee.newPage();
   await bob.goto(link);
-  await expect(bob.getByRole("heading", { name: "Join Acme Scheduling" })).toBeVisible();
+  await expect(bob.getByRole("heading", { name: "Join Acme Scheduling", exact: true })).toBeVisible();
   await expect(bob.getByLabel("Email")).toHaveValue("bob@acme.test");
   await bob.getByLabel("Your name").fill("Bob Builder");
   await bob.getByLabel("Password").fill(password);
@@ -74,10 +76,10 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   await expect(bob.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" })).toHaveCount(0);
   const forbidden = await bob.goto("/admin/users");
   expect(forbidden?.status()).toBe(403);
-  await expect(bob.getByRole("heading", { name: "Admins only" })).toBeVisible();
+  await expect(bob.getByRole("heading", { name: "Admins only", exact: true })).toBeVisible();
   await shot(bob, "07-member-forbidden");
   await bob.goto("/settings");
-  await expect(bob.getByRole("heading", { name: "Profile" })).toBeVisible();
+  await expect(bob.getByRole("heading", { name: "Profile", exact: true })).toBeVisible();
   await shot(bob, "08-settings");
   await invitee.close();
 
@@ -91,6 +93,6 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   // Unknown pages get a proper 404 inside the app shell.
   const missing = await page.goto("/no/such/page");
   expect(missing?.status()).toBe(404);
-  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Page not found", exact: true })).toBeVisible();
   await shot(page, "10-not-found");
 });

@@ -37,14 +37,17 @@ const COMMON_ZONES: &[&str] = &[
     "America/Vancouver",
 ];
 
-/// The time zone field. Server-rendered with `initial`; once hydrated, an
-/// empty or UTC value is replaced by the browser's own zone.
+/// The time zone field, server-rendered with `initial`. With `detect`, once
+/// hydrated, the browser's own zone replaces the placeholder value (for new
+/// accounts; an existing profile keeps what the user chose).
 #[component]
-pub fn TimeZoneInput(initial: String) -> impl IntoView {
+pub fn TimeZoneInput(initial: String, #[prop(optional)] detect: bool) -> impl IntoView {
     let value = RwSignal::new(initial);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = detect;
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        if value.get_untracked().is_empty() || value.get_untracked() == "UTC" {
+        if detect {
             if let Some(tz) = browser_time_zone() {
                 value.set(tz);
             }

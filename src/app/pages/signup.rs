@@ -78,7 +78,7 @@ fn SignupForm(invite: String, email: String, locked_email: bool, team: bool) -> 
                 <input type="password" name="password" required minlength="10" autocomplete="new-password"/>
                 <small class="hint">"At least 10 characters."</small>
             </label>
-            <TimeZoneInput initial="UTC".to_owned()/>
+            <TimeZoneInput initial="UTC".to_owned() detect=true/>
             <button type="submit" class="button primary wide">
                 {if team { "Create team" } else { "Join team" }}
             </button>
