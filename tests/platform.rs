@@ -119,10 +119,66 @@ async fn pages_render_without_javascript(backend: Backend) {
     app.stop().await;
 }
 
+async fn sandbox_is_mounted_and_announced(backend: Backend) {
+    let app = start_app!(
+        backend,
+        Options {
+            sandbox: true,
+            ..Options::default()
+        }
+    );
+    let client = app.client();
+    let panel = client.get(app.url("/sandbox")).send().await.unwrap();
+    assert_eq!(panel.status(), StatusCode::OK);
+    assert!(panel.text().await.unwrap().contains("Provider sandbox"));
+    let shell: serde_json::Value = client
+        .get(app.url("/api/shell"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shell["sandbox_providers"], true);
+    let login = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Sandbox providers"), "banner on every page");
+    app.stop().await;
+
+    let plain = start_app!(backend);
+    let client = plain.client();
+    assert_eq!(
+        client
+            .get(plain.url("/sandbox"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let login = client
+        .get(plain.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("Sandbox providers"));
+    plain.stop().await;
+}
+
 on_both_backends!(
     health_ready_and_metrics,
     cross_origin_writes_are_refused,
-    pages_render_without_javascript
+    pages_render_without_javascript,
+    sandbox_is_mounted_and_announced,
 );
 
 fn calbridge(dir: &std::path::Path) -> Command {
