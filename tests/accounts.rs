@@ -86,15 +86,8 @@ async fn invite_flow(backend: Backend) {
     )
     .await;
     assert_eq!(location(&resp), "/admin/users?notice=invite_created");
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link = members["invites"][0]["link"]
+    let listed = members(&app, &admin).await;
+    let link = listed["invites"][0]["link"]
         .as_str()
         .expect("invite link")
         .to_owned();
@@ -115,18 +108,7 @@ async fn invite_flow(backend: Backend) {
         .await
         .unwrap();
     assert!(page.contains("Join Acme"), "invite page names the team");
-    let resp = post_form(
-        &invitee,
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Bob Member"),
-            ("email", "bob@example.com"),
-            ("password", PASSWORD),
-            ("time_zone", "America/New_York"),
-        ],
-    )
-    .await;
+    let resp = accept_invite(&app, &invitee, &token, "Bob Member", "bob@example.com", "America/New_York").await;
     assert_eq!(location(&resp), "/meetings?notice=welcome");
     let me = shell(&app, &invitee).await;
     assert_eq!(me["user"]["email"], "bob@example.com");
@@ -134,29 +116,11 @@ async fn invite_flow(backend: Backend) {
     assert_eq!(me["user"]["tenant_name"], "Acme");
 
     // Used once: the link is gone from the list and cannot be reused.
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(members["invites"].as_array().unwrap().len(), 0);
-    assert_eq!(members["members"].as_array().unwrap().len(), 2);
+    let listed = members(&app, &admin).await;
+    assert_eq!(listed["invites"].as_array().unwrap().len(), 0);
+    assert_eq!(listed["members"].as_array().unwrap().len(), 2);
     let again = app.client();
-    let resp = post_form(
-        &again,
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Mallory"),
-            ("email", "m@example.com"),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await;
+    let resp = accept_invite(&app, &again, &token, "Mallory", "m@example.com", "UTC").await;
     assert!(
         location(&resp).contains("error=invite_invalid"),
         "{}",
@@ -170,42 +134,13 @@ async fn invite_flow(backend: Backend) {
         &[("email", "carol@example.com"), ("role", "admin")],
     )
     .await;
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link = members["invites"][0]["link"].as_str().unwrap().to_owned();
+    let listed = members(&app, &admin).await;
+    let link = listed["invites"][0]["link"].as_str().unwrap().to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     let carol = app.client();
-    let wrong = post_form(
-        &carol,
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Not Carol"),
-            ("email", "dave@example.com"),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await;
+    let wrong = accept_invite(&app, &carol, &token, "Not Carol", "dave@example.com", "UTC").await;
     assert!(location(&wrong).contains("error=email_mismatch"));
-    let right = post_form(
-        &carol,
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Carol"),
-            ("email", "carol@example.com"),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await;
+    let right = accept_invite(&app, &carol, &token, "Carol", "carol@example.com", "UTC").await;
     assert_eq!(location(&right), "/meetings?notice=welcome");
     assert_eq!(shell(&app, &carol).await["user"]["role"], "admin");
 
@@ -216,16 +151,9 @@ async fn invite_flow(backend: Backend) {
         &[("email", ""), ("role", "member")],
     )
     .await;
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let invite_id = members["invites"][0]["id"].as_str().unwrap().to_owned();
-    let token = members["invites"][0]["link"]
+    let listed = members(&app, &admin).await;
+    let invite_id = listed["invites"][0]["id"].as_str().unwrap().to_owned();
+    let token = listed["invites"][0]["link"]
         .as_str()
         .unwrap()
         .split("invite=")
@@ -239,18 +167,7 @@ async fn invite_flow(backend: Backend) {
     )
     .await;
     assert_eq!(location(&resp), "/admin/users?notice=invite_revoked");
-    let late = post_form(
-        &app.client(),
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Late"),
-            ("email", "late@example.com"),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await;
+    let late = accept_invite(&app, &app.client(), &token, "Late", "late@example.com", "UTC").await;
     assert!(location(&late).contains("error=invite_invalid"));
     app.stop().await;
 }
@@ -438,16 +355,9 @@ async fn members_cannot_reach_admin(backend: Backend) {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let api = member.get(app.url("/api/members")).send().await.unwrap();
     assert!(!api.status().is_success());
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = members(&app, &admin).await;
     assert_eq!(
-        members["invites"].as_array().unwrap().len(),
+        listed["invites"].as_array().unwrap().len(),
         0,
         "the member's invite attempt stored nothing"
     );
@@ -462,15 +372,8 @@ async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> 
         &[("email", email), ("role", "member")],
     )
     .await;
-    let members: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link = members["invites"]
+    let listed = members(&app, &admin).await;
+    let link = listed["invites"]
         .as_array()
         .unwrap()
         .iter()
@@ -481,18 +384,7 @@ async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> 
         .to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     let client = app.client();
-    let resp = post_form(
-        &client,
-        &app.url("/auth/signup"),
-        &[
-            ("invite", &token),
-            ("name", "Member"),
-            ("email", email),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ],
-    )
-    .await;
+    let resp = accept_invite(&app, &client, &token, "Member", email, "UTC").await;
     assert_eq!(location(&resp), "/meetings?notice=welcome");
     client
 }
@@ -524,14 +416,7 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
         &[("email", ""), ("role", "member")],
     )
     .await;
-    let t2: serde_json::Value = admin2
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t2: serde_json::Value = members(&app, &admin2).await;
     let gina = t2["members"]
         .as_array()
         .unwrap()
@@ -544,14 +429,7 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
     let t2_invite = t2["invites"][0]["id"].as_str().unwrap().to_owned();
 
     // Tenant 1's admin sees only tenant 1.
-    let t1: serde_json::Value = admin1
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t1: serde_json::Value = members(&app, &admin1).await;
     let text = t1.to_string();
     assert!(!text.contains("globex"), "tenant 2 data leaked: {text}");
     assert_eq!(t1["members"].as_array().unwrap().len(), 2);
@@ -566,14 +444,7 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
         let resp = post_form(&admin1, &app.url(&path), &[("role", "admin")]).await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let t2_after: serde_json::Value = admin2
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t2_after: serde_json::Value = members(&app, &admin2).await;
     assert_eq!(
         t2_after["members"], t2["members"],
         "nothing changed in tenant 2"
@@ -590,14 +461,7 @@ async fn roles_and_removal(backend: Backend) {
     let admin = app.client();
     sign_up_first(&app, &admin, "ada@example.com").await;
     let bob = join_as_member(&app, &admin, "bob@example.com").await;
-    let page: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = members(&app, &admin).await;
     let id_of = |email: &str| {
         page["members"]
             .as_array()

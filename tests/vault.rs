@@ -194,14 +194,7 @@ async fn invite_links_are_vaulted_and_survive_rotation(backend: Backend) {
         &[("email", ""), ("role", "member")],
     )
     .await;
-    let before: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = members(&app, &admin).await;
     let link = before["invites"][0]["link"].as_str().unwrap().to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     // Neither the invites table nor the secrets table holds the token.
@@ -228,14 +221,7 @@ async fn invite_links_are_vaulted_and_survive_rotation(backend: Backend) {
         }
     }
     app.state.vault.rotate().await.unwrap();
-    let after: serde_json::Value = admin
-        .get(app.url("/api/members"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = members(&app, &admin).await;
     assert_eq!(after["invites"][0]["link"], before["invites"][0]["link"]);
     app.stop().await;
 }

@@ -152,7 +152,8 @@ pub fn spawn_worker(sandbox: Sandbox) {
     });
 }
 
-fn target_url(sandbox: &Sandbox, url: &str) -> String {
+/// Where a delivery really goes: `--deliver-to` replaces the origin.
+pub(crate) fn target_url(sandbox: &Sandbox, url: &str) -> String {
     let Some(base) = &sandbox.settings().deliver_to else {
         return url.to_owned();
     };
@@ -168,27 +169,29 @@ fn target_url(sandbox: &Sandbox, url: &str) -> String {
 
 async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: DeliveryFaults) {
     let url = target_url(&sandbox, &outbound.url);
+    let record = |attempt: u32, at, status, error, latency_ms, outcome| {
+        sandbox.deliveries().record(Attempt {
+            id: sandbox.deliveries().next_id.fetch_add(1, Ordering::Relaxed),
+            delivery_id,
+            provider: outbound.provider,
+            url: url.clone(),
+            label: outbound.label.clone(),
+            attempt,
+            status,
+            error,
+            latency_ms,
+            outcome,
+            at,
+        })
+    };
     let started_at = Instant::now();
     let mut attempt_no = 0u32;
-    loop {
+    if fault.drop {
+        record(1, sandbox.world().now(), None, Some("dropped by fault injection".into()), 0, "dropped");
+    }
+    while !fault.drop {
         attempt_no += 1;
         let at = sandbox.world().now();
-        if fault.drop && attempt_no == 1 {
-            sandbox.deliveries().record(Attempt {
-                id: sandbox.deliveries().next_id.fetch_add(1, Ordering::Relaxed),
-                delivery_id,
-                provider: outbound.provider,
-                url: url.clone(),
-                label: outbound.label.clone(),
-                attempt: attempt_no,
-                status: None,
-                error: Some("dropped by fault injection".into()),
-                latency_ms: 0,
-                outcome: "dropped",
-                at,
-            });
-            break;
-        }
         let mut request = sandbox.http().post(&url).body(outbound.body.clone());
         for (name, value) in &outbound.headers {
             request = request.header(name, value);
@@ -222,25 +225,14 @@ async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: 
                     (started_at.elapsed() + delay).as_millis() < u128::from(window)
                 }
             };
-        sandbox.deliveries().record(Attempt {
-            id: sandbox.deliveries().next_id.fetch_add(1, Ordering::Relaxed),
-            delivery_id,
-            provider: outbound.provider,
-            url: url.clone(),
-            label: outbound.label.clone(),
-            attempt: attempt_no,
-            status,
-            error,
-            latency_ms,
-            outcome: if ok {
-                "delivered"
-            } else if retry {
-                "failed"
-            } else {
-                "gave_up"
-            },
-            at,
-        });
+        let outcome = if ok {
+            "delivered"
+        } else if retry {
+            "failed"
+        } else {
+            "gave_up"
+        };
+        record(attempt_no, at, status, error, latency_ms, outcome);
         if ok {
             break;
         }

@@ -5,6 +5,10 @@
 //! Paths mirror the real hosts under one prefix (`/sandbox/...`), so a
 //! provider client only changes its base URL. State lives in memory.
 
+// Handlers and helpers here fail with the provider's own HTTP response, which
+// is what an emulator must send; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 pub mod calendly;
 pub mod control;
 pub mod delivery;
@@ -380,4 +384,58 @@ pub struct OwnerEvent {
     /// Google calendar id (defaults to the owner's primary calendar).
     #[serde(default)]
     pub calendar_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(seed: u64) -> SandboxSettings {
+        SandboxSettings {
+            base_url: "http://127.0.0.1:9/sandbox".into(),
+            seed,
+            deliver_to: None,
+        }
+    }
+
+    fn ids(sandbox: &Sandbox) -> Vec<String> {
+        sandbox.world().accounts.iter().map(|a| a.id.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn same_seed_same_world() {
+        let a = Sandbox::new(settings(42));
+        let b = Sandbox::new(settings(42));
+        let c = Sandbox::new(settings(43));
+        assert_eq!(ids(&a), ids(&b));
+        assert_ne!(ids(&a), ids(&c));
+        assert_eq!(a.world().token("t_"), b.world().token("t_"));
+        assert_eq!(ids(&a).len(), SEED_ACCOUNTS.len() * Provider::ALL.len());
+    }
+
+    #[test]
+    fn paths_map_to_providers() {
+        assert_eq!(provider_of_path("/calendly/users/me"), Some(Provider::Calendly));
+        assert_eq!(provider_of_path("/calendly-auth/oauth/token"), Some(Provider::Calendly));
+        assert_eq!(provider_of_path("/google/calendar/v3/freeBusy"), Some(Provider::Google));
+        assert_eq!(provider_of_path("/microsoft-login/common/oauth2/v2.0/token"), Some(Provider::Microsoft));
+        assert_eq!(provider_of_path("/graph/v1.0/me"), Some(Provider::Microsoft));
+        assert_eq!(provider_of_path("/_control/faults"), None);
+        assert_eq!(provider_of_path("/"), None);
+    }
+
+    #[tokio::test]
+    async fn rate_windows_reset_each_minute() {
+        let sandbox = Sandbox::new(settings(1));
+        let mut world = sandbox.world();
+        assert_eq!(world.rate_limited("k", 0), None, "0 disables the limit");
+        for _ in 0..3 {
+            assert_eq!(world.rate_limited("k", 3), None);
+        }
+        let (limit, reset) = world.rate_limited("k", 3).expect("fourth call is limited");
+        assert_eq!(limit, 3);
+        assert!((1..=60).contains(&reset));
+        world.clock_offset += chrono::Duration::seconds(61);
+        assert_eq!(world.rate_limited("k", 3), None);
+    }
 }

@@ -129,7 +129,7 @@ fn check_client(world: &World, provider: Provider, p: &Params) -> Result<(), Res
         ));
     }
     let method = param(p, "code_challenge_method");
-    if !param(p, "code_challenge").is_empty() && !(method == "S256" || method.is_empty()) {
+    if !(param(p, "code_challenge").is_empty() || method == "S256" || method.is_empty()) {
         return Err(error_page(
             "invalid_request",
             "code_challenge_method must be S256.",
@@ -583,25 +583,35 @@ fn revoke_grant(world: &mut World, provider: Provider, token: &str) -> bool {
     true
 }
 
-async fn calendly_revoke(
-    AxState(s): AxState<Sandbox>,
-    headers: HeaderMap,
-    Form(p): Form<Params>,
-) -> Response {
-    let mut world = s.world();
-    let creds = client_credentials(Provider::Calendly, &headers, &p)
+/// Calendly's revoke and introspect endpoints take the client's
+/// credentials as HTTP Basic or as form fields.
+fn calendly_client_ok(world: &World, headers: &HeaderMap, p: &Params) -> Result<(), Response> {
+    let creds = client_credentials(Provider::Calendly, headers, p)
         .or_else(|| Some((p.get("client_id")?.clone(), p.get("client_secret")?.clone())));
     let authorized = creds.is_some_and(|(id, secret)| {
         world.apps.iter().any(|a| {
             a.provider == Provider::Calendly && a.client_id == id && a.client_secret == secret
         })
     });
-    if !authorized {
-        return oauth_error(
+    if authorized {
+        Ok(())
+    } else {
+        Err(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "Client authentication failed.",
-        );
+        ))
+    }
+}
+
+async fn calendly_revoke(
+    AxState(s): AxState<Sandbox>,
+    headers: HeaderMap,
+    Form(p): Form<Params>,
+) -> Response {
+    let mut world = s.world();
+    if let Err(refused) = calendly_client_ok(&world, &headers, &p) {
+        return refused;
     }
     revoke_grant(&mut world, Provider::Calendly, param(&p, "token"));
     Json(json!({})).into_response()
@@ -613,19 +623,8 @@ async fn calendly_introspect(
     Form(p): Form<Params>,
 ) -> Response {
     let world = s.world();
-    let creds = client_credentials(Provider::Calendly, &headers, &p)
-        .or_else(|| Some((p.get("client_id")?.clone(), p.get("client_secret")?.clone())));
-    let authorized = creds.is_some_and(|(id, secret)| {
-        world.apps.iter().any(|a| {
-            a.provider == Provider::Calendly && a.client_id == id && a.client_secret == secret
-        })
-    });
-    if !authorized {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed.",
-        );
+    if let Err(refused) = calendly_client_ok(&world, &headers, &p) {
+        return refused;
     }
     let now = world.now();
     let t = param(&p, "token");

@@ -244,6 +244,34 @@ pub async fn shell(app: &TestApp, client: &reqwest::Client) -> serde_json::Value
         .unwrap()
 }
 
+/// Members and pending invites as the admin's `/api/members` returns them.
+pub async fn members(app: &TestApp, admin: &reqwest::Client) -> serde_json::Value {
+    admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Signs up through an invite link's token.
+pub async fn accept_invite(
+    app: &TestApp,
+    client: &reqwest::Client,
+    token: &str,
+    name: &str,
+    email: &str,
+    time_zone: &str,
+) -> reqwest::Response {
+    post_form(
+        client,
+        &app.url("/auth/signup"),
+        &[
+            ("invite", token),
+            ("name", name),
+            ("email", email),
+            ("password", PASSWORD),
+            ("time_zone", time_zone),
+        ],
+    )
+    .await
+}
+
 /// Runs one async test body on each backend.
 #[macro_export]
 macro_rules! on_both_backends {
