@@ -181,9 +181,9 @@ pub fn truth(world: &World, account: &Account) -> Value {
 }
 
 pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
-    let start = parse_rfc3339(&event.start)
+    let start = parse_query_time(&event.start)
         .ok_or_else(|| bad_request("start must be an RFC 3339 date-time"))?;
-    let end = parse_rfc3339(&event.end)
+    let end = parse_query_time(&event.end)
         .ok_or_else(|| bad_request("end must be an RFC 3339 date-time"))?;
     if end <= start {
         return Err(bad_request("end must be after start"));
@@ -1838,7 +1838,7 @@ async fn control_patch(
         let time = |key: &str| -> Result<Option<(DateTime<Utc>, String)>, Response> {
             match text(key)? {
                 None => Ok(None),
-                Some(x) => parse_rfc3339(&x)
+                Some(x) => parse_query_time(&x)
                     .map(|d| Some((d, "UTC".to_owned())))
                     .ok_or_else(|| bad_request(format!("{key} must be an RFC 3339 date-time"))),
             }
