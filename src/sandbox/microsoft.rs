@@ -9,10 +9,6 @@
 //! sequence: every create, update and delete bumps it, and delta tokens are
 //! cursors over that sequence.
 
-// Handlers and helpers return `Response` as their error (axum's idiom); the
-// contract's `create_owner_event` does too.
-#![allow(clippy::result_large_err)]
-
 use super::delivery::{Outbound, Retry};
 use super::{control::bad_request, oauth, Account, OwnerEvent, Sandbox, World};
 use crate::model::Provider;
@@ -930,20 +926,6 @@ fn store(world: &mut World, user_id: &str, event: &Event) {
 
 // ---------------------------------------------------------------- notifications
 
-fn target_url(sandbox: &Sandbox, url: &str) -> String {
-    let Some(base) = &sandbox.settings().deliver_to else {
-        return url.to_owned();
-    };
-    match (url::Url::parse(url), url::Url::parse(base)) {
-        (Ok(original), Ok(mut target)) => {
-            target.set_path(original.path());
-            target.set_query(original.query());
-            target.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 fn is_active(world: &World, sub: &Subscription) -> bool {
     sub.expires > world.now()
 }
@@ -1582,7 +1564,7 @@ async fn validate_endpoint(
     target
         .query_pairs_mut()
         .append_pair("validationToken", token);
-    let target = target_url(sandbox, target.as_str());
+    let target = super::delivery::target_url(sandbox, target.as_str());
     let response = sandbox
         .http()
         .post(target)
