@@ -14,6 +14,10 @@
 //! Sync tokens are a per-calendar change sequence: every insert, update and
 //! delete bumps the calendar's counter and stamps the event with it.
 
+// Helpers return ready-made provider responses as errors, as the core's
+// contract (`create_owner_event`) does.
+#![allow(clippy::result_large_err)]
+
 use super::delivery::{Outbound, Retry};
 use super::{control, oauth, Account, OwnerEvent, Sandbox, World};
 use crate::model::Provider;
@@ -808,10 +812,10 @@ fn if_match_fails(headers: &HeaderMap, e: &Event) -> bool {
         return false;
     };
     let current = etag(e.etag);
-    !value
-        .split(',')
-        .map(str::trim)
-        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == current)
+    !value.split(',').map(str::trim).any(|candidate| {
+        candidate == "*"
+            || candidate.trim_start_matches("W/").trim_matches('"') == current.trim_matches('"')
+    })
 }
 
 fn bool_param(q: &HashMap<String, String>, key: &str) -> Result<bool, Response> {
