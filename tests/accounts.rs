@@ -108,7 +108,15 @@ async fn invite_flow(backend: Backend) {
         .await
         .unwrap();
     assert!(page.contains("Join Acme"), "invite page names the team");
-    let resp = accept_invite(&app, &invitee, &token, "Bob Member", "bob@example.com", "America/New_York").await;
+    let resp = accept_invite(
+        &app,
+        &invitee,
+        &token,
+        "Bob Member",
+        "bob@example.com",
+        "America/New_York",
+    )
+    .await;
     assert_eq!(location(&resp), "/meetings?notice=welcome");
     let me = shell(&app, &invitee).await;
     assert_eq!(me["user"]["email"], "bob@example.com");
@@ -167,7 +175,15 @@ async fn invite_flow(backend: Backend) {
     )
     .await;
     assert_eq!(location(&resp), "/admin/users?notice=invite_revoked");
-    let late = accept_invite(&app, &app.client(), &token, "Late", "late@example.com", "UTC").await;
+    let late = accept_invite(
+        &app,
+        &app.client(),
+        &token,
+        "Late",
+        "late@example.com",
+        "UTC",
+    )
+    .await;
     assert!(location(&late).contains("error=invite_invalid"));
     app.stop().await;
 }

@@ -187,7 +187,14 @@ async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: 
     let started_at = Instant::now();
     let mut attempt_no = 0u32;
     if fault.drop {
-        record(1, sandbox.world().now(), None, Some("dropped by fault injection".into()), 0, "dropped");
+        record(
+            1,
+            sandbox.world().now(),
+            None,
+            Some("dropped by fault injection".into()),
+            0,
+            "dropped",
+        );
     }
     while !fault.drop {
         attempt_no += 1;

@@ -14,10 +14,6 @@
 //! Sync tokens are a per-calendar change sequence: every insert, update and
 //! delete bumps the calendar's counter and stamps the event with it.
 
-// Helpers return ready-made provider responses as errors, as the core's
-// contract (`create_owner_event`) does.
-#![allow(clippy::result_large_err)]
-
 use super::delivery::{Outbound, Retry};
 use super::{control, oauth, Account, OwnerEvent, Sandbox, World};
 use crate::model::Provider;

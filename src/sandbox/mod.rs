@@ -399,7 +399,12 @@ mod tests {
     }
 
     fn ids(sandbox: &Sandbox) -> Vec<String> {
-        sandbox.world().accounts.iter().map(|a| a.id.clone()).collect()
+        sandbox
+            .world()
+            .accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .collect()
     }
 
     #[tokio::test]
@@ -415,11 +420,26 @@ mod tests {
 
     #[test]
     fn paths_map_to_providers() {
-        assert_eq!(provider_of_path("/calendly/users/me"), Some(Provider::Calendly));
-        assert_eq!(provider_of_path("/calendly-auth/oauth/token"), Some(Provider::Calendly));
-        assert_eq!(provider_of_path("/google/calendar/v3/freeBusy"), Some(Provider::Google));
-        assert_eq!(provider_of_path("/microsoft-login/common/oauth2/v2.0/token"), Some(Provider::Microsoft));
-        assert_eq!(provider_of_path("/graph/v1.0/me"), Some(Provider::Microsoft));
+        assert_eq!(
+            provider_of_path("/calendly/users/me"),
+            Some(Provider::Calendly)
+        );
+        assert_eq!(
+            provider_of_path("/calendly-auth/oauth/token"),
+            Some(Provider::Calendly)
+        );
+        assert_eq!(
+            provider_of_path("/google/calendar/v3/freeBusy"),
+            Some(Provider::Google)
+        );
+        assert_eq!(
+            provider_of_path("/microsoft-login/common/oauth2/v2.0/token"),
+            Some(Provider::Microsoft)
+        );
+        assert_eq!(
+            provider_of_path("/graph/v1.0/me"),
+            Some(Provider::Microsoft)
+        );
         assert_eq!(provider_of_path("/_control/faults"), None);
         assert_eq!(provider_of_path("/"), None);
     }

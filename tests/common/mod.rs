@@ -246,7 +246,14 @@ pub async fn shell(app: &TestApp, client: &reqwest::Client) -> serde_json::Value
 
 /// Members and pending invites as the admin's `/api/members` returns them.
 pub async fn members(app: &TestApp, admin: &reqwest::Client) -> serde_json::Value {
-    admin.get(app.url("/api/members")).send().await.unwrap().json().await.unwrap()
+    admin
+        .get(app.url("/api/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Signs up through an invite link's token.
