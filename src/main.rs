@@ -41,7 +41,16 @@ async fn run_standalone_sandbox(
     config: &Config,
     deliver_to: Option<String>,
     seed: u64,
+    apps: &[String],
 ) -> ExitCode {
+    let apps = match apps
+        .iter()
+        .map(|a| calbridge::sandbox::App::from_flag(a))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(apps) => apps,
+        Err(e) => return fail(format!("--app: {e}")),
+    };
     let listener = match tokio::net::TcpListener::bind(config.addr).await {
         Ok(l) => l,
         Err(e) => return fail(format!("--addr: cannot listen on {}: {e}", config.addr)),
@@ -55,7 +64,9 @@ async fn run_standalone_sandbox(
         "provider sandbox listening on http://{}/sandbox",
         config.addr
     );
-    match calbridge::sandbox::serve_standalone(settings, listener, http::shutdown_signal()).await {
+    match calbridge::sandbox::serve_standalone(settings, apps, listener, http::shutdown_signal())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("sandbox server error: {e}")),
     }
@@ -110,9 +121,11 @@ async fn main() -> ExitCode {
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
-        Command::Sandbox { deliver_to, seed } => {
-            run_standalone_sandbox(&config, deliver_to, seed).await
-        }
+        Command::Sandbox {
+            deliver_to,
+            seed,
+            apps,
+        } => run_standalone_sandbox(&config, deliver_to, seed, &apps).await,
         Command::Migrate => match open_state(&config).await {
             Ok(_) => {
                 println!("migrations applied");

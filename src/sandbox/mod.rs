@@ -90,6 +90,33 @@ pub struct App {
     pub redirect_uris: Vec<String>,
 }
 
+impl App {
+    /// Parses `PROVIDER,CLIENT_ID,CLIENT_SECRET,REDIRECT_URI` (the standalone
+    /// command's `--app`).
+    pub fn from_flag(text: &str) -> Result<App, String> {
+        let parts: Vec<&str> = text.splitn(4, ',').map(str::trim).collect();
+        let [provider, client_id, client_secret, redirect_uri] = parts[..] else {
+            return Err(format!(
+                "'{text}' is not PROVIDER,CLIENT_ID,CLIENT_SECRET,REDIRECT_URI"
+            ));
+        };
+        if client_id.is_empty()
+            || client_secret.is_empty()
+            || url::Url::parse(redirect_uri).is_err()
+        {
+            return Err(format!(
+                "'{text}' needs a client id, a secret and an absolute redirect URI"
+            ));
+        }
+        Ok(App {
+            provider: provider.parse()?,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            redirect_uris: vec![redirect_uri.to_owned()],
+        })
+    }
+}
+
 /// Everything the sandbox knows. One lock; critical sections are short and
 /// never await.
 pub struct World {
@@ -300,10 +327,14 @@ impl Sandbox {
 /// Serves a standalone sandbox (`calbridge sandbox`) until `shutdown`.
 pub async fn serve_standalone(
     settings: SandboxSettings,
+    apps: Vec<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sandbox = Sandbox::new(settings);
+    for app in apps {
+        sandbox.register_app(app);
+    }
     let app = Router::new().nest("/sandbox", sandbox.router());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -416,6 +447,21 @@ mod tests {
         assert_ne!(ids(&a), ids(&c));
         assert_eq!(a.world().token("t_"), b.world().token("t_"));
         assert_eq!(ids(&a).len(), SEED_ACCOUNTS.len() * Provider::ALL.len());
+    }
+
+    #[test]
+    fn apps_parse_from_the_command_line() {
+        let app = App::from_flag("google,cid,secret,http://127.0.0.1:3000/oauth/google/callback")
+            .unwrap();
+        assert_eq!(app.provider, Provider::Google);
+        assert_eq!(
+            app.redirect_uris,
+            vec!["http://127.0.0.1:3000/oauth/google/callback"]
+        );
+        assert!(App::from_flag("google,cid,secret").is_err());
+        assert!(App::from_flag("yahoo,cid,secret,http://x/cb").is_err());
+        assert!(App::from_flag("google,,secret,http://x/cb").is_err());
+        assert!(App::from_flag("google,cid,secret,not a url").is_err());
     }
 
     #[test]

@@ -39,6 +39,12 @@ pub enum Command {
         /// Seed for ids, tokens and injected faults.
         #[arg(long, default_value = "1")]
         seed: u64,
+        /// Register an OAuth app at start (repeatable).
+        #[arg(
+            long = "app",
+            value_name = "PROVIDER,CLIENT_ID,CLIENT_SECRET,REDIRECT_URI"
+        )]
+        apps: Vec<String>,
     },
     /// Create an admin account (and its tenant when it does not exist yet).
     CreateAdmin {
