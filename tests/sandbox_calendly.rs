@@ -307,7 +307,15 @@ async fn revoked_token_gets_401_everywhere() {
         assert_eq!(a.status, 401, "{path}");
         assert_eq!(a.body["title"], "Unauthorized", "{path}: {}", a.body);
     }
-    let a = subscribe(&srv, &access, &me, "http://127.0.0.1:9/h", &["invitee.created"], None).await;
+    let a = subscribe(
+        &srv,
+        &access,
+        &me,
+        "http://127.0.0.1:9/h",
+        &["invitee.created"],
+        None,
+    )
+    .await;
     assert_eq!(a.status, 401);
     // The whole grant is gone: the refresh token too.
     let (status, body) = refresh(&srv, tokens["refresh_token"].as_str().unwrap()).await;
@@ -331,7 +339,10 @@ async fn users_me_and_event_types() {
     let (access, _) = connect(&srv, ALICE).await;
     let me = me(&srv, &access).await;
     let uri = me["uri"].as_str().unwrap();
-    assert!(uri.starts_with(&format!("{}/calendly/users/", srv.base)), "{uri}");
+    assert!(
+        uri.starts_with(&format!("{}/calendly/users/", srv.base)),
+        "{uri}"
+    );
     assert_eq!(me["email"], ALICE);
     assert_eq!(me["name"], "Alice Sandbox");
     assert!(me["timezone"].is_string());
@@ -360,7 +371,13 @@ async fn users_me_and_event_types() {
 
     // Another person's data is not readable.
     let (bob_access, _) = connect(&srv, BOB).await;
-    let denied = get(&srv, &bob_access, "/calendly/scheduled_events", &[("user", uri)]).await;
+    let denied = get(
+        &srv,
+        &bob_access,
+        "/calendly/scheduled_events",
+        &[("user", uri)],
+    )
+    .await;
     assert_eq!(denied.status, 403);
     // No user or organization → 400.
     let bad = get(&srv, &access, "/calendly/scheduled_events", &[]).await;
@@ -420,7 +437,10 @@ async fn scheduled_events_paginate_through_next_page() {
         assert_eq!(e["event_memberships"][0]["user"], me["uri"]);
         assert_eq!(e["invitees_counter"]["active"], 1);
         assert!(e["location"]["type"].is_string());
-        assert!(e["event_type"].as_str().unwrap().contains("/calendly/event_types/"));
+        assert!(e["event_type"]
+            .as_str()
+            .unwrap()
+            .contains("/calendly/event_types/"));
     }
 
     // Filters and bounds.
@@ -478,7 +498,10 @@ async fn cancellation_endpoint_cancels_and_truth_follows() {
     let invitees = get(&srv, &access, &format!("{event_uri}/invitees"), &[]).await;
     assert_eq!(invitees.status, 200);
     assert_eq!(invitees.body["collection"][0]["uri"], invitee_uri);
-    assert_eq!(invitees.body["collection"][0]["email"], "invitee2@example.com");
+    assert_eq!(
+        invitees.body["collection"][0]["email"],
+        "invitee2@example.com"
+    );
 
     // Bob can neither see nor cancel Alice's event.
     let (bob, _) = connect(&srv, BOB).await;
@@ -501,14 +524,23 @@ async fn cancellation_endpoint_cancels_and_truth_follows() {
 
     let event = get(&srv, &access, event_uri, &[]).await;
     assert_eq!(event.body["resource"]["status"], "canceled");
-    assert_eq!(event.body["resource"]["cancellation"]["reason"], "Double booked");
+    assert_eq!(
+        event.body["resource"]["cancellation"]["reason"],
+        "Double booked"
+    );
     assert_eq!(event.body["resource"]["invitees_counter"]["active"], 0);
     let invitee = get(&srv, &access, invitee_uri, &[]).await;
     assert_eq!(invitee.status, 200);
     assert_eq!(invitee.body["resource"]["status"], "canceled");
     assert_eq!(invitee.body["resource"]["rescheduled"], false);
 
-    let again = post(&srv, &access, &format!("{event_uri}/cancellation"), json!({})).await;
+    let again = post(
+        &srv,
+        &access,
+        &format!("{event_uri}/cancellation"),
+        json!({}),
+    )
+    .await;
     assert_eq!(again.status, 403);
 
     let truth = srv
@@ -709,8 +741,11 @@ async fn no_show_webhooks_reach_organization_scope() {
     assert_eq!(sub.status, 201, "{}", sub.body);
     let booking = book(&srv, ALICE, 1).await;
     let invitee = booking["invitee"]["uuid"].as_str().unwrap();
-    srv.control(&format!("/_control/calendly/invitees/{invitee}/no_show"), json!({}))
-        .await;
+    srv.control(
+        &format!("/_control/calendly/invitees/{invitee}/no_show"),
+        json!({}),
+    )
+    .await;
     let again = srv
         .client
         .post(srv.url(&format!("/_control/calendly/invitees/{invitee}/no_show")))
@@ -731,7 +766,10 @@ async fn no_show_webhooks_reach_organization_scope() {
         .map(|r| body_json(r)["event"].as_str().unwrap().to_owned())
         .collect();
     labels.sort();
-    assert_eq!(labels, ["invitee_no_show.created", "invitee_no_show.deleted"]);
+    assert_eq!(
+        labels,
+        ["invitee_no_show.created", "invitee_no_show.deleted"]
+    );
     // Signed with the organization's key (none was given): a signature is present.
     assert!(got[0].headers.contains_key("calendly-webhook-signature"));
     let created = got
@@ -753,7 +791,15 @@ async fn free_plan_cannot_create_webhook_subscriptions() {
     .await;
     let (access, _) = connect(&srv, "frank@free.test").await;
     let me = me(&srv, &access).await;
-    let a = subscribe(&srv, &access, &me, "http://127.0.0.1:9/h", &["invitee.created"], None).await;
+    let a = subscribe(
+        &srv,
+        &access,
+        &me,
+        "http://127.0.0.1:9/h",
+        &["invitee.created"],
+        None,
+    )
+    .await;
     assert_eq!(a.status, 403);
     assert_eq!(a.body["title"], "Permission Denied");
     assert_eq!(
@@ -826,7 +872,9 @@ async fn webhook_subscription_validation_conflicts_listing_and_delete() {
     let (bob, _) = connect(&srv, BOB).await;
     assert_eq!(get(&srv, &bob, sub_uri, &[]).await.status, 404);
     assert_eq!(
-        call(&srv, &bob, Method::DELETE, sub_uri, &[], None).await.status,
+        call(&srv, &bob, Method::DELETE, sub_uri, &[], None)
+            .await
+            .status,
         404
     );
 
@@ -892,15 +940,26 @@ async fn reschedule_sends_canceled_and_created_linked_invitees() {
     assert_eq!(n["old_invitee"], old_invitee_uri);
     assert_eq!(n["event"], new_event_uri);
     assert_eq!(n["email"], "invitee1@example.com");
-    assert_eq!(n["scheduled_event"]["start_time"], "2030-01-03T15:00:00.000000Z");
+    assert_eq!(
+        n["scheduled_event"]["start_time"],
+        "2030-01-03T15:00:00.000000Z"
+    );
 
-    let old = get(&srv, &access, booking["event"]["uri"].as_str().unwrap(), &[]).await;
+    let old = get(
+        &srv,
+        &access,
+        booking["event"]["uri"].as_str().unwrap(),
+        &[],
+    )
+    .await;
     assert_eq!(old.body["resource"]["status"], "canceled");
     let new = get(&srv, &access, new_event_uri, &[]).await;
     assert_eq!(new.body["resource"]["status"], "active");
 
     let truth = srv
-        .get_json(&format!("/_control/truth?account={ALICE}&provider=calendly"))
+        .get_json(&format!(
+            "/_control/truth?account={ALICE}&provider=calendly"
+        ))
         .await;
     let events = truth["calendly"]["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
@@ -922,7 +981,15 @@ async fn failing_receiver_is_retried_then_subscription_disabled() {
     receiver.answer_with(500);
     let (access, _) = connect(&srv, ALICE).await;
     let me = me(&srv, &access).await;
-    let sub = subscribe(&srv, &access, &me, &receiver.url("/h"), &["invitee.created"], None).await;
+    let sub = subscribe(
+        &srv,
+        &access,
+        &me,
+        &receiver.url("/h"),
+        &["invitee.created"],
+        None,
+    )
+    .await;
     let sub_uri = sub.body["resource"]["uri"].as_str().unwrap().to_owned();
     book(&srv, ALICE, 1).await;
 
@@ -976,12 +1043,21 @@ async fn injected_faults_use_calendly_errors_until_cleared() {
         json!({ "provider": "calendly", "endpoint": "scheduled_events", "error_rate": 1.0, "status": 503 }),
     )
     .await;
-    let failed = get(&srv, &access, "/calendly/scheduled_events", &[("user", user)]).await;
+    let failed = get(
+        &srv,
+        &access,
+        "/calendly/scheduled_events",
+        &[("user", user)],
+    )
+    .await;
     assert_eq!(failed.status, 503);
     assert!(failed.body["title"].is_string(), "{}", failed.body);
     assert!(failed.body["message"].is_string());
     // Other endpoints are untouched.
-    assert_eq!(get(&srv, &access, "/calendly/users/me", &[]).await.status, 200);
+    assert_eq!(
+        get(&srv, &access, "/calendly/users/me", &[]).await.status,
+        200
+    );
     let cleared = srv
         .client
         .delete(srv.url("/_control/faults"))
@@ -989,7 +1065,13 @@ async fn injected_faults_use_calendly_errors_until_cleared() {
         .await
         .unwrap();
     assert!(cleared.status().is_success());
-    let ok = get(&srv, &access, "/calendly/scheduled_events", &[("user", user)]).await;
+    let ok = get(
+        &srv,
+        &access,
+        "/calendly/scheduled_events",
+        &[("user", user)],
+    )
+    .await;
     assert_eq!(ok.status, 200);
 }
 
@@ -1011,7 +1093,11 @@ async fn rate_limit_answers_429_with_reset() {
     let a = limited.expect("a 429");
     assert_eq!(a.headers["x-ratelimit-limit"], "2");
     assert_eq!(a.headers["x-ratelimit-remaining"], "0");
-    let reset: i64 = a.headers["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let reset: i64 = a.headers["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((0..=60).contains(&reset));
     assert_eq!(a.body["title"], "Too Many Requests");
     // Limits are per user: Bob is unaffected.
@@ -1026,7 +1112,13 @@ async fn control_api_rejects_bad_input_and_changes_nothing() {
     let post_raw = |path: String, body: Value| {
         let srv = &srv;
         async move {
-            let resp = srv.client.post(srv.url(&path)).json(&body).send().await.unwrap();
+            let resp = srv
+                .client
+                .post(srv.url(&path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             (status, body)
@@ -1063,10 +1155,16 @@ async fn control_api_rejects_bad_input_and_changes_nothing() {
     )
     .await;
     assert_eq!(got, 404);
-    let (got, _) = post_raw("/_control/calendly/subscriptions/nope/disable".into(), json!({})).await;
+    let (got, _) = post_raw(
+        "/_control/calendly/subscriptions/nope/disable".into(),
+        json!({}),
+    )
+    .await;
     assert_eq!(got, 404);
     let truth = srv
-        .get_json(&format!("/_control/truth?account={ALICE}&provider=calendly"))
+        .get_json(&format!(
+            "/_control/truth?account={ALICE}&provider=calendly"
+        ))
         .await;
     assert_eq!(truth["calendly"]["events"].as_array().unwrap().len(), 0);
 
@@ -1080,12 +1178,22 @@ async fn control_api_rejects_bad_input_and_changes_nothing() {
     )
     .await;
     assert_eq!(got, 400);
-    let (got, _) = post_raw(format!("/_control/calendly/bookings/{uuid}/cancel"), json!({})).await;
+    let (got, _) = post_raw(
+        format!("/_control/calendly/bookings/{uuid}/cancel"),
+        json!({}),
+    )
+    .await;
     assert_eq!(got, 200);
-    let (got, _) = post_raw(format!("/_control/calendly/bookings/{uuid}/cancel"), json!({})).await;
+    let (got, _) = post_raw(
+        format!("/_control/calendly/bookings/{uuid}/cancel"),
+        json!({}),
+    )
+    .await;
     assert_eq!(got, 400);
     let truth = srv
-        .get_json(&format!("/_control/truth?account={ALICE}&provider=calendly"))
+        .get_json(&format!(
+            "/_control/truth?account={ALICE}&provider=calendly"
+        ))
         .await;
     let events = truth["calendly"]["events"].as_array().unwrap();
     assert_eq!(events.len(), 1);

@@ -7,6 +7,10 @@
 //! through the API. Webhook deliveries follow Calendly's wire format and are
 //! signed with the subscription's signing key.
 
+// Handlers answer errors with ready-made responses, as the core's
+// `Result<Value, Response>` contract does.
+#![allow(clippy::result_large_err)]
+
 use super::delivery::{Outbound, Retry};
 use super::{oauth, Account, Sandbox, World};
 use crate::model::Provider;
@@ -643,8 +647,8 @@ fn paginate(base: &str, path: &str, q: &Params, items: Vec<Value>) -> Result<Val
     };
     let offset = match q.get("page_token").map(String::as_str) {
         None | Some("") => 0,
+        // A token past the end (the data shrank meanwhile) is an empty page.
         Some(t) => decode_page_token(t)
-            .filter(|o| *o <= items.len())
             .ok_or_else(|| invalid("page_token", "The page token is invalid."))?,
     };
     let next = (offset + count < items.len()).then(|| encode_page_token(offset + count));
@@ -764,7 +768,9 @@ async fn users_get(AxState(s): S, headers: HeaderMap, Path(uuid): Path<String>) 
                 "You do not have permission to access this resource.",
             ));
         }
-        Ok(ok(json!({ "resource": user_json(s.base(), &world, &user) })))
+        Ok(ok(
+            json!({ "resource": user_json(s.base(), &world, &user) }),
+        ))
     })())
 }
 
@@ -772,12 +778,7 @@ async fn organization_get(AxState(s): S, headers: HeaderMap, Path(uuid): Path<St
     let mut world = s.world();
     merge((|| {
         let me = caller(&mut world, &headers)?;
-        let Some(org) = world
-            .calendly
-            .organizations
-            .iter()
-            .find(|o| o.uuid == uuid)
-        else {
+        let Some(org) = world.calendly.organizations.iter().find(|o| o.uuid == uuid) else {
             return Err(not_found());
         };
         if world.calendly.org_of(&me.id) != Some(org.uuid.as_str()) {
@@ -818,7 +819,10 @@ fn scope_filter(world: &World, me: &Account, q: &Params) -> Result<Vec<String>, 
     }
     if let Some(org) = q.get("organization") {
         let Some(id) = uuid_in(org, "organizations") else {
-            return Err(invalid("organization", "organization must be an organization URI"));
+            return Err(invalid(
+                "organization",
+                "organization must be an organization URI",
+            ));
         };
         if id != my_org {
             return Err(forbidden(
@@ -839,11 +843,7 @@ fn scope_filter(world: &World, me: &Account, q: &Params) -> Result<Vec<String>, 
     ))
 }
 
-async fn event_types_list(
-    AxState(s): S,
-    headers: HeaderMap,
-    Query(q): Query<Params>,
-) -> Response {
+async fn event_types_list(AxState(s): S, headers: HeaderMap, Query(q): Query<Params>) -> Response {
     let mut world = s.world();
     merge((|| {
         let me = caller(&mut world, &headers)?;
@@ -941,7 +941,7 @@ async fn events_list(AxState(s): S, headers: HeaderMap, Query(q): Query<Params>)
                 })
             })
             .collect();
-        events.sort_by(|a, b| a.start_time.cmp(&b.start_time));
+        events.sort_by_key(|e| e.start_time);
         if descending {
             events.reverse();
         }
@@ -1107,7 +1107,9 @@ async fn subscription_create(AxState(s): S, headers: HeaderMap, body: Bytes) -> 
     merge((|| {
         let me = caller(&mut world, &headers)?;
         if me.plan == "free" {
-            return Err(forbidden("Please upgrade your Calendly account to Standard"));
+            return Err(forbidden(
+                "Please upgrade your Calendly account to Standard",
+            ));
         }
         let body = json_body(&body)?;
         let url = str_field(&body, "url").ok_or_else(|| invalid("url", "url is required"))?;
@@ -1139,7 +1141,8 @@ async fn subscription_create(AxState(s): S, headers: HeaderMap, body: Bytes) -> 
                 "You do not have permission to manage webhooks of this organization.",
             ));
         }
-        let scope = str_field(&body, "scope").ok_or_else(|| invalid("scope", "scope is required"))?;
+        let scope =
+            str_field(&body, "scope").ok_or_else(|| invalid("scope", "scope is required"))?;
         let user = match scope {
             "user" => {
                 let user = str_field(&body, "user")
@@ -1209,11 +1212,7 @@ async fn subscription_create(AxState(s): S, headers: HeaderMap, body: Bytes) -> 
     })())
 }
 
-async fn subscription_list(
-    AxState(s): S,
-    headers: HeaderMap,
-    Query(q): Query<Params>,
-) -> Response {
+async fn subscription_list(AxState(s): S, headers: HeaderMap, Query(q): Query<Params>) -> Response {
     let mut world = s.world();
     merge((|| {
         let me = caller(&mut world, &headers)?;
@@ -1424,7 +1423,13 @@ fn cancel_event(
 /// The host's event type called `name`, or one of the right length, or a
 /// new one with that name.
 fn event_type_for(world: &mut World, host: &str, name: &str, minutes: i64) -> String {
-    let types = || world.calendly.event_types.iter().filter(|t| t.owner == host);
+    let types = || {
+        world
+            .calendly
+            .event_types
+            .iter()
+            .filter(|t| t.owner == host)
+    };
     if let Some(t) = types().find(|t| t.name.eq_ignore_ascii_case(name)) {
         return t.uuid.clone();
     }
@@ -1646,9 +1651,7 @@ pub fn cancel(sandbox: &Sandbox, uuid: &str, reason: &str) -> Result<Value, Resp
         let reason = Some(reason.trim().to_owned()).filter(|r| !r.is_empty());
         let out = if let Some(ev) = world.calendly.event(uuid) {
             if ev.status != "active" {
-                return Err(super::control::bad_request(
-                    "the event is already canceled",
-                ));
+                return Err(super::control::bad_request("the event is already canceled"));
             }
             let host_name = world
                 .account(Provider::Calendly, &ev.host)
@@ -1940,7 +1943,12 @@ async fn control_no_show_delete(AxState(s): S, Path(uuid): Path<String>) -> Resp
 
 async fn control_disable(AxState(s): S, Path(uuid): Path<String>) -> Response {
     let mut world = s.world();
-    if !world.calendly.subscriptions.iter().any(|sub| sub.uuid == uuid) {
+    if !world
+        .calendly
+        .subscriptions
+        .iter()
+        .any(|sub| sub.uuid == uuid)
+    {
         return control_error(
             StatusCode::NOT_FOUND,
             format!("no webhook subscription '{uuid}'"),
