@@ -314,6 +314,17 @@ pub fn disable_subscription(world: &mut World, subscription_uuid: &str) {
     }
 }
 
+/// Whether deliveries for this subscription should still be attempted (it
+/// exists and is active). For the deliverer to stop retrying deliveries of
+/// deleted or disabled subscriptions.
+pub fn subscription_active(world: &World, subscription_uuid: &str) -> bool {
+    world
+        .calendly
+        .subscriptions
+        .iter()
+        .any(|s| s.uuid == subscription_uuid && s.state == "active")
+}
+
 pub fn account_extras(base: &str, world: &World, account: &Account) -> Value {
     let slug = world
         .calendly
