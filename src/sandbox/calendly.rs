@@ -7,10 +7,6 @@
 //! through the API. Webhook deliveries follow Calendly's wire format and are
 //! signed with the subscription's signing key.
 
-// Handlers answer errors with ready-made responses, as the core's
-// `Result<Value, Response>` contract does.
-#![allow(clippy::result_large_err)]
-
 use super::delivery::{Outbound, Retry};
 use super::{oauth, Account, Sandbox, World};
 use crate::model::Provider;

@@ -195,8 +195,13 @@ async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: 
             0,
             "dropped",
         );
+        sandbox
+            .deliveries()
+            .in_flight
+            .fetch_sub(1, Ordering::SeqCst);
+        return;
     }
-    while !fault.drop {
+    loop {
         attempt_no += 1;
         let at = sandbox.world().now();
         let mut request = sandbox.http().post(&url).body(outbound.body.clone());
@@ -228,8 +233,10 @@ async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: 
             && match &outbound.retry {
                 Retry::Never => false,
                 Retry::Attempts(max) => attempt_no < *max,
-                Retry::CalendlyWindow { .. } => {
+                // A deleted or disabled subscription is not retried.
+                Retry::CalendlyWindow { subscription } => {
                     (started_at.elapsed() + delay).as_millis() < u128::from(window)
+                        && super::calendly::subscription_active(&sandbox.world(), subscription)
                 }
             };
         let outcome = if ok {
