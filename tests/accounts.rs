@@ -388,7 +388,7 @@ async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> 
         &[("email", email), ("role", "member")],
     )
     .await;
-    let listed = members(&app, &admin).await;
+    let listed = members(app, admin).await;
     let link = listed["invites"]
         .as_array()
         .unwrap()
@@ -400,7 +400,7 @@ async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> 
         .to_owned();
     let token = link.split("invite=").nth(1).unwrap().to_owned();
     let client = app.client();
-    let resp = accept_invite(&app, &client, &token, "Member", email, "UTC").await;
+    let resp = accept_invite(app, &client, &token, "Member", email, "UTC").await;
     assert_eq!(location(&resp), "/meetings?notice=welcome");
     client
 }
