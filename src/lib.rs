@@ -2,6 +2,9 @@
 //! One crate, two targets: `ssr` builds the server, `hydrate` the WASM that
 //! brings the same components to life in the browser.
 
+// Leptos view types nest deeply; the optimised hydrate build needs more room.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod model;
