@@ -49,6 +49,77 @@ typed_id!(
     InviteId
 );
 
+typed_id!(
+    /// A tenant's own OAuth app for one provider.
+    OAuthAppId
+);
+
+/// Lifecycle of an OAuth app's credentials (seed 004's connection states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthAppState {
+    /// Saved, not yet checked against the provider.
+    Configured,
+    /// The provider accepted the credentials.
+    Connected,
+    Disconnected,
+    /// The provider refused the credentials; see the last error.
+    Error,
+}
+
+impl OAuthAppState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthAppState::Configured => "configured",
+            OAuthAppState::Connected => "connected",
+            OAuthAppState::Disconnected => "disconnected",
+            OAuthAppState::Error => "error",
+        }
+    }
+}
+
+impl FromStr for OAuthAppState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "configured" => Ok(OAuthAppState::Configured),
+            "connected" => Ok(OAuthAppState::Connected),
+            "disconnected" => Ok(OAuthAppState::Disconnected),
+            "error" => Ok(OAuthAppState::Error),
+            other => Err(format!("unknown app state '{other}'")),
+        }
+    }
+}
+
+/// Where the credentials a provider uses come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppSource {
+    /// This tenant's own app (managed on `/admin/apps`).
+    Tenant,
+    /// The instance default from the environment (or the sandbox).
+    Instance,
+    /// Nothing configured yet.
+    Missing,
+}
+
+/// One provider's row on `/admin/apps`. The secret is never sent: only
+/// whether one is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OAuthAppView {
+    pub provider: Provider,
+    pub source: AppSource,
+    pub name: String,
+    pub client_id: String,
+    /// `***` when a secret is stored, empty otherwise.
+    pub client_secret: String,
+    /// The exact redirect URI to register at the provider.
+    pub redirect_uri: String,
+    pub state: OAuthAppState,
+    pub last_checked_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -248,6 +319,15 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "not_yourself" => "You cannot remove yourself.",
         "profile_saved" => "Profile saved.",
         "not_found" => "That item no longer exists.",
+        "app_saved" => "OAuth app saved. Use Test to check it with the provider.",
+        "app_deleted" => "The team's own app was removed; the instance default applies again.",
+        "app_check_ok" => "The provider accepted these credentials.",
+        "app_check_failed" => "The provider refused these credentials. See the error below.",
+        "app_unreachable" => "The provider could not be reached. Try again in a moment.",
+        "app_missing" => "No OAuth app is configured for this provider yet.",
+        "invalid_app_name" => "Name must be 1 to 100 characters.",
+        "invalid_client_id" => "Client ID must be 1 to 255 characters.",
+        "secret_required" => "Enter the client secret.",
         _ => return None,
     })
 }

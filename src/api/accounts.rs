@@ -8,7 +8,13 @@ pub async fn get_shell() -> Result<ShellInfo, ApiError> {
     let caller = super::context::caller().await?;
     Ok(ShellInfo {
         user: caller.map(|c| c.view()),
-        sandbox_providers: super::context::state().sandbox.is_some(),
+        sandbox_providers: {
+            let state = super::context::state();
+            state
+                .config
+                .endpoints
+                .any_under(&state.config.public_link("/sandbox"))
+        },
     })
 }
 
@@ -25,4 +31,12 @@ pub async fn get_members() -> Result<MembersPage, ApiError> {
     let admin = super::context::require_admin().await?;
     let state = super::context::state();
     Ok(crate::server::accounts::members_page(&state, &admin).await?)
+}
+
+/// OAuth apps per provider for the caller's tenant (admins only).
+#[server(endpoint = "oauth_apps", input = GetUrl)]
+pub async fn get_oauth_apps() -> Result<Vec<crate::model::OAuthAppView>, ApiError> {
+    let admin = super::context::require_admin().await?;
+    let state = super::context::state();
+    Ok(crate::server::oauth_apps::list(&state, &admin).await?)
 }

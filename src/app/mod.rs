@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
+                    <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -120,6 +120,39 @@ pub struct Settings {
     /// credentials are configured), `1` or `0`.
     #[arg(long, env = "CALBRIDGE_SANDBOX", default_value = "auto", global = true)]
     pub sandbox: String,
+    #[command(flatten)]
+    pub providers: ProviderSettings,
+    /// Leptos runtime settings for a binary started outside cargo-leptos.
+    #[arg(
+        long,
+        env = "CALBRIDGE_LEPTOS_CONFIG",
+        default_value = "Leptos.toml",
+        global = true
+    )]
+    pub leptos_config: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("addr", &self.addr)
+            .field("environment", &self.environment)
+            .field("sandbox", &self.sandbox)
+            .field("providers", &self.providers)
+            .finish()
+    }
+}
+
+/// Instance-wide OAuth apps and provider base-URL overrides.
+#[derive(Args, Clone, Default)]
+pub struct ProviderSettings {
     #[arg(long, env = "CALENDLY_OAUTH_CLIENT_ID", global = true)]
     pub calendly_client_id: Option<String>,
     #[arg(
@@ -147,44 +180,66 @@ pub struct Settings {
         global = true
     )]
     pub microsoft_client_secret: Option<String>,
-    /// Leptos runtime settings for a binary started outside cargo-leptos.
-    #[arg(
-        long,
-        env = "CALBRIDGE_LEPTOS_CONFIG",
-        default_value = "Leptos.toml",
-        global = true
-    )]
-    pub leptos_config: String,
+    /// e.g. `https://auth.calendly.com`
+    #[arg(long, env = "CALENDLY_AUTH_BASE_URL", global = true)]
+    pub calendly_auth_base_url: Option<String>,
+    /// e.g. `https://api.calendly.com`
+    #[arg(long, env = "CALENDLY_API_BASE_URL", global = true)]
+    pub calendly_api_base_url: Option<String>,
+    /// Base of `/auth`, `/token` and `/revoke` (the real Google uses two hosts).
+    #[arg(long, env = "GOOGLE_AUTH_BASE_URL", global = true)]
+    pub google_auth_base_url: Option<String>,
+    /// e.g. `https://www.googleapis.com`
+    #[arg(long, env = "GOOGLE_API_BASE_URL", global = true)]
+    pub google_api_base_url: Option<String>,
+    /// e.g. `https://login.microsoftonline.com/common/oauth2/v2.0`
+    #[arg(long, env = "MICROSOFT_AUTH_BASE_URL", global = true)]
+    pub microsoft_auth_base_url: Option<String>,
+    /// e.g. `https://graph.microsoft.com/v1.0`
+    #[arg(long, env = "MICROSOFT_API_BASE_URL", global = true)]
+    pub microsoft_api_base_url: Option<String>,
 }
 
-impl fmt::Debug for Settings {
+impl fmt::Debug for ProviderSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_url),
-            )
-            .field("data_dir", &self.data_dir)
-            .field("public_url", &self.public_url)
-            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
-            .field("addr", &self.addr)
-            .field("environment", &self.environment)
-            .field("sandbox", &self.sandbox)
+        let secret = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("ProviderSettings")
             .field("calendly_client_id", &self.calendly_client_id)
             .field(
                 "calendly_client_secret",
-                &self.calendly_client_secret.as_ref().map(|_| "***"),
+                &secret(&self.calendly_client_secret),
             )
             .field("google_client_id", &self.google_client_id)
-            .field(
-                "google_client_secret",
-                &self.google_client_secret.as_ref().map(|_| "***"),
-            )
+            .field("google_client_secret", &secret(&self.google_client_secret))
             .field("microsoft_client_id", &self.microsoft_client_id)
             .field(
                 "microsoft_client_secret",
-                &self.microsoft_client_secret.as_ref().map(|_| "***"),
+                &secret(&self.microsoft_client_secret),
             )
+            .field("calendly_auth_base_url", &self.calendly_auth_base_url)
+            .field("calendly_api_base_url", &self.calendly_api_base_url)
+            .field("google_auth_base_url", &self.google_auth_base_url)
+            .field("google_api_base_url", &self.google_api_base_url)
+            .field("microsoft_auth_base_url", &self.microsoft_auth_base_url)
+            .field("microsoft_api_base_url", &self.microsoft_api_base_url)
+            .finish()
+    }
+}
+
+/// An instance-wide OAuth app from the environment. The secret is never printed.
+#[derive(Clone)]
+pub struct InstanceApp {
+    pub provider: crate::model::Provider,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for InstanceApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstanceApp")
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
             .finish()
     }
 }
@@ -234,8 +289,10 @@ pub struct Config {
     pub demo_password: Option<String>,
     /// Serve the provider sandbox under `/sandbox` and point every provider at it.
     pub sandbox: bool,
-    /// Instance-wide OAuth client credentials configured in the environment.
-    pub provider_credentials: Vec<crate::model::Provider>,
+    /// Instance-wide OAuth apps configured in the environment.
+    pub instance_apps: Vec<InstanceApp>,
+    /// Where each provider lives (the sandbox's URLs when it is on).
+    pub endpoints: crate::server::providers::ProviderEndpoints,
 }
 
 impl fmt::Debug for Config {
@@ -251,7 +308,8 @@ impl fmt::Debug for Config {
             .field("seed_demo", &self.seed_demo)
             .field("demo_password", &self.demo_password.as_ref().map(|_| "***"))
             .field("sandbox", &self.sandbox)
-            .field("provider_credentials", &self.provider_credentials)
+            .field("instance_apps", &self.instance_apps)
+            .field("endpoints", &self.endpoints)
             .finish()
     }
 }
@@ -364,37 +422,74 @@ impl Config {
             other => return Err(bad("CALBRIDGE_DEMO", format!("'{other}' is not 1 or 0"))),
         };
 
-        let configured = |id: &Option<String>, secret: &Option<String>| {
-            id.as_deref().is_some_and(|v| !v.is_empty())
-                && secret.as_deref().is_some_and(|v| !v.is_empty())
-        };
-        let provider_credentials: Vec<crate::model::Provider> = [
+        let p = &s.providers;
+        let instance_apps: Vec<InstanceApp> = [
             (
                 crate::model::Provider::Calendly,
-                configured(&s.calendly_client_id, &s.calendly_client_secret),
+                &p.calendly_client_id,
+                &p.calendly_client_secret,
             ),
             (
                 crate::model::Provider::Google,
-                configured(&s.google_client_id, &s.google_client_secret),
+                &p.google_client_id,
+                &p.google_client_secret,
             ),
             (
                 crate::model::Provider::Microsoft,
-                configured(&s.microsoft_client_id, &s.microsoft_client_secret),
+                &p.microsoft_client_id,
+                &p.microsoft_client_secret,
             ),
         ]
         .into_iter()
-        .filter_map(|(p, ok)| ok.then_some(p))
+        .filter_map(|(provider, id, secret)| {
+            let id = id.as_deref().filter(|v| !v.is_empty())?;
+            let secret = secret.as_deref().filter(|v| !v.is_empty())?;
+            Some(InstanceApp {
+                provider,
+                client_id: id.to_owned(),
+                client_secret: secret.to_owned(),
+            })
+        })
         .collect();
+        let base_url = |variable: &'static str,
+                        value: &Option<String>|
+         -> Result<Option<String>, ConfigError> {
+            match value.as_deref().filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => Url::parse(v)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .map(|_| Some(v.to_owned()))
+                    .ok_or_else(|| bad(variable, format!("'{v}' is not an absolute http(s) URL"))),
+            }
+        };
+        let overrides = crate::server::providers::BaseUrls {
+            calendly_auth: base_url("CALENDLY_AUTH_BASE_URL", &p.calendly_auth_base_url)?,
+            calendly_api: base_url("CALENDLY_API_BASE_URL", &p.calendly_api_base_url)?,
+            google_auth: base_url("GOOGLE_AUTH_BASE_URL", &p.google_auth_base_url)?,
+            google_api: base_url("GOOGLE_API_BASE_URL", &p.google_api_base_url)?,
+            microsoft_auth: base_url("MICROSOFT_AUTH_BASE_URL", &p.microsoft_auth_base_url)?,
+            microsoft_api: base_url("MICROSOFT_API_BASE_URL", &p.microsoft_api_base_url)?,
+        };
         let sandbox = match s.sandbox.as_str() {
             "1" | "true" | "yes" => true,
             "0" | "false" | "no" => false,
-            "auto" => environment == Environment::Dev && provider_credentials.is_empty(),
+            "auto" => environment == Environment::Dev && instance_apps.is_empty(),
             other => {
                 return Err(bad(
                     "CALBRIDGE_SANDBOX",
                     format!("'{other}' is not auto, 1 or 0"),
                 ))
             }
+        };
+
+        let endpoints = if sandbox {
+            crate::server::providers::ProviderEndpoints::sandbox(&format!(
+                "{}/sandbox",
+                public_url.as_str().trim_end_matches('/')
+            ))
+        } else {
+            crate::server::providers::ProviderEndpoints::resolve(&overrides)
         };
 
         Ok(Config {
@@ -409,7 +504,8 @@ impl Config {
             seed_demo,
             demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
             sandbox,
-            provider_credentials,
+            instance_apps,
+            endpoints,
         })
     }
 
@@ -449,12 +545,7 @@ mod tests {
             demo: "1".into(),
             demo_password: None,
             sandbox: "auto".into(),
-            calendly_client_id: None,
-            calendly_client_secret: None,
-            google_client_id: None,
-            google_client_secret: None,
-            microsoft_client_id: None,
-            microsoft_client_secret: None,
+            providers: ProviderSettings::default(),
         }
     }
 
@@ -523,14 +614,23 @@ mod tests {
     fn sandbox_is_automatic_in_dev_without_credentials() {
         assert!(Config::from_settings(&settings()).unwrap().sandbox);
         let mut s = settings();
-        s.google_client_id = Some("id".into());
-        s.google_client_secret = Some("secret".into());
+        s.providers.google_client_id = Some("id".into());
+        s.providers.google_client_secret = Some("secret".into());
         let c = Config::from_settings(&s).unwrap();
         assert!(
             !c.sandbox,
             "real credentials turn the automatic sandbox off"
         );
-        assert_eq!(c.provider_credentials, vec![crate::model::Provider::Google]);
+        assert_eq!(c.instance_apps.len(), 1);
+        assert_eq!(c.instance_apps[0].provider, crate::model::Provider::Google);
+        assert!(
+            !format!("{c:?}").contains("secret\""),
+            "instance secrets are redacted"
+        );
+        assert_eq!(
+            c.endpoints.google.token_url,
+            "https://oauth2.googleapis.com/token"
+        );
         assert!(!format!("{s:?}").contains("secret\""));
         s.sandbox = "1".into();
         assert!(Config::from_settings(&s).unwrap().sandbox);

@@ -7,7 +7,9 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod oauth_apps;
 pub mod observability;
+pub mod providers;
 pub mod state;
 pub mod vault;
 
@@ -41,6 +43,30 @@ pub fn master_key(config: &Config) -> Result<[u8; 32], StartError> {
     }
 }
 
+/// In sandbox mode calbridge registers its own OAuth app for each provider,
+/// so a newcomer can connect calendars with no set-up.
+fn sandbox_apps(config: &Config, sandbox: &crate::sandbox::Sandbox) -> Vec<config::InstanceApp> {
+    crate::model::Provider::ALL
+        .into_iter()
+        .map(|provider| {
+            let app = config::InstanceApp {
+                provider,
+                client_id: format!("calbridge-{}", provider.as_str()),
+                client_secret: auth::random_token(),
+            };
+            sandbox.register_app(crate::sandbox::App {
+                provider,
+                client_id: app.client_id.clone(),
+                client_secret: app.client_secret.clone(),
+                redirect_uris: vec![
+                    config.public_link(&format!("/oauth/{}/callback", provider.as_str()))
+                ],
+            });
+            app
+        })
+        .collect()
+}
+
 /// Opens the database, applies migrations and loads the vault.
 pub async fn build_state(
     config: Config,
@@ -61,8 +87,14 @@ pub async fn build_state(
             deliver_to: None,
         })
     });
+    let instance_apps = match &sandbox {
+        Some(sandbox) => sandbox_apps(&config, sandbox),
+        None => config.instance_apps.clone(),
+    };
     Ok(AppState {
         sandbox,
+        provider_http: providers::ProviderHttp::default(),
+        instance_apps: Arc::new(instance_apps),
         config: Arc::new(config),
         db,
         vault: Arc::new(vault),

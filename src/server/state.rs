@@ -17,6 +17,19 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The built-in provider sandbox, when enabled.
     pub sandbox: Option<crate::sandbox::Sandbox>,
+    /// The client every provider call goes through.
+    pub provider_http: crate::server::providers::ProviderHttp,
+    /// Instance-wide OAuth apps: from the environment, or registered with
+    /// the sandbox at start.
+    pub instance_apps: Arc<Vec<crate::server::config::InstanceApp>>,
+}
+
+impl AppState {
+    /// The exact redirect URI to register at `provider`.
+    pub fn redirect_uri(&self, provider: crate::model::Provider) -> String {
+        self.config
+            .public_link(&format!("/oauth/{}/callback", provider.as_str()))
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

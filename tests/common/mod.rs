@@ -122,12 +122,7 @@ impl TestApp {
             demo: "0".into(),
             demo_password: None,
             sandbox: if options.sandbox { "1" } else { "0" }.into(),
-            calendly_client_id: None,
-            calendly_client_secret: None,
-            google_client_id: None,
-            google_client_secret: None,
-            microsoft_client_id: None,
-            microsoft_client_secret: None,
+            providers: Default::default(),
         };
         let config = Config::from_settings(&settings).expect("valid test config");
         let leptos_options = LeptosOptions::builder()

@@ -4,6 +4,7 @@
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
 pub mod invites;
+pub mod oauth_apps;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

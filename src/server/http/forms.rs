@@ -3,10 +3,12 @@
 //! everything works before the WASM loads.
 
 use super::guards::error_page;
-use crate::model::{InviteId, Role, UserId};
+use crate::model::{InviteId, Provider, Role, UserId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
 use crate::server::error::AppError;
+use crate::server::oauth_apps;
+use crate::server::providers::CredentialCheck;
 use crate::server::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
@@ -243,6 +245,80 @@ pub async fn remove_member(
     match accounts::remove_member(&state, &admin, id).await {
         Ok(()) => Redirect::to("/admin/users?notice=member_removed").into_response(),
         Err(err) => fail(err, "/admin/users"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OAuthAppFormData {
+    provider: Provider,
+    name: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+}
+
+pub async fn save_oauth_app(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Form(form): Form<OAuthAppFormData>,
+) -> Response {
+    let result = oauth_apps::save(
+        &state,
+        &admin,
+        oauth_apps::AppForm {
+            provider: form.provider,
+            name: form.name,
+            client_id: form.client_id,
+            client_secret: form.client_secret,
+        },
+    )
+    .await;
+    match result {
+        Ok(()) => {
+            Redirect::to(&format!("/admin/apps?notice=app_saved#{}", form.provider)).into_response()
+        }
+        Err(err) => fail(err, "/admin/apps"),
+    }
+}
+
+fn provider_from_path(text: &str) -> Result<Provider, AppError> {
+    text.parse().map_err(|_| AppError::NotFound)
+}
+
+pub async fn test_oauth_app(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(provider): Path<String>,
+) -> Response {
+    let provider = match provider_from_path(&provider) {
+        Ok(p) => p,
+        Err(err) => return fail(err, "/admin/apps"),
+    };
+    match oauth_apps::test(&state, &admin, provider).await {
+        Ok(outcome) => {
+            let code = match outcome {
+                CredentialCheck::Accepted => "notice=app_check_ok",
+                CredentialCheck::Rejected(_) => "error=app_check_failed",
+                CredentialCheck::Unreachable(_) => "error=app_unreachable",
+            };
+            Redirect::to(&format!("/admin/apps?{code}#{provider}")).into_response()
+        }
+        Err(err) => fail(err, "/admin/apps"),
+    }
+}
+
+pub async fn delete_oauth_app(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(provider): Path<String>,
+) -> Response {
+    let result = match provider_from_path(&provider) {
+        Ok(provider) => oauth_apps::delete(&state, &admin, provider).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => Redirect::to("/admin/apps?notice=app_deleted").into_response(),
+        Err(err) => fail(err, "/admin/apps"),
     }
 }
 

@@ -40,6 +40,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users/{id}/role", post(forms::change_role))
         .route("/admin/users/{id}/remove", post(forms::remove_member))
+        .route("/admin/apps", post(forms::save_oauth_app))
+        .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
+        .route(
+            "/admin/apps/{provider}/delete",
+            post(forms::delete_oauth_app),
+        )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -1,3 +1,4 @@
+pub mod apps;
 pub mod users;
 
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ pub fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Admin">
             <A href="/admin/users">"Users"</A>
+            <A href="/admin/apps">"OAuth apps"</A>
         </nav>
     }
 }

@@ -1,5 +1,6 @@
 use super::AdminTabs;
 use crate::api::accounts::get_members;
+use crate::app::components::copy_field::CopyField;
 use crate::model::{InviteView, MemberView, Role, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -62,7 +63,7 @@ fn Invites(invites: Vec<InviteView>) -> impl IntoView {
                             <tr data-invite=i.id.to_string()>
                                 <td>{i.email.clone().unwrap_or_else(|| "anyone with the link".to_owned())}</td>
                                 <td><span class=format!("badge badge-{}", i.role)>{i.role.to_string()}</span></td>
-                                <td class="link-cell"><CopyField value=i.link.clone()/></td>
+                                <td class="link-cell"><CopyField value=i.link.clone() label="Invite link"/></td>
                                 <td class="nowrap">{i.expires_at[..10].to_owned()}</td>
                                 <td class="actions">
                                     <form method="post" action=format!("/admin/users/invites/{}/revoke", i.id)>
@@ -77,41 +78,6 @@ fn Invites(invites: Vec<InviteView>) -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-/// A read-only field with a Copy button (the field can be selected by hand
-/// before the page hydrates).
-#[component]
-fn CopyField(value: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let text = value.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(window) = web_sys::window() {
-            let _ = window.navigator().clipboard().write_text(&text);
-            copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &text;
-    };
-    view! {
-        <div class="copy-field">
-            <input readonly value=value.clone() aria-label="Invite link" on:focus=|ev| {
-                #[cfg(feature = "hydrate")]
-                {
-                    use wasm_bindgen::JsCast;
-                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                        input.select();
-                    }
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = ev;
-            }/>
-            <button type="button" class="button small" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
-            </button>
-        </div>
-    }
 }
 
 #[component]

@@ -1,0 +1,376 @@
+//! Provider wire formats and HTTP calls. Nothing here touches the database.
+//! Every call goes through [`ProviderHttp`]: timeouts, retries with
+//! exponential backoff and jitter on 429/5xx/timeouts (honouring
+//! `Retry-After` and `X-RateLimit-Reset`), and a metric per provider and
+//! status.
+
+use crate::model::Provider;
+use crate::server::crypto::SecretString;
+use rand::Rng;
+use std::time::Duration;
+
+/// Where one provider's OAuth server and API live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+    pub api_base: String,
+}
+
+/// Endpoints of all three providers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderEndpoints {
+    pub calendly: Endpoints,
+    pub google: Endpoints,
+    pub microsoft: Endpoints,
+}
+
+impl ProviderEndpoints {
+    pub fn get(&self, provider: Provider) -> &Endpoints {
+        match provider {
+            Provider::Calendly => &self.calendly,
+            Provider::Google => &self.google,
+            Provider::Microsoft => &self.microsoft,
+        }
+    }
+
+    /// `auth` and `api` are base-URL overrides per provider (the sandbox
+    /// passes its own); `None` means the real service.
+    pub fn resolve(overrides: &BaseUrls) -> ProviderEndpoints {
+        let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        let calendly_auth = overrides
+            .calendly_auth
+            .as_deref()
+            .map(trim)
+            .unwrap_or_else(|| "https://auth.calendly.com".into());
+        let google = match overrides.google_auth.as_deref().map(trim) {
+            // An override uses the sandbox's single-host layout.
+            Some(base) => (
+                format!("{base}/auth"),
+                format!("{base}/token"),
+                format!("{base}/revoke"),
+            ),
+            None => (
+                "https://accounts.google.com/o/oauth2/v2/auth".into(),
+                "https://oauth2.googleapis.com/token".into(),
+                "https://oauth2.googleapis.com/revoke".into(),
+            ),
+        };
+        let microsoft_auth = overrides
+            .microsoft_auth
+            .as_deref()
+            .map(trim)
+            .unwrap_or_else(|| "https://login.microsoftonline.com/common/oauth2/v2.0".into());
+        ProviderEndpoints {
+            calendly: Endpoints {
+                authorize_url: format!("{calendly_auth}/oauth/authorize"),
+                token_url: format!("{calendly_auth}/oauth/token"),
+                revoke_url: Some(format!("{calendly_auth}/oauth/revoke")),
+                api_base: overrides
+                    .calendly_api
+                    .as_deref()
+                    .map(trim)
+                    .unwrap_or_else(|| "https://api.calendly.com".into()),
+            },
+            google: Endpoints {
+                authorize_url: google.0,
+                token_url: google.1,
+                revoke_url: Some(google.2),
+                api_base: overrides
+                    .google_api
+                    .as_deref()
+                    .map(trim)
+                    .unwrap_or_else(|| "https://www.googleapis.com".into()),
+            },
+            microsoft: Endpoints {
+                authorize_url: format!("{microsoft_auth}/authorize"),
+                token_url: format!("{microsoft_auth}/token"),
+                revoke_url: None,
+                api_base: overrides
+                    .microsoft_api
+                    .as_deref()
+                    .map(trim)
+                    .unwrap_or_else(|| "https://graph.microsoft.com/v1.0".into()),
+            },
+        }
+    }
+
+    /// Every endpoint under the sandbox mounted at `sandbox_base`.
+    pub fn sandbox(sandbox_base: &str) -> ProviderEndpoints {
+        let b = sandbox_base.trim_end_matches('/');
+        Self::resolve(&BaseUrls {
+            calendly_auth: Some(format!("{b}/calendly-auth")),
+            calendly_api: Some(format!("{b}/calendly")),
+            google_auth: Some(format!("{b}/google-oauth")),
+            google_api: Some(format!("{b}/google")),
+            microsoft_auth: Some(format!("{b}/microsoft-login/common/oauth2/v2.0")),
+            microsoft_api: Some(format!("{b}/graph/v1.0")),
+        })
+    }
+
+    /// True when any endpoint starts with `prefix` (e.g. the sandbox URL).
+    pub fn any_under(&self, prefix: &str) -> bool {
+        [&self.calendly, &self.google, &self.microsoft]
+            .iter()
+            .any(|e| {
+                [
+                    Some(&e.authorize_url),
+                    Some(&e.token_url),
+                    e.revoke_url.as_ref(),
+                    Some(&e.api_base),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|u| u.starts_with(prefix))
+            })
+    }
+}
+
+/// Base-URL overrides from the environment (`*_BASE_URL`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaseUrls {
+    pub calendly_auth: Option<String>,
+    pub calendly_api: Option<String>,
+    pub google_auth: Option<String>,
+    pub google_api: Option<String>,
+    pub microsoft_auth: Option<String>,
+    pub microsoft_api: Option<String>,
+}
+
+/// The one HTTP client every provider call uses.
+#[derive(Clone)]
+pub struct ProviderHttp {
+    client: oauth2::reqwest::Client,
+    max_attempts: u32,
+    base_delay: Duration,
+}
+
+impl Default for ProviderHttp {
+    fn default() -> Self {
+        ProviderHttp {
+            client: oauth2::reqwest::Client::builder()
+                // OAuth code exchanges must never follow redirects.
+                .redirect(oauth2::reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("static reqwest configuration is valid"),
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// How long to wait before the next attempt, or `None` when the answer is final.
+fn retry_delay(
+    status: Option<u16>,
+    headers: Option<&oauth2::http::HeaderMap>,
+    attempt: u32,
+    base: Duration,
+) -> Option<Duration> {
+    let retryable = match status {
+        None => true,
+        Some(s) => s == 429 || (500..=599).contains(&s),
+    };
+    if !retryable {
+        return None;
+    }
+    let header_secs = |name: &str| {
+        headers
+            .and_then(|h| h.get(name))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    // X-RateLimit-Reset is seconds until the window resets (Calendly).
+    if let Some(secs) = header_secs("retry-after").or_else(|| header_secs("x-ratelimit-reset")) {
+        return Some(Duration::from_secs(secs.min(30)));
+    }
+    let exp = base.saturating_mul(1 << attempt.min(8));
+    let jitter = rand::thread_rng().gen_range(0..=exp.as_millis() as u64 / 2);
+    Some(exp + Duration::from_millis(jitter))
+}
+
+impl ProviderHttp {
+    pub fn client(&self) -> &oauth2::reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request `build` makes, retrying transient failures.
+    pub async fn send(
+        &self,
+        provider: Provider,
+        build: impl Fn(&oauth2::reqwest::Client) -> oauth2::reqwest::RequestBuilder,
+    ) -> Result<oauth2::reqwest::Response, oauth2::reqwest::Error> {
+        let mut attempt = 0;
+        loop {
+            let result = build(&self.client).send().await;
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            metrics::counter!(
+                "provider_requests_total",
+                "provider" => provider.as_str(),
+                "status" => status.map(|s| s.to_string()).unwrap_or_else(|| "error".into())
+            )
+            .increment(1);
+            attempt += 1;
+            let delay = retry_delay(
+                status,
+                result.as_ref().ok().map(|r| r.headers()),
+                attempt,
+                self.base_delay,
+            );
+            match delay {
+                Some(d) if attempt < self.max_attempts => tokio::time::sleep(d).await,
+                _ => return result,
+            }
+        }
+    }
+}
+
+/// What a provider's token endpoint said about a client id and secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialCheck {
+    /// The client authenticated (the deliberately bogus code was refused).
+    Accepted,
+    /// The provider refused the client; its own words.
+    Rejected(String),
+    /// The provider could not be reached or answered nonsense.
+    Unreachable(String),
+}
+
+/// Checks client credentials against the token endpoint with a code that
+/// cannot be valid: `invalid_grant` proves the client authenticated,
+/// `invalid_client` that it did not.
+pub async fn check_credentials(
+    http: &ProviderHttp,
+    provider: Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    client_secret: &SecretString,
+    redirect_uri: &str,
+) -> CredentialCheck {
+    use oauth2::basic::BasicErrorResponseType as E;
+    use oauth2::{
+        AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl,
+        RequestTokenError, TokenUrl,
+    };
+    let urls = (
+        AuthUrl::new(endpoints.authorize_url.clone()),
+        TokenUrl::new(endpoints.token_url.clone()),
+        RedirectUrl::new(redirect_uri.to_owned()),
+    );
+    let (Ok(auth), Ok(token), Ok(redirect)) = urls else {
+        return CredentialCheck::Unreachable("a provider URL is not valid".into());
+    };
+    let client = oauth2::basic::BasicClient::new(ClientId::new(client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(client_secret.expose().to_owned()))
+        .set_auth_uri(auth)
+        .set_token_uri(token)
+        .set_redirect_uri(redirect)
+        .set_auth_type(match provider {
+            // Calendly authenticates clients with HTTP Basic, the others with form fields.
+            Provider::Calendly => AuthType::BasicAuth,
+            Provider::Google | Provider::Microsoft => AuthType::RequestBody,
+        });
+    let result = client
+        .exchange_code(AuthorizationCode::new("calbridge-credential-check".into()))
+        .request_async(http.client())
+        .await;
+    metrics::counter!("provider_credential_checks_total", "provider" => provider.as_str())
+        .increment(1);
+    match result {
+        Ok(_) => CredentialCheck::Accepted,
+        Err(RequestTokenError::ServerResponse(resp)) => match resp.error() {
+            E::InvalidGrant => CredentialCheck::Accepted,
+            other => CredentialCheck::Rejected(match resp.error_description() {
+                Some(d) => format!("{}: {d}", other.as_ref()),
+                None => other.as_ref().to_owned(),
+            }),
+        },
+        Err(RequestTokenError::Request(e)) => CredentialCheck::Unreachable(format!("{e}")),
+        Err(RequestTokenError::Parse(_, body)) => CredentialCheck::Unreachable(format!(
+            "unexpected answer from the token endpoint ({} bytes)",
+            body.len()
+        )),
+        Err(RequestTokenError::Other(e)) => CredentialCheck::Unreachable(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_endpoints_by_default_and_sandbox_layout_when_overridden() {
+        let real = ProviderEndpoints::resolve(&BaseUrls::default());
+        assert_eq!(
+            real.calendly.token_url,
+            "https://auth.calendly.com/oauth/token"
+        );
+        assert_eq!(
+            real.google.authorize_url,
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert_eq!(real.google.token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            real.microsoft.token_url,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        assert_eq!(real.microsoft.api_base, "https://graph.microsoft.com/v1.0");
+        assert!(!real.any_under("http://127.0.0.1:3000/sandbox"));
+
+        let sb = ProviderEndpoints::sandbox("http://127.0.0.1:3000/sandbox/");
+        assert_eq!(
+            sb.calendly.authorize_url,
+            "http://127.0.0.1:3000/sandbox/calendly-auth/oauth/authorize"
+        );
+        assert_eq!(
+            sb.calendly.api_base,
+            "http://127.0.0.1:3000/sandbox/calendly"
+        );
+        assert_eq!(
+            sb.google.token_url,
+            "http://127.0.0.1:3000/sandbox/google-oauth/token"
+        );
+        assert_eq!(sb.google.api_base, "http://127.0.0.1:3000/sandbox/google");
+        assert_eq!(
+            sb.microsoft.authorize_url,
+            "http://127.0.0.1:3000/sandbox/microsoft-login/common/oauth2/v2.0/authorize"
+        );
+        assert_eq!(
+            sb.microsoft.api_base,
+            "http://127.0.0.1:3000/sandbox/graph/v1.0"
+        );
+        assert!(sb.any_under("http://127.0.0.1:3000/sandbox"));
+    }
+
+    #[test]
+    fn retries_only_transient_failures_and_honours_provider_hints() {
+        let base = Duration::from_millis(100);
+        assert_eq!(retry_delay(Some(400), None, 1, base), None);
+        assert_eq!(retry_delay(Some(401), None, 1, base), None);
+        assert_eq!(retry_delay(Some(200), None, 1, base), None);
+        let d = retry_delay(Some(503), None, 1, base).unwrap();
+        assert!(
+            d >= Duration::from_millis(200) && d <= Duration::from_millis(300),
+            "{d:?}"
+        );
+        let later = retry_delay(None, None, 3, base).unwrap();
+        assert!(
+            later >= Duration::from_millis(800),
+            "backoff grows: {later:?}"
+        );
+        let mut h = oauth2::http::HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(
+            retry_delay(Some(429), Some(&h), 1, base),
+            Some(Duration::from_secs(2))
+        );
+        let mut h = oauth2::http::HeaderMap::new();
+        h.insert("x-ratelimit-reset", "7".parse().unwrap());
+        assert_eq!(
+            retry_delay(Some(429), Some(&h), 1, base),
+            Some(Duration::from_secs(7))
+        );
+    }
+}
