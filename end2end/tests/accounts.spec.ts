@@ -8,6 +8,9 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: file, fullPage: true });
 }
 
+// The tests share one fresh server: the first one creates the team.
+test.describe.configure({ mode: "serial" });
+
 test("sign up, log out, log in, invite a teammate who signs up", async ({ page, browser }) => {
   // An empty instance: the first visitor creates the team and becomes its admin.
   await page.goto("/");
@@ -95,4 +98,49 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   expect(missing?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found", exact: true })).toBeVisible();
   await shot(page, "10-not-found");
+});
+
+test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/meetings$/);
+  await expect(page.getByText("Sandbox providers")).toBeVisible();
+
+  await page.goto("/admin/apps");
+  const calendly = page.locator("section[data-provider='calendly']");
+  await expect(calendly.getByText("Instance default")).toBeVisible();
+  await expect(calendly.getByLabel("Redirect URI")).toHaveValue(/\/oauth\/calendly\/callback$/);
+  await calendly.getByRole("button", { name: "Test" }).click();
+  await expect(page.getByText("The provider accepted these credentials.")).toBeVisible();
+  await shot(page, "11-admin-apps");
+
+  // A wrong team app is refused by the provider, with its own words.
+  const google = page.locator("section[data-provider='google']");
+  await google.getByText("Use your team's own app").click();
+  await google.getByLabel("Client ID").fill("not-registered");
+  await google.getByLabel("Client secret").fill("nope");
+  await google.getByRole("button", { name: "Save app" }).click();
+  await expect(page.getByText("OAuth app saved.")).toBeVisible();
+  await page.locator("section[data-provider='google']").getByRole("button", { name: "Test" }).click();
+  await expect(page.getByText("The provider refused these credentials.")).toBeVisible();
+  await expect(page.locator("section[data-provider='google']")).toContainText("Client authentication failed.");
+  await shot(page, "12-admin-apps-error");
+
+  // The sandbox's consent screen, as a user connecting a calendar will see it.
+  const redirect = encodeURIComponent(new URL("/oauth/calendly/callback", page.url()).toString());
+  await page.goto(`/sandbox/calendly-auth/oauth/authorize?client_id=calbridge-calendly&redirect_uri=${redirect}&response_type=code&state=s`);
+  await expect(page.getByRole("button", { name: "Allow" })).toBeVisible();
+  await expect(page.getByText("alice@sandbox.test")).toBeVisible();
+  await shot(page, "13-sandbox-consent");
+
+  // The panel: book a meeting as an invitee and see it listed.
+  await page.goto("/sandbox");
+  await expect(page.getByRole("heading", { name: "Calendly: book as an invitee" })).toBeVisible();
+  await page.getByLabel("Invitee name").fill("Ivy Invitee");
+  await page.getByRole("button", { name: "Book" }).click();
+  await expect(page).toHaveURL(/\/sandbox$/);
+  await expect(page.locator("table").filter({ hasText: "Ivy Invitee" })).toBeVisible();
+  await shot(page, "14-sandbox-panel");
 });

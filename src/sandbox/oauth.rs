@@ -201,12 +201,15 @@ fn consent_page(world: &World, provider: Provider, p: &Params) -> Response {
         "<!DOCTYPE html><html><head><title>Sign in with {provider_name} (sandbox)</title>{STYLE}</head><body><main class=\"box\">\
          <span class=\"tag\">Sandbox</span><h1>{provider_name}</h1>\
          <p class=\"sub\"><strong>{app}</strong> wants to access your {provider_name} account.</p>\
-         <p class=\"scope\">Requested scope: {scope}</p>\
+         {scope}\
          <form method=\"post\">{hidden}<fieldset style=\"border:0;padding:0;margin:0\"><legend class=\"scope\">Choose an account</legend>{choices}</fieldset>\
          <div class=\"row\"><button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
          <button class=\"allow\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button></div></form></main></body></html>",
         app = esc(app_name),
-        scope = esc(param(p, "scope")),
+        scope = match param(p, "scope") {
+            "" => String::new(),
+            scope => format!("<p class=\"scope\">Requested access: {}</p>", esc(scope)),
+        },
     ))
     .into_response()
 }

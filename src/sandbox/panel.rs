@@ -33,7 +33,7 @@ main{max-width:1200px;margin:0 auto;padding:1.25rem;display:grid;grid-template-c
 section{background:#fff;border:1px solid #e3e6ee;border-radius:12px;padding:1rem 1.25rem}
 section.wide{grid-column:1/-1}
 h2{font-size:1rem;margin:0 0 .75rem}
-table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #eef0f4;vertical-align:top}
+section{overflow-x:auto}table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #eef0f4;vertical-align:top;overflow-wrap:anywhere}
 th{color:#667085;font-size:.75rem;text-transform:uppercase}
 form.grid{display:grid;grid-template-columns:1fr 1fr;gap:.5rem}form.grid label{display:flex;flex-direction:column;font-size:.8rem;color:#667085}
 input,select{font:inherit;padding:.4rem .5rem;border:1px solid #d0d5dd;border-radius:6px}
