@@ -54,6 +54,58 @@ typed_id!(
     OAuthAppId
 );
 
+typed_id!(
+    /// One user's link to one provider account; also the public id in webhook URLs.
+    ConnectionId
+);
+
+/// Whether calbridge can act for a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionState {
+    Connected,
+    /// Tokens stopped working: the user must reconnect.
+    Error,
+    Disconnected,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connected => "connected",
+            ConnectionState::Error => "error",
+            ConnectionState::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl FromStr for ConnectionState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "connected" => Ok(ConnectionState::Connected),
+            "error" => Ok(ConnectionState::Error),
+            "disconnected" => Ok(ConnectionState::Disconnected),
+            other => Err(format!("unknown connection state '{other}'")),
+        }
+    }
+}
+
+/// A row on `/settings/calendars`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub id: ConnectionId,
+    pub provider: Provider,
+    pub account_email: String,
+    pub account_name: String,
+    pub state: ConnectionState,
+    /// RFC 3339.
+    pub connected_at: String,
+    pub last_sync_at: Option<String>,
+    pub token_expires_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
 /// Lifecycle of an OAuth app's credentials (seed 004's connection states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -328,6 +380,11 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "invalid_app_name" => "Name must be 1 to 100 characters.",
         "invalid_client_id" => "Client ID must be 1 to 255 characters.",
         "secret_required" => "Enter the client secret.",
+        "connected" => "Calendar connected.",
+        "disconnected" => "Calendar disconnected. Its tokens were revoked at the provider.",
+        "connect_denied" => "You declined access at the provider, so nothing was connected.",
+        "connect_failed" => "The calendar could not be connected. Please try again.",
+        "connect_taken" => "That provider account is already connected by another calbridge user.",
         _ => return None,
     })
 }

@@ -7,7 +7,15 @@ use regex::Regex;
 use std::path::Path;
 
 /// Tables whose rows belong to one tenant.
-const TENANT_TABLES: &[&str] = &["users", "sessions", "invites", "secrets", "oauth_apps"];
+const TENANT_TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "invites",
+    "secrets",
+    "oauth_apps",
+    "connections",
+    "oauth_states",
+];
 
 /// One violation: `file:function`.
 fn violations(file: &str, source: &str) -> Vec<String> {

@@ -40,3 +40,11 @@ pub async fn get_oauth_apps() -> Result<Vec<crate::model::OAuthAppView>, ApiErro
     let state = super::context::state();
     Ok(crate::server::oauth_apps::list(&state, &admin).await?)
 }
+
+/// The caller's calendar connections.
+#[server(endpoint = "connections", input = GetUrl)]
+pub async fn get_connections() -> Result<Vec<crate::model::ConnectionView>, ApiError> {
+    let caller = super::context::require_caller().await?;
+    let state = super::context::state();
+    Ok(crate::server::connections::list(&state, &caller).await?)
+}

@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/meetings"/> }/>
                     <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
+                    <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
                     <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod crypto;
 pub mod db;
 pub mod error;

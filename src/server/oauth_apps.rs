@@ -126,6 +126,37 @@ pub async fn delete(state: &AppState, admin: &AdminCaller, provider: Provider) -
     Ok(())
 }
 
+/// The client id and secret in effect for `provider`: the tenant's own app,
+/// else the instance default.
+pub async fn credentials(
+    state: &AppState,
+    scope: &crate::server::db::TenantScope,
+    provider: Provider,
+) -> AppResult<Option<(String, SecretString)>> {
+    let own = oauth_apps::list(state.db.pool(), scope)
+        .await?
+        .into_iter()
+        .find(|a| a.provider == provider);
+    if let Some(app) = own {
+        let secret = state
+            .vault
+            .load(state.db.pool(), scope, secret_owner(&app.id.to_string()))
+            .await?
+            .ok_or_else(|| AppError::Internal("stored OAuth app has no secret".into()))?;
+        return Ok(Some((app.client_id, secret)));
+    }
+    Ok(state
+        .instance_apps
+        .iter()
+        .find(|a| a.provider == provider)
+        .map(|a| {
+            (
+                a.client_id.clone(),
+                SecretString::new(a.client_secret.clone()),
+            )
+        }))
+}
+
 /// Checks the credentials in effect for `provider` with the provider itself,
 /// and records the answer on the tenant's own app.
 pub async fn test(
@@ -138,27 +169,9 @@ pub async fn test(
         .await?
         .into_iter()
         .find(|a| a.provider == provider);
-    let (client_id, secret) = match &own {
-        Some(app) => {
-            let secret = state
-                .vault
-                .load(state.db.pool(), scope, secret_owner(&app.id.to_string()))
-                .await?
-                .ok_or_else(|| AppError::Internal("stored OAuth app has no secret".into()))?;
-            (app.client_id.clone(), secret)
-        }
-        None => {
-            let instance = state
-                .instance_apps
-                .iter()
-                .find(|a| a.provider == provider)
-                .ok_or(AppError::Invalid("app_missing"))?;
-            (
-                instance.client_id.clone(),
-                SecretString::new(instance.client_secret.clone()),
-            )
-        }
-    };
+    let (client_id, secret) = credentials(state, scope, provider)
+        .await?
+        .ok_or(AppError::Invalid("app_missing"))?;
     let outcome = check_credentials(
         &state.provider_http,
         provider,

@@ -20,7 +20,7 @@ pub fn MeetingsPage() -> impl IntoView {
             <p class="muted">
                 "Meetings booked through Calendly, Google Calendar or Outlook appear here the moment they are made, once a calendar is connected."
             </p>
-            <p><a class="button primary" href="/settings">"Go to settings"</a></p>
+            <p><a class="button primary" href="/settings/calendars">"Connect a calendar"</a></p>
         </section>
     }
 }

@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod calendars;
 pub mod login;
 pub mod meetings;
 pub mod not_found;

@@ -11,6 +11,7 @@ pub fn SettingsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Settings"</h1>
         </div>
+        <SettingsTabs/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let user = shell.await.ok().and_then(|s| s.user);
@@ -41,5 +42,16 @@ pub fn SettingsPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// Tabs across the settings area.
+#[component]
+pub fn SettingsTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Settings">
+            <leptos_router::components::A href="/settings">"Profile"</leptos_router::components::A>
+            <leptos_router::components::A href="/settings/calendars">"Calendars"</leptos_router::components::A>
+        </nav>
     }
 }

@@ -141,6 +141,25 @@ pub async fn delete_for_owner<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+pub async fn delete_purpose<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    kind: &str,
+    id: &str,
+    purpose: &str,
+) -> DbResult<()> {
+    sqlx::query(
+        "DELETE FROM secrets WHERE tenant_id = $1 AND owner_kind = $2 AND owner_id = $3 AND purpose = $4",
+    )
+    .bind(scope.tenant())
+    .bind(kind)
+    .bind(id)
+    .bind(purpose)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
 /// A stored secret with everything needed to re-encrypt it.
 #[derive(FromRow)]
 pub struct RotatableSecret {

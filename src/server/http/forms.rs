@@ -3,13 +3,13 @@
 //! everything works before the WASM loads.
 
 use super::guards::error_page;
-use crate::model::{InviteId, Provider, Role, UserId};
+use crate::model::{ConnectionId, InviteId, Provider, Role, UserId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
 use crate::server::error::AppError;
-use crate::server::oauth_apps;
 use crate::server::providers::CredentialCheck;
 use crate::server::state::AppState;
+use crate::server::{connections, oauth_apps};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -319,6 +319,20 @@ pub async fn delete_oauth_app(
     match result {
         Ok(()) => Redirect::to("/admin/apps?notice=app_deleted").into_response(),
         Err(err) => fail(err, "/admin/apps"),
+    }
+}
+
+pub async fn disconnect(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<ConnectionId>() else {
+        return fail(AppError::NotFound, "/settings/calendars");
+    };
+    match connections::disconnect(&state, &caller, id).await {
+        Ok(()) => Redirect::to("/settings/calendars?notice=disconnected").into_response(),
+        Err(err) => fail(err, "/settings/calendars"),
     }
 }
 

@@ -63,7 +63,7 @@ fn access_for(path: &str) -> Access {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     if under("/admin") {
         Access::Admin
-    } else if path == "/" || under("/meetings") || under("/settings") {
+    } else if path == "/" || under("/meetings") || under("/settings") || under("/oauth") {
         Access::Member
     } else if path == "/login" || path == "/signup" {
         Access::Anonymous

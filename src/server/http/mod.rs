@@ -3,6 +3,7 @@
 mod forms;
 mod guards;
 mod health;
+mod oauth;
 
 use crate::app::{shell, App};
 use crate::server::observability;
@@ -40,6 +41,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users/{id}/role", post(forms::change_role))
         .route("/admin/users/{id}/remove", post(forms::remove_member))
+        .route("/oauth/{provider}/start", get(oauth::start))
+        .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route(
+            "/settings/calendars/{id}/disconnect",
+            post(forms::disconnect),
+        )
         .route("/admin/apps", post(forms::save_oauth_app))
         .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
         .route(

@@ -4,6 +4,8 @@
 //! `Retry-After` and `X-RateLimit-Reset`), and a metric per provider and
 //! status.
 
+pub mod accounts;
+
 use crate::model::Provider;
 use crate::server::crypto::SecretString;
 use rand::Rng;
@@ -238,6 +240,136 @@ pub enum CredentialCheck {
     Unreachable(String),
 }
 
+type ConfiguredClient = oauth2::basic::BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// An OAuth client that authenticates as each provider expects.
+fn oauth_client(
+    provider: Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    client_secret: &SecretString,
+    redirect_uri: &str,
+) -> Result<ConfiguredClient, String> {
+    use oauth2::{AuthType, AuthUrl, ClientId, ClientSecret, RedirectUrl, TokenUrl};
+    let auth = AuthUrl::new(endpoints.authorize_url.clone()).map_err(|e| e.to_string())?;
+    let token = TokenUrl::new(endpoints.token_url.clone()).map_err(|e| e.to_string())?;
+    let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| e.to_string())?;
+    Ok(
+        oauth2::basic::BasicClient::new(ClientId::new(client_id.to_owned()))
+            .set_client_secret(ClientSecret::new(client_secret.expose().to_owned()))
+            .set_auth_uri(auth)
+            .set_token_uri(token)
+            .set_redirect_uri(redirect)
+            .set_auth_type(match provider {
+                // Calendly authenticates clients with HTTP Basic, the others with form fields.
+                Provider::Calendly => AuthType::BasicAuth,
+                Provider::Google | Provider::Microsoft => AuthType::RequestBody,
+            }),
+    )
+}
+
+/// Scopes calbridge asks each provider for.
+pub fn scopes(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        // Calendly grants its default scope; it takes no scope parameter.
+        Provider::Calendly => &[],
+        Provider::Google => &[
+            "openid",
+            "email",
+            "profile",
+            "https://www.googleapis.com/auth/calendar.events",
+            "https://www.googleapis.com/auth/calendar.readonly",
+        ],
+        Provider::Microsoft => &["offline_access", "Calendars.ReadWrite", "User.Read"],
+    }
+}
+
+/// The provider's authorize URL for `state`, and the PKCE verifier to keep.
+pub fn authorize_url(
+    provider: Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    client_secret: &SecretString,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<(String, SecretString), String> {
+    use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
+    let client = oauth_client(provider, endpoints, client_id, client_secret, redirect_uri)?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = state.to_owned();
+    let mut request = client
+        .authorize_url(move || CsrfToken::new(state))
+        .set_pkce_challenge(challenge)
+        .add_scopes(scopes(provider).iter().map(|s| Scope::new((*s).to_owned())));
+    if provider == Provider::Google {
+        // A refresh token comes only with offline access and fresh consent.
+        request = request
+            .add_extra_param("access_type", "offline")
+            .add_extra_param("prompt", "consent");
+    }
+    let (url, _) = request.url();
+    Ok((
+        url.to_string(),
+        SecretString::new(verifier.secret().clone()),
+    ))
+}
+
+/// Tokens from a code exchange or refresh.
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_in: Option<Duration>,
+}
+
+/// Exchanges an authorization code (with its PKCE verifier) for tokens.
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange_code(
+    http: &ProviderHttp,
+    provider: Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    client_secret: &SecretString,
+    redirect_uri: &str,
+    code: &str,
+    verifier: &SecretString,
+) -> Result<TokenSet, String> {
+    use oauth2::{AuthorizationCode, PkceCodeVerifier, RequestTokenError, TokenResponse};
+    let client = oauth_client(provider, endpoints, client_id, client_secret, redirect_uri)?;
+    let result = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()))
+        .request_async(http.client())
+        .await;
+    metrics::counter!("provider_token_exchanges_total", "provider" => provider.as_str(), "ok" => result.is_ok().to_string())
+        .increment(1);
+    match result {
+        Ok(tokens) => Ok(TokenSet {
+            access_token: SecretString::new(tokens.access_token().secret().clone()),
+            refresh_token: tokens
+                .refresh_token()
+                .map(|t| SecretString::new(t.secret().clone())),
+            expires_in: tokens.expires_in(),
+        }),
+        Err(RequestTokenError::ServerResponse(resp)) => Err(match resp.error_description() {
+            Some(d) => format!("{}: {d}", resp.error().as_ref()),
+            None => resp.error().as_ref().to_owned(),
+        }),
+        Err(RequestTokenError::Request(e)) => {
+            Err(format!("the token endpoint could not be reached ({e})"))
+        }
+        Err(RequestTokenError::Parse(_, _)) => {
+            Err("the token endpoint answered something unreadable".into())
+        }
+        Err(RequestTokenError::Other(e)) => Err(e),
+    }
+}
+
 /// Checks client credentials against the token endpoint with a code that
 /// cannot be valid: `invalid_grant` proves the client authenticated,
 /// `invalid_client` that it did not.
@@ -250,28 +382,11 @@ pub async fn check_credentials(
     redirect_uri: &str,
 ) -> CredentialCheck {
     use oauth2::basic::BasicErrorResponseType as E;
-    use oauth2::{
-        AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, RedirectUrl,
-        RequestTokenError, TokenUrl,
+    use oauth2::{AuthorizationCode, RequestTokenError};
+    let client = match oauth_client(provider, endpoints, client_id, client_secret, redirect_uri) {
+        Ok(c) => c,
+        Err(e) => return CredentialCheck::Unreachable(format!("a provider URL is not valid: {e}")),
     };
-    let urls = (
-        AuthUrl::new(endpoints.authorize_url.clone()),
-        TokenUrl::new(endpoints.token_url.clone()),
-        RedirectUrl::new(redirect_uri.to_owned()),
-    );
-    let (Ok(auth), Ok(token), Ok(redirect)) = urls else {
-        return CredentialCheck::Unreachable("a provider URL is not valid".into());
-    };
-    let client = oauth2::basic::BasicClient::new(ClientId::new(client_id.to_owned()))
-        .set_client_secret(ClientSecret::new(client_secret.expose().to_owned()))
-        .set_auth_uri(auth)
-        .set_token_uri(token)
-        .set_redirect_uri(redirect)
-        .set_auth_type(match provider {
-            // Calendly authenticates clients with HTTP Basic, the others with form fields.
-            Provider::Calendly => AuthType::BasicAuth,
-            Provider::Google | Provider::Microsoft => AuthType::RequestBody,
-        });
     let result = client
         .exchange_code(AuthorizationCode::new("calbridge-credential-check".into()))
         .request_async(http.client())

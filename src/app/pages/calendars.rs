@@ -1,0 +1,142 @@
+use super::settings::SettingsTabs;
+use crate::api::accounts::get_connections;
+use crate::model::{ConnectionState, ConnectionView, Provider};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// `/settings/calendars`: connect providers in a popup, see connections.
+#[component]
+pub fn CalendarsPage() -> impl IntoView {
+    let connections = Resource::new(|| (), |_| get_connections());
+    // The popup's result, announced without a reload.
+    let result = RwSignal::new(None::<(bool, String)>);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle =
+            window_event_listener(leptos::ev::message, move |ev: web_sys::MessageEvent| {
+                let own_origin = window().location().origin().unwrap_or_default();
+                if ev.origin() != own_origin {
+                    return;
+                }
+                let field = |name: &str| {
+                    js_sys::Reflect::get(&ev.data(), &name.into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                };
+                let message = field("message").unwrap_or_default();
+                match field("type").as_deref() {
+                    Some("calbridge:connected") => {
+                        result.set(Some((true, message)));
+                        connections.refetch();
+                    }
+                    Some("calbridge:error") => result.set(Some((false, message))),
+                    _ => {}
+                }
+            });
+        on_cleanup(move || handle.remove());
+    }
+    view! {
+        <Title text="Calendars"/>
+        <div class="page-head">
+            <h1>"Settings"</h1>
+        </div>
+        <SettingsTabs/>
+        {move || result.get().map(|(ok, text)| {
+            let class = if ok { "flash flash-notice" } else { "flash flash-error" };
+            view! { <div class=class role="status" data-testid="connect-result">{text}</div> }
+        })}
+        <section class="card">
+            <h2>"Connect a calendar"</h2>
+            <p class="muted">"A window opens at the provider; approve access there and your calendar appears below."</p>
+            <div class="connect-buttons">
+                {Provider::ALL.into_iter().map(|p| view! { <ConnectButton provider=p/> }).collect_view()}
+            </div>
+        </section>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || connections.get().map(|r| match r {
+                Ok(list) if list.is_empty() => view! {
+                    <section class="card empty-state">
+                        <h2>"No calendars connected yet"</h2>
+                        <p class="muted">"Connect Calendly, Google Calendar or Outlook above."</p>
+                    </section>
+                }.into_any(),
+                Ok(list) => view! { <ConnectionList connections=list/> }.into_any(),
+                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// A link that opens the provider in a popup; when popups are blocked (or
+/// before the page hydrates) it navigates the whole page instead.
+#[component]
+fn ConnectButton(provider: Provider) -> impl IntoView {
+    let href = format!("/oauth/{}/start", provider.as_str());
+    let label = match provider {
+        Provider::Calendly => "Connect Calendly",
+        Provider::Google => "Connect Google Calendar",
+        Provider::Microsoft => "Connect Outlook",
+    };
+    let target = href.clone();
+    let open = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            let w = window();
+            let popup = w.open_with_url_and_target_and_features(
+                &target,
+                "calbridge-connect",
+                "popup,width=520,height=720",
+            );
+            if !matches!(popup, Ok(Some(_))) {
+                let _ = w.location().set_href(&target);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, &target);
+    };
+    view! {
+        <a class=format!("button connect connect-{}", provider.as_str()) href=href on:click=open>
+            {label}
+        </a>
+    }
+}
+
+#[component]
+fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Your connections"</h2>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <tbody>
+                        {connections.into_iter().map(|c| {
+                            let active = c.state != ConnectionState::Disconnected;
+                            view! {
+                                <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
+                                    <td>{c.provider.label()}</td>
+                                    <td>{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}</span></td>
+                                    <td>
+                                        <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
+                                        {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
+                                    </td>
+                                    <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
+                                    <td class="nowrap">{c.token_expires_at.clone().map(|t| t.replace('T', " ").replace('Z', " UTC")).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="actions">
+                                        <a class="button small" href=format!("/oauth/{}/start", c.provider.as_str())>"Reconnect"</a>
+                                        {active.then(|| view! {
+                                            <form method="post" action=format!("/settings/calendars/{}/disconnect", c.id)>
+                                                <button type="submit" class="button small danger-outline">"Disconnect"</button>
+                                            </form>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

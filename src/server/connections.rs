@@ -1,0 +1,338 @@
+//! Connecting calendars: the popup OAuth flow (state + PKCE bound to the
+//! session that started it), the connection list, and disconnecting.
+
+use crate::model::{ConnectionId, ConnectionState, ConnectionView, Provider};
+use crate::server::auth::{random_token, token_hash, Caller};
+use crate::server::db::connections::{self as repo, LinkedAccount, NewState};
+use crate::server::db::vault::SecretOwner;
+use crate::server::db::{self, DbError, UserScope};
+use crate::server::error::{AppError, AppResult};
+use crate::server::oauth_apps;
+use crate::server::providers::{self, accounts};
+use crate::server::state::AppState;
+
+const STATE_TTL_MS: i64 = 10 * 60 * 1000;
+
+fn token_owner<'a>(connection: &'a str, purpose: &'a str) -> SecretOwner<'a> {
+    SecretOwner {
+        kind: "connection",
+        id: connection,
+        purpose,
+    }
+}
+
+fn verifier_owner(state_hash: &str) -> SecretOwner<'_> {
+    SecretOwner {
+        kind: "oauth_state",
+        id: state_hash,
+        purpose: "pkce_verifier",
+    }
+}
+
+/// How a connect attempt ended, for the callback page.
+#[derive(Debug)]
+pub enum ConnectOutcome {
+    Connected {
+        email: String,
+    },
+    /// The state was missing, forged, expired, used, or from another session:
+    /// nothing was stored.
+    InvalidState,
+    /// The provider sent the user back with an error (e.g. access denied).
+    ProviderError {
+        code: &'static str,
+        reason: String,
+    },
+    /// The account is linked to another calbridge user.
+    Taken,
+    Failed {
+        reason: String,
+    },
+}
+
+/// Creates a single-use state and returns the provider's authorize URL.
+pub async fn start(state: &AppState, caller: &Caller, provider: Provider) -> AppResult<String> {
+    let scope = caller.scope();
+    let (client_id, secret) = oauth_apps::credentials(state, scope, provider)
+        .await?
+        .ok_or(AppError::Invalid("app_missing"))?;
+    let token = random_token();
+    let hash = token_hash(&token);
+    let endpoints = state.config.endpoints.get(provider);
+    let (url, verifier) = providers::authorize_url(
+        provider,
+        endpoints,
+        &client_id,
+        &secret,
+        &state.redirect_uri(provider),
+        &token,
+    )
+    .map_err(AppError::Internal)?;
+    let mut tx = state.db.begin_write().await?;
+    repo::insert_state(
+        &mut *tx,
+        &caller.user,
+        NewState {
+            state_hash: &hash,
+            session_hash: &caller.session_hash,
+            provider,
+            scopes: &providers::scopes(provider).join(" "),
+            opener_origin: Some(&state.config.public_origin()),
+            expires_at: db::now_ms() + STATE_TTL_MS,
+        },
+    )
+    .await?;
+    state
+        .vault
+        .store(&mut *tx, scope, verifier_owner(&hash), verifier.expose())
+        .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(url)
+}
+
+pub struct CallbackParams {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Completes a connect attempt. Only the session that started it can finish it.
+pub async fn callback(
+    state: &AppState,
+    caller: &Caller,
+    provider: Provider,
+    params: CallbackParams,
+) -> AppResult<ConnectOutcome> {
+    let Some(raw_state) = params.state.filter(|s| !s.is_empty()) else {
+        return Ok(ConnectOutcome::InvalidState);
+    };
+    let hash = token_hash(&raw_state);
+    let scope = caller.scope();
+    let taken = repo::take_state(
+        state.db.pool(),
+        &caller.user,
+        &hash,
+        &caller.session_hash,
+        provider,
+        db::now_ms(),
+    )
+    .await?;
+    if !taken {
+        return Ok(ConnectOutcome::InvalidState);
+    }
+    let verifier = state
+        .vault
+        .load(state.db.pool(), scope, verifier_owner(&hash))
+        .await?;
+    db::vault::delete_for_owner(state.db.pool(), scope, "oauth_state", &hash).await?;
+    if let Some(error) = params.error {
+        let reason = match params.error_description {
+            Some(d) => format!("{error}: {d}"),
+            None => error.clone(),
+        };
+        let code = if error == "access_denied" {
+            "connect_denied"
+        } else {
+            "connect_failed"
+        };
+        return Ok(ConnectOutcome::ProviderError { code, reason });
+    }
+    let (Some(code), Some(verifier)) = (params.code, verifier) else {
+        return Ok(ConnectOutcome::InvalidState);
+    };
+    let (client_id, secret) = oauth_apps::credentials(state, scope, provider)
+        .await?
+        .ok_or(AppError::Invalid("app_missing"))?;
+    let endpoints = state.config.endpoints.get(provider);
+    let tokens = match providers::exchange_code(
+        &state.provider_http,
+        provider,
+        endpoints,
+        &client_id,
+        &secret,
+        &state.redirect_uri(provider),
+        &code,
+        &verifier,
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(reason) => return Ok(ConnectOutcome::Failed { reason }),
+    };
+    let account = match accounts::account(
+        &state.provider_http,
+        provider,
+        endpoints,
+        &tokens.access_token,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(ConnectOutcome::Failed {
+                reason: e.to_string(),
+            })
+        }
+    };
+    let expires_at = tokens
+        .expires_in
+        .map(|d| db::now_ms() + d.as_millis() as i64);
+    let linked = LinkedAccount {
+        provider,
+        provider_account_id: &account.id,
+        account_email: &account.email,
+        account_name: &account.name,
+        organization: account.organization.as_deref(),
+        token_expires_at: expires_at,
+    };
+    let mut tx = state.db.begin_write().await?;
+    let id = match repo::find_by_account(&mut *tx, provider, &account.id).await? {
+        Some(existing)
+            if existing.owner != caller.user && existing.state != ConnectionState::Disconnected =>
+        {
+            return Ok(ConnectOutcome::Taken);
+        }
+        Some(existing) => {
+            if existing.owner != caller.user {
+                db::vault::delete_for_owner(
+                    &mut *tx,
+                    &existing.owner.tenant,
+                    "connection",
+                    &existing.id.to_string(),
+                )
+                .await?;
+            }
+            repo::reconnect(&mut *tx, &caller.user, existing.id, &linked).await?;
+            existing.id
+        }
+        None => repo::insert(&mut *tx, &caller.user, &linked).await?,
+    };
+    let id_text = id.to_string();
+    state
+        .vault
+        .store(
+            &mut *tx,
+            scope,
+            token_owner(&id_text, "access_token"),
+            tokens.access_token.expose(),
+        )
+        .await?;
+    match &tokens.refresh_token {
+        Some(rt) => {
+            state
+                .vault
+                .store(
+                    &mut *tx,
+                    scope,
+                    token_owner(&id_text, "refresh_token"),
+                    rt.expose(),
+                )
+                .await?
+        }
+        None => {
+            db::vault::delete_purpose(&mut *tx, scope, "connection", &id_text, "refresh_token")
+                .await?;
+        }
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(provider = provider.as_str(), connection = %id, "calendar connected");
+    Ok(ConnectOutcome::Connected {
+        email: account.email,
+    })
+}
+
+pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<ConnectionView>> {
+    Ok(repo::list_for_user(state.db.pool(), &caller.user)
+        .await?
+        .into_iter()
+        .map(|c| ConnectionView {
+            id: c.id,
+            provider: c.provider,
+            account_email: c.account_email,
+            account_name: c.account_name,
+            state: c.state,
+            connected_at: db::ms_to_rfc3339(c.connected_at),
+            last_sync_at: c.last_sync_at.map(db::ms_to_rfc3339),
+            token_expires_at: c.token_expires_at.map(db::ms_to_rfc3339),
+            last_error: c.last_error,
+        })
+        .collect())
+}
+
+/// Revokes the tokens at the provider, forgets them and marks the
+/// connection disconnected (its history stays). A provider that cannot be
+/// reached does not block disconnecting here.
+pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> AppResult<()> {
+    let owner: &UserScope = &caller.user;
+    let scope = caller.scope();
+    let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
+    let id_text = id.to_string();
+    let refresh = state
+        .vault
+        .load(
+            state.db.pool(),
+            scope,
+            token_owner(&id_text, "refresh_token"),
+        )
+        .await?;
+    let access = state
+        .vault
+        .load(
+            state.db.pool(),
+            scope,
+            token_owner(&id_text, "access_token"),
+        )
+        .await?;
+    let mut revoke_error = None;
+    if let (Some(token), Some((client_id, secret))) = (
+        refresh.or(access),
+        oauth_apps::credentials(state, scope, connection.provider).await?,
+    ) {
+        let endpoints = state.config.endpoints.get(connection.provider);
+        if let Err(e) = accounts::revoke(
+            &state.provider_http,
+            connection.provider,
+            endpoints,
+            &client_id,
+            &secret,
+            &token,
+        )
+        .await
+        {
+            tracing::warn!(connection = %id, error = %e, "revoking at the provider failed; disconnected locally");
+            revoke_error = Some(format!("Revoking at the provider failed: {e}"));
+        }
+    }
+    let mut tx = state.db.begin_write().await?;
+    db::vault::delete_for_owner(&mut *tx, scope, "connection", &id_text).await?;
+    repo::set_state(
+        &mut *tx,
+        owner,
+        id,
+        ConnectionState::Disconnected,
+        revoke_error.as_deref(),
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+/// For the callback page: success, a flash code and a short, safe message.
+pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, &'static str, String) {
+    match outcome {
+        ConnectOutcome::Connected { email } => (true, "connected", format!("{} connected as {email}.", provider.label())),
+        ConnectOutcome::InvalidState => (
+            false,
+            "connect_failed",
+            "This connection attempt is invalid or has expired. Start again from Settings → Calendars.".into(),
+        ),
+        ConnectOutcome::ProviderError { code, reason } => (false, code, format!("{} said: {reason}", provider.label())),
+        ConnectOutcome::Taken => (
+            false,
+            "connect_taken",
+            format!("This {} account is already connected by another calbridge user.", provider.label()),
+        ),
+        ConnectOutcome::Failed { reason } => (false, "connect_failed", format!("{} could not be connected: {reason}", provider.label())),
+    }
+}

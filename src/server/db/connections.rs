@@ -1,0 +1,250 @@
+//! Calendar connections and OAuth states.
+
+use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
+use crate::model::{ConnectionId, ConnectionState, Provider, UserId};
+use sqlx::{Any, Executor, FromRow};
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    tenant_id: String,
+    user_id: String,
+    provider: String,
+    provider_account_id: String,
+    account_email: String,
+    account_name: String,
+    state: String,
+    token_expires_at: Option<i64>,
+    connected_at: i64,
+    last_sync_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+pub struct Connection {
+    pub id: ConnectionId,
+    pub owner: UserScope,
+    pub provider: Provider,
+    pub provider_account_id: String,
+    pub account_email: String,
+    pub account_name: String,
+    pub state: ConnectionState,
+    pub token_expires_at: Option<i64>,
+    pub connected_at: i64,
+    pub last_sync_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl TryFrom<Row> for Connection {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<Self> {
+        let tenant = TenantScope::new(parse_id(&r.tenant_id)?);
+        let user: UserId = parse_id(&r.user_id)?;
+        Ok(Connection {
+            id: parse_id(&r.id)?,
+            owner: UserScope::new(tenant, user),
+            provider: r.provider.parse().map_err(DbError::Corrupt)?,
+            provider_account_id: r.provider_account_id,
+            account_email: r.account_email,
+            account_name: r.account_name,
+            state: r.state.parse().map_err(DbError::Corrupt)?,
+            token_expires_at: r.token_expires_at,
+            connected_at: r.connected_at,
+            last_sync_at: r.last_sync_at,
+            last_error: r.last_error,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "id, tenant_id, user_id, provider, provider_account_id, account_email, account_name, \
+     state, token_expires_at, connected_at, last_sync_at, last_error";
+
+pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+) -> DbResult<Vec<Connection>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND user_id = $2 ORDER BY provider, connected_at"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
+pub async fn get_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+) -> DbResult<Connection> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.ok_or(DbError::NotFound)?.try_into()
+}
+
+/// unscoped: one provider account belongs to one calbridge user across all
+/// tenants, so linking checks every tenant's connections.
+pub async fn find_by_account<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    provider: Provider,
+    provider_account_id: &str,
+) -> DbResult<Option<Connection>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE provider = $1 AND provider_account_id = $2"
+    ))
+    .bind(provider.as_str())
+    .bind(provider_account_id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub struct LinkedAccount<'a> {
+    pub provider: Provider,
+    pub provider_account_id: &'a str,
+    pub account_email: &'a str,
+    pub account_name: &'a str,
+    pub organization: Option<&'a str>,
+    pub token_expires_at: Option<i64>,
+}
+
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    account: &LinkedAccount<'_>,
+) -> DbResult<ConnectionId> {
+    let id = ConnectionId::generate();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO connections (id, tenant_id, user_id, provider, provider_account_id, account_email, account_name, \
+         organization, state, token_expires_at, connected_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'connected', $9, $10, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(account.provider.as_str())
+    .bind(account.provider_account_id)
+    .bind(account.account_email)
+    .bind(account.account_name)
+    .bind(account.organization)
+    .bind(account.token_expires_at)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(id)
+}
+
+/// Reconnecting: fresh account details, state back to connected.
+/// unscoped: a disconnected account may move to a new owner in another tenant.
+pub async fn reconnect<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    account: &LinkedAccount<'_>,
+) -> DbResult<()> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE connections SET tenant_id = $1, user_id = $2, account_email = $3, account_name = $4, organization = $5, \
+         state = 'connected', token_expires_at = $6, connected_at = $7, last_error = NULL, updated_at = $7 \
+         WHERE id = $8 AND (state = 'disconnected' OR (tenant_id = $1 AND user_id = $2))",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(account.account_email)
+    .bind(account.account_name)
+    .bind(account.organization)
+    .bind(account.token_expires_at)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}
+
+pub async fn set_state<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    state: ConnectionState,
+    last_error: Option<&str>,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET state = $1, last_error = $2, updated_at = $3 \
+         WHERE tenant_id = $4 AND user_id = $5 AND id = $6",
+    )
+    .bind(state.as_str())
+    .bind(last_error)
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}
+
+pub struct NewState<'a> {
+    pub state_hash: &'a str,
+    pub session_hash: &'a str,
+    pub provider: Provider,
+    pub scopes: &'a str,
+    pub opener_origin: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+pub async fn insert_state<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    new: NewState<'_>,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO oauth_states (state_hash, tenant_id, user_id, session_hash, provider, scopes, opener_origin, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new.state_hash)
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(new.session_hash)
+    .bind(new.provider.as_str())
+    .bind(new.scopes)
+    .bind(new.opener_origin)
+    .bind(now_ms())
+    .bind(new.expires_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Marks the state used if it is this session's, for this provider, unused
+/// and unexpired. Returns whether it was (single use: a second call fails).
+pub async fn take_state<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    state_hash: &str,
+    session_hash: &str,
+    provider: Provider,
+    now: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE oauth_states SET used_at = $1 \
+         WHERE state_hash = $2 AND tenant_id = $3 AND user_id = $4 AND session_hash = $5 AND provider = $6 \
+         AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(state_hash)
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(session_hash)
+    .bind(provider.as_str())
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,154 @@
+//! The popup connect flow's two HTTP ends: `/oauth/{provider}/start` sends
+//! the browser to the provider, `/oauth/{provider}/callback` finishes and
+//! tells the opener window (or, without a popup, redirects to Settings).
+
+use super::guards::error_page;
+use crate::model::Provider;
+use crate::server::auth::Caller;
+use crate::server::connections::{self, CallbackParams};
+use crate::server::error::AppError;
+use crate::server::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+fn provider(text: &str) -> Result<Provider, Response> {
+    text.parse().map_err(|_| {
+        error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "calbridge does not know this provider.",
+        )
+    })
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(p): Path<String>,
+) -> Response {
+    let provider = match provider(&p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match connections::start(&state, &caller, provider).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(AppError::Invalid(code)) => {
+            Redirect::to(&format!("/settings/calendars?error={code}")).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(p): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let provider = match provider(&p) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let outcome = match connections::callback(
+        &state,
+        &caller,
+        provider,
+        CallbackParams {
+            state: q.state,
+            code: q.code,
+            error: q.error,
+            error_description: q.error_description,
+        },
+    )
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let (ok, code, message) = connections::describe(&outcome, provider);
+    let status = match outcome {
+        connections::ConnectOutcome::InvalidState => StatusCode::BAD_REQUEST,
+        connections::ConnectOutcome::Taken => StatusCode::CONFLICT,
+        _ => StatusCode::OK,
+    };
+    let flash = if ok {
+        format!("notice={code}")
+    } else {
+        format!("error={code}")
+    };
+    (
+        status,
+        result_page(
+            &state.config.public_origin(),
+            provider,
+            ok,
+            &message,
+            &flash,
+        ),
+    )
+        .into_response()
+}
+
+/// Posts the result to the opener window with an explicit target origin and
+/// closes itself; without an opener (popup blocked, or opened directly) it
+/// goes back to Settings with a flash message.
+fn result_page(
+    origin: &str,
+    provider: Provider,
+    ok: bool,
+    message: &str,
+    flash: &str,
+) -> Html<String> {
+    let payload = serde_json::json!({
+        "type": if ok { "calbridge:connected" } else { "calbridge:error" },
+        "provider": provider.as_str(),
+        "message": message,
+    });
+    // Inside <script>, "</" must not appear literally.
+    let script_json = |v: &serde_json::Value| v.to_string().replace("</", "<\\/");
+    let back = format!("/settings/calendars?{flash}");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · calbridge</title><link rel="stylesheet" href="/pkg/calbridge.css">
+<noscript><meta http-equiv="refresh" content="0;url={back_attr}"></noscript></head>
+<body><main class="error-page"><div class="card"><h1>{title}</h1><p>{message_html}</p>
+<p><a class="button" href="{back_attr}">Back to Settings</a></p></div></main>
+<script>
+(function () {{
+  var message = {payload};
+  if (window.opener && !window.opener.closed) {{
+    window.opener.postMessage(message, {origin});
+    window.close();
+  }} else {{
+    window.location.replace({back});
+  }}
+}})();
+</script></body></html>"#,
+        title = if ok {
+            "Calendar connected"
+        } else {
+            "Not connected"
+        },
+        message_html = esc(message),
+        back_attr = esc(&back),
+        payload = script_json(&payload),
+        origin = script_json(&serde_json::Value::String(origin.to_owned())),
+        back = script_json(&serde_json::Value::String(back.clone())),
+    ))
+}

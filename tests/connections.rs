@@ -1,0 +1,433 @@
+//! The popup connect flow against the sandbox over real HTTP: state bound to
+//! the session that started it, PKCE, account lookup, reconnect, one owner
+//! per provider account, encrypted tokens and disconnect. Both backends.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::Row;
+
+fn sandboxed() -> Options {
+    Options {
+        sandbox: true,
+        ..Options::default()
+    }
+}
+
+/// Follows start → consent (deciding as `account`) and returns the callback URL.
+async fn consent(
+    app: &TestApp,
+    client: &reqwest::Client,
+    provider: &str,
+    account: &str,
+    decision: &str,
+) -> String {
+    let start = client
+        .get(app.url(&format!("/oauth/{provider}/start")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        StatusCode::SEE_OTHER,
+        "start redirects to the provider"
+    );
+    let authorize = url::Url::parse(&location(&start)).unwrap();
+    assert!(
+        authorize.as_str().starts_with(&app.url("/sandbox/")),
+        "{authorize}"
+    );
+    let params: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
+    assert!(get("state").is_some_and(|s| s.len() >= 43), "256-bit state");
+    assert_eq!(
+        get("redirect_uri"),
+        Some(app.url(&format!("/oauth/{provider}/callback")))
+    );
+    if provider == "google" {
+        assert_eq!(get("access_type").as_deref(), Some("offline"));
+        assert_eq!(get("prompt").as_deref(), Some("consent"));
+    }
+    if provider == "microsoft" {
+        assert!(get("scope").unwrap().contains("offline_access"));
+    }
+    let mut form = params.clone();
+    form.push(("account".into(), account.into()));
+    form.push(("decision".into(), decision.into()));
+    let mut endpoint = authorize.clone();
+    endpoint.set_query(None);
+    let decided = client.post(endpoint).form(&form).send().await.unwrap();
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    location(&decided)
+}
+
+async fn connect(
+    app: &TestApp,
+    client: &reqwest::Client,
+    provider: &str,
+    account: &str,
+) -> reqwest::Response {
+    let callback = consent(app, client, provider, account, "allow").await;
+    client.get(callback).send().await.unwrap()
+}
+
+async fn connections(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    client
+        .get(app.url("/api/connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Every text and byte value stored in a table.
+async fn table_dump(app: &TestApp, table: &str) -> Vec<u8> {
+    let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in rows {
+        for i in 0..row.len() {
+            if let Ok(Some(t)) = row.try_get::<Option<String>, _>(i) {
+                out.extend_from_slice(t.as_bytes());
+            } else if let Ok(Some(b)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                out.extend_from_slice(&b);
+            }
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+async fn connects_each_provider_and_keeps_tokens_secret(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let alice = app.client();
+    sign_up_first(&app, &alice, "ada@example.com").await;
+    for provider in ["calendly", "google", "microsoft"] {
+        let page = connect(&app, &alice, provider, "alice@sandbox.test").await;
+        assert_eq!(page.status(), StatusCode::OK, "{provider}");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("calbridge:connected"),
+            "{provider}: posts the result to the opener"
+        );
+        assert!(html.contains("Calendar connected"));
+    }
+    let list = connections(&app, &alice).await;
+    assert_eq!(list.len(), 3);
+    for c in &list {
+        assert_eq!(c["account_email"], "alice@sandbox.test");
+        assert_eq!(c["state"], "connected");
+        assert!(c["token_expires_at"].is_string());
+    }
+
+    // The sandbox's tokens are nowhere in plaintext: not in any table, not in responses.
+    let tokens: Vec<String> = {
+        let world = app.state.sandbox.as_ref().unwrap().world();
+        world
+            .oauth
+            .access_tokens
+            .keys()
+            .chain(world.oauth.refresh_tokens.keys())
+            .cloned()
+            .collect()
+    };
+    assert!(tokens.len() >= 5, "access and refresh tokens were issued");
+    let mut stored = Vec::new();
+    for table in [
+        "connections",
+        "secrets",
+        "oauth_states",
+        "users",
+        "sessions",
+    ] {
+        stored.extend(table_dump(&app, table).await);
+    }
+    let settings = alice
+        .get(app.url("/settings/calendars"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let api = serde_json::to_string(&list).unwrap();
+    for token in &tokens {
+        assert!(
+            !stored.windows(token.len()).any(|w| w == token.as_bytes()),
+            "token stored in plaintext"
+        );
+        assert!(
+            !settings.contains(token.as_str()) && !api.contains(token.as_str()),
+            "token in a response"
+        );
+    }
+    assert!(settings.contains("alice@sandbox.test"));
+    app.stop().await;
+}
+
+async fn reconnect_updates_and_accounts_have_one_owner(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let admin = app.client();
+    sign_up_first(&app, &admin, "ada@example.com").await;
+    connect(&app, &admin, "calendly", "alice@sandbox.test").await;
+    let first = connections(&app, &admin).await;
+    let page = connect(&app, &admin, "calendly", "alice@sandbox.test").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let again = connections(&app, &admin).await;
+    assert_eq!(
+        again.len(),
+        1,
+        "reconnecting updates the existing connection"
+    );
+    assert_eq!(again[0]["id"], first[0]["id"]);
+
+    // Another calbridge user cannot link the same Calendly account.
+    post_form(
+        &admin,
+        &app.url("/admin/users/invites"),
+        &[("email", "bob@example.com"), ("role", "member")],
+    )
+    .await;
+    let listed = members(&app, &admin).await;
+    let token = listed["invites"][0]["link"]
+        .as_str()
+        .unwrap()
+        .split("invite=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let bob = app.client();
+    accept_invite(&app, &bob, &token, "Bob", "bob@example.com", "UTC").await;
+    let refused = connect(&app, &bob, "calendly", "alice@sandbox.test").await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("already connected by another calbridge user"));
+    assert!(connections(&app, &bob).await.is_empty());
+    assert_eq!(connections(&app, &admin).await.len(), 1);
+    // Bob can link his own account.
+    assert_eq!(
+        connect(&app, &bob, "calendly", "bob@sandbox.test")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        connections(&app, &bob).await[0]["account_email"],
+        "bob@sandbox.test"
+    );
+    app.stop().await;
+}
+
+async fn bad_states_store_nothing(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    post_form(
+        &ada,
+        &app.url("/admin/users/invites"),
+        &[("email", "eve@example.com"), ("role", "member")],
+    )
+    .await;
+    let listed = members(&app, &ada).await;
+    let token = listed["invites"][0]["link"]
+        .as_str()
+        .unwrap()
+        .split("invite=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let eve = app.client();
+    accept_invite(&app, &eve, &token, "Eve", "eve@example.com", "UTC").await;
+
+    let callback = consent(&app, &ada, "google", "alice@sandbox.test", "allow").await;
+    let parsed = url::Url::parse(&callback).unwrap();
+    let code = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+
+    // A forged state (seed 000's `state=USER_ID`) and a missing one.
+    for forged in [
+        app.url(&format!("/oauth/google/callback?code={code}&state=01234")),
+        app.url(&format!("/oauth/google/callback?code={code}")),
+    ] {
+        let resp = ada.get(forged).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(resp
+            .text()
+            .await
+            .unwrap()
+            .contains("invalid or has expired"));
+    }
+    // Another user's browser presenting Ada's state and code.
+    assert_eq!(
+        eve.get(&callback).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // Another session of the same user (logged in elsewhere).
+    let ada_elsewhere = app.client();
+    log_in(&app, &ada_elsewhere, "ada@example.com", PASSWORD).await;
+    assert_eq!(
+        ada_elsewhere.get(&callback).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // The state was single-use: the attempts above burnt nothing of Ada's, but
+    // once Ada uses it, a replay fails.
+    assert!(connections(&app, &ada).await.is_empty());
+    assert!(connections(&app, &eve).await.is_empty());
+    assert_eq!(
+        ada.get(&callback).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        ada.get(&callback).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "reused state"
+    );
+    assert_eq!(connections(&app, &ada).await.len(), 1);
+
+    // An expired state.
+    let late = consent(&app, &ada, "microsoft", "alice@sandbox.test", "allow").await;
+    sqlx::query("UPDATE oauth_states SET expires_at = 0 WHERE used_at IS NULL")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        ada.get(&late).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(connections(&app, &ada).await.len(), 1);
+
+    // Denied consent shows the provider's reason and stores nothing.
+    let denied = consent(&app, &ada, "calendly", "alice@sandbox.test", "deny").await;
+    let resp = ada.get(&denied).send().await.unwrap();
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("access_denied") && html.contains("calbridge:error"),
+        "{html}"
+    );
+    assert!(html.contains("error=connect_denied"));
+    assert_eq!(connections(&app, &ada).await.len(), 1);
+
+    // Logged out: the callback sends the browser to log in.
+    let anonymous = app.client();
+    let resp = anonymous
+        .get(app.url("/oauth/google/start"))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).starts_with("/login"));
+    app.stop().await;
+}
+
+async fn disconnect_revokes_at_the_provider(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let access: Vec<String> = app
+        .state
+        .sandbox
+        .as_ref()
+        .unwrap()
+        .world()
+        .oauth
+        .access_tokens
+        .keys()
+        .cloned()
+        .collect();
+    let sandbox_me = app.url("/sandbox/calendly/users/me");
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(&sandbox_me)
+            .bearer_auth(&access[0])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/disconnect")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
+    let after = connections(&app, &ada).await;
+    assert_eq!(after[0]["state"], "disconnected", "history is kept");
+    assert_eq!(
+        http.get(&sandbox_me)
+            .bearer_auth(&access[0])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "revoked at the provider"
+    );
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = 'connection'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "tokens forgotten");
+    // Someone else's connection id is not found.
+    let other = app.client();
+    calbridge::server::accounts::create_admin(
+        &app.state,
+        "Globex",
+        "hank@globex.test",
+        "Hank",
+        PASSWORD,
+        "UTC",
+    )
+    .await
+    .unwrap();
+    log_in(&app, &other, "hank@globex.test", PASSWORD).await;
+    let resp = post_form(
+        &other,
+        &app.url(&format!("/settings/calendars/{id}/disconnect")),
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Reconnecting brings it back.
+    assert_eq!(
+        connect(&app, &ada, "calendly", "alice@sandbox.test")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(connections(&app, &ada).await[0]["state"], "connected");
+    app.stop().await;
+}
+
+on_both_backends!(
+    connects_each_provider_and_keeps_tokens_secret,
+    reconnect_updates_and_accounts_have_one_owner,
+    bad_states_store_nothing,
+    disconnect_revokes_at_the_provider,
+);
