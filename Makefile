@@ -4,10 +4,13 @@
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(PATH)
-# Build artefacts live outside the clone so repeat runs (and fresh clones) reuse them.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/calbridge/target
+# Build artefacts live outside the clone so repeat runs reuse them. One folder
+# per checkout: the crate is also a cdylib, whose outputs carry no per-path
+# hash, so two checkouts sharing a folder would overwrite each other's builds.
+CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/calbridge/target-$(CHECKOUT_ID)
 
-.PHONY: run test setup setup-test test-rust test-hydrate test-e2e release
+.PHONY: run test setup setup-test test-rust test-hydrate test-e2e release print-target-dir
 
 run: setup
 	cargo leptos watch
@@ -34,3 +37,6 @@ test-e2e:
 
 release: setup
 	cargo leptos build --release
+
+print-target-dir:
+	@echo $(CARGO_TARGET_DIR)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${1:-3100}
-target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/calbridge/target}
+target_dir=${CARGO_TARGET_DIR:?run through make test-e2e, which sets CARGO_TARGET_DIR}
 bin=${CALBRIDGE_BIN:-$target_dir/debug/calbridge}
 data_dir=$(mktemp -d)
 trap 'rm -rf "$data_dir"' EXIT

@@ -127,6 +127,8 @@ test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page
   await expect(page.getByText("The provider refused these credentials.")).toBeVisible();
   await expect(page.locator("section[data-provider='google']")).toContainText("Client authentication failed.");
   await shot(page, "12-admin-apps-error");
+  await page.locator("section[data-provider='google']").getByRole("button", { name: "Use instance default" }).click();
+  await expect(page.getByText("the instance default applies again")).toBeVisible();
 
   // The sandbox's consent screen, as a user connecting a calendar will see it.
   const redirect = encodeURIComponent(new URL("/oauth/calendly/callback", page.url()).toString());
@@ -143,4 +145,49 @@ test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page
   await expect(page).toHaveURL(/\/sandbox$/);
   await expect(page.locator("table").filter({ hasText: "Ivy Invitee" })).toBeVisible();
   await shot(page, "14-sandbox-panel");
+});
+
+test("connect calendars in a popup, fall back when popups are blocked, disconnect", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/meetings$/);
+  await page.getByRole("link", { name: "Connect a calendar" }).click();
+  await expect(page).toHaveURL(/\/settings\/calendars$/);
+  await expect(page.getByText("No calendars connected yet")).toBeVisible();
+  // Let the page hydrate so the buttons open popups.
+  await page.waitForLoadState("networkidle");
+
+  for (const [button, provider] of [["Connect Calendly", "calendly"], ["Connect Google Calendar", "google"]]) {
+    const popupPromise = page.waitForEvent("popup");
+    await page.getByRole("link", { name: button }).click();
+    const popup = await popupPromise;
+    await expect(popup.getByRole("button", { name: "Allow" })).toBeVisible();
+    if (provider === "calendly") await shot(popup, "15-connect-popup");
+    await popup.getByRole("button", { name: "Allow" }).click();
+    await popup.waitForEvent("close");
+    // The list updates in place: no reload, the URL is unchanged.
+    await expect(page.locator(`tr[data-provider='${provider}']`)).toContainText("alice@sandbox.test");
+    await expect(page.getByTestId("connect-result")).toContainText("connected as alice@sandbox.test");
+    await expect(page).toHaveURL(/\/settings\/calendars$/);
+  }
+  await shot(page, "16-calendars-connected");
+
+  // Popups blocked: the button navigates the whole page and comes back with a message.
+  await page.evaluate(() => {
+    window.open = () => null;
+  });
+  await page.getByRole("link", { name: "Connect Outlook" }).click();
+  await expect(page.getByRole("button", { name: "Allow" })).toBeVisible();
+  await page.getByRole("button", { name: "Allow" }).click();
+  await expect(page).toHaveURL(/\/settings\/calendars\?notice=connected/);
+  await expect(page.getByText("Calendar connected.")).toBeVisible();
+  await expect(page.locator("tr[data-provider='microsoft']")).toContainText("alice@sandbox.test");
+
+  // Disconnect.
+  await page.locator("tr[data-provider='google']").getByRole("button", { name: "Disconnect" }).click();
+  await expect(page.getByText("Calendar disconnected.")).toBeVisible();
+  await expect(page.locator("tr[data-provider='google']")).toContainText("disconnected");
+  await shot(page, "17-calendars-disconnected");
 });

@@ -122,7 +122,7 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
                                     <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
-                                    <td class="nowrap">{c.token_expires_at.clone().map(|t| t.replace('T', " ").replace('Z', " UTC")).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).map(|t| t.replace('T', " ").replace('Z', " UTC")).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         <a class="button small" href=format!("/oauth/{}/start", c.provider.as_str())>"Reconnect"</a>
                                         {active.then(|| view! {

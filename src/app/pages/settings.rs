@@ -50,7 +50,7 @@ pub fn SettingsPage() -> impl IntoView {
 pub fn SettingsTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Settings">
-            <leptos_router::components::A href="/settings">"Profile"</leptos_router::components::A>
+            <leptos_router::components::A href="/settings" exact=true>"Profile"</leptos_router::components::A>
             <leptos_router::components::A href="/settings/calendars">"Calendars"</leptos_router::components::A>
         </nav>
     }
