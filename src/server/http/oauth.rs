@@ -28,9 +28,8 @@ pub async fn start(
     caller: Caller,
     Path(p): Path<String>,
 ) -> Response {
-    let provider = match provider(&p) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Ok(provider) = p.parse::<Provider>() else {
+        return unknown_provider();
     };
     match connections::start(&state, &caller, provider).await {
         Ok(url) => Redirect::to(&url).into_response(),
@@ -55,9 +54,8 @@ pub async fn callback(
     Path(p): Path<String>,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let provider = match provider(&p) {
-        Ok(p) => p,
-        Err(r) => return r,
+    let Ok(provider) = p.parse::<Provider>() else {
+        return unknown_provider();
     };
     let outcome = match connections::callback(
         &state,
