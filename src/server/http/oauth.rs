@@ -13,14 +13,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-fn provider(text: &str) -> Result<Provider, Response> {
-    text.parse().map_err(|_| {
-        error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "calbridge does not know this provider.",
-        )
-    })
+fn unknown_provider() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "calbridge does not know this provider.",
+    )
 }
 
 pub async fn start(
