@@ -384,6 +384,8 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "disconnected" => "Calendar disconnected. Its tokens were revoked at the provider.",
         "connect_denied" => "You declined access at the provider, so nothing was connected.",
         "connect_failed" => "The calendar could not be connected. Please try again.",
+        "connection_ok" => "The provider answered: this connection works.",
+        "connection_broken" => "This connection no longer works. Reconnect it.",
         "connect_taken" => "That provider account is already connected by another calbridge user.",
         _ => return None,
     })

@@ -425,7 +425,120 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     app.stop().await;
 }
 
+async fn concurrent_calls_on_an_expired_calendly_token_refresh_once(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // calbridge now believes the access token has expired.
+    sqlx::query("UPDATE connections SET token_expires_at = 0")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+
+    let calls = (0..50).map(|_| {
+        let ada = ada.clone();
+        let url = app.url(&format!("/settings/calendars/{id}/test"));
+        async move { location(&ada.post(url).send().await.unwrap()) }
+    });
+    let results = futures::future::join_all(calls).await;
+    assert!(
+        results
+            .iter()
+            .all(|l| l == "/settings/calendars?notice=connection_ok"),
+        "{results:?}"
+    );
+    let events: Value = ada
+        .get(app.url("/sandbox/_control/oauth/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "refresh").count(),
+        1,
+        "exactly one refresh: {kinds:?}"
+    );
+    assert!(!kinds.contains(&"invalid_grant"), "{kinds:?}");
+    let after = connections(&app, &ada).await;
+    assert_eq!(after[0]["state"], "connected");
+    // The rotated refresh token was stored: a later refresh works too.
+    sqlx::query("UPDATE connections SET token_expires_at = 0")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/test")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/calendars?notice=connection_ok");
+    app.stop().await;
+}
+
+async fn a_dead_refresh_token_asks_for_reconnect(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for grant in app
+        .state
+        .sandbox
+        .as_ref()
+        .unwrap()
+        .world()
+        .oauth
+        .refresh_tokens
+        .values_mut()
+    {
+        grant.revoked = true;
+    }
+    sqlx::query("UPDATE connections SET token_expires_at = 0")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/test")),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/settings/calendars?error=connection_broken"
+    );
+    let after = connections(&app, &ada).await;
+    assert_eq!(after[0]["state"], "error");
+    assert!(after[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Reconnect needed"));
+    // Reconnecting repairs it.
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    assert_eq!(connections(&app, &ada).await[0]["state"], "connected");
+    app.stop().await;
+}
+
 on_both_backends!(
+    concurrent_calls_on_an_expired_calendly_token_refresh_once,
+    a_dead_refresh_token_asks_for_reconnect,
     connects_each_provider_and_keeps_tokens_secret,
     reconnect_updates_and_accounts_have_one_owner,
     bad_states_store_nothing,

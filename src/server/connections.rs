@@ -318,6 +318,31 @@ pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> 
     Ok(())
 }
 
+/// A cheap authenticated call (the account lookup) with a valid token.
+pub async fn test(state: &AppState, caller: &Caller, id: ConnectionId) -> AppResult<bool> {
+    let connection = repo::get_for_user(state.db.pool(), &caller.user, id).await?;
+    let token = match state.tokens.access_token(state, &caller.user, id).await {
+        Ok(t) => t,
+        Err(AppError::Invalid(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let endpoints = state.config.endpoints.get(connection.provider);
+    match accounts::account(&state.provider_http, connection.provider, endpoints, &token).await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            repo::set_state(
+                state.db.pool(),
+                &caller.user,
+                id,
+                connection.state,
+                Some(&e.to_string()),
+            )
+            .await?;
+            Ok(false)
+        }
+    }
+}
+
 /// For the callback page: success, a flash code and a short, safe message.
 pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, &'static str, String) {
     match outcome {

@@ -12,6 +12,7 @@ pub mod oauth_apps;
 pub mod observability;
 pub mod providers;
 pub mod state;
+pub mod tokens;
 pub mod vault;
 
 use crate::server::auth::throttle::LoginThrottle;
@@ -95,6 +96,7 @@ pub async fn build_state(
     Ok(AppState {
         sandbox,
         provider_http: providers::ProviderHttp::default(),
+        tokens: Arc::default(),
         instance_apps: Arc::new(instance_apps),
         config: Arc::new(config),
         db,

@@ -22,6 +22,7 @@ pub struct AppState {
     /// Instance-wide OAuth apps: from the environment, or registered with
     /// the sandbox at start.
     pub instance_apps: Arc<Vec<crate::server::config::InstanceApp>>,
+    pub tokens: Arc<crate::server::tokens::TokenManager>,
 }
 
 impl AppState {

@@ -124,6 +124,11 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                                     <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
                                     <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).map(|t| t.replace('T', " ").replace('Z', " UTC")).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
+                                        {active.then(|| view! {
+                                            <form method="post" action=format!("/settings/calendars/{}/test", c.id)>
+                                                <button type="submit" class="button small">"Test"</button>
+                                            </form>
+                                        })}
                                         <a class="button small" href=format!("/oauth/{}/start", c.provider.as_str())>"Reconnect"</a>
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/settings/calendars/{}/disconnect", c.id)>

@@ -248,3 +248,47 @@ pub async fn take_state<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Inside a write transaction: the connection's token expiry, with the row
+/// locked (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already holds
+/// the write lock) so only one refresh per connection runs at a time.
+pub async fn lock_token_expiry(
+    tx: &mut super::Tx,
+    backend: super::Backend,
+    owner: &UserScope,
+    id: ConnectionId,
+) -> DbResult<Option<i64>> {
+    let lock = if backend == super::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row: Option<(Option<i64>,)> = sqlx::query_as(&format!(
+        "SELECT token_expires_at FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3{lock}"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|(expires,)| expires).ok_or(DbError::NotFound)
+}
+
+pub async fn set_token_expiry<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    expires_at: Option<i64>,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET token_expires_at = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
+    )
+    .bind(expires_at)
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}

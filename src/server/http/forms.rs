@@ -336,6 +336,21 @@ pub async fn disconnect(
     }
 }
 
+pub async fn test_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<ConnectionId>() else {
+        return fail(AppError::NotFound, "/settings/calendars");
+    };
+    match connections::test(&state, &caller, id).await {
+        Ok(true) => Redirect::to("/settings/calendars?notice=connection_ok").into_response(),
+        Ok(false) => Redirect::to("/settings/calendars?error=connection_broken").into_response(),
+        Err(err) => fail(err, "/settings/calendars"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

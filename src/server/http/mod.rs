@@ -47,6 +47,10 @@ pub fn router(state: AppState) -> Router {
             "/settings/calendars/{id}/disconnect",
             post(forms::disconnect),
         )
+        .route(
+            "/settings/calendars/{id}/test",
+            post(forms::test_connection),
+        )
         .route("/admin/apps", post(forms::save_oauth_app))
         .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
         .route(

@@ -370,6 +370,64 @@ pub async fn exchange_code(
     }
 }
 
+/// Why a refresh failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshError {
+    /// The refresh token is dead (used, revoked, expired): only a new consent helps.
+    InvalidGrant(String),
+    /// Anything else (network, 5xx, unreadable answer): worth retrying later.
+    Other(String),
+}
+
+/// Trades a refresh token for new tokens. Calendly and Microsoft rotate the
+/// refresh token; Google returns none, and the old one stays valid.
+pub async fn refresh_token(
+    http: &ProviderHttp,
+    provider: Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    client_secret: &SecretString,
+    redirect_uri: &str,
+    refresh: &SecretString,
+) -> Result<TokenSet, RefreshError> {
+    use oauth2::basic::BasicErrorResponseType as E;
+    use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
+    let client = oauth_client(provider, endpoints, client_id, client_secret, redirect_uri)
+        .map_err(RefreshError::Other)?;
+    let result = client
+        .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_owned()))
+        .request_async(http.client())
+        .await;
+    metrics::counter!("provider_token_refreshes_total", "provider" => provider.as_str(), "ok" => result.is_ok().to_string())
+        .increment(1);
+    match result {
+        Ok(tokens) => Ok(TokenSet {
+            access_token: SecretString::new(tokens.access_token().secret().clone()),
+            refresh_token: tokens
+                .refresh_token()
+                .map(|t| SecretString::new(t.secret().clone())),
+            expires_in: tokens.expires_in(),
+        }),
+        Err(RequestTokenError::ServerResponse(resp)) if *resp.error() == E::InvalidGrant => {
+            Err(RefreshError::InvalidGrant(
+                resp.error_description()
+                    .cloned()
+                    .unwrap_or_else(|| "invalid_grant".into()),
+            ))
+        }
+        Err(RequestTokenError::ServerResponse(resp)) => {
+            Err(RefreshError::Other(resp.error().as_ref().to_owned()))
+        }
+        Err(RequestTokenError::Request(e)) => Err(RefreshError::Other(format!(
+            "token endpoint unreachable ({e})"
+        ))),
+        Err(RequestTokenError::Parse(_, _)) => {
+            Err(RefreshError::Other("unreadable token response".into()))
+        }
+        Err(RequestTokenError::Other(e)) => Err(RefreshError::Other(e)),
+    }
+}
+
 /// Checks client credentials against the token endpoint with a code that
 /// cannot be valid: `invalid_grant` proves the client authenticated,
 /// `invalid_client` that it did not.

@@ -1,0 +1,185 @@
+//! The one place that hands out a valid access token per connection.
+//!
+//! Calendly refresh tokens are single use: two refreshes racing with the
+//! same token break the connection. So refreshes are serialized per
+//! connection twice over: an in-process single-flight lock (many tasks, one
+//! refresh) and a database row lock (many instances, one refresh), with the
+//! expiry re-read after each lock. The new refresh token is stored before the
+//! new access token is used, and `invalid_grant` is only believed after
+//! re-reading the row (another instance may have won the race).
+
+use crate::model::{ConnectionId, ConnectionState};
+use crate::server::crypto::SecretString;
+use crate::server::db::connections as repo;
+use crate::server::db::vault::SecretOwner;
+use crate::server::db::{self, DbError, UserScope};
+use crate::server::error::{AppError, AppResult};
+use crate::server::oauth_apps;
+use crate::server::providers::{self, RefreshError};
+use crate::server::state::AppState;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Refresh this long before the provider's expiry.
+const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+pub const RECONNECT_NEEDED: &str =
+    "Reconnect needed: the provider no longer accepts calbridge's tokens.";
+
+#[derive(Default)]
+pub struct TokenManager {
+    flights: Mutex<HashMap<ConnectionId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn owner_of<'a>(id: &'a str, purpose: &'a str) -> SecretOwner<'a> {
+    SecretOwner {
+        kind: "connection",
+        id,
+        purpose,
+    }
+}
+
+fn fresh(expires_at: Option<i64>) -> bool {
+    expires_at.is_none_or(|e| e - REFRESH_AHEAD_MS > db::now_ms())
+}
+
+impl TokenManager {
+    fn flight(&self, id: ConnectionId) -> Arc<tokio::sync::Mutex<()>> {
+        self.flights
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_default()
+            .clone()
+    }
+
+    async fn stored_access(
+        state: &AppState,
+        owner: &UserScope,
+        id: &str,
+    ) -> AppResult<SecretString> {
+        state
+            .vault
+            .load(state.db.pool(), &owner.tenant, owner_of(id, "access_token"))
+            .await?
+            .ok_or_else(|| AppError::Invalid("connect_failed"))
+    }
+
+    /// A valid access token for the connection, refreshing it if needed.
+    pub async fn access_token(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+    ) -> AppResult<SecretString> {
+        let id_text = id.to_string();
+        let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
+        if connection.state != ConnectionState::Connected {
+            return Err(AppError::Invalid("connect_failed"));
+        }
+        if fresh(connection.token_expires_at) {
+            return Self::stored_access(state, owner, &id_text).await;
+        }
+        let flight = self.flight(id);
+        let _one_at_a_time = flight.lock().await;
+        // Someone in this process may have refreshed while we waited.
+        let current = repo::get_for_user(state.db.pool(), owner, id).await?;
+        if fresh(current.token_expires_at) {
+            return Self::stored_access(state, owner, &id_text).await;
+        }
+        self.refresh(state, owner, id, &connection).await
+    }
+
+    async fn refresh(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+        connection: &repo::Connection,
+    ) -> AppResult<SecretString> {
+        let id_text = id.to_string();
+        let scope = &owner.tenant;
+        let mut tx = state.db.begin_write().await?;
+        // Another instance may have refreshed while we waited for the row.
+        if fresh(repo::lock_token_expiry(&mut tx, state.db.backend(), owner, id).await?) {
+            tx.rollback().await.map_err(DbError::from)?;
+            return Self::stored_access(state, owner, &id_text).await;
+        }
+        let refresh = state
+            .vault
+            .load(&mut *tx, scope, owner_of(&id_text, "refresh_token"))
+            .await?
+            .ok_or(AppError::Invalid("connect_failed"))?;
+        let (client_id, secret) = oauth_apps::credentials(state, scope, connection.provider)
+            .await?
+            .ok_or(AppError::Invalid("app_missing"))?;
+        let result = providers::refresh_token(
+            &state.provider_http,
+            connection.provider,
+            state.config.endpoints.get(connection.provider),
+            &client_id,
+            &secret,
+            &state.redirect_uri(connection.provider),
+            &refresh,
+        )
+        .await;
+        match result {
+            Ok(tokens) => {
+                // The rotated refresh token is stored before the access token is used.
+                if let Some(rotated) = &tokens.refresh_token {
+                    state
+                        .vault
+                        .store(
+                            &mut *tx,
+                            scope,
+                            owner_of(&id_text, "refresh_token"),
+                            rotated.expose(),
+                        )
+                        .await?;
+                }
+                state
+                    .vault
+                    .store(
+                        &mut *tx,
+                        scope,
+                        owner_of(&id_text, "access_token"),
+                        tokens.access_token.expose(),
+                    )
+                    .await?;
+                let expires_at = tokens
+                    .expires_in
+                    .map(|d| db::now_ms() + d.as_millis() as i64);
+                repo::set_token_expiry(&mut *tx, owner, id, expires_at).await?;
+                tx.commit().await.map_err(DbError::from)?;
+                tracing::info!(connection = %id, provider = connection.provider.as_str(), "access token refreshed");
+                Ok(tokens.access_token)
+            }
+            Err(RefreshError::InvalidGrant(reason)) => {
+                tx.rollback().await.map_err(DbError::from)?;
+                // Believe it only if nobody refreshed in the meantime.
+                let current = repo::get_for_user(state.db.pool(), owner, id).await?;
+                if fresh(current.token_expires_at) {
+                    return Self::stored_access(state, owner, &id_text).await;
+                }
+                repo::set_state(
+                    state.db.pool(),
+                    owner,
+                    id,
+                    ConnectionState::Error,
+                    Some(RECONNECT_NEEDED),
+                )
+                .await?;
+                metrics::counter!("token_refresh_failures_total", "provider" => connection.provider.as_str()).increment(1);
+                tracing::warn!(connection = %id, %reason, "refresh token refused; reconnect needed");
+                Err(AppError::Invalid("connect_failed"))
+            }
+            Err(RefreshError::Other(reason)) => {
+                tx.rollback().await.map_err(DbError::from)?;
+                metrics::counter!("token_refresh_failures_total", "provider" => connection.provider.as_str()).increment(1);
+                Err(AppError::Internal(format!(
+                    "token refresh failed: {reason}"
+                )))
+            }
+        }
+    }
+}
