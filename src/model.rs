@@ -106,6 +106,14 @@ pub struct ConnectionView {
     pub last_error: Option<String>,
 }
 
+/// A connection as admins see it on `/admin/connections`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantConnectionView {
+    pub connection: ConnectionView,
+    pub user_name: String,
+    pub user_email: String,
+}
+
 /// Lifecycle of an OAuth app's credentials (seed 004's connection states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -386,6 +394,8 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "connect_failed" => "The calendar could not be connected. Please try again.",
         "connection_ok" => "The provider answered: this connection works.",
         "connection_broken" => "This connection no longer works. Reconnect it.",
+        "connection_refreshed" => "Tokens refreshed with the provider.",
+        "refresh_failed" => "The provider refused to refresh the tokens; the user must reconnect.",
         "connect_taken" => "That provider account is already connected by another calbridge user.",
         _ => return None,
     })

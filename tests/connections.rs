@@ -536,7 +536,188 @@ async fn a_dead_refresh_token_asks_for_reconnect(backend: Backend) {
     app.stop().await;
 }
 
+async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    post_form(
+        &ada,
+        &app.url("/admin/users/invites"),
+        &[("email", "bob@example.com"), ("role", "member")],
+    )
+    .await;
+    let listed = members(&app, &ada).await;
+    let token = listed["invites"][0]["link"]
+        .as_str()
+        .unwrap()
+        .split("invite=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let bob = app.client();
+    accept_invite(&app, &bob, &token, "Bob", "bob@example.com", "UTC").await;
+    connect(&app, &ada, "google", "alice@sandbox.test").await;
+    connect(&app, &bob, "calendly", "bob@sandbox.test").await;
+    connect(&app, &bob, "microsoft", "bob@sandbox.test").await;
+
+    let all: Vec<Value> = ada
+        .get(app.url("/api/tenant_connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter()
+            .any(|r| r["user_email"] == "bob@example.com"
+                && r["connection"]["provider"] == "calendly")
+    );
+    let calendly: Vec<Value> = ada
+        .get(app.url("/api/tenant_connections?provider=calendly"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calendly.len(), 1);
+    let page = ada
+        .get(app.url("/admin/connections?provider=calendly"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("bob@sandbox.test") && !page.contains("alice@sandbox.test"));
+
+    // Members see only their own connections and not this page.
+    assert_eq!(connections(&app, &bob).await.len(), 2);
+    assert_eq!(
+        bob.get(app.url("/admin/connections"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert!(!bob
+        .get(app.url("/api/tenant_connections"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+
+    // Force refresh goes to the provider once more and keeps the connection healthy.
+    let id = calendly[0]["connection"]["id"].as_str().unwrap().to_owned();
+    let refreshes = |events: &Value| {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "refresh")
+            .count()
+    };
+    let before: Value = ada
+        .get(app.url("/sandbox/_control/oauth/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/admin/connections/{id}/refresh")),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/admin/connections?notice=connection_refreshed"
+    );
+    let after: Value = ada
+        .get(app.url("/sandbox/_control/oauth/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refreshes(&after), refreshes(&before) + 1);
+    let resp = post_form(
+        &bob,
+        &app.url(&format!("/settings/calendars/{id}/test")),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/settings/calendars?notice=connection_ok",
+        "the rotated token works"
+    );
+
+    // An admin can disconnect a member's connection.
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/admin/connections/{id}/disconnect")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/admin/connections?notice=disconnected");
+    let bobs = connections(&app, &bob).await;
+    assert_eq!(
+        bobs.iter().find(|c| c["provider"] == "calendly").unwrap()["state"],
+        "disconnected"
+    );
+
+    // Other tenants: not found.
+    calbridge::server::accounts::create_admin(
+        &app.state,
+        "Globex",
+        "hank@globex.test",
+        "Hank",
+        PASSWORD,
+        "UTC",
+    )
+    .await
+    .unwrap();
+    let hank = app.client();
+    log_in(&app, &hank, "hank@globex.test", PASSWORD).await;
+    let theirs: Vec<Value> = hank
+        .get(app.url("/api/tenant_connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
+    let google_id = all
+        .iter()
+        .find(|r| r["connection"]["provider"] == "google")
+        .unwrap()["connection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for action in ["refresh", "disconnect"] {
+        let resp = post_form(
+            &hank,
+            &app.url(&format!("/admin/connections/{google_id}/{action}")),
+            &[],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(connections(&app, &ada).await[0]["state"], "connected");
+    app.stop().await;
+}
+
 on_both_backends!(
+    admins_see_and_manage_every_connection_in_their_tenant,
     concurrent_calls_on_an_expired_calendly_token_refresh_once,
     a_dead_refresh_token_asks_for_reconnect,
     connects_each_provider_and_keeps_tokens_secret,

@@ -48,3 +48,24 @@ pub async fn get_connections() -> Result<Vec<crate::model::ConnectionView>, ApiE
     let state = super::context::state();
     Ok(crate::server::connections::list(&state, &caller).await?)
 }
+
+/// Every connection in the admin's tenant, optionally filtered.
+#[server(endpoint = "tenant_connections", input = GetUrl)]
+pub async fn get_tenant_connections(
+    provider: Option<String>,
+    state: Option<String>,
+) -> Result<Vec<crate::model::TenantConnectionView>, ApiError> {
+    let admin = super::context::require_admin().await?;
+    let app = super::context::state();
+    let provider = provider
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(ApiError::Invalid)?;
+    let connection_state = state
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(ApiError::Invalid)?;
+    Ok(crate::server::connections::tenant_list(&app, &admin, provider, connection_state).await?)
+}

@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
+                    <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,8 +1,8 @@
 //! Connecting calendars: the popup OAuth flow (state + PKCE bound to the
 //! session that started it), the connection list, and disconnecting.
 
-use crate::model::{ConnectionId, ConnectionState, ConnectionView, Provider};
-use crate::server::auth::{random_token, token_hash, Caller};
+use crate::model::{ConnectionId, ConnectionState, ConnectionView, Provider, TenantConnectionView};
+use crate::server::auth::{random_token, token_hash, AdminCaller, Caller};
 use crate::server::db::connections::{self as repo, LinkedAccount, NewState};
 use crate::server::db::vault::SecretOwner;
 use crate::server::db::{self, DbError, UserScope};
@@ -246,17 +246,7 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Connection
     Ok(repo::list_for_user(state.db.pool(), &caller.user)
         .await?
         .into_iter()
-        .map(|c| ConnectionView {
-            id: c.id,
-            provider: c.provider,
-            account_email: c.account_email,
-            account_name: c.account_name,
-            state: c.state,
-            connected_at: db::ms_to_rfc3339(c.connected_at),
-            last_sync_at: c.last_sync_at.map(db::ms_to_rfc3339),
-            token_expires_at: c.token_expires_at.map(db::ms_to_rfc3339),
-            last_error: c.last_error,
-        })
+        .map(view)
         .collect())
 }
 
@@ -264,8 +254,11 @@ pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<Connection
 /// connection disconnected (its history stays). A provider that cannot be
 /// reached does not block disconnecting here.
 pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> AppResult<()> {
-    let owner: &UserScope = &caller.user;
-    let scope = caller.scope();
+    disconnect_owned(state, &caller.user, id).await
+}
+
+async fn disconnect_owned(state: &AppState, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
+    let scope = &owner.tenant;
     let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
     let id_text = id.to_string();
     let refresh = state
@@ -316,6 +309,63 @@ pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> 
     .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
+}
+
+fn view(c: repo::Connection) -> ConnectionView {
+    ConnectionView {
+        id: c.id,
+        provider: c.provider,
+        account_email: c.account_email,
+        account_name: c.account_name,
+        state: c.state,
+        connected_at: db::ms_to_rfc3339(c.connected_at),
+        last_sync_at: c.last_sync_at.map(db::ms_to_rfc3339),
+        token_expires_at: c.token_expires_at.map(db::ms_to_rfc3339),
+        last_error: c.last_error,
+    }
+}
+
+/// Every connection of the admin's tenant.
+pub async fn tenant_list(
+    state: &AppState,
+    admin: &AdminCaller,
+    provider: Option<Provider>,
+    connection_state: Option<ConnectionState>,
+) -> AppResult<Vec<TenantConnectionView>> {
+    Ok(
+        repo::list_for_tenant(state.db.pool(), admin.0.scope(), provider, connection_state)
+            .await?
+            .into_iter()
+            .map(|(c, user_name, user_email)| TenantConnectionView {
+                connection: view(c),
+                user_name,
+                user_email,
+            })
+            .collect(),
+    )
+}
+
+pub async fn admin_disconnect(
+    state: &AppState,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let connection = repo::get_in_tenant(state.db.pool(), admin.0.scope(), id).await?;
+    disconnect_owned(state, &connection.owner, id).await
+}
+
+/// Refreshes the tokens now; `false` when the provider refused.
+pub async fn admin_refresh(
+    state: &AppState,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<bool> {
+    let connection = repo::get_in_tenant(state.db.pool(), admin.0.scope(), id).await?;
+    match state.tokens.refresh_now(state, &connection.owner, id).await {
+        Ok(()) => Ok(true),
+        Err(AppError::Invalid(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// A cheap authenticated call (the account lookup) with a valid token.

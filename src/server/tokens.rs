@@ -87,7 +87,22 @@ impl TokenManager {
         if fresh(current.token_expires_at) {
             return Self::stored_access(state, owner, &id_text).await;
         }
-        self.refresh(state, owner, id, &connection).await
+        self.refresh(state, owner, id, &connection, false).await
+    }
+
+    /// Refreshes now, whatever the expiry (admin "force refresh").
+    pub async fn refresh_now(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+    ) -> AppResult<()> {
+        let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
+        let flight = self.flight(id);
+        let _one_at_a_time = flight.lock().await;
+        self.refresh(state, owner, id, &connection, true)
+            .await
+            .map(|_| ())
     }
 
     async fn refresh(
@@ -96,12 +111,14 @@ impl TokenManager {
         owner: &UserScope,
         id: ConnectionId,
         connection: &repo::Connection,
+        force: bool,
     ) -> AppResult<SecretString> {
         let id_text = id.to_string();
         let scope = &owner.tenant;
         let mut tx = state.db.begin_write().await?;
         // Another instance may have refreshed while we waited for the row.
-        if fresh(repo::lock_token_expiry(&mut tx, state.db.backend(), owner, id).await?) {
+        let expiry = repo::lock_token_expiry(&mut tx, state.db.backend(), owner, id).await?;
+        if !force && fresh(expiry) {
             tx.rollback().await.map_err(DbError::from)?;
             return Self::stored_access(state, owner, &id_text).await;
         }
@@ -158,7 +175,7 @@ impl TokenManager {
                 tx.rollback().await.map_err(DbError::from)?;
                 // Believe it only if nobody refreshed in the meantime.
                 let current = repo::get_for_user(state.db.pool(), owner, id).await?;
-                if fresh(current.token_expires_at) {
+                if !force && fresh(current.token_expires_at) {
                     return Self::stored_access(state, owner, &id_text).await;
                 }
                 repo::set_state(

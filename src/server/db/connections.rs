@@ -73,6 +73,53 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     rows.into_iter().map(Connection::try_from).collect()
 }
 
+/// A tenant's connections with their owners, optionally filtered.
+pub async fn list_for_tenant<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    provider: Option<Provider>,
+    state: Option<ConnectionState>,
+) -> DbResult<Vec<(Connection, String, String)>> {
+    #[derive(FromRow)]
+    struct Owned {
+        #[sqlx(flatten)]
+        row: Row,
+        user_name: String,
+        user_email: String,
+    }
+    let rows: Vec<Owned> = sqlx::query_as(
+        "SELECT c.id, c.tenant_id, c.user_id, c.provider, c.provider_account_id, c.account_email, c.account_name, \
+         c.state, c.token_expires_at, c.connected_at, c.last_sync_at, c.last_error, u.name AS user_name, u.email AS user_email \
+         FROM connections c JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id \
+         WHERE c.tenant_id = $1 AND ($2 = '' OR c.provider = $2) AND ($3 = '' OR c.state = $3) \
+         ORDER BY u.name, c.provider",
+    )
+    .bind(scope.tenant())
+    .bind(provider.map(Provider::as_str).unwrap_or(""))
+    .bind(state.map(ConnectionState::as_str).unwrap_or(""))
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|o| Ok((Connection::try_from(o.row)?, o.user_name, o.user_email)))
+        .collect()
+}
+
+/// Any connection of the tenant, for admins.
+pub async fn get_in_tenant<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ConnectionId,
+) -> DbResult<Connection> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.ok_or(DbError::NotFound)?.try_into()
+}
+
 pub async fn get_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,

@@ -351,6 +351,35 @@ pub async fn test_connection(
     }
 }
 
+pub async fn admin_refresh_connection(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<ConnectionId>() else {
+        return fail(AppError::NotFound, "/admin/connections");
+    };
+    match connections::admin_refresh(&state, &admin, id).await {
+        Ok(true) => Redirect::to("/admin/connections?notice=connection_refreshed").into_response(),
+        Ok(false) => Redirect::to("/admin/connections?error=refresh_failed").into_response(),
+        Err(err) => fail(err, "/admin/connections"),
+    }
+}
+
+pub async fn admin_disconnect_connection(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<ConnectionId>() else {
+        return fail(AppError::NotFound, "/admin/connections");
+    };
+    match connections::admin_disconnect(&state, &admin, id).await {
+        Ok(()) => Redirect::to("/admin/connections?notice=disconnected").into_response(),
+        Err(err) => fail(err, "/admin/connections"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,14 @@ pub fn router(state: AppState) -> Router {
             "/settings/calendars/{id}/test",
             post(forms::test_connection),
         )
+        .route(
+            "/admin/connections/{id}/refresh",
+            post(forms::admin_refresh_connection),
+        )
+        .route(
+            "/admin/connections/{id}/disconnect",
+            post(forms::admin_disconnect_connection),
+        )
         .route("/admin/apps", post(forms::save_oauth_app))
         .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
         .route(

@@ -1,4 +1,5 @@
 pub mod apps;
+pub mod connections;
 pub mod users;
 
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ pub fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Admin">
             <A href="/admin/users">"Users"</A>
+            <A href="/admin/connections">"Connections"</A>
             <A href="/admin/apps">"OAuth apps"</A>
         </nav>
     }
