@@ -62,7 +62,7 @@ impl TokenManager {
             .vault
             .load(state.db.pool(), &owner.tenant, owner_of(id, "access_token"))
             .await?
-            .ok_or_else(|| AppError::Invalid("connect_failed"))
+            .ok_or(AppError::Invalid("connect_failed"))
     }
 
     /// A valid access token for the connection, refreshing it if needed.
