@@ -327,6 +327,19 @@ pub struct TokenSet {
     pub expires_in: Option<Duration>,
 }
 
+impl From<&oauth2::basic::BasicTokenResponse> for TokenSet {
+    fn from(tokens: &oauth2::basic::BasicTokenResponse) -> Self {
+        use oauth2::TokenResponse;
+        TokenSet {
+            access_token: SecretString::new(tokens.access_token().secret().clone()),
+            refresh_token: tokens
+                .refresh_token()
+                .map(|t| SecretString::new(t.secret().clone())),
+            expires_in: tokens.expires_in(),
+        }
+    }
+}
+
 /// Exchanges an authorization code (with its PKCE verifier) for tokens.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
@@ -339,7 +352,7 @@ pub async fn exchange_code(
     code: &str,
     verifier: &SecretString,
 ) -> Result<TokenSet, String> {
-    use oauth2::{AuthorizationCode, PkceCodeVerifier, RequestTokenError, TokenResponse};
+    use oauth2::{AuthorizationCode, PkceCodeVerifier, RequestTokenError};
     let client = oauth_client(provider, endpoints, client_id, client_secret, redirect_uri)?;
     let result = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -349,13 +362,7 @@ pub async fn exchange_code(
     metrics::counter!("provider_token_exchanges_total", "provider" => provider.as_str(), "ok" => result.is_ok().to_string())
         .increment(1);
     match result {
-        Ok(tokens) => Ok(TokenSet {
-            access_token: SecretString::new(tokens.access_token().secret().clone()),
-            refresh_token: tokens
-                .refresh_token()
-                .map(|t| SecretString::new(t.secret().clone())),
-            expires_in: tokens.expires_in(),
-        }),
+        Ok(tokens) => Ok(TokenSet::from(&tokens)),
         Err(RequestTokenError::ServerResponse(resp)) => Err(match resp.error_description() {
             Some(d) => format!("{}: {d}", resp.error().as_ref()),
             None => resp.error().as_ref().to_owned(),
@@ -391,7 +398,7 @@ pub async fn refresh_token(
     refresh: &SecretString,
 ) -> Result<TokenSet, RefreshError> {
     use oauth2::basic::BasicErrorResponseType as E;
-    use oauth2::{RefreshToken, RequestTokenError, TokenResponse};
+    use oauth2::{RefreshToken, RequestTokenError};
     let client = oauth_client(provider, endpoints, client_id, client_secret, redirect_uri)
         .map_err(RefreshError::Other)?;
     let result = client
@@ -401,13 +408,7 @@ pub async fn refresh_token(
     metrics::counter!("provider_token_refreshes_total", "provider" => provider.as_str(), "ok" => result.is_ok().to_string())
         .increment(1);
     match result {
-        Ok(tokens) => Ok(TokenSet {
-            access_token: SecretString::new(tokens.access_token().secret().clone()),
-            refresh_token: tokens
-                .refresh_token()
-                .map(|t| SecretString::new(t.secret().clone())),
-            expires_in: tokens.expires_in(),
-        }),
+        Ok(tokens) => Ok(TokenSet::from(&tokens)),
         Err(RequestTokenError::ServerResponse(resp)) if *resp.error() == E::InvalidGrant => {
             Err(RefreshError::InvalidGrant(
                 resp.error_description()
