@@ -1,4 +1,5 @@
 pub mod copy_field;
 pub mod flash;
 pub mod layout;
+pub mod provider_icon;
 pub mod time_zone;

@@ -1,5 +1,6 @@
 use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
+use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -97,6 +98,7 @@ fn ConnectButton(provider: Provider) -> impl IntoView {
     };
     view! {
         <a class=format!("button connect connect-{}", provider.as_str()) href=href on:click=open>
+            <ProviderIcon provider/>
             {label}
         </a>
     }
@@ -109,20 +111,21 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
             <h2>"Your connections"</h2>
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Last sync"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
                         {connections.into_iter().map(|c| {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
-                                    <td>{c.provider.label()}</td>
+                                    <td class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
                                     <td>{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}</span></td>
                                     <td>
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
                                     <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
-                                    <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).map(|t| t.replace('T', " ").replace('Z', " UTC")).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.last_sync_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                    <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).map(|t| format!("{} {} UTC", &t[..10], &t[11..16])).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/settings/calendars/{}/test", c.id)>

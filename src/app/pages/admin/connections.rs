@@ -1,5 +1,6 @@
 use super::AdminTabs;
 use crate::api::accounts::get_tenant_connections;
+use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, Provider, TenantConnectionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -75,7 +76,7 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
                                     <td>{r.user_name.clone()}<br/><span class="muted small">{r.user_email.clone()}</span></td>
-                                    <td>{c.provider.label()}</td>
+                                    <td class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
                                     <td>{c.account_email.clone()}</td>
                                     <td>
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
