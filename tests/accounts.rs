@@ -380,31 +380,6 @@ async fn members_cannot_reach_admin(backend: Backend) {
     app.stop().await;
 }
 
-/// Invites `email` as a member and signs them up; returns their client.
-async fn join_as_member(app: &TestApp, admin: &reqwest::Client, email: &str) -> reqwest::Client {
-    post_form(
-        admin,
-        &app.url("/admin/users/invites"),
-        &[("email", email), ("role", "member")],
-    )
-    .await;
-    let listed = members(app, admin).await;
-    let link = listed["invites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["email"] == email)
-        .unwrap()["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let token = link.split("invite=").nth(1).unwrap().to_owned();
-    let client = app.client();
-    let resp = accept_invite(app, &client, &token, "Member", email, "UTC").await;
-    assert_eq!(location(&resp), "/meetings?notice=welcome");
-    client
-}
-
 async fn tenants_cannot_touch_each_other(backend: Backend) {
     let app = start_app!(backend);
     let admin1 = app.client();

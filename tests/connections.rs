@@ -194,22 +194,7 @@ async fn reconnect_updates_and_accounts_have_one_owner(backend: Backend) {
     assert_eq!(again[0]["id"], first[0]["id"]);
 
     // Another calbridge user cannot link the same Calendly account.
-    post_form(
-        &admin,
-        &app.url("/admin/users/invites"),
-        &[("email", "bob@example.com"), ("role", "member")],
-    )
-    .await;
-    let listed = members(&app, &admin).await;
-    let token = listed["invites"][0]["link"]
-        .as_str()
-        .unwrap()
-        .split("invite=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let bob = app.client();
-    accept_invite(&app, &bob, &token, "Bob", "bob@example.com", "UTC").await;
+    let bob = join_as_member(&app, &admin, "bob@example.com").await;
     let refused = connect(&app, &bob, "calendly", "alice@sandbox.test").await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(refused
@@ -237,22 +222,7 @@ async fn bad_states_store_nothing(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    post_form(
-        &ada,
-        &app.url("/admin/users/invites"),
-        &[("email", "eve@example.com"), ("role", "member")],
-    )
-    .await;
-    let listed = members(&app, &ada).await;
-    let token = listed["invites"][0]["link"]
-        .as_str()
-        .unwrap()
-        .split("invite=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let eve = app.client();
-    accept_invite(&app, &eve, &token, "Eve", "eve@example.com", "UTC").await;
+    let eve = join_as_member(&app, &ada, "eve@example.com").await;
 
     let callback = consent(&app, &ada, "google", "alice@sandbox.test", "allow").await;
     let parsed = url::Url::parse(&callback).unwrap();
@@ -540,22 +510,7 @@ async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    post_form(
-        &ada,
-        &app.url("/admin/users/invites"),
-        &[("email", "bob@example.com"), ("role", "member")],
-    )
-    .await;
-    let listed = members(&app, &ada).await;
-    let token = listed["invites"][0]["link"]
-        .as_str()
-        .unwrap()
-        .split("invite=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let bob = app.client();
-    accept_invite(&app, &bob, &token, "Bob", "bob@example.com", "UTC").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
     connect(&app, &ada, "google", "alice@sandbox.test").await;
     connect(&app, &bob, "calendly", "bob@sandbox.test").await;
     connect(&app, &bob, "microsoft", "bob@sandbox.test").await;

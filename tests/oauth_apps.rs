@@ -372,22 +372,7 @@ async fn apps_are_per_tenant_and_admin_only(backend: Backend) {
         "tenant"
     );
 
-    post_form(
-        &admin,
-        &app.url("/admin/users/invites"),
-        &[("email", "bob@example.com"), ("role", "member")],
-    )
-    .await;
-    let listed = members(&app, &admin).await;
-    let token = listed["invites"][0]["link"]
-        .as_str()
-        .unwrap()
-        .split("invite=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    let member = app.client();
-    accept_invite(&app, &member, &token, "Bob", "bob@example.com", "UTC").await;
+    let member = join_as_member(&app, &admin, "bob@example.com").await;
     assert_eq!(
         member
             .get(app.url("/admin/apps"))

@@ -274,6 +274,35 @@ pub async fn accept_invite(
     .await
 }
 
+/// Invites `email` as a member and signs them up; returns their client.
+pub async fn join_as_member(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    email: &str,
+) -> reqwest::Client {
+    post_form(
+        admin,
+        &app.url("/admin/users/invites"),
+        &[("email", email), ("role", "member")],
+    )
+    .await;
+    let listed = members(app, admin).await;
+    let link = listed["invites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == email)
+        .unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = link.split("invite=").nth(1).unwrap().to_owned();
+    let client = app.client();
+    let resp = accept_invite(app, &client, &token, "Member", email, "UTC").await;
+    assert_eq!(location(&resp), "/meetings?notice=welcome");
+    client
+}
+
 /// Runs one async test body on each backend.
 #[macro_export]
 macro_rules! on_both_backends {
