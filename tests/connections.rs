@@ -671,7 +671,47 @@ async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend
     app.stop().await;
 }
 
+async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fault = ada
+        .post(app.url("/sandbox/_control/faults"))
+        .json(&serde_json::json!({"provider": "calendly", "endpoint": "oauth/revoke", "error_rate": 1.0, "status": 503}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), StatusCode::CREATED);
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/disconnect")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
+    let after = connections(&app, &ada).await;
+    assert_eq!(after[0]["state"], "disconnected");
+    let error = after[0]["last_error"].as_str().unwrap();
+    assert!(error.contains("Revoking at the provider failed"), "{error}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = 'connection'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        left, 0,
+        "tokens forgotten even though the provider was down"
+    );
+    app.stop().await;
+}
+
 on_both_backends!(
+    disconnect_succeeds_locally_when_the_provider_fails,
     admins_see_and_manage_every_connection_in_their_tenant,
     concurrent_calls_on_an_expired_calendly_token_refresh_once,
     a_dead_refresh_token_asks_for_reconnect,
