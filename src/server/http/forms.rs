@@ -6,7 +6,7 @@ use super::guards::error_page;
 use crate::model::{ConnectionId, InviteId, Provider, Role, UserId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
-use crate::server::error::AppError;
+use crate::server::error::{AppError, AppResult};
 use crate::server::providers::CredentialCheck;
 use crate::server::state::AppState;
 use crate::server::{connections, oauth_apps};
@@ -71,6 +71,34 @@ fn fail(err: AppError, back_to: &str) -> Response {
             let sep = if back_to.contains('?') { '&' } else { '?' };
             Redirect::to(&format!("{back_to}{sep}error={}", other.flash_code())).into_response()
         }
+    }
+}
+
+/// A path id parsed into its typed form; anything unparseable is simply
+/// not found (404 page), like an id of another tenant.
+pub struct IdPath<T>(pub T);
+
+impl<T: std::str::FromStr + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        text.parse()
+            .map(IdPath)
+            .map_err(|_| fail(AppError::NotFound, "/"))
+    }
+}
+
+/// Post/redirect/get: on success go to `done`, otherwise back with the error.
+fn settle(result: AppResult<()>, done: &str, back_to: &str) -> Response {
+    match result {
+        Ok(()) => Redirect::to(done).into_response(),
+        Err(err) => fail(err, back_to),
     }
 }
 
@@ -177,10 +205,11 @@ pub async fn save_profile(
     caller: Caller,
     Form(form): Form<ProfileForm>,
 ) -> Response {
-    match accounts::update_profile(&state, &caller, &form.name, &form.time_zone).await {
-        Ok(()) => Redirect::to("/settings?notice=profile_saved").into_response(),
-        Err(err) => fail(err, "/settings"),
-    }
+    settle(
+        accounts::update_profile(&state, &caller, &form.name, &form.time_zone).await,
+        "/settings?notice=profile_saved",
+        "/settings",
+    )
 }
 
 #[derive(Deserialize)]
@@ -194,24 +223,25 @@ pub async fn create_invite(
     admin: AdminCaller,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    match accounts::create_invite(&state, &admin, form.email.as_deref(), form.role).await {
-        Ok(_) => Redirect::to("/admin/users?notice=invite_created").into_response(),
-        Err(err) => fail(err, "/admin/users"),
-    }
+    settle(
+        accounts::create_invite(&state, &admin, form.email.as_deref(), form.role)
+            .await
+            .map(drop),
+        "/admin/users?notice=invite_created",
+        "/admin/users",
+    )
 }
 
 pub async fn revoke_invite(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<InviteId>,
 ) -> Response {
-    let Ok(id) = id.parse::<InviteId>() else {
-        return fail(AppError::NotFound, "/admin/users");
-    };
-    match accounts::revoke_invite(&state, &admin, id).await {
-        Ok(()) => Redirect::to("/admin/users?notice=invite_revoked").into_response(),
-        Err(err) => fail(err, "/admin/users"),
-    }
+    settle(
+        accounts::revoke_invite(&state, &admin, id).await,
+        "/admin/users?notice=invite_revoked",
+        "/admin/users",
+    )
 }
 
 #[derive(Deserialize)]
@@ -222,30 +252,26 @@ pub struct RoleForm {
 pub async fn change_role(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<UserId>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<UserId>() else {
-        return fail(AppError::NotFound, "/admin/users");
-    };
-    match accounts::change_role(&state, &admin, id, form.role).await {
-        Ok(()) => Redirect::to("/admin/users?notice=role_changed").into_response(),
-        Err(err) => fail(err, "/admin/users"),
-    }
+    settle(
+        accounts::change_role(&state, &admin, id, form.role).await,
+        "/admin/users?notice=role_changed",
+        "/admin/users",
+    )
 }
 
 pub async fn remove_member(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<UserId>,
 ) -> Response {
-    let Ok(id) = id.parse::<UserId>() else {
-        return fail(AppError::NotFound, "/admin/users");
-    };
-    match accounts::remove_member(&state, &admin, id).await {
-        Ok(()) => Redirect::to("/admin/users?notice=member_removed").into_response(),
-        Err(err) => fail(err, "/admin/users"),
-    }
+    settle(
+        accounts::remove_member(&state, &admin, id).await,
+        "/admin/users?notice=member_removed",
+        "/admin/users",
+    )
 }
 
 #[derive(Deserialize)]
@@ -281,19 +307,11 @@ pub async fn save_oauth_app(
     }
 }
 
-fn provider_from_path(text: &str) -> Result<Provider, AppError> {
-    text.parse().map_err(|_| AppError::NotFound)
-}
-
 pub async fn test_oauth_app(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(provider): Path<String>,
+    IdPath(provider): IdPath<Provider>,
 ) -> Response {
-    let provider = match provider_from_path(&provider) {
-        Ok(p) => p,
-        Err(err) => return fail(err, "/admin/apps"),
-    };
     match oauth_apps::test(&state, &admin, provider).await {
         Ok(outcome) => {
             let code = match outcome {
@@ -310,40 +328,32 @@ pub async fn test_oauth_app(
 pub async fn delete_oauth_app(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(provider): Path<String>,
+    IdPath(provider): IdPath<Provider>,
 ) -> Response {
-    let result = match provider_from_path(&provider) {
-        Ok(provider) => oauth_apps::delete(&state, &admin, provider).await,
-        Err(err) => Err(err),
-    };
-    match result {
-        Ok(()) => Redirect::to("/admin/apps?notice=app_deleted").into_response(),
-        Err(err) => fail(err, "/admin/apps"),
-    }
+    settle(
+        oauth_apps::delete(&state, &admin, provider).await,
+        "/admin/apps?notice=app_deleted",
+        "/admin/apps",
+    )
 }
 
 pub async fn disconnect(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    let Ok(id) = id.parse::<ConnectionId>() else {
-        return fail(AppError::NotFound, "/settings/calendars");
-    };
-    match connections::disconnect(&state, &caller, id).await {
-        Ok(()) => Redirect::to("/settings/calendars?notice=disconnected").into_response(),
-        Err(err) => fail(err, "/settings/calendars"),
-    }
+    settle(
+        connections::disconnect(&state, &caller, id).await,
+        "/settings/calendars?notice=disconnected",
+        "/settings/calendars",
+    )
 }
 
 pub async fn test_connection(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    let Ok(id) = id.parse::<ConnectionId>() else {
-        return fail(AppError::NotFound, "/settings/calendars");
-    };
     match connections::test(&state, &caller, id).await {
         Ok(true) => Redirect::to("/settings/calendars?notice=connection_ok").into_response(),
         Ok(false) => Redirect::to("/settings/calendars?error=connection_broken").into_response(),
@@ -354,11 +364,8 @@ pub async fn test_connection(
 pub async fn admin_refresh_connection(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    let Ok(id) = id.parse::<ConnectionId>() else {
-        return fail(AppError::NotFound, "/admin/connections");
-    };
     match connections::admin_refresh(&state, &admin, id).await {
         Ok(true) => Redirect::to("/admin/connections?notice=connection_refreshed").into_response(),
         Ok(false) => Redirect::to("/admin/connections?error=refresh_failed").into_response(),
@@ -369,15 +376,13 @@ pub async fn admin_refresh_connection(
 pub async fn admin_disconnect_connection(
     State(state): State<AppState>,
     admin: AdminCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    let Ok(id) = id.parse::<ConnectionId>() else {
-        return fail(AppError::NotFound, "/admin/connections");
-    };
-    match connections::admin_disconnect(&state, &admin, id).await {
-        Ok(()) => Redirect::to("/admin/connections?notice=disconnected").into_response(),
-        Err(err) => fail(err, "/admin/connections"),
-    }
+    settle(
+        connections::admin_disconnect(&state, &admin, id).await,
+        "/admin/connections?notice=disconnected",
+        "/admin/connections",
+    )
 }
 
 #[cfg(test)]
