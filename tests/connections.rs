@@ -79,6 +79,23 @@ async fn connect(
     client.get(callback).send().await.unwrap()
 }
 
+/// Connects Alice's sandbox Calendly account; returns the connection id.
+async fn connect_calendly(app: &TestApp, client: &reqwest::Client) -> String {
+    connect(app, client, "calendly", "alice@sandbox.test").await;
+    connections(app, client).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Makes calbridge believe every access token has expired.
+async fn expire_tokens(app: &TestApp) {
+    sqlx::query("UPDATE connections SET token_expires_at = 0")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+}
+
 async fn connections(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
     client
         .get(app.url("/api/connections"))
@@ -311,11 +328,7 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
-    let id = connections(&app, &ada).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = connect_calendly(&app, &ada).await;
     let access: Vec<String> = app
         .state
         .sandbox
@@ -399,16 +412,9 @@ async fn concurrent_calls_on_an_expired_calendly_token_refresh_once(backend: Bac
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
-    let id = connections(&app, &ada).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = connect_calendly(&app, &ada).await;
     // calbridge now believes the access token has expired.
-    sqlx::query("UPDATE connections SET token_expires_at = 0")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    expire_tokens(&app).await;
 
     let calls = (0..50).map(|_| {
         let ada = ada.clone();
@@ -445,10 +451,7 @@ async fn concurrent_calls_on_an_expired_calendly_token_refresh_once(backend: Bac
     let after = connections(&app, &ada).await;
     assert_eq!(after[0]["state"], "connected");
     // The rotated refresh token was stored: a later refresh works too.
-    sqlx::query("UPDATE connections SET token_expires_at = 0")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    expire_tokens(&app).await;
     let resp = post_form(
         &ada,
         &app.url(&format!("/settings/calendars/{id}/test")),
@@ -463,11 +466,7 @@ async fn a_dead_refresh_token_asks_for_reconnect(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
-    let id = connections(&app, &ada).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = connect_calendly(&app, &ada).await;
     for grant in app
         .state
         .sandbox
@@ -480,10 +479,7 @@ async fn a_dead_refresh_token_asks_for_reconnect(backend: Backend) {
     {
         grant.revoked = true;
     }
-    sqlx::query("UPDATE connections SET token_expires_at = 0")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    expire_tokens(&app).await;
     let resp = post_form(
         &ada,
         &app.url(&format!("/settings/calendars/{id}/test")),
@@ -675,11 +671,7 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
-    let id = connections(&app, &ada).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = connect_calendly(&app, &ada).await;
     let fault = ada
         .post(app.url("/sandbox/_control/faults"))
         .json(&serde_json::json!({"provider": "calendly", "endpoint": "oauth/revoke", "error_rate": 1.0, "status": 503}))
