@@ -55,8 +55,19 @@ typed_id!(
 );
 
 typed_id!(
-    /// One user's link to one provider account; also the public id in webhook URLs.
+    /// One user's link to one provider account.
     ConnectionId
+);
+
+typed_id!(
+    /// A unit of background work in the durable queue.
+    JobId
+);
+
+typed_id!(
+    /// A provider-side webhook subscription (Calendly), watch channel
+    /// (Google) or Graph subscription (Outlook).
+    SubscriptionId
 );
 
 /// Whether calbridge can act for a connection.
@@ -104,6 +115,161 @@ pub struct ConnectionView {
     pub last_sync_at: Option<String>,
     pub token_expires_at: Option<String>,
     pub last_error: Option<String>,
+    /// How changes reach calbridge: webhooks, or polling when the provider
+    /// refuses webhooks (Calendly's free plan).
+    pub sync_mode: SyncMode,
+    /// One line per provider subscription, e.g. "active".
+    pub subscription: SubscriptionSummary,
+    /// The calendars of a Google or Outlook account (empty for Calendly).
+    pub calendars: Vec<CalendarView>,
+}
+
+/// How a connection learns about changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    Webhook,
+    Polling,
+}
+
+impl SyncMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::Webhook => "webhook",
+            SyncMode::Polling => "polling",
+        }
+    }
+}
+
+impl FromStr for SyncMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "webhook" => Ok(SyncMode::Webhook),
+            "polling" => Ok(SyncMode::Polling),
+            other => Err(format!("unknown sync mode '{other}'")),
+        }
+    }
+}
+
+/// Lifecycle of a provider subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionState {
+    Active,
+    /// Creating or renewing failed; the scheduler tries again.
+    Failed,
+    /// Being deleted at the provider.
+    Stopping,
+    Stopped,
+}
+
+impl SubscriptionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionState::Active => "active",
+            SubscriptionState::Failed => "failed",
+            SubscriptionState::Stopping => "stopping",
+            SubscriptionState::Stopped => "stopped",
+        }
+    }
+}
+
+impl FromStr for SubscriptionState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(SubscriptionState::Active),
+            "failed" => Ok(SubscriptionState::Failed),
+            "stopping" => Ok(SubscriptionState::Stopping),
+            "stopped" => Ok(SubscriptionState::Stopped),
+            other => Err(format!("unknown subscription state '{other}'")),
+        }
+    }
+}
+
+/// The webhook side of a connection, summarised for the lists.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionSummary {
+    /// Live subscriptions (one per connection, or per busy Google calendar).
+    pub active: usize,
+    /// Subscriptions whose creation or renewal failed.
+    pub failed: usize,
+    /// RFC 3339: the earliest planned renewal.
+    pub next_renewal_at: Option<String>,
+    /// The latest failure, in the provider's words.
+    pub last_error: Option<String>,
+}
+
+/// One calendar of a connected Google or Outlook account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalendarView {
+    pub id: String,
+    pub name: String,
+    pub primary: bool,
+    pub writable: bool,
+    /// Its events count as busy time.
+    pub busy: bool,
+    /// New bookings are created here.
+    pub booking_target: bool,
+}
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    /// Out of attempts (or failed permanently): waits for an admin.
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "queued" => Ok(JobStatus::Queued),
+            "running" => Ok(JobStatus::Running),
+            "done" => Ok(JobStatus::Done),
+            "dead" => Ok(JobStatus::Dead),
+            other => Err(format!("unknown job status '{other}'")),
+        }
+    }
+}
+
+/// A row on `/admin/jobs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// RFC 3339.
+    pub run_at: String,
+    pub updated_at: String,
+    pub last_error: Option<String>,
+}
+
+/// `/admin/jobs`: the jobs and when the scheduler runs next.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobsPage {
+    pub jobs: Vec<JobView>,
+    pub counts: Vec<(JobStatus, i64)>,
+    /// RFC 3339: the next scheduler run (renewals, refreshes, polling).
+    pub scheduler_next_run: Option<String>,
 }
 
 /// A connection as admins see it on `/admin/connections`.
@@ -389,7 +555,13 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "invalid_client_id" => "Client ID must be 1 to 255 characters.",
         "secret_required" => "Enter the client secret.",
         "connected" => "Calendar connected.",
-        "disconnected" => "Calendar disconnected. Its tokens were revoked at the provider.",
+        "disconnected" => "Calendar disconnected. Its tokens are being revoked and its webhooks removed at the provider.",
+        "calendars_saved" => "Calendar choices saved.",
+        "unknown_calendar" => "Choose calendars of this account (and a writable one for bookings).",
+        "resync_queued" => "A full import from the provider was queued.",
+        "job_retried" => "The job was queued again.",
+        "job_discarded" => "The job was discarded.",
+        "job_already_queued" => "An identical job is already queued.",
         "connect_denied" => "You declined access at the provider, so nothing was connected.",
         "connect_failed" => "The calendar could not be connected. Please try again.",
         "connection_ok" => "The provider answered: this connection works.",

@@ -4,108 +4,12 @@
 
 mod common;
 
+use common::connect::*;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
 
-fn sandboxed() -> Options {
-    Options {
-        sandbox: true,
-        ..Options::default()
-    }
-}
-
-/// Follows start → consent (deciding as `account`) and returns the callback URL.
-async fn consent(
-    app: &TestApp,
-    client: &reqwest::Client,
-    provider: &str,
-    account: &str,
-    decision: &str,
-) -> String {
-    let start = client
-        .get(app.url(&format!("/oauth/{provider}/start")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        start.status(),
-        StatusCode::SEE_OTHER,
-        "start redirects to the provider"
-    );
-    let authorize = url::Url::parse(&location(&start)).unwrap();
-    assert!(
-        authorize.as_str().starts_with(&app.url("/sandbox/")),
-        "{authorize}"
-    );
-    let params: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
-    assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
-    assert!(get("state").is_some_and(|s| s.len() >= 43), "256-bit state");
-    assert_eq!(
-        get("redirect_uri"),
-        Some(app.url(&format!("/oauth/{provider}/callback")))
-    );
-    if provider == "google" {
-        assert_eq!(get("access_type").as_deref(), Some("offline"));
-        assert_eq!(get("prompt").as_deref(), Some("consent"));
-    }
-    if provider == "microsoft" {
-        assert!(get("scope").unwrap().contains("offline_access"));
-    }
-    let mut form = params.clone();
-    form.push(("account".into(), account.into()));
-    form.push(("decision".into(), decision.into()));
-    let mut endpoint = authorize.clone();
-    endpoint.set_query(None);
-    let decided = client.post(endpoint).form(&form).send().await.unwrap();
-    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
-    location(&decided)
-}
-
-async fn connect(
-    app: &TestApp,
-    client: &reqwest::Client,
-    provider: &str,
-    account: &str,
-) -> reqwest::Response {
-    let callback = consent(app, client, provider, account, "allow").await;
-    client.get(callback).send().await.unwrap()
-}
-
-/// Connects Alice's sandbox Calendly account; returns the connection id.
-async fn connect_calendly(app: &TestApp, client: &reqwest::Client) -> String {
-    connect(app, client, "calendly", "alice@sandbox.test").await;
-    connections(app, client).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Makes calbridge believe every access token has expired.
-async fn expire_tokens(app: &TestApp) {
-    sqlx::query("UPDATE connections SET token_expires_at = 0")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-}
-
-async fn connections(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
-    client
-        .get(app.url("/api/connections"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 /// Every text and byte value stored in a table.
 async fn table_dump(app: &TestApp, table: &str) -> Vec<u8> {
@@ -329,28 +233,17 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
     let id = connect_calendly(&app, &ada).await;
-    let access: Vec<String> = app
-        .state
-        .sandbox
-        .as_ref()
-        .unwrap()
-        .world()
-        .oauth
-        .access_tokens
-        .keys()
-        .cloned()
-        .collect();
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let hooks = || sandbox.world().calendly.subscriptions.len();
+    eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
+    let access: Vec<String> = sandbox.world().oauth.access_tokens.keys().cloned().collect();
     let sandbox_me = app.url("/sandbox/calendly/users/me");
     let http = reqwest::Client::new();
-    assert_eq!(
-        http.get(&sandbox_me)
-            .bearer_auth(&access[0])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    let me_status = |token: String| {
+        let (http, url) = (http.clone(), sandbox_me.clone());
+        async move { http.get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(me_status(access[0].clone()).await, StatusCode::OK);
 
     let resp = post_form(
         &ada,
@@ -361,22 +254,17 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
     let after = connections(&app, &ada).await;
     assert_eq!(after[0]["state"], "disconnected", "history is kept");
+    eventually("tokens forgotten after the clean-up", || async {
+        secrets_of(&app, "connection").await == 0
+    })
+    .await;
     assert_eq!(
-        http.get(&sandbox_me)
-            .bearer_auth(&access[0])
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        me_status(access[0].clone()).await,
         StatusCode::UNAUTHORIZED,
         "revoked at the provider"
     );
-    let left: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = 'connection'")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(left, 0, "tokens forgotten");
+    assert_eq!(hooks(), 0, "webhook subscription deleted at the provider");
+    assert_eq!(secrets_of(&app, "subscription").await, 0, "signing key forgotten");
     // Someone else's connection id is not found.
     let other = app.client();
     calbridge::server::accounts::create_admin(
@@ -672,13 +560,19 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
     let id = connect_calendly(&app, &ada).await;
-    let fault = ada
-        .post(app.url("/sandbox/_control/faults"))
-        .json(&serde_json::json!({"provider": "calendly", "endpoint": "oauth/revoke", "error_rate": 1.0, "status": 503}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status(), StatusCode::CREATED);
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let hooks = || sandbox.world().calendly.subscriptions.len();
+    eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
+    let access: String = sandbox.world().oauth.access_tokens.keys().next().unwrap().clone();
+    for endpoint in ["oauth/revoke", "webhook_subscriptions"] {
+        let fault = ada
+            .post(app.url("/sandbox/_control/faults"))
+            .json(&serde_json::json!({"provider": "calendly", "endpoint": endpoint, "error_rate": 1.0, "status": 503}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fault.status(), StatusCode::CREATED);
+    }
     let resp = post_form(
         &ada,
         &app.url(&format!("/settings/calendars/{id}/disconnect")),
@@ -686,19 +580,37 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     )
     .await;
     assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
+    assert_eq!(connections(&app, &ada).await[0]["state"], "disconnected");
+    eventually("the failed clean-up is reported", || async {
+        connections(&app, &ada).await[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cleaning up at Calendly failed"))
+    })
+    .await;
+    assert_eq!(hooks(), 1, "the provider was down: nothing deleted yet");
+
+    // The provider recovers; the job's retry finishes the clean-up.
+    let reset = ada
+        .delete(app.url("/sandbox/_control/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success());
+    eventually("the retried clean-up finishes", || async {
+        secrets_of(&app, "connection").await == 0
+    })
+    .await;
+    assert_eq!(hooks(), 0, "subscription deleted on retry");
+    let me = reqwest::Client::new()
+        .get(app.url("/sandbox/calendly/users/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "revoked on retry");
     let after = connections(&app, &ada).await;
     assert_eq!(after[0]["state"], "disconnected");
-    let error = after[0]["last_error"].as_str().unwrap();
-    assert!(error.contains("Revoking at the provider failed"), "{error}");
-    let left: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = 'connection'")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(
-        left, 0,
-        "tokens forgotten even though the provider was down"
-    );
+    assert!(after[0]["last_error"].is_null(), "{:?}", after[0]["last_error"]);
     app.stop().await;
 }
 

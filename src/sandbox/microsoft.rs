@@ -216,6 +216,7 @@ pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/graph/v1.0/me", get(me))
         .route("/graph/v1.0/me/calendar", get(calendar))
+        .route("/graph/v1.0/me/calendars", get(calendars))
         .route("/graph/v1.0/me/events", get(list_events).post(create_event))
         .route(
             "/graph/v1.0/me/calendar/events",
@@ -1016,15 +1017,8 @@ async fn me(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-async fn calendar(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
-    let mut world = s.world();
-    let account = match authenticate(&world, &headers) {
-        Ok(a) => a,
-        Err(e) => return e,
-    };
-    let calendar_id = mailbox_mut(&mut world, &account.id).calendar_id.clone();
-    Json(json!({
-        "@odata.context": format!("{}/$metadata#users('{}')/calendars/$entity", graph_root(s.base()), account.id),
+fn calendar_json(base: &str, account: &Account, calendar_id: &str) -> Value {
+    json!({
         "id": calendar_id,
         "name": "Calendar",
         "color": "auto",
@@ -1035,6 +1029,35 @@ async fn calendar(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response 
         "allowedOnlineMeetingProviders": ["teamsForBusiness"],
         "defaultOnlineMeetingProvider": "teamsForBusiness",
         "owner": { "name": account.name, "address": account.email },
+        "@odata.context": format!("{}/$metadata#users('{}')/calendars/$entity", graph_root(base), account.id),
+    })
+}
+
+async fn calendar(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
+    let mut world = s.world();
+    let account = match authenticate(&world, &headers) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let calendar_id = mailbox_mut(&mut world, &account.id).calendar_id.clone();
+    Json(calendar_json(s.base(), &account, &calendar_id)).into_response()
+}
+
+/// Every mailbox here has exactly one calendar, the default one.
+async fn calendars(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
+    let mut world = s.world();
+    let account = match authenticate(&world, &headers) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let calendar_id = mailbox_mut(&mut world, &account.id).calendar_id.clone();
+    let mut entry = calendar_json(s.base(), &account, &calendar_id);
+    if let Some(o) = entry.as_object_mut() {
+        o.remove("@odata.context");
+    }
+    Json(json!({
+        "@odata.context": format!("{}/$metadata#users('{}')/calendars", graph_root(s.base()), account.id),
+        "value": [entry],
     }))
     .into_response()
 }

@@ -1,17 +1,33 @@
 //! Connecting calendars: the popup OAuth flow (state + PKCE bound to the
 //! session that started it), the connection list, and disconnecting.
 
-use crate::model::{ConnectionId, ConnectionState, ConnectionView, Provider, TenantConnectionView};
+use crate::model::{
+    CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
+    SubscriptionSummary, TenantConnectionView,
+};
 use crate::server::auth::{random_token, token_hash, AdminCaller, Caller};
 use crate::server::db::connections::{self as repo, LinkedAccount, NewState};
+use crate::server::db::subscriptions as subscriptions_repo;
 use crate::server::db::vault::SecretOwner;
-use crate::server::db::{self, DbError, UserScope};
+use crate::server::db::{self, DbError, TenantScope, UserScope};
+use crate::server::jobs::{kinds, Enqueue, Queue};
 use crate::server::error::{AppError, AppResult};
 use crate::server::oauth_apps;
 use crate::server::providers::{self, accounts};
+use crate::server::subscriptions;
+use crate::server::tokens::CallError;
 use crate::server::state::AppState;
 
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
+
+fn setup_job(scope: &TenantScope, id: ConnectionId) -> Enqueue<'_> {
+    Enqueue::now(
+        Some(scope),
+        kinds::SETUP,
+        serde_json::json!({ "connection": id }),
+    )
+    .coalesced(format!("setup:{id}"))
+}
 
 fn token_owner<'a>(connection: &'a str, purpose: &'a str) -> SecretOwner<'a> {
     SecretOwner {
@@ -235,7 +251,10 @@ pub async fn callback(
                 .await?;
         }
     }
+    // Subscriptions and the first import happen in the background.
+    Queue::enqueue_in(&mut tx, state.db.backend(), &setup_job(scope, id)).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.jobs.wake();
     tracing::info!(provider = provider.as_str(), connection = %id, "calendar connected");
     Ok(ConnectOutcome::Connected {
         email: account.email,
@@ -243,11 +262,11 @@ pub async fn callback(
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<ConnectionView>> {
-    Ok(repo::list_for_user(state.db.pool(), &caller.user)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect())
+    let mut views = Vec::new();
+    for c in repo::list_for_user(state.db.pool(), &caller.user).await? {
+        views.push(view(state, c).await?);
+    }
+    Ok(views)
 }
 
 /// Revokes the tokens at the provider, forgets them and marks the
@@ -259,60 +278,50 @@ pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> 
 
 async fn disconnect_owned(state: &AppState, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
     let scope = &owner.tenant;
-    let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
-    let id_text = id.to_string();
-    let refresh = state
-        .vault
-        .load(
-            state.db.pool(),
-            scope,
-            token_owner(&id_text, "refresh_token"),
-        )
-        .await?;
-    let access = state
-        .vault
-        .load(
-            state.db.pool(),
-            scope,
-            token_owner(&id_text, "access_token"),
-        )
-        .await?;
-    let mut revoke_error = None;
-    if let (Some(token), Some((client_id, secret))) = (
-        refresh.or(access),
-        oauth_apps::credentials(state, scope, connection.provider).await?,
-    ) {
-        let endpoints = state.config.endpoints.get(connection.provider);
-        if let Err(e) = accounts::revoke(
-            &state.provider_http,
-            connection.provider,
-            endpoints,
-            &client_id,
-            &secret,
-            &token,
-        )
-        .await
-        {
-            tracing::warn!(connection = %id, error = %e, "revoking at the provider failed; disconnected locally");
-            revoke_error = Some(format!("Revoking at the provider failed: {e}"));
-        }
-    }
+    repo::get_for_user(state.db.pool(), owner, id).await?;
     let mut tx = state.db.begin_write().await?;
-    db::vault::delete_for_owner(&mut *tx, scope, "connection", &id_text).await?;
-    repo::set_state(
-        &mut *tx,
-        owner,
-        id,
-        ConnectionState::Disconnected,
-        revoke_error.as_deref(),
-    )
-    .await?;
+    repo::set_state(&mut *tx, owner, id, ConnectionState::Disconnected, None).await?;
+    subscriptions::stop_in(&mut tx, state.db.backend(), scope, id).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.jobs.wake();
     Ok(())
 }
 
-fn view(c: repo::Connection) -> ConnectionView {
-    ConnectionView {
+async fn view(state: &AppState, c: repo::Connection) -> AppResult<ConnectionView> {
+    let scope = &c.owner.tenant;
+    let subs = subscriptions_repo::current_for_connection(state.db.pool(), scope, c.id).await?;
+    let live = |s: &&subscriptions_repo::Subscription| s.state != SubscriptionState::Stopping;
+    let subscription = SubscriptionSummary {
+        active: subs
+            .iter()
+            .filter(|s| s.state == SubscriptionState::Active)
+            .count(),
+        failed: subs
+            .iter()
+            .filter(|s| s.state == SubscriptionState::Failed)
+            .count(),
+        next_renewal_at: subs
+            .iter()
+            .filter(live)
+            .filter_map(|s| s.renew_at)
+            .min()
+            .map(db::ms_to_rfc3339),
+        last_error: subs.iter().filter(live).find_map(|s| s.last_error.clone()),
+    };
+    let calendars = repo::calendars(state.db.pool(), scope, c.id)
+        .await?
+        .into_iter()
+        .map(|cal| CalendarView {
+            booking_target: c.booking_calendar_id.as_deref() == Some(cal.calendar_id.as_str())
+                || (c.booking_calendar_id.is_none() && cal.primary),
+            id: cal.calendar_id,
+            name: cal.name,
+            primary: cal.primary,
+            writable: cal.writable,
+            busy: cal.busy,
+        })
+        .collect();
+    Ok(ConnectionView {
         id: c.id,
         provider: c.provider,
         account_email: c.account_email,
@@ -322,7 +331,10 @@ fn view(c: repo::Connection) -> ConnectionView {
         last_sync_at: c.last_sync_at.map(db::ms_to_rfc3339),
         token_expires_at: c.token_expires_at.map(db::ms_to_rfc3339),
         last_error: c.last_error,
-    }
+        sync_mode: c.sync_mode,
+        subscription,
+        calendars,
+    })
 }
 
 /// Every connection of the admin's tenant.
@@ -332,17 +344,17 @@ pub async fn tenant_list(
     provider: Option<Provider>,
     connection_state: Option<ConnectionState>,
 ) -> AppResult<Vec<TenantConnectionView>> {
-    Ok(
-        repo::list_for_tenant(state.db.pool(), admin.0.scope(), provider, connection_state)
-            .await?
-            .into_iter()
-            .map(|(c, user_name, user_email)| TenantConnectionView {
-                connection: view(c),
-                user_name,
-                user_email,
-            })
-            .collect(),
-    )
+    let mut views = Vec::new();
+    for (c, user_name, user_email) in
+        repo::list_for_tenant(state.db.pool(), admin.0.scope(), provider, connection_state).await?
+    {
+        views.push(TenantConnectionView {
+            connection: view(state, c).await?,
+            user_name,
+            user_email,
+        });
+    }
+    Ok(views)
 }
 
 pub async fn admin_disconnect(
@@ -371,15 +383,20 @@ pub async fn admin_refresh(
 /// A cheap authenticated call (the account lookup) with a valid token.
 pub async fn test(state: &AppState, caller: &Caller, id: ConnectionId) -> AppResult<bool> {
     let connection = repo::get_for_user(state.db.pool(), &caller.user, id).await?;
-    let token = match state.tokens.access_token(state, &caller.user, id).await {
-        Ok(t) => t,
-        Err(AppError::Invalid(_)) => return Ok(false),
-        Err(e) => return Err(e),
-    };
+    let http = &state.provider_http;
     let endpoints = state.config.endpoints.get(connection.provider);
-    match accounts::account(&state.provider_http, connection.provider, endpoints, &token).await {
+    let provider = connection.provider;
+    let result = state
+        .tokens
+        .call(state, &caller.user, id, false, |token| async move {
+            accounts::account(http, provider, endpoints, &token).await
+        })
+        .await;
+    match result {
         Ok(_) => Ok(true),
-        Err(e) => {
+        Err(CallError::Token(AppError::Invalid(_))) => Ok(false),
+        Err(CallError::Token(e)) => Err(e),
+        Err(CallError::Provider(e)) => {
             repo::set_state(
                 state.db.pool(),
                 &caller.user,
@@ -391,6 +408,50 @@ pub async fn test(state: &AppState, caller: &Caller, id: ConnectionId) -> AppRes
             Ok(false)
         }
     }
+}
+
+/// Saves which calendars count as busy and which receives new bookings,
+/// then adjusts the watch channels to match.
+pub async fn save_calendars(
+    state: &AppState,
+    caller: &Caller,
+    id: ConnectionId,
+    busy: &[String],
+    booking_calendar_id: Option<&str>,
+) -> AppResult<()> {
+    let connection = repo::get_for_user(state.db.pool(), &caller.user, id).await?;
+    let known = repo::calendars(state.db.pool(), caller.scope(), id).await?;
+    let is_known = |cal: &str| known.iter().any(|k| k.calendar_id == cal);
+    if !busy.iter().all(|b| is_known(b)) {
+        return Err(AppError::Invalid("unknown_calendar"));
+    }
+    if let Some(target) = booking_calendar_id {
+        if !known.iter().any(|k| k.calendar_id == target && k.writable) {
+            return Err(AppError::Invalid("unknown_calendar"));
+        }
+    }
+    let mut tx = state.db.begin_write().await?;
+    repo::save_calendar_choice(&mut tx, &caller.user, id, busy, booking_calendar_id).await?;
+    Queue::enqueue_in(&mut tx, state.db.backend(), &setup_job(caller.scope(), connection.id))
+        .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    state.jobs.wake();
+    Ok(())
+}
+
+/// Admin "force resync": queue an import from the provider now.
+pub async fn admin_resync(
+    state: &AppState,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let connection = repo::get_in_tenant(state.db.pool(), admin.0.scope(), id).await?;
+    if connection.state != ConnectionState::Connected {
+        return Err(AppError::Invalid("connect_failed"));
+    }
+    subscriptions::queue_sync(state, &connection)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// For the callback page: success, a flash code and a short, safe message.

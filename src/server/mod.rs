@@ -2,18 +2,22 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod oauth_apps;
 pub mod observability;
 pub mod providers;
 pub mod state;
+pub mod subscriptions;
 pub mod tokens;
 pub mod vault;
+pub mod webhooks;
 
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::config::Config;
@@ -97,6 +101,8 @@ pub async fn build_state(
         sandbox,
         provider_http: providers::ProviderHttp::default(),
         tokens: Arc::default(),
+        jobs: Arc::default(),
+        clock: Arc::default(),
         instance_apps: Arc::new(instance_apps),
         config: Arc::new(config),
         db,

@@ -23,6 +23,8 @@ pub struct AppState {
     /// the sandbox at start.
     pub instance_apps: Arc<Vec<crate::server::config::InstanceApp>>,
     pub tokens: Arc<crate::server::tokens::TokenManager>,
+    pub jobs: Arc<crate::server::jobs::Queue>,
+    pub clock: Arc<crate::server::clock::Clock>,
 }
 
 impl AppState {
@@ -30,6 +32,11 @@ impl AppState {
     pub fn redirect_uri(&self, provider: crate::model::Provider) -> String {
         self.config
             .public_link(&format!("/oauth/{}/callback", provider.as_str()))
+    }
+
+    /// Where a provider delivers change notifications for calbridge.
+    pub fn webhook_url(&self, path: &str) -> String {
+        self.config.public_link(&format!("/webhooks/{path}"))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::server::db::vault::SecretOwner;
 use crate::server::db::{self, DbError, UserScope};
 use crate::server::error::{AppError, AppResult};
 use crate::server::oauth_apps;
+use crate::server::providers::api::ProviderError;
 use crate::server::providers::{self, RefreshError};
 use crate::server::state::AppState;
 use std::collections::HashMap;
@@ -25,6 +26,16 @@ const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
 
 pub const RECONNECT_NEEDED: &str =
     "Reconnect needed: the provider no longer accepts calbridge's tokens.";
+
+/// A provider call made with a connection's token failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No usable token (reconnect needed, connection gone, …).
+    #[error(transparent)]
+    Token(AppError),
+    #[error(transparent)]
+    Provider(ProviderError),
+}
 
 #[derive(Default)]
 pub struct TokenManager {
@@ -72,9 +83,32 @@ impl TokenManager {
         owner: &UserScope,
         id: ConnectionId,
     ) -> AppResult<SecretString> {
+        self.token(state, owner, id, false).await
+    }
+
+    /// Like [`TokenManager::access_token`], also for a connection that was
+    /// just disconnected: cleaning up at the provider needs its tokens.
+    pub async fn access_token_for_cleanup(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+    ) -> AppResult<SecretString> {
+        self.token(state, owner, id, true).await
+    }
+
+    async fn token(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+        cleanup: bool,
+    ) -> AppResult<SecretString> {
         let id_text = id.to_string();
         let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
-        if connection.state != ConnectionState::Connected {
+        let usable = connection.state == ConnectionState::Connected
+            || (cleanup && connection.state == ConnectionState::Disconnected);
+        if !usable {
             return Err(AppError::Invalid("connect_failed"));
         }
         if fresh(connection.token_expires_at) {
@@ -88,6 +122,39 @@ impl TokenManager {
             return Self::stored_access(state, owner, &id_text).await;
         }
         self.refresh(state, owner, id, &connection, false).await
+    }
+
+    /// Runs a provider call with a valid token; when the provider still
+    /// answers 401 (revoked early, clock skew), refreshes once and retries.
+    pub async fn call<T, F, Fut>(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+        cleanup: bool,
+        request: F,
+    ) -> Result<T, CallError>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        let token = self
+            .token(state, owner, id, cleanup)
+            .await
+            .map_err(CallError::Token)?;
+        match request(token).await {
+            Err(ProviderError::Unauthorized(_)) => {
+                self.refresh_now(state, owner, id)
+                    .await
+                    .map_err(CallError::Token)?;
+                let token = self
+                    .token(state, owner, id, cleanup)
+                    .await
+                    .map_err(CallError::Token)?;
+                request(token).await.map_err(CallError::Provider)
+            }
+            other => other.map_err(CallError::Provider),
+        }
     }
 
     /// Refreshes now, whatever the expiry (admin "force refresh").
@@ -177,6 +244,9 @@ impl TokenManager {
                 let current = repo::get_for_user(state.db.pool(), owner, id).await?;
                 if !force && fresh(current.token_expires_at) {
                     return Self::stored_access(state, owner, &id_text).await;
+                }
+                if current.state != ConnectionState::Connected {
+                    return Err(AppError::Invalid("connect_failed"));
                 }
                 repo::set_state(
                     state.db.pool(),

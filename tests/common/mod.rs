@@ -2,6 +2,7 @@
 //! SQLite or on PostgreSQL (own schema per test).
 #![allow(dead_code)]
 
+pub mod connect;
 pub mod sandbox;
 
 use calbridge::server::config::{Config, Settings};

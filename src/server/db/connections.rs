@@ -1,7 +1,7 @@
 //! Calendar connections and OAuth states.
 
 use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
-use crate::model::{ConnectionId, ConnectionState, Provider, UserId};
+use crate::model::{ConnectionId, ConnectionState, Provider, SyncMode, UserId};
 use sqlx::{Any, Executor, FromRow};
 
 #[derive(FromRow)]
@@ -18,6 +18,10 @@ struct Row {
     connected_at: i64,
     last_sync_at: Option<i64>,
     last_error: Option<String>,
+    organization: Option<String>,
+    public_id: Option<String>,
+    sync_mode: String,
+    booking_calendar_id: Option<String>,
 }
 
 pub struct Connection {
@@ -32,6 +36,12 @@ pub struct Connection {
     pub connected_at: i64,
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
+    /// Calendly organization URI.
+    pub organization: Option<String>,
+    /// The random id in the connection's webhook URL.
+    pub public_id: String,
+    pub sync_mode: SyncMode,
+    pub booking_calendar_id: Option<String>,
 }
 
 impl TryFrom<Row> for Connection {
@@ -51,13 +61,18 @@ impl TryFrom<Row> for Connection {
             connected_at: r.connected_at,
             last_sync_at: r.last_sync_at,
             last_error: r.last_error,
+            organization: r.organization,
+            public_id: r.public_id.unwrap_or_default(),
+            sync_mode: r.sync_mode.parse().map_err(DbError::Corrupt)?,
+            booking_calendar_id: r.booking_calendar_id,
         })
     }
 }
 
 const COLUMNS: &str =
     "id, tenant_id, user_id, provider, provider_account_id, account_email, account_name, \
-     state, token_expires_at, connected_at, last_sync_at, last_error";
+     state, token_expires_at, connected_at, last_sync_at, last_error, organization, public_id, sync_mode, \
+     booking_calendar_id";
 
 pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -89,7 +104,8 @@ pub async fn list_for_tenant<'e, E: Executor<'e, Database = Any>>(
     }
     let rows: Vec<Owned> = sqlx::query_as(
         "SELECT c.id, c.tenant_id, c.user_id, c.provider, c.provider_account_id, c.account_email, c.account_name, \
-         c.state, c.token_expires_at, c.connected_at, c.last_sync_at, c.last_error, u.name AS user_name, u.email AS user_email \
+         c.state, c.token_expires_at, c.connected_at, c.last_sync_at, c.last_error, c.organization, c.public_id, \
+         c.sync_mode, c.booking_calendar_id, u.name AS user_name, u.email AS user_email \
          FROM connections c JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id \
          WHERE c.tenant_id = $1 AND ($2 = '' OR c.provider = $2) AND ($3 = '' OR c.state = $3) \
          ORDER BY u.name, c.provider",
@@ -171,8 +187,8 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     let now = now_ms();
     sqlx::query(
         "INSERT INTO connections (id, tenant_id, user_id, provider, provider_account_id, account_email, account_name, \
-         organization, state, token_expires_at, connected_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'connected', $9, $10, $10, $10)",
+         organization, state, token_expires_at, connected_at, created_at, updated_at, public_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'connected', $9, $10, $10, $10, $11)",
     )
     .bind(id.to_string())
     .bind(owner.tenant.tenant())
@@ -184,6 +200,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(account.organization)
     .bind(account.token_expires_at)
     .bind(now)
+    .bind(crate::server::auth::random_token())
     .execute(ex)
     .await?;
     Ok(id)
@@ -200,7 +217,8 @@ pub async fn reconnect<'e, E: Executor<'e, Database = Any>>(
     let now = now_ms();
     let done = sqlx::query(
         "UPDATE connections SET tenant_id = $1, user_id = $2, account_email = $3, account_name = $4, organization = $5, \
-         state = 'connected', token_expires_at = $6, connected_at = $7, last_error = NULL, updated_at = $7 \
+         state = 'connected', token_expires_at = $6, connected_at = $7, last_error = NULL, updated_at = $7, \
+         sync_mode = 'webhook' \
          WHERE id = $8 AND (state = 'disconnected' OR (tenant_id = $1 AND user_id = $2))",
     )
     .bind(owner.tenant.tenant())
@@ -338,4 +356,180 @@ pub async fn set_token_expiry<'e, E: Executor<'e, Database = Any>>(
     .execute(ex)
     .await?;
     found(done.rows_affected())
+}
+
+pub async fn set_sync_mode<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    mode: SyncMode,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET sync_mode = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
+    )
+    .bind(mode.as_str())
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}
+
+pub async fn set_synced<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    at: i64,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET last_sync_at = $1, updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND id = $4",
+    )
+    .bind(at)
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}
+
+/// A connected connection, by the random id in its webhook URL.
+/// unscoped: webhooks arrive without a session; the id routes them.
+pub async fn find_by_public_id<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    public_id: &str,
+) -> DbResult<Option<Connection>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE public_id = $1"
+    ))
+    .bind(public_id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+/// unscoped: the scheduler looks across tenants; each connection carries
+/// its owner.
+///
+/// Connected connections whose token expires before `before`, or which poll
+/// and last synced before `poll_before`.
+pub async fn needing_upkeep<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    expiring_before: i64,
+    poll_before: i64,
+) -> DbResult<Vec<Connection>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE state = 'connected' AND \
+         (token_expires_at < $1 OR (sync_mode = 'polling' AND COALESCE(last_sync_at, 0) < $2))"
+    ))
+    .bind(expiring_before)
+    .bind(poll_before)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
+/// A calendar of a connection as stored.
+pub struct StoredCalendar {
+    pub calendar_id: String,
+    pub name: String,
+    pub primary: bool,
+    pub writable: bool,
+    pub busy: bool,
+}
+
+pub async fn calendars<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ConnectionId,
+) -> DbResult<Vec<StoredCalendar>> {
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT calendar_id, name, is_primary, writable, busy FROM connection_calendars \
+         WHERE tenant_id = $1 AND connection_id = $2 ORDER BY is_primary DESC, name",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(calendar_id, name, primary, writable, busy)| StoredCalendar {
+            calendar_id,
+            name,
+            primary: primary != 0,
+            writable: writable != 0,
+            busy: busy != 0,
+        })
+        .collect())
+}
+
+/// Replaces the stored calendar list with the provider's, keeping the busy
+/// choice of calendars seen before (new ones count as busy if primary).
+pub async fn replace_calendars(
+    conn: &mut sqlx::AnyConnection,
+    scope: &TenantScope,
+    id: ConnectionId,
+    fresh: &[(String, String, bool, bool)],
+) -> DbResult<()> {
+    let before = calendars(&mut *conn, scope, id).await?;
+    sqlx::query("DELETE FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(scope.tenant())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    for (calendar_id, name, primary, writable) in fresh {
+        let busy = before
+            .iter()
+            .find(|c| &c.calendar_id == calendar_id)
+            .map_or(*primary, |c| c.busy);
+        sqlx::query(
+            "INSERT INTO connection_calendars (tenant_id, connection_id, calendar_id, name, is_primary, writable, busy) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(scope.tenant())
+        .bind(id.to_string())
+        .bind(calendar_id)
+        .bind(name)
+        .bind(i64::from(*primary))
+        .bind(i64::from(*writable))
+        .bind(i64::from(busy))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Saves which calendars count as busy and which receives bookings.
+pub async fn save_calendar_choice(
+    conn: &mut sqlx::AnyConnection,
+    owner: &UserScope,
+    id: ConnectionId,
+    busy: &[String],
+    booking_calendar_id: Option<&str>,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET booking_calendar_id = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
+    )
+    .bind(booking_calendar_id)
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    found(done.rows_affected())?;
+    for calendar in calendars(&mut *conn, &owner.tenant, id).await? {
+        sqlx::query(
+            "UPDATE connection_calendars SET busy = $1 WHERE tenant_id = $2 AND connection_id = $3 AND calendar_id = $4",
+        )
+        .bind(i64::from(busy.contains(&calendar.calendar_id)))
+        .bind(owner.tenant.tenant())
+        .bind(id.to_string())
+        .bind(&calendar.calendar_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -5,8 +5,10 @@
 
 pub mod connections;
 pub mod invites;
+pub mod jobs;
 pub mod oauth_apps;
 pub mod sessions;
+pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 pub mod vault;

@@ -385,6 +385,42 @@ pub async fn admin_disconnect_connection(
     )
 }
 
+/// Busy calendars come as repeated `busy` fields, which plain `Form`
+/// cannot collect, so the body is read as pairs.
+pub async fn save_calendars(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut busy = Vec::new();
+    let mut booking = None;
+    for (key, value) in url::form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "busy" => busy.push(value.into_owned()),
+            "booking" if !value.is_empty() => booking = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    settle(
+        connections::save_calendars(&state, &caller, id, &busy, booking.as_deref()).await,
+        "/settings/calendars?notice=calendars_saved",
+        "/settings/calendars",
+    )
+}
+
+pub async fn admin_resync_connection(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> Response {
+    settle(
+        connections::admin_resync(&state, &admin, id).await,
+        "/admin/connections?notice=resync_queued",
+        "/admin/connections",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ mod forms;
 mod guards;
 mod health;
 mod oauth;
+mod webhooks;
 
 use crate::app::{shell, App};
 use crate::server::observability;
@@ -41,6 +42,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users/{id}/role", post(forms::change_role))
         .route("/admin/users/{id}/remove", post(forms::remove_member))
+        .route(
+            "/webhooks/microsoft",
+            post(webhooks::microsoft_notifications),
+        )
+        .route(
+            "/webhooks/microsoft/lifecycle",
+            post(webhooks::microsoft_notifications),
+        )
         .route("/oauth/{provider}/start", get(oauth::start))
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route(
@@ -54,6 +63,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/connections/{id}/refresh",
             post(forms::admin_refresh_connection),
+        )
+        .route(
+            "/settings/calendars/{id}/calendars",
+            post(forms::save_calendars),
+        )
+        .route(
+            "/admin/connections/{id}/resync",
+            post(forms::admin_resync_connection),
         )
         .route(
             "/admin/connections/{id}/disconnect",
@@ -95,6 +112,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop));
     // Histograms keep raw samples until drained; drain them regularly.
     let upkeep = tokio::spawn(async {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -105,8 +124,12 @@ pub async fn serve(
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_workers.send(true);
+        })
         .await;
+    let _ = workers.await;
     upkeep.abort();
     db.close().await;
     served?;

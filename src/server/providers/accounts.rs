@@ -1,6 +1,8 @@
 //! Who an access token belongs to, per provider (Calendly `users/me`,
 //! Google `userinfo`, Graph `/me`), and revoking a grant.
 
+use super::api::get_json;
+pub use super::api::ProviderError;
 use super::{Endpoints, ProviderHttp};
 use crate::model::Provider;
 use crate::server::crypto::SecretString;
@@ -15,18 +17,6 @@ pub struct ProviderAccount {
     pub name: String,
     /// Calendly organization URI.
     pub organization: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
-    #[error("the provider refused the token (HTTP {0})")]
-    Unauthorized(u16),
-    #[error("the provider answered HTTP {0}")]
-    Status(u16),
-    #[error("the provider could not be reached: {0}")]
-    Network(String),
-    #[error("the provider's answer could not be read: {0}")]
-    Decode(String),
 }
 
 #[derive(Deserialize)]
@@ -60,27 +50,6 @@ struct GraphMe {
     user_principal_name: Option<String>,
     #[serde(default)]
     display_name: Option<String>,
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(
-    http: &ProviderHttp,
-    provider: Provider,
-    url: &str,
-    token: &SecretString,
-) -> Result<T, ProviderError> {
-    let resp = http
-        .send(provider, |c| c.get(url).bearer_auth(token.expose()))
-        .await
-        .map_err(|e| ProviderError::Network(e.without_url().to_string()))?;
-    let status = resp.status().as_u16();
-    match status {
-        200..=299 => resp
-            .json()
-            .await
-            .map_err(|e| ProviderError::Decode(e.without_url().to_string())),
-        401 | 403 => Err(ProviderError::Unauthorized(status)),
-        _ => Err(ProviderError::Status(status)),
-    }
 }
 
 pub async fn account(
@@ -162,6 +131,9 @@ pub async fn revoke(
     match resp.status().as_u16() {
         // Google answers 400 for a token that is already dead: the goal is met.
         200..=299 | 400 => Ok(()),
-        s => Err(ProviderError::Status(s)),
+        status => Err(ProviderError::Rejected {
+            status,
+            message: format!("revoking failed (HTTP {status})"),
+        }),
     }
 }

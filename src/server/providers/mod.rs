@@ -5,6 +5,8 @@
 //! status.
 
 pub mod accounts;
+pub mod api;
+pub mod subscriptions;
 
 use crate::model::Provider;
 use crate::server::crypto::SecretString;

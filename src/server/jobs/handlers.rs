@@ -1,0 +1,62 @@
+//! What each kind of job does. Every handler is idempotent: a job may run
+//! again after a crash, a lost lease or an admin's retry.
+
+use super::{kinds, scheduler, JobError};
+use crate::server::db::connections as connections_repo;
+use crate::server::db::jobs::Job;
+use crate::server::db::TenantScope;
+use crate::server::state::AppState;
+use crate::server::subscriptions;
+use std::str::FromStr;
+
+fn tenant(job: &Job) -> Result<&TenantScope, JobError> {
+    job.tenant
+        .as_ref()
+        .ok_or_else(|| JobError::Permanent("the job names no tenant".into()))
+}
+
+fn id_field<T: FromStr>(job: &Job, field: &str) -> Result<T, JobError> {
+    job.payload
+        .get(field)
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| JobError::Permanent(format!("the payload has no valid '{field}'")))
+}
+
+pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        kinds::TICK => scheduler::tick(state).await,
+        kinds::SETUP => {
+            let connection = connections_repo::get_in_tenant(
+                state.db.pool(),
+                tenant(job)?,
+                id_field(job, "connection")?,
+            )
+            .await?;
+            subscriptions::reconcile(state, &connection).await
+        }
+        kinds::CLEANUP => {
+            subscriptions::cleanup(state, tenant(job)?, id_field(job, "connection")?).await
+        }
+        kinds::RENEW => {
+            subscriptions::renew(state, tenant(job)?, id_field(job, "subscription")?).await
+        }
+        kinds::RECREATE => {
+            subscriptions::recreate(state, tenant(job)?, id_field(job, "subscription")?).await
+        }
+        kinds::REFRESH => {
+            let connection = connections_repo::get_in_tenant(
+                state.db.pool(),
+                tenant(job)?,
+                id_field(job, "connection")?,
+            )
+            .await?;
+            state
+                .tokens
+                .access_token(state, &connection.owner, connection.id)
+                .await?;
+            Ok(())
+        }
+        other => Err(JobError::Permanent(format!("unknown job kind '{other}'"))),
+    }
+}

@@ -1,0 +1,340 @@
+//! The durable job queue: every piece of background work (webhook
+//! processing, syncs, subscription renewals, token refreshes, clean-ups)
+//! is a row in `jobs`, claimed by a worker with a lease.
+//!
+//! At-least-once: a worker that dies leaves its lease to run out and the job
+//! runs again, so every handler is idempotent. Workers wake as soon as a job
+//! is queued (in-process notify, plus `LISTEN/NOTIFY` across instances on
+//! PostgreSQL) and otherwise look for due jobs every second.
+
+mod handlers;
+pub mod scheduler;
+
+/// The kinds of job.
+pub mod kinds {
+    /// The scheduler's own run.
+    pub const TICK: &str = "scheduler.tick";
+    /// After connecting: calendars, subscriptions.
+    pub const SETUP: &str = "connection.setup";
+    /// Import changes from the provider.
+    pub const SYNC: &str = "connection.sync";
+    /// Refresh the access token ahead of expiry.
+    pub const REFRESH: &str = "connection.refresh";
+    /// After disconnecting: delete subscriptions, revoke tokens.
+    pub const CLEANUP: &str = "connection.cleanup";
+    pub const RENEW: &str = "subscription.renew";
+    pub const RECREATE: &str = "subscription.recreate";
+}
+
+use crate::model::JobId;
+use crate::server::db::jobs::{self as repo, NewJob};
+use crate::server::db::{self, Backend, Db, DbError, DbResult, TenantScope};
+use crate::server::error::AppError;
+use crate::server::state::AppState;
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+/// How long a claim lasts without a heartbeat.
+const LEASE: Duration = Duration::from_secs(30);
+const HEARTBEAT: Duration = Duration::from_secs(10);
+/// The slowest a worker looks for due jobs when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Jobs one instance runs at a time.
+const CONCURRENCY: usize = 8;
+/// How long shutdown waits for running jobs before returning their leases.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
+
+/// Why a job attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again later (network trouble, provider 5xx, …).
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again cannot help (the row is gone, bad payload, …).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<AppError> for JobError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => JobError::Permanent("no longer exists".into()),
+            AppError::Invalid(code) => JobError::Permanent(code.into()),
+            other => JobError::Retry(other.to_string()),
+        }
+    }
+}
+
+impl From<DbError> for JobError {
+    fn from(e: DbError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<crate::server::vault::VaultError> for JobError {
+    fn from(e: crate::server::vault::VaultError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+/// Exponential backoff with full jitter: about 2 s, 4 s, 8 s … capped at
+/// 10 minutes, so retries from many jobs spread out.
+pub fn backoff(attempt: i64) -> Duration {
+    let exp = attempt.clamp(1, 20) as u32;
+    let cap_ms = (1000u64 << exp).min(10 * 60 * 1000);
+    let jittered = rand::thread_rng().gen_range(cap_ms / 2..=cap_ms);
+    Duration::from_millis(jittered)
+}
+
+/// A job to queue.
+pub struct Enqueue<'a> {
+    pub tenant: Option<&'a TenantScope>,
+    pub kind: &'a str,
+    pub payload: serde_json::Value,
+    pub coalesce_key: Option<String>,
+    pub run_at: i64,
+}
+
+impl<'a> Enqueue<'a> {
+    pub fn now(tenant: Option<&'a TenantScope>, kind: &'a str, payload: serde_json::Value) -> Self {
+        Enqueue {
+            tenant,
+            kind,
+            payload,
+            coalesce_key: None,
+            run_at: db::now_ms(),
+        }
+    }
+
+    pub fn coalesced(mut self, key: impl Into<String>) -> Self {
+        self.coalesce_key = Some(key.into());
+        self
+    }
+
+    pub fn at(mut self, run_at: i64) -> Self {
+        self.run_at = run_at;
+        self
+    }
+}
+
+/// The queue handle kept in [`AppState`].
+pub struct Queue {
+    wake: Notify,
+    /// This instance's name on the leases it holds.
+    owner: String,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            wake: Notify::new(),
+            owner: format!("{}-{}", std::process::id(), crate::server::auth::random_token()),
+        }
+    }
+}
+
+impl Queue {
+    /// Queues a job inside the caller's transaction; call [`Queue::wake`]
+    /// after committing.
+    pub async fn enqueue_in(
+        conn: &mut sqlx::AnyConnection,
+        backend: Backend,
+        job: &Enqueue<'_>,
+    ) -> DbResult<JobId> {
+        repo::enqueue(
+            conn,
+            backend,
+            NewJob {
+                tenant: job.tenant,
+                kind: job.kind,
+                payload: &job.payload,
+                coalesce_key: job.coalesce_key.as_deref(),
+                run_at: job.run_at,
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+            },
+        )
+        .await
+    }
+
+    /// Queues a job in its own transaction and wakes the workers.
+    pub async fn enqueue(&self, db: &Db, job: &Enqueue<'_>) -> DbResult<JobId> {
+        let mut tx = db.begin_write().await?;
+        let id = Self::enqueue_in(&mut tx, db.backend(), job).await?;
+        tx.commit().await?;
+        self.wake();
+        Ok(id)
+    }
+
+    /// Wakes an idle worker of this instance.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Runs the workers until `shutdown` flips to true, then waits briefly for
+/// running jobs and returns the leases of those that did not finish.
+pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let queue = state.jobs.clone();
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut running = JoinSet::new();
+    let listener = listen_across_instances(&state);
+    if let Err(e) = scheduler::ensure(&state).await {
+        tracing::warn!(error = %e, "could not schedule the scheduler; retrying on the next tick");
+    }
+    let heartbeat = tokio::spawn(heartbeat(state.db.clone(), queue.owner.clone()));
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            let lease_until = db::now_ms() + LEASE.as_millis() as i64;
+            match repo::claim(
+                state.db.pool(),
+                state.db.backend(),
+                &queue.owner,
+                free as i64,
+                lease_until,
+            )
+            .await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed");
+                    Vec::new()
+                }
+            }
+        };
+        let idle = claimed.is_empty();
+        for job in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let state = state.clone();
+            running.spawn(async move {
+                execute(&state, job).await;
+                drop(permit);
+            });
+        }
+        if idle {
+            tokio::select! {
+                _ = queue.wake.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.changed() => {}
+                _ = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    running.abort_all();
+    heartbeat.abort();
+    if let Some(listener) = listener {
+        listener.abort();
+    }
+    match repo::release(state.db.pool(), &queue.owner).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "returned the leases of unfinished jobs"),
+        Err(e) => tracing::warn!(error = %e, "returning leases failed; they expire by themselves"),
+    }
+}
+
+async fn heartbeat(db: Db, owner: String) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        let until = db::now_ms() + LEASE.as_millis() as i64;
+        if let Err(e) = repo::heartbeat(db.pool(), &owner, until).await {
+            tracing::warn!(error = %e, "job heartbeat failed");
+        }
+    }
+}
+
+/// On PostgreSQL, wakes this instance's workers when any instance queues a
+/// job.
+fn listen_across_instances(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if state.db.backend() != Backend::Postgres {
+        return None;
+    }
+    let url = state.config.database_url.clone();
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        loop {
+            match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut listener) => {
+                    if listener.listen(repo::NOTIFY_CHANNEL).await.is_ok() {
+                        while listener.recv().await.is_ok() {
+                            state.jobs.wake();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "LISTEN for jobs failed; polling meanwhile"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
+}
+
+async fn execute(state: &AppState, job: repo::Job) {
+    let started = std::time::Instant::now();
+    let kind = job.kind.clone();
+    let result = handlers::handle(state, &job).await;
+    metrics::histogram!("calbridge_job_seconds", "kind" => kind.clone())
+        .record(started.elapsed().as_secs_f64());
+    let owner = &state.jobs.owner;
+    let outcome = match result {
+        Ok(()) => {
+            metrics::counter!("calbridge_jobs_total", "kind" => kind.clone(), "result" => "done")
+                .increment(1);
+            repo::complete(state.db.pool(), job.id, owner).await
+        }
+        Err(error) => {
+            let retry_at = match &error {
+                JobError::Retry(_) if job.attempts < job.max_attempts => {
+                    Some(db::now_ms() + backoff(job.attempts).as_millis() as i64)
+                }
+                _ => None,
+            };
+            let result = if retry_at.is_some() { "retry" } else { "dead" };
+            metrics::counter!("calbridge_jobs_total", "kind" => kind.clone(), "result" => result)
+                .increment(1);
+            tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, %error, "job failed");
+            repo::fail(
+                state.db.pool(),
+                job.id,
+                owner,
+                &error.to_string(),
+                retry_at,
+            )
+            .await
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(job = %job.id, error = %e, "recording a job result failed; the lease will expire");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..30 {
+            let d = backoff(attempt).as_millis() as u64;
+            let cap = (1000u64 << attempt.clamp(1, 20)).min(600_000);
+            assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d} ms");
+        }
+        assert!(backoff(1) <= Duration::from_secs(2));
+        assert!(backoff(25) >= Duration::from_secs(300));
+    }
+}

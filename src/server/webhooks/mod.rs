@@ -1,0 +1,4 @@
+//! Provider webhook receivers: verify, then store the event and its job in
+//! one transaction, then acknowledge.
+
+pub mod microsoft;

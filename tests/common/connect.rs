@@ -1,0 +1,126 @@
+//! Connecting sandbox calendars through the real popup flow.
+
+use super::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+pub fn sandboxed() -> Options {
+    Options {
+        sandbox: true,
+        ..Options::default()
+    }
+}
+
+/// Follows start → consent (deciding as `account`) and returns the callback URL.
+pub async fn consent(
+    app: &TestApp,
+    client: &reqwest::Client,
+    provider: &str,
+    account: &str,
+    decision: &str,
+) -> String {
+    let start = client
+        .get(app.url(&format!("/oauth/{provider}/start")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        start.status(),
+        StatusCode::SEE_OTHER,
+        "start redirects to the provider"
+    );
+    let authorize = url::Url::parse(&location(&start)).unwrap();
+    assert!(
+        authorize.as_str().starts_with(&app.url("/sandbox/")),
+        "{authorize}"
+    );
+    let params: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
+    assert!(get("state").is_some_and(|s| s.len() >= 43), "256-bit state");
+    assert_eq!(
+        get("redirect_uri"),
+        Some(app.url(&format!("/oauth/{provider}/callback")))
+    );
+    if provider == "google" {
+        assert_eq!(get("access_type").as_deref(), Some("offline"));
+        assert_eq!(get("prompt").as_deref(), Some("consent"));
+    }
+    if provider == "microsoft" {
+        assert!(get("scope").unwrap().contains("offline_access"));
+    }
+    let mut form = params.clone();
+    form.push(("account".into(), account.into()));
+    form.push(("decision".into(), decision.into()));
+    let mut endpoint = authorize.clone();
+    endpoint.set_query(None);
+    let decided = client.post(endpoint).form(&form).send().await.unwrap();
+    assert_eq!(decided.status(), StatusCode::SEE_OTHER);
+    location(&decided)
+}
+
+pub async fn connect(
+    app: &TestApp,
+    client: &reqwest::Client,
+    provider: &str,
+    account: &str,
+) -> reqwest::Response {
+    let callback = consent(app, client, provider, account, "allow").await;
+    client.get(callback).send().await.unwrap()
+}
+
+/// Connects Alice's sandbox Calendly account; returns the connection id.
+pub async fn connect_calendly(app: &TestApp, client: &reqwest::Client) -> String {
+    connect(app, client, "calendly", "alice@sandbox.test").await;
+    connections(app, client).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Makes calbridge believe every access token has expired.
+pub async fn expire_tokens(app: &TestApp) {
+    sqlx::query("UPDATE connections SET token_expires_at = 0")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+}
+
+pub async fn connections(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    client
+        .get(app.url("/api/connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until `check` holds, polling; panics with `what` after 20 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Secrets of one owner kind left in the vault.
+pub async fn secrets_of(app: &TestApp, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = $1")
+        .bind(kind)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
