@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
                     <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>
+                    <Route path=path!("admin/jobs") view=pages::admin::jobs::AdminJobsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

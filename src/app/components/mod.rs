@@ -3,3 +3,4 @@ pub mod flash;
 pub mod layout;
 pub mod provider_icon;
 pub mod time_zone;
+pub mod connection_status;

@@ -1,5 +1,6 @@
 use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
+use crate::app::components::connection_status::{utc_minutes, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
@@ -111,9 +112,9 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
             <h2>"Your connections"</h2>
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Last sync"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Last sync"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
-                        {connections.into_iter().map(|c| {
+                        {connections.iter().cloned().map(|c| {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
@@ -124,8 +125,9 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
                                     <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
-                                    <td class="nowrap">{c.last_sync_at.clone().unwrap_or_else(|| "never".into())}</td>
-                                    <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).map(|t| format!("{} {} UTC", &t[..10], &t[11..16])).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
+                                    <td><SubscriptionCell connection=c.clone()/></td>
+                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_minutes).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/settings/calendars/{}/test", c.id)>
@@ -145,6 +147,42 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
+        </section>
+        {connections.into_iter()
+            .filter(|c| c.state == ConnectionState::Connected && !c.calendars.is_empty())
+            .map(|c| view! { <CalendarChoice connection=c/> })
+            .collect_view()}
+    }
+}
+
+/// Which calendars of a Google or Outlook account count as busy, and which
+/// one receives new bookings.
+#[component]
+fn CalendarChoice(connection: ConnectionView) -> impl IntoView {
+    let action = format!("/settings/calendars/{}/calendars", connection.id);
+    view! {
+        <section class="card" data-calendars=connection.account_email.clone()>
+            <h2><ProviderIcon provider=connection.provider/>" Calendars of "{connection.account_email.clone()}</h2>
+            <form method="post" action=action>
+                <div class="table-wrap">
+                    <table class="table">
+                        <thead><tr><th>"Calendar"</th><th>"Counts as busy"</th><th>"New bookings go here"</th></tr></thead>
+                        <tbody>
+                            {connection.calendars.into_iter().map(|cal| view! {
+                                <tr>
+                                    <td>{cal.name.clone()}{cal.primary.then(|| view! { " " <span class="badge">"primary"</span> })}</td>
+                                    <td><input type="checkbox" name="busy" value=cal.id.clone() checked=cal.busy aria-label=format!("{} counts as busy", cal.name)/></td>
+                                    <td>
+                                        <input type="radio" name="booking" value=cal.id.clone() checked=cal.booking_target disabled=!cal.writable aria-label=format!("New bookings go to {}", cal.name)/>
+                                        {(!cal.writable).then(|| view! { " " <span class="muted small">"read-only"</span> })}
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <button type="submit" class="button primary">"Save calendars"</button>
+            </form>
         </section>
     }
 }

@@ -3,7 +3,7 @@
 //! everything works before the WASM loads.
 
 use super::guards::error_page;
-use crate::model::{ConnectionId, InviteId, Provider, Role, UserId};
+use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
 use crate::server::error::{AppError, AppResult};
@@ -418,6 +418,30 @@ pub async fn admin_resync_connection(
         connections::admin_resync(&state, &admin, id).await,
         "/admin/connections?notice=resync_queued",
         "/admin/connections",
+    )
+}
+
+pub async fn retry_job(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<JobId>,
+) -> Response {
+    settle(
+        crate::server::jobs::admin::retry(&state, &admin, id).await,
+        "/admin/jobs?notice=job_retried",
+        "/admin/jobs",
+    )
+}
+
+pub async fn discard_job(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<JobId>,
+) -> Response {
+    settle(
+        crate::server::jobs::admin::discard(&state, &admin, id).await,
+        "/admin/jobs?notice=job_discarded",
+        "/admin/jobs",
     )
 }
 

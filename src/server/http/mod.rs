@@ -76,6 +76,8 @@ pub fn router(state: AppState) -> Router {
             "/admin/connections/{id}/disconnect",
             post(forms::admin_disconnect_connection),
         )
+        .route("/admin/jobs/{id}/retry", post(forms::retry_job))
+        .route("/admin/jobs/{id}/discard", post(forms::discard_job))
         .route("/admin/apps", post(forms::save_oauth_app))
         .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
         .route(

@@ -7,6 +7,7 @@
 //! is queued (in-process notify, plus `LISTEN/NOTIFY` across instances on
 //! PostgreSQL) and otherwise look for due jobs every second.
 
+pub mod admin;
 mod handlers;
 pub mod scheduler;
 

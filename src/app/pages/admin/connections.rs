@@ -1,5 +1,7 @@
 use super::AdminTabs;
 use crate::api::accounts::get_tenant_connections;
+use crate::api::operations::get_jobs;
+use crate::app::components::connection_status::{utc_minutes, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, Provider, TenantConnectionView};
 use leptos::prelude::*;
@@ -20,12 +22,23 @@ pub fn AdminConnectionsPage() -> impl IntoView {
     let rows = Resource::new(filter, |(provider, state)| {
         get_tenant_connections(provider, state)
     });
+    let jobs = Resource::new(|| (), |_| get_jobs(Some("dead".into())));
     view! {
         <Title text="Connections"/>
         <div class="page-head">
             <h1>"Admin"</h1>
         </div>
         <AdminTabs/>
+        <Transition fallback=|| ()>
+            {move || jobs.get().and_then(Result::ok).map(|page| view! {
+                <p class="muted small" data-testid="scheduler">
+                    "Renewals and token refreshes run from the scheduler; next run: "
+                    {page.scheduler_next_run.as_deref().map(utc_minutes).unwrap_or_else(|| "not scheduled".into())}
+                    ". "
+                    <a href="/admin/jobs">"Jobs"</a>
+                </p>
+            })}
+        </Transition>
         <form method="get" action="/admin/connections" class="inline-form filters">
             <label>
                 "Provider"
@@ -68,7 +81,7 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
         <section class="card">
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"User"</th><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Last sync"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <thead><tr><th>"User"</th><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Last sync"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|r| {
                             let c = r.connection;
@@ -82,12 +95,16 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
-                                    <td class="nowrap">{c.last_sync_at.clone().unwrap_or_else(|| "never".into())}</td>
-                                    <td class="nowrap">{c.token_expires_at.clone().filter(|_| active).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
+                                    <td><SubscriptionCell connection=c.clone()/></td>
+                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_minutes).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/admin/connections/{}/refresh", c.id)>
                                                 <button type="submit" class="button small">"Force refresh"</button>
+                                            </form>
+                                            <form method="post" action=format!("/admin/connections/{}/resync", c.id)>
+                                                <button type="submit" class="button small">"Force resync"</button>
                                             </form>
                                             <form method="post" action=format!("/admin/connections/{}/disconnect", c.id)>
                                                 <button type="submit" class="button small danger-outline">"Disconnect"</button>

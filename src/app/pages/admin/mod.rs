@@ -1,5 +1,6 @@
 pub mod apps;
 pub mod connections;
+pub mod jobs;
 pub mod users;
 
 use leptos::prelude::*;
@@ -12,6 +13,7 @@ pub fn AdminTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Admin">
             <A href="/admin/users">"Users"</A>
             <A href="/admin/connections">"Connections"</A>
+            <A href="/admin/jobs">"Jobs"</A>
             <A href="/admin/apps">"OAuth apps"</A>
         </nav>
     }
