@@ -614,7 +614,53 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     app.stop().await;
 }
 
+/// The provider refuses a token calbridge still believes valid (here: the
+/// sandbox's clock ran past its two-hour lifetime): one refresh, one retry.
+async fn a_401_refreshes_once_and_retries(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let id = connect_calendly(&app, &ada).await;
+    let refreshes = || async {
+        let events: Value = reqwest::get(app.url("/sandbox/_control/oauth/events"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "refresh")
+            .count()
+    };
+    eventually("set-up finished", || async {
+        connections(&app, &ada).await[0]["subscription"]["active"] == 1
+    })
+    .await;
+    let before = refreshes().await;
+    let moved = reqwest::Client::new()
+        .post(app.url("/sandbox/_control/clock"))
+        .json(&serde_json::json!({ "advance_secs": 3 * 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(moved.status().is_success());
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/test")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/calendars?notice=connection_ok");
+    assert_eq!(refreshes().await, before + 1, "exactly one refresh");
+    assert_eq!(connections(&app, &ada).await[0]["state"], "connected");
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_401_refreshes_once_and_retries,
     disconnect_succeeds_locally_when_the_provider_fails,
     admins_see_and_manage_every_connection_in_their_tenant,
     concurrent_calls_on_an_expired_calendly_token_refresh_once,
