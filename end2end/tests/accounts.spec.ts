@@ -159,7 +159,11 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
   // Let the page hydrate so the buttons open popups.
   await page.waitForLoadState("networkidle");
 
-  for (const [button, provider] of [["Connect Calendly", "calendly"], ["Connect Google Calendar", "google"]]) {
+  for (const [button, provider] of [
+    ["Connect Calendly", "calendly"],
+    ["Connect Google Calendar", "google"],
+    ["Connect Outlook", "microsoft"],
+  ]) {
     const popupPromise = page.waitForEvent("popup");
     await page.getByRole("link", { name: button }).click();
     const popup = await popupPromise;
@@ -172,6 +176,17 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
     await expect(page.getByTestId("connect-result")).toContainText("connected as alice@sandbox.test");
     await expect(page).toHaveURL(/\/settings\/calendars$/);
   }
+  // Webhook subscriptions are created in the background.
+  await expect(async () => {
+    await page.reload();
+    for (const provider of ["calendly", "google", "microsoft"]) {
+      await expect(page.locator(`tr[data-provider='${provider}'] [data-testid='subscription-state']`)).toHaveText(
+        "1 active",
+        { timeout: 1000 },
+      );
+    }
+  }).toPass();
+  await expect(page.locator("[data-calendars='alice@sandbox.test']").first()).toContainText("Counts as busy");
   await shot(page, "16-calendars-connected");
 
   // Popups blocked: the button navigates the whole page and comes back with a message.
@@ -183,6 +198,7 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
   await page.getByRole("button", { name: "Allow" }).click();
   await expect(page).toHaveURL(/\/settings\/calendars\?notice=connected/);
   await expect(page.getByText("Calendar connected.")).toBeVisible();
+  await expect(page.locator("tr[data-provider='microsoft']")).toHaveCount(1);
   await expect(page.locator("tr[data-provider='microsoft']")).toContainText("alice@sandbox.test");
 
   // Disconnect.
