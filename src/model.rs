@@ -214,6 +214,78 @@ pub struct CalendarView {
     pub booking_target: bool,
 }
 
+/// A meeting's state at its provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingStatus {
+    Scheduled,
+    Canceled,
+    /// Moved: a new meeting replaces this one.
+    Rescheduled,
+}
+
+impl MeetingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingStatus::Scheduled => "scheduled",
+            MeetingStatus::Canceled => "canceled",
+            MeetingStatus::Rescheduled => "rescheduled",
+        }
+    }
+}
+
+impl FromStr for MeetingStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scheduled" => Ok(MeetingStatus::Scheduled),
+            "canceled" => Ok(MeetingStatus::Canceled),
+            "rescheduled" => Ok(MeetingStatus::Rescheduled),
+            other => Err(format!("unknown meeting status '{other}'")),
+        }
+    }
+}
+
+/// One meeting on `/meetings`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeetingView {
+    pub id: String,
+    pub provider: Provider,
+    pub title: String,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// The same times in the viewer's time zone, `HH:MM`.
+    pub local_start: String,
+    pub local_end: String,
+    pub status: MeetingStatus,
+    pub invitee_name: Option<String>,
+    pub invitee_email: Option<String>,
+    pub location: Option<String>,
+    pub join_url: Option<String>,
+    pub reschedule_url: Option<String>,
+    pub cancel_url: Option<String>,
+}
+
+/// Meetings of one day in the viewer's time zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeetingDay {
+    /// `YYYY-MM-DD` in the viewer's time zone.
+    pub date: String,
+    /// e.g. "Monday 23 November".
+    pub label: String,
+    pub meetings: Vec<MeetingView>,
+}
+
+/// `/meetings`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeetingsPage {
+    pub days: Vec<MeetingDay>,
+    pub time_zone: String,
+    /// The user has at least one connected calendar.
+    pub has_connections: bool,
+}
+
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,6 +10,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod live;
+pub mod meetings;
 pub mod oauth_apps;
 pub mod observability;
 pub mod providers;
@@ -103,6 +105,7 @@ pub async fn build_state(
         tokens: Arc::default(),
         jobs: Arc::default(),
         clock: Arc::default(),
+        live: Arc::default(),
         instance_apps: Arc::new(instance_apps),
         config: Arc::new(config),
         db,

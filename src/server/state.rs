@@ -25,6 +25,7 @@ pub struct AppState {
     pub tokens: Arc<crate::server::tokens::TokenManager>,
     pub jobs: Arc<crate::server::jobs::Queue>,
     pub clock: Arc<crate::server::clock::Clock>,
+    pub live: Arc<crate::server::live::Live>,
 }
 
 impl AppState {

@@ -6,12 +6,14 @@
 pub mod connections;
 pub mod invites;
 pub mod jobs;
+pub mod meetings;
 pub mod oauth_apps;
 pub mod sessions;
 pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 pub mod vault;
+pub mod webhook_events;
 
 use crate::model::{TenantId, UserId};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -43,6 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users/{id}/role", post(forms::change_role))
         .route("/admin/users/{id}/remove", post(forms::remove_member))
         .route(
+            "/webhooks/calendly/{public_id}",
+            post(webhooks::calendly_delivery),
+        )
+        .route(
             "/webhooks/microsoft",
             post(webhooks::microsoft_notifications),
         )

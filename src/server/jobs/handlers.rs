@@ -6,7 +6,7 @@ use crate::server::db::connections as connections_repo;
 use crate::server::db::jobs::Job;
 use crate::server::db::TenantScope;
 use crate::server::state::AppState;
-use crate::server::subscriptions;
+use crate::server::{meetings, subscriptions};
 use std::str::FromStr;
 
 fn tenant(job: &Job) -> Result<&TenantScope, JobError> {
@@ -57,6 +57,15 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
                 .await?;
             Ok(())
         }
+        kinds::PROCESS_WEBHOOK => {
+            let event = job
+                .payload
+                .get("event")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| JobError::Permanent("the payload names no event".into()))?;
+            meetings::process_calendly_event(state, tenant(job)?, event).await
+        }
+        kinds::SYNC => meetings::sync(state, tenant(job)?, id_field(job, "connection")?).await,
         other => Err(JobError::Permanent(format!("unknown job kind '{other}'"))),
     }
 }

@@ -25,6 +25,8 @@ pub mod kinds {
     pub const CLEANUP: &str = "connection.cleanup";
     pub const RENEW: &str = "subscription.renew";
     pub const RECREATE: &str = "subscription.recreate";
+    /// Turn a stored webhook delivery into a meeting.
+    pub const PROCESS_WEBHOOK: &str = "webhook.process";
 }
 
 use crate::model::JobId;

@@ -6,12 +6,33 @@
 
 pub mod accounts;
 pub mod api;
+pub mod calendly;
 pub mod subscriptions;
 
-use crate::model::Provider;
+use crate::model::{MeetingStatus, Provider};
 use crate::server::crypto::SecretString;
 use rand::Rng;
 use std::time::Duration;
+
+/// A meeting as the provider reports it now.
+pub struct ProviderMeeting {
+    pub provider: Provider,
+    pub provider_event_id: String,
+    pub title: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub time_zone: Option<String>,
+    pub status: MeetingStatus,
+    pub invitee_name: Option<String>,
+    pub invitee_email: Option<String>,
+    pub attendees: Vec<String>,
+    pub location: Option<String>,
+    pub join_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub reschedule_url: Option<String>,
+    pub rescheduled_to: Option<String>,
+    pub provider_updated_at: Option<i64>,
+}
 
 /// Where one provider's OAuth server and API live.
 #[derive(Clone, Debug, PartialEq, Eq)]

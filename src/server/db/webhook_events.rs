@@ -1,0 +1,137 @@
+//! Received webhooks: one row per delivery worth keeping, deduplicated by
+//! a provider-specific key.
+
+use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope};
+use crate::model::{ConnectionId, Provider, UserId};
+use sqlx::{Any, AnyConnection, Executor, FromRow};
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookResult {
+    Queued,
+    Processed,
+    Ignored,
+    Unrouted,
+    Rejected,
+    Failed,
+}
+
+impl WebhookResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookResult::Queued => "queued",
+            WebhookResult::Processed => "processed",
+            WebhookResult::Ignored => "ignored",
+            WebhookResult::Unrouted => "unrouted",
+            WebhookResult::Rejected => "rejected",
+            WebhookResult::Failed => "failed",
+        }
+    }
+}
+
+pub struct NewEvent<'a> {
+    pub tenant: Option<&'a TenantScope>,
+    pub user: Option<UserId>,
+    pub connection: Option<ConnectionId>,
+    pub provider: Provider,
+    pub event_type: &'a str,
+    pub dedupe_key: Option<&'a str>,
+    pub result: WebhookResult,
+    pub detail: Option<&'a str>,
+    pub payload: Option<&'a str>,
+}
+
+/// unscoped: a delivery may arrive for no tenant (unrouted); the row names
+/// its tenant when there is one.
+///
+/// Inserts the event; `None` when its dedupe key was seen before, in which
+/// case the original's duplicate count goes up instead.
+pub async fn insert(conn: &mut AnyConnection, new: &NewEvent<'_>) -> DbResult<Option<String>> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO webhook_events (id, tenant_id, user_id, connection_id, provider, event_type, dedupe_key, result, \
+         detail, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(&id)
+    .bind(new.tenant.map(TenantScope::tenant))
+    .bind(new.user.map(|u| u.to_string()))
+    .bind(new.connection.map(|c| c.to_string()))
+    .bind(new.provider.as_str())
+    .bind(new.event_type)
+    .bind(new.dedupe_key)
+    .bind(new.result.as_str())
+    .bind(new.detail)
+    .bind(new.payload)
+    .bind(now_ms())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        sqlx::query(
+            "UPDATE webhook_events SET duplicates = duplicates + 1 WHERE provider = $1 AND dedupe_key = $2",
+        )
+        .bind(new.provider.as_str())
+        .bind(new.dedupe_key)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(inserted)
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    connection_id: Option<String>,
+    event_type: String,
+    payload: Option<String>,
+}
+
+/// What a processing job needs of its event.
+pub struct StoredEvent {
+    pub id: String,
+    pub connection: ConnectionId,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: &str,
+) -> DbResult<StoredEvent> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, connection_id, event_type, payload FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(scope.tenant())
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    let row = row.ok_or(DbError::NotFound)?;
+    Ok(StoredEvent {
+        connection: parse_id(row.connection_id.as_deref().unwrap_or_default())?,
+        payload: serde_json::from_str(row.payload.as_deref().unwrap_or("null"))
+            .map_err(|e| DbError::Corrupt(format!("webhook payload: {e}")))?,
+        id: row.id,
+        event_type: row.event_type,
+    })
+}
+
+pub async fn finish<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: &str,
+    result: WebhookResult,
+    detail: Option<&str>,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE webhook_events SET result = $1, detail = $2, processed_at = $3 WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(result.as_str())
+    .bind(detail)
+    .bind(now_ms())
+    .bind(scope.tenant())
+    .bind(id)
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}

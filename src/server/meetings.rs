@@ -1,0 +1,235 @@
+//! Meetings: processing webhook events and syncs into the meetings table
+//! (idempotent upserts of what the provider holds now), publishing each
+//! change to the owner's live stream, and the `/meetings` page.
+
+use crate::model::{MeetingDay, MeetingView, MeetingsPage, Provider};
+use crate::server::auth::Caller;
+use crate::server::db::connections::{self as connections_repo, Connection};
+use crate::server::db::meetings::{self as repo, MeetingRow};
+use crate::server::db::webhook_events::{self as events_repo, WebhookResult};
+use crate::server::db::{self, DbError, TenantScope};
+use crate::server::error::AppResult;
+use crate::server::jobs::JobError;
+use crate::server::providers::{calendly, ProviderMeeting};
+use crate::server::state::AppState;
+use chrono::{TimeZone, Utc};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How far ahead and back the list looks.
+const HORIZON_MS: i64 = 365 * DAY_MS;
+
+async fn store(
+    state: &AppState,
+    connection: &Connection,
+    meeting: &ProviderMeeting,
+    event_id: Option<&str>,
+) -> Result<(), JobError> {
+    let id = repo::upsert(
+        state.db.pool(),
+        &connection.owner,
+        connection.id,
+        meeting,
+        event_id,
+    )
+    .await?;
+    state.live.publish(
+        connection.owner.user_id(),
+        serde_json::json!({ "kind": "meeting", "id": id }).to_string(),
+    );
+    Ok(())
+}
+
+/// A verified Calendly delivery: read the booking back and store it.
+pub async fn process_calendly_event(
+    state: &AppState,
+    scope: &TenantScope,
+    event_id: &str,
+) -> Result<(), JobError> {
+    let event = events_repo::get(state.db.pool(), scope, event_id).await?;
+    let connection = connections_repo::get_in_tenant(state.db.pool(), scope, event.connection).await?;
+    let Some(invitee_uri) = event.payload["payload"]["uri"].as_str() else {
+        events_repo::finish(
+            state.db.pool(),
+            scope,
+            event_id,
+            WebhookResult::Failed,
+            Some("the payload names no invitee"),
+        )
+        .await?;
+        return Err(JobError::Permanent("the payload names no invitee".into()));
+    };
+    let http = &state.provider_http;
+    let meeting = state
+        .tokens
+        .call(state, &connection.owner, connection.id, false, |token| async move {
+            calendly::booking(http, &token, invitee_uri).await
+        })
+        .await?;
+    store(state, &connection, &meeting, Some(event_id)).await?;
+    events_repo::finish(
+        state.db.pool(),
+        scope,
+        event_id,
+        WebhookResult::Processed,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Imports everything the provider holds for a connection (polling mode,
+/// the first import after connecting, an admin's force resync).
+pub async fn sync(
+    state: &AppState,
+    scope: &TenantScope,
+    connection_id: crate::model::ConnectionId,
+) -> Result<(), JobError> {
+    let connection = connections_repo::get_in_tenant(state.db.pool(), scope, connection_id).await?;
+    if connection.state != crate::model::ConnectionState::Connected {
+        return Ok(());
+    }
+    if connection.provider != Provider::Calendly {
+        return Err(JobError::Permanent(
+            "importing Google and Outlook events is not available yet".into(),
+        ));
+    }
+    let http = &state.provider_http;
+    let api_base = state.config.endpoints.get(Provider::Calendly).api_base.as_str();
+    let user = connection.provider_account_id.as_str();
+    let bookings = state
+        .tokens
+        .call(state, &connection.owner, connection.id, false, |token| async move {
+            calendly::all_bookings(http, api_base, &token, user).await
+        })
+        .await?;
+    for meeting in &bookings {
+        store(state, &connection, meeting, None).await?;
+    }
+    connections_repo::set_synced(
+        state.db.pool(),
+        &connection.owner,
+        connection.id,
+        db::now_ms(),
+    )
+    .await
+    .map_err(DbError::from)?;
+    tracing::info!(connection = %connection.id, meetings = bookings.len(), "sync finished");
+    Ok(())
+}
+
+fn view(row: MeetingRow, tz: chrono_tz::Tz) -> Result<MeetingView, DbError> {
+    let local = |ms: i64| {
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    Ok(MeetingView {
+        provider: row.provider()?,
+        status: row.status()?,
+        local_start: local(row.starts_at),
+        local_end: local(row.ends_at),
+        starts_at: db::ms_to_rfc3339(row.starts_at),
+        ends_at: db::ms_to_rfc3339(row.ends_at),
+        id: row.id,
+        title: row.title,
+        invitee_name: row.invitee_name,
+        invitee_email: row.invitee_email,
+        location: row.location,
+        join_url: row.join_url,
+        reschedule_url: row.reschedule_url,
+        cancel_url: row.cancel_url,
+    })
+}
+
+/// Groups rows (already in order) by day in `tz`.
+fn group_by_day(rows: Vec<MeetingRow>, tz: chrono_tz::Tz) -> Result<Vec<MeetingDay>, DbError> {
+    let mut days: Vec<MeetingDay> = Vec::new();
+    for row in rows {
+        let start = Utc
+            .timestamp_millis_opt(row.starts_at)
+            .single()
+            .unwrap_or_default()
+            .with_timezone(&tz);
+        let date = start.format("%Y-%m-%d").to_string();
+        let meeting = view(row, tz)?;
+        match days.last_mut() {
+            Some(day) if day.date == date => day.meetings.push(meeting),
+            _ => days.push(MeetingDay {
+                label: start.format("%A %-d %B %Y").to_string(),
+                date,
+                meetings: vec![meeting],
+            }),
+        }
+    }
+    Ok(days)
+}
+
+/// The caller's upcoming (or past) meetings, grouped by day in their time zone.
+pub async fn page(state: &AppState, caller: &Caller, past: bool) -> AppResult<MeetingsPage> {
+    let tz: chrono_tz::Tz = caller.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let now = db::now_ms();
+    let start_of_today = Utc::now()
+        .with_timezone(&tz)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or(now, |t| t.timestamp_millis());
+    let (from, to) = if past {
+        (start_of_today - HORIZON_MS, start_of_today)
+    } else {
+        (start_of_today, now + HORIZON_MS)
+    };
+    let rows = repo::list_for_user(state.db.pool(), &caller.user, from, to, !past).await?;
+    let has_connections = !connections_repo::list_for_user(state.db.pool(), &caller.user)
+        .await?
+        .is_empty();
+    Ok(MeetingsPage {
+        days: group_by_day(rows, tz)?,
+        time_zone: tz.name().to_owned(),
+        has_connections,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, starts_at: i64) -> MeetingRow {
+        MeetingRow {
+            id: id.into(),
+            provider: "calendly".into(),
+            title: "Call".into(),
+            starts_at,
+            ends_at: starts_at + 1_800_000,
+            status: "scheduled".into(),
+            invitee_name: None,
+            invitee_email: None,
+            location: None,
+            join_url: None,
+            cancel_url: None,
+            reschedule_url: None,
+        }
+    }
+
+    #[test]
+    fn days_follow_the_viewers_time_zone() {
+        // 2026-11-23 23:30 UTC is already the 24th in Paris.
+        let late = Utc
+            .with_ymd_and_hms(2026, 11, 23, 23, 30, 0)
+            .unwrap()
+            .timestamp_millis();
+        let early = late - 12 * 3600 * 1000;
+        let utc = group_by_day(vec![row("a", early), row("b", late)], chrono_tz::UTC).unwrap();
+        assert_eq!(utc.len(), 1);
+        assert_eq!(utc[0].date, "2026-11-23");
+        let paris =
+            group_by_day(vec![row("a", early), row("b", late)], chrono_tz::Europe::Paris).unwrap();
+        assert_eq!(
+            paris.iter().map(|d| d.date.as_str()).collect::<Vec<_>>(),
+            ["2026-11-23", "2026-11-24"]
+        );
+        assert_eq!(paris[1].meetings[0].local_start, "00:30");
+        assert_eq!(paris[0].label, "Monday 23 November 2026");
+    }
+}
