@@ -215,7 +215,7 @@ pub struct CalendarView {
 }
 
 /// A meeting's state at its provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MeetingStatus {
     Scheduled,

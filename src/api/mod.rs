@@ -2,6 +2,7 @@
 //! call a service, return a view type.
 
 pub mod accounts;
+pub mod meetings;
 pub mod operations;
 
 #[cfg(feature = "ssr")]

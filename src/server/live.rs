@@ -5,17 +5,36 @@
 use crate::model::UserId;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Events a slow browser may fall behind by before it is told to resync.
 const BUFFER: usize = 64;
 
-#[derive(Default)]
 pub struct Live {
     channels: Mutex<HashMap<UserId, broadcast::Sender<String>>>,
+    /// Flips to true at shutdown so open streams end and the server can stop.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            channels: Mutex::default(),
+            closing: watch::channel(false).0,
+        }
+    }
 }
 
 impl Live {
+    /// Resolves when the server starts shutting down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
     fn channel(&self, user: UserId) -> broadcast::Sender<String> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         // Channels nobody listens to any more are dropped as we go.

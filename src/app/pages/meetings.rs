@@ -1,13 +1,160 @@
+use crate::api::meetings::get_meetings;
+use crate::app::components::provider_icon::ProviderIcon;
+use crate::model::{MeetingDay, MeetingStatus, MeetingView, MeetingsPage, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
+/// `/meetings`: the user's meetings, live. Rendered on the server; once
+/// hydrated, an EventSource on `/api/live` refetches the list whenever a
+/// meeting changes (and after every reconnect, so nothing is missed).
 #[component]
 pub fn MeetingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let past = move || query.get().get("tab").as_deref() == Some("past");
+    let meetings = Resource::new(past, get_meetings);
+    let live = RwSignal::new(false);
+    let provider = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        if let Ok(source) = web_sys::EventSource::new("/api/live") {
+            let refetch = Closure::<dyn Fn()>::new(move || meetings.refetch());
+            for kind in ["hello", "meeting", "resync"] {
+                let _ = source.add_event_listener_with_callback(kind, refetch.as_ref().unchecked_ref());
+            }
+            let opened = Closure::<dyn Fn()>::new(move || live.set(true));
+            source.set_onopen(Some(opened.as_ref().unchecked_ref()));
+            // The browser reconnects by itself; show that we are not live meanwhile.
+            let failed = Closure::<dyn Fn()>::new(move || live.set(false));
+            source.set_onerror(Some(failed.as_ref().unchecked_ref()));
+            let source = send_wrapper::SendWrapper::new((source, refetch, opened, failed));
+            on_cleanup(move || source.0.close());
+        }
+    }
     view! {
         <Title text="Meetings"/>
         <div class="page-head">
             <h1>"Meetings"</h1>
+            <span class="live" class:on=move || live.get() data-testid="live-indicator">
+                <span class="dot"></span>
+                {move || if live.get() { "Live" } else { "Connecting…" }}
+            </span>
         </div>
+        <nav class="tabs" aria-label="Meetings">
+            <a href="/meetings" aria-current=move || (!past()).then_some("page")>"Upcoming"</a>
+            <a href="/meetings?tab=past" aria-current=move || past().then_some("page")>"Past"</a>
+        </nav>
+        <div class="inline-form filters">
+            <label>
+                "Provider"
+                <select on:change=move |ev| provider.set(event_target_value(&ev)) prop:value=move || provider.get()>
+                    <option value="">"All providers"</option>
+                    {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Invitee"
+                <input type="search" placeholder="Name or email" on:input=move |ev| search.set(event_target_value(&ev)) prop:value=move || search.get()/>
+            </label>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || meetings.get().map(|r| match r {
+                Ok(page) => view! { <MeetingList page provider search/> }.into_any(),
+                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn matches(m: &MeetingView, provider: &str, search: &str) -> bool {
+    let search = search.trim().to_lowercase();
+    (provider.is_empty() || m.provider.as_str() == provider)
+        && (search.is_empty()
+            || [&m.invitee_name, &m.invitee_email]
+                .into_iter()
+                .flatten()
+                .any(|v| v.to_lowercase().contains(&search)))
+}
+
+#[component]
+fn MeetingList(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<String>) -> impl IntoView {
+    if page.days.is_empty() {
+        return view! { <Empty has_connections=page.has_connections/> }.into_any();
+    }
+    let days = page.days;
+    let shown = Memo::new(move |_| {
+        let (p, s) = (provider.get(), search.get());
+        days.iter()
+            .map(|d| MeetingDay {
+                meetings: d.meetings.iter().filter(|m| matches(m, &p, &s)).cloned().collect(),
+                ..d.clone()
+            })
+            .filter(|d| !d.meetings.is_empty())
+            .collect::<Vec<_>>()
+    });
+    let headings = move || {
+        shown
+            .get()
+            .into_iter()
+            .map(|d| (d.date, d.label))
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <p class="muted small">"Times in "{page.time_zone}"."</p>
+        <For
+            each=headings
+            key=|(date, _)| date.clone()
+            children=move |(date, label)| {
+                let day = date.clone();
+                let meetings = move || shown.get().into_iter().find(|d| d.date == day).map(|d| d.meetings).unwrap_or_default();
+                view! {
+                    <section class="card day" data-day=date>
+                        <h2>{label}</h2>
+                        <ul class="meetings">
+                            <For each=meetings key=|m| (m.id.clone(), m.status, m.starts_at.clone()) let:m>
+                                <MeetingItem m/>
+                            </For>
+                        </ul>
+                    </section>
+                }
+            }
+        />
+    }
+    .into_any()
+}
+
+#[component]
+fn MeetingItem(m: MeetingView) -> impl IntoView {
+    let status = m.status;
+    view! {
+        <li class=format!("meeting status-{}", status.as_str()) data-meeting=m.id.clone()>
+            <div class="when">{m.local_start.clone()}" – "{m.local_end.clone()}</div>
+            <div class="what">
+                <div class="title"><ProviderIcon provider=m.provider/>" "{m.title.clone()}</div>
+                <div class="muted small">
+                    {m.invitee_name.clone()}
+                    {m.invitee_email.clone().map(|e| view! { " · " {e} })}
+                    {m.location.clone().filter(|_| m.join_url.is_none()).map(|l| view! { " · " {l} })}
+                </div>
+            </div>
+            <div class="meeting-actions">
+                {(status != MeetingStatus::Scheduled).then(|| view! {
+                    <span class=format!("badge badge-meeting-{}", status.as_str())>{status.as_str()}</span>
+                })}
+                {m.join_url.clone().filter(|_| status == MeetingStatus::Scheduled).map(|url| view! {
+                    <a class="button small" href=url target="_blank" rel="noopener">"Join"</a>
+                })}
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn Empty(has_connections: bool) -> impl IntoView {
+    view! {
         <section class="card empty-state">
             <svg class="empty-icon" viewBox="0 0 24 24" width="48" height="48" aria-hidden="true">
                 <rect x="3" y="4.5" width="18" height="16" rx="3" fill="none" stroke="currentColor" stroke-width="1.6"/>
@@ -17,10 +164,14 @@ pub fn MeetingsPage() -> impl IntoView {
                 <circle cx="15.5" cy="14" r="1.1" fill="currentColor"/>
             </svg>
             <h2>"No meetings yet"</h2>
-            <p class="muted">
-                "Meetings booked through Calendly, Google Calendar or Outlook appear here the moment they are made, once a calendar is connected."
-            </p>
-            <p><a class="button primary" href="/settings/calendars">"Connect a calendar"</a></p>
+            {if has_connections {
+                view! { <p class="muted">"New bookings appear here the moment they are made."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="muted">"Meetings booked through Calendly, Google Calendar or Outlook appear here the moment they are made, once a calendar is connected."</p>
+                    <p><a class="button primary" href="/settings/calendars">"Connect a calendar"</a></p>
+                }.into_any()
+            }}
         </section>
     }
 }

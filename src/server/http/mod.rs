@@ -3,6 +3,7 @@
 mod forms;
 mod guards;
 mod health;
+mod live;
 mod oauth;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/api/live", get(live::stream))
         .route("/auth/login", post(forms::login))
         .route("/auth/signup", post(forms::signup))
         .route("/auth/logout", post(forms::logout))
@@ -118,6 +120,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    let live = state.live.clone();
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop));
     // Histograms keep raw samples until drained; drain them regularly.
@@ -133,6 +136,7 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_workers.send(true);
+            live.close();
         })
         .await;
     let _ = workers.await;
