@@ -33,7 +33,13 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
                 id_field(job, "connection")?,
             )
             .await?;
-            subscriptions::reconcile(state, &connection).await
+            subscriptions::reconcile(state, &connection).await?;
+            // The first import; Calendly only for now (polling connections
+            // were queued one when they switched to polling).
+            if connection.provider == crate::model::Provider::Calendly {
+                subscriptions::queue_sync(state, &connection).await?;
+            }
+            Ok(())
         }
         kinds::CLEANUP => {
             subscriptions::cleanup(state, tenant(job)?, id_field(job, "connection")?).await

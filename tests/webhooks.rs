@@ -1,0 +1,415 @@
+//! Calendly webhooks end to end over real HTTP: the sandbox books, cancels
+//! and reschedules, delivers signed webhooks to calbridge, calbridge stores
+//! them with their job in one transaction and turns them into meetings.
+//! Signature failures, unrouted deliveries, concurrent duplicates, out-of-
+//! order deliveries and per-user isolation (SSE included). Both backends.
+
+mod common;
+
+use calbridge::server::webhooks::signature;
+use common::connect::*;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Connects `account`'s sandbox Calendly for the logged-in `client` and
+/// waits for its webhook subscription; returns (webhook URL, signing key).
+async fn connect_with_hook(app: &TestApp, client: &reqwest::Client, account: &str) -> (String, String) {
+    connect(app, client, "calendly", account).await;
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let find = || {
+        let world = sandbox.world();
+        let id = world
+            .account_by_email(calbridge::model::Provider::Calendly, account)?
+            .id
+            .clone();
+        world
+            .calendly
+            .subscriptions
+            .iter()
+            .find(|s| s.state == "active" && s.user.as_deref() == Some(id.as_str()))
+            .map(|s| (s.callback_url.clone(), s.signing_key.clone()))
+    };
+    eventually("the webhook subscription", || async { find().is_some() }).await;
+    let found = find().unwrap();
+    eventually("calbridge recorded it", || async {
+        connections(app, client)
+            .await
+            .iter()
+            .any(|c| {
+                c["account_email"] == account
+                    && c["subscription"]["active"] == 1
+                    && c["last_sync_at"].is_string()
+            })
+    })
+    .await;
+    found
+}
+
+/// The Calendly user URI the subscription belongs to (`created_by`).
+fn creator_uri(app: &TestApp, sandbox: &calbridge::sandbox::Sandbox) -> String {
+    let user = sandbox.world().calendly.subscriptions[0].creator.clone();
+    format!("{}/calendly/users/{user}", app.url("/sandbox"))
+}
+
+async fn book(app: &TestApp, host: &str, invitee: &str, day: u32) -> Value {
+    let resp = reqwest::Client::new()
+        .post(app.url("/sandbox/_control/calendly/bookings"))
+        .json(&json!({
+            "host_email": host,
+            "invitee_name": invitee,
+            "invitee_email": format!("{}@example.com", invitee.to_lowercase()),
+            "start_time": format!("2026-12-{day:02}T10:00:00Z"),
+            "end_time": format!("2026-12-{day:02}T10:30:00Z"),
+            "event_name": "Intro call",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    resp.json().await.unwrap()
+}
+
+async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    let page: Value = client
+        .get(app.url("/api/meetings?past=false"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["meetings"].as_array().unwrap().clone())
+        .collect()
+}
+
+async fn events(app: &TestApp) -> Vec<(String, Option<String>, i64)> {
+    sqlx::query_as("SELECT result, detail, duplicates FROM webhook_events ORDER BY received_at, id")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn deliver(url: &str, body: &str, header: Option<String>) -> StatusCode {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(h) = header {
+        request = request.header("Calendly-Webhook-Signature", h);
+    }
+    request.send().await.unwrap().status()
+}
+
+/// A realistic delivery for an invitee that really exists in the sandbox.
+fn body_for(booking: &Value, creator: &str) -> String {
+    json!({
+        "event": "invitee.created",
+        "created_at": "2030-01-01T09:00:00.000000Z",
+        "created_by": creator,
+        "payload": booking["invitee"],
+    })
+    .to_string()
+}
+
+async fn a_booking_becomes_a_meeting_for_its_owner_only(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
+    connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    connect_with_hook(&app, &bob, "bob@sandbox.test").await;
+
+    // Bob listens on his live stream.
+    let mut bob_live = bob.get(app.url("/api/live")).send().await.unwrap();
+    assert_eq!(bob_live.status(), StatusCode::OK);
+    let hello = bob_live.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&hello).contains("event: hello"));
+    let mut ada_live = ada.get(app.url("/api/live")).send().await.unwrap();
+    ada_live.chunk().await.unwrap();
+
+    let booking = book(&app, "alice@sandbox.test", "Pat", 7).await;
+    let invitee_uri = booking["invitee"]["uri"].as_str().unwrap().to_owned();
+    eventually("the meeting appears for ada", || async {
+        meetings(&app, &ada).await.len() == 1
+    })
+    .await;
+    let chunk = tokio::time::timeout(Duration::from_secs(5), ada_live.chunk())
+        .await
+        .expect("a live event for ada")
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("event: meeting"));
+    let m = &meetings(&app, &ada).await[0];
+    assert_eq!(m["title"], "Intro call");
+    assert_eq!(m["invitee_name"], "Pat");
+    assert_eq!(m["invitee_email"], "pat@example.com");
+    assert_eq!(m["status"], "scheduled");
+    assert_eq!(m["provider"], "calendly");
+    assert!(meetings(&app, &bob).await.is_empty(), "never on bob's page");
+    let nothing = tokio::time::timeout(Duration::from_millis(300), bob_live.chunk()).await;
+    assert!(nothing.is_err(), "bob's stream stays quiet");
+    let stored: String = sqlx::query_scalar("SELECT provider_event_id FROM meetings")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, invitee_uri);
+    let processed: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT result, processed_at FROM webhook_events WHERE dedupe_key IS NOT NULL")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].0, "processed");
+    assert!(processed[0].1.is_some());
+
+    // The host cancels: the meeting is marked canceled, not removed.
+    let event_uuid = booking["event"]["uuid"].as_str().unwrap();
+    let resp = reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/_control/calendly/bookings/{event_uuid}/cancel")))
+        .json(&json!({"reason": "conflict"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    eventually("the meeting is canceled", || async {
+        meetings(&app, &ada).await[0]["status"] == "canceled"
+    })
+    .await;
+    app.stop().await;
+}
+
+async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let (url, key) = connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    // A real invitee, created while deliveries were switched off.
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let creator = creator_uri(&app, sandbox);
+    reqwest::Client::new()
+        .post(app.url("/sandbox/_control/faults"))
+        .json(&json!({"provider": "calendly", "drop_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let booking = book(&app, "alice@sandbox.test", "Pat", 8).await;
+    let body = body_for(&booking, &creator);
+    let other_body = body.replace("Pat", "Mallory");
+    let t = now();
+    let cases: Vec<(&str, &str, Option<String>, StatusCode)> = vec![
+        ("wrong key", &body, Some(signature::sign(b"not-the-key", t, body.as_bytes())), StatusCode::UNAUTHORIZED),
+        ("tampered body", &other_body, Some(signature::sign(key.as_bytes(), t, body.as_bytes())), StatusCode::UNAUTHORIZED),
+        ("stale", &body, Some(signature::sign(key.as_bytes(), t - 600, body.as_bytes())), StatusCode::UNAUTHORIZED),
+        ("future", &body, Some(signature::sign(key.as_bytes(), t + 600, body.as_bytes())), StatusCode::UNAUTHORIZED),
+        ("missing header", &body, None, StatusCode::UNAUTHORIZED),
+        ("garbled header", &body, Some("t=abc,v1=xyz".into()), StatusCode::UNAUTHORIZED),
+        ("not JSON", "{not json", Some(signature::sign(key.as_bytes(), t, b"{not json")), StatusCode::BAD_REQUEST),
+    ];
+    for (what, body, header, expected) in &cases {
+        assert_eq!(deliver(&url, body, header.clone()).await, *expected, "{what}");
+    }
+    let recorded = events(&app).await;
+    assert_eq!(recorded.len(), cases.len());
+    assert!(recorded.iter().all(|(result, _, _)| result == "rejected"), "{recorded:?}");
+    assert_eq!(count(&app, "meetings").await, 0);
+    assert_eq!(
+        count(&app, "jobs WHERE kind = 'webhook.process'").await,
+        0,
+        "no processing queued"
+    );
+
+    // Several v1 values, one of them right: accepted.
+    let good = signature::sign(key.as_bytes(), t, body.as_bytes());
+    let several = good.replace(",v1=", &format!(",v1={},v1=", "ab".repeat(32)));
+    assert_eq!(deliver(&url, &body, Some(several)).await, StatusCode::ACCEPTED);
+    eventually("the accepted delivery becomes a meeting", || async {
+        count(&app, "meetings").await == 1
+    })
+    .await;
+
+    // Too big: 413 before anything else.
+    let huge = "x".repeat(300 * 1024);
+    assert_eq!(
+        deliver(&url, &huge, Some(signature::sign(key.as_bytes(), t, huge.as_bytes()))).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // An unknown connection: 200 so Calendly keeps the hook, and a record.
+    let unknown = app.url("/webhooks/calendly/no-such-connection");
+    assert_eq!(deliver(&unknown, &body, Some(good.clone())).await, StatusCode::OK);
+    let unrouted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE result = 'unrouted' AND tenant_id IS NULL")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(unrouted, 1);
+    app.stop().await;
+}
+
+async fn the_same_delivery_twenty_times_makes_one_meeting(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let (url, key) = connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let creator = creator_uri(&app, sandbox);
+    reqwest::Client::new()
+        .post(app.url("/sandbox/_control/faults"))
+        .json(&json!({"provider": "calendly", "drop_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let booking = book(&app, "alice@sandbox.test", "Pat", 9).await;
+    let body = body_for(&booking, &creator);
+    let header = signature::sign(key.as_bytes(), now(), body.as_bytes());
+    let sends = (0..20).map(|_| deliver(&url, &body, Some(header.clone())));
+    let statuses = futures::future::join_all(sends).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::ACCEPTED).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| s.is_success()), "{statuses:?}");
+    eventually("processed", || async {
+        count(&app, "webhook_events WHERE result = 'processed'").await == 1
+    })
+    .await;
+    let recorded = events(&app).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].2, 19, "duplicates counted on the original");
+    assert_eq!(count(&app, "meetings").await, 1);
+    assert_eq!(meetings(&app, &ada).await.len(), 1);
+    app.stop().await;
+}
+
+/// Reschedules and cancellations delivered twice and in reverse order end
+/// as the sandbox's truth.
+async fn out_of_order_deliveries_converge_to_the_truth(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    let fault = reqwest::Client::new()
+        .post(app.url("/sandbox/_control/faults"))
+        .json(&json!({"provider": "calendly", "duplicate_delivery_rate": 1.0, "reorder_deliveries": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), StatusCode::CREATED);
+    let control = reqwest::Client::new();
+    let a = book(&app, "alice@sandbox.test", "Ann", 10).await;
+    let b = book(&app, "alice@sandbox.test", "Ben", 11).await;
+    let c = book(&app, "alice@sandbox.test", "Cy", 12).await;
+    // Ann cancels her own booking; Ben's is rescheduled; Cy's stays.
+    let ann = a["invitee"]["uuid"].as_str().unwrap();
+    assert!(control
+        .post(app.url(&format!("/sandbox/_control/calendly/bookings/{ann}/cancel")))
+        .json(&json!({"reason": "sick"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let ben = b["invitee"]["uuid"].as_str().unwrap();
+    assert!(control
+        .post(app.url(&format!("/sandbox/_control/calendly/bookings/{ben}/reschedule")))
+        .json(&json!({"start_time": "2026-12-20T15:00:00Z", "end_time": "2026-12-20T15:30:00Z"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let _ = c;
+    let truth: Value = control
+        .get(app.url("/sandbox/_control/truth?account=alice@sandbox.test&provider=calendly"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut expected: Vec<(String, String)> = truth["calendly"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["invitees"].as_array().unwrap().iter().map(move |i| {
+                let status = match (i["status"].as_str(), i["rescheduled"].as_bool()) {
+                    (Some("active"), _) if e["status"] == "active" => "scheduled",
+                    (_, Some(true)) => "rescheduled",
+                    _ => "canceled",
+                };
+                (i["name"].as_str().unwrap().to_owned(), status.to_owned())
+            })
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 4, "{truth}");
+    eventually("calbridge matches the sandbox", || async {
+        let mut got: Vec<(String, String)> = meetings(&app, &ada)
+            .await
+            .iter()
+            .map(|m| {
+                (
+                    m["invitee_name"].as_str().unwrap().to_owned(),
+                    m["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        got == expected
+    })
+    .await;
+    assert!(
+        count(&app, "webhook_events WHERE duplicates > 0").await > 0,
+        "the sandbox really delivered duplicates"
+    );
+    app.stop().await;
+}
+
+async fn free_plan_polling_imports_bookings(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let created = reqwest::Client::new()
+        .post(app.url("/sandbox/_control/accounts"))
+        .json(&json!({"provider": "calendly", "email": "frugal@sandbox.test", "name": "Frugal", "plan": "free"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    book(&app, "frugal@sandbox.test", "Pat", 13).await;
+    connect(&app, &ada, "calendly", "frugal@sandbox.test").await;
+    eventually("the first poll imports the booking", || async {
+        meetings(&app, &ada).await.len() == 1
+    })
+    .await;
+    let view = &connections(&app, &ada).await[0];
+    assert_eq!(view["sync_mode"], "polling");
+    assert!(view["last_sync_at"].is_string());
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_booking_becomes_a_meeting_for_its_owner_only,
+    bad_signatures_are_rejected_and_store_nothing_else,
+    the_same_delivery_twenty_times_makes_one_meeting,
+    out_of_order_deliveries_converge_to_the_truth,
+    free_plan_polling_imports_bookings,
+);
