@@ -50,3 +50,7 @@ CREATE TABLE meetings (
     UNIQUE (connection_id, provider_event_id)
 );
 CREATE INDEX meetings_by_user ON meetings (tenant_id, user_id, starts_at);
+
+-- Incremental sync positions: Google per calendar, Graph per connection.
+ALTER TABLE connection_calendars ADD COLUMN sync_token TEXT;
+ALTER TABLE connections ADD COLUMN delta_link TEXT;

@@ -10,7 +10,9 @@ use crate::server::db::webhook_events::{self as events_repo, WebhookResult};
 use crate::server::db::{self, DbError, TenantScope};
 use crate::server::error::AppResult;
 use crate::server::jobs::JobError;
-use crate::server::providers::{calendly, ProviderMeeting};
+use crate::server::providers::api::ProviderError;
+use crate::server::providers::{calendly, google, microsoft, ProviderMeeting};
+use crate::server::tokens::CallError;
 use crate::server::state::AppState;
 use chrono::{TimeZone, Utc};
 
@@ -32,11 +34,15 @@ async fn store(
         event_id,
     )
     .await?;
+    publish(state, connection, &id);
+    Ok(())
+}
+
+fn publish(state: &AppState, connection: &Connection, meeting_id: &str) {
     state.live.publish(
         connection.owner.user_id(),
-        serde_json::json!({ "kind": "meeting", "id": id }).to_string(),
+        serde_json::json!({ "kind": "meeting", "id": meeting_id }).to_string(),
     );
-    Ok(())
 }
 
 /// A verified Calendly delivery: read the booking back and store it.
@@ -77,8 +83,10 @@ pub async fn process_calendly_event(
     Ok(())
 }
 
-/// Imports everything the provider holds for a connection (polling mode,
-/// the first import after connecting, an admin's force resync).
+/// Imports changes from the provider for a connection: Calendly in full
+/// (polling mode, first import, force resync), Google incrementally per
+/// busy calendar, Outlook by Graph delta. Notifications that arrived before
+/// the sync started count as processed once it succeeds.
 pub async fn sync(
     state: &AppState,
     scope: &TenantScope,
@@ -88,11 +96,30 @@ pub async fn sync(
     if connection.state != crate::model::ConnectionState::Connected {
         return Ok(());
     }
-    if connection.provider != Provider::Calendly {
-        return Err(JobError::Permanent(
-            "importing Google and Outlook events is not available yet".into(),
-        ));
-    }
+    let started = db::now_ms();
+    let changed = match connection.provider {
+        Provider::Calendly => sync_calendly(state, &connection).await?,
+        Provider::Google => {
+            let mut changed = 0;
+            for calendar in connections_repo::calendars(state.db.pool(), scope, connection.id)
+                .await?
+                .into_iter()
+                .filter(|c| c.busy)
+            {
+                changed += sync_google_calendar(state, &connection, &calendar.calendar_id).await?;
+            }
+            changed
+        }
+        Provider::Microsoft => sync_graph(state, &connection).await?,
+    };
+    connections_repo::set_synced(state.db.pool(), &connection.owner, connection.id, started)
+        .await?;
+    events_repo::finish_queued_before(state.db.pool(), scope, connection.id, started).await?;
+    tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), changed, "sync finished");
+    Ok(())
+}
+
+async fn sync_calendly(state: &AppState, connection: &Connection) -> Result<usize, JobError> {
     let http = &state.provider_http;
     let api_base = state.config.endpoints.get(Provider::Calendly).api_base.as_str();
     let user = connection.provider_account_id.as_str();
@@ -103,18 +130,143 @@ pub async fn sync(
         })
         .await?;
     for meeting in &bookings {
-        store(state, &connection, meeting, None).await?;
+        store(state, connection, meeting, None).await?;
     }
-    connections_repo::set_synced(
-        state.db.pool(),
-        &connection.owner,
-        connection.id,
-        db::now_ms(),
-    )
-    .await
-    .map_err(DbError::from)?;
-    tracing::info!(connection = %connection.id, meetings = bookings.len(), "sync finished");
+    Ok(bookings.len())
+}
+
+async fn cancel(state: &AppState, connection: &Connection, provider_event_id: &str) -> Result<(), JobError> {
+    if let Some(id) =
+        repo::mark_canceled(state.db.pool(), &connection.owner, connection.id, provider_event_id).await?
+    {
+        publish(state, connection, &id);
+    }
     Ok(())
+}
+
+fn is_gone(e: &CallError) -> bool {
+    matches!(e, CallError::Provider(ProviderError::Rejected { status: 410, .. }))
+}
+
+/// One Google calendar: from its sync token, or in full when there is none
+/// or Google answers `410 Gone` (then meetings Google no longer lists are
+/// canceled here too).
+async fn sync_google_calendar(
+    state: &AppState,
+    connection: &Connection,
+    calendar_id: &str,
+) -> Result<usize, JobError> {
+    let scope = &connection.owner.tenant;
+    let http = &state.provider_http;
+    let api_base = state.config.endpoints.get(Provider::Google).api_base.as_str();
+    let mut sync_token =
+        connections_repo::calendar_sync_token(state.db.pool(), scope, connection.id, calendar_id).await?;
+    'restart: loop {
+        let full = sync_token.is_none();
+        let mut seen = Vec::new();
+        let mut page_token: Option<String> = None;
+        let mut changed = 0;
+        loop {
+            let (st, pt) = (sync_token.as_deref(), page_token.as_deref());
+            let page = match state
+                .tokens
+                .call(state, &connection.owner, connection.id, false, |token| async move {
+                    google::events_page(http, api_base, &token, calendar_id, st, pt).await
+                })
+                .await
+            {
+                Err(e) if is_gone(&e) && !full => {
+                    tracing::info!(connection = %connection.id, "Google sync token expired: full resync");
+                    sync_token = None;
+                    continue 'restart;
+                }
+                other => other?,
+            };
+            for meeting in &page.meetings {
+                store(state, connection, meeting, None).await?;
+                seen.push(meeting.provider_event_id.clone());
+            }
+            for removed in &page.removed {
+                cancel(state, connection, removed).await?;
+            }
+            changed += page.meetings.len() + page.removed.len();
+            if let Some(next) = page.next_page {
+                page_token = Some(next);
+                continue;
+            }
+            if full {
+                let prefix = google::event_key(calendar_id, "");
+                for gone in repo::live_event_ids(state.db.pool(), &connection.owner, connection.id, &prefix)
+                    .await?
+                    .into_iter()
+                    .filter(|id| !seen.contains(id))
+                {
+                    cancel(state, connection, &gone).await?;
+                }
+            }
+            connections_repo::set_calendar_sync_token(
+                state.db.pool(),
+                scope,
+                connection.id,
+                calendar_id,
+                page.next_sync_token.as_deref(),
+            )
+            .await?;
+            return Ok(changed);
+        }
+    }
+}
+
+/// Outlook: follows the stored delta link (or starts a new delta over the
+/// next year) to its end and keeps the new delta link.
+async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, JobError> {
+    let http = &state.provider_http;
+    let api_base = state.config.endpoints.get(Provider::Microsoft).api_base.clone();
+    let start_over = || {
+        let now = db::now_ms();
+        microsoft::initial_delta_url(&api_base, now - 30 * DAY_MS, now + HORIZON_MS)
+    };
+    let stored = connections_repo::delta_link(state.db.pool(), &connection.owner, connection.id).await?;
+    let mut resumed = stored.is_some();
+    let mut url = stored.unwrap_or_else(start_over);
+    let mut changed = 0;
+    loop {
+        let link = url.as_str();
+        let page = match state
+            .tokens
+            .call(state, &connection.owner, connection.id, false, |token| async move {
+                microsoft::delta_page(http, &token, link).await
+            })
+            .await
+        {
+            Err(e) if is_gone(&e) && resumed => {
+                resumed = false;
+                url = start_over();
+                continue;
+            }
+            other => other?,
+        };
+        for meeting in &page.meetings {
+            store(state, connection, meeting, None).await?;
+        }
+        for removed in &page.removed {
+            cancel(state, connection, removed).await?;
+        }
+        changed += page.meetings.len() + page.removed.len();
+        match (page.next_link, page.delta_link) {
+            (Some(next), _) => url = next,
+            (None, delta) => {
+                connections_repo::set_delta_link(
+                    state.db.pool(),
+                    &connection.owner,
+                    connection.id,
+                    delta.as_deref(),
+                )
+                .await?;
+                return Ok(changed);
+            }
+        }
+    }
 }
 
 fn view(row: MeetingRow, tz: chrono_tz::Tz) -> Result<MeetingView, DbError> {

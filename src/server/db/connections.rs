@@ -533,3 +533,75 @@ pub async fn save_calendar_choice(
     }
     Ok(())
 }
+
+/// Where the calendar's next incremental Google sync starts.
+pub async fn calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ConnectionId,
+    calendar_id: &str,
+) -> DbResult<Option<String>> {
+    let token: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT sync_token FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2 AND calendar_id = $3",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(calendar_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(token.flatten())
+}
+
+pub async fn set_calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ConnectionId,
+    calendar_id: &str,
+    token: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE connection_calendars SET sync_token = $1 WHERE tenant_id = $2 AND connection_id = $3 AND calendar_id = $4",
+    )
+    .bind(token)
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(calendar_id)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Where the connection's next Graph delta starts.
+pub async fn delta_link<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+) -> DbResult<Option<String>> {
+    let link: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT delta_link FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    Ok(link.flatten())
+}
+
+pub async fn set_delta_link<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    link: Option<&str>,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET delta_link = $1 WHERE tenant_id = $2 AND user_id = $3 AND id = $4",
+    )
+    .bind(link)
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}

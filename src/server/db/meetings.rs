@@ -121,3 +121,45 @@ pub async fn get_for_user<'e, E: Executor<'e, Database = Any>>(
     .await?;
     row.ok_or(DbError::NotFound)
 }
+
+/// Marks a meeting canceled (the provider deleted it); its id when it
+/// existed and changed.
+pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    connection: ConnectionId,
+    provider_event_id: &str,
+) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE meetings SET status = 'canceled', updated_at = $1 \
+         WHERE tenant_id = $2 AND user_id = $3 AND connection_id = $4 AND provider_event_id = $5 AND status <> 'canceled' \
+         RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(connection.to_string())
+    .bind(provider_event_id)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Provider event ids of the connection's live meetings starting with
+/// `prefix` (one Google calendar), for a full resync to find deletions.
+pub async fn live_event_ids<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    connection: ConnectionId,
+    prefix: &str,
+) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT provider_event_id FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 \
+         AND status <> 'canceled' AND substr(provider_event_id, 1, length($4)) = $4",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(connection.to_string())
+    .bind(prefix)
+    .fetch_all(ex)
+    .await?)
+}

@@ -135,3 +135,24 @@ pub async fn finish<'e, E: Executor<'e, Database = Any>>(
     .await?;
     found(done.rows_affected())
 }
+
+/// After a sync: every notification for the connection received before it
+/// started is processed.
+pub async fn finish_queued_before<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    connection: ConnectionId,
+    received_before: i64,
+) -> DbResult<u64> {
+    let done = sqlx::query(
+        "UPDATE webhook_events SET result = 'processed', processed_at = $1 \
+         WHERE tenant_id = $2 AND connection_id = $3 AND result = 'queued' AND received_at <= $4",
+    )
+    .bind(now_ms())
+    .bind(scope.tenant())
+    .bind(connection.to_string())
+    .bind(received_before)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}

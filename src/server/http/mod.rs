@@ -54,8 +54,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/webhooks/microsoft/lifecycle",
-            post(webhooks::microsoft_notifications),
+            post(webhooks::microsoft_lifecycle),
         )
+        .route("/webhooks/google", post(webhooks::google_notification))
         .route("/oauth/{provider}/start", get(oauth::start))
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route(

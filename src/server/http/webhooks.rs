@@ -3,18 +3,67 @@
 use crate::server::error::AppError;
 use crate::server::state::AppState;
 use crate::server::webhooks::calendly::{self, Outcome};
-use crate::server::webhooks::microsoft::{self, Handshake};
+use crate::server::webhooks::google;
+use crate::server::webhooks::microsoft::{self, Channel, Handshake};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// Graph change notifications (and the subscription handshake).
-pub async fn microsoft_notifications(query: Query<Handshake>) -> Response {
-    match microsoft::handshake(&query) {
-        Some(echo) => echo,
-        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+async fn microsoft(state: AppState, query: Query<Handshake>, channel: Channel, body: Bytes) -> Response {
+    if let Some(echo) = microsoft::handshake(&query) {
+        return echo;
     }
+    let status = match microsoft::receive(&state, channel, &body).await {
+        Ok(microsoft::Outcome::Accepted) => StatusCode::ACCEPTED,
+        Ok(microsoft::Outcome::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        Ok(microsoft::Outcome::Malformed) => StatusCode::BAD_REQUEST,
+        Err(e) => return e.into_response(),
+    };
+    count("microsoft", status);
+    status.into_response()
+}
+
+/// Graph change notifications (and the subscription handshake).
+pub async fn microsoft_notifications(
+    State(state): State<AppState>,
+    query: Query<Handshake>,
+    body: Bytes,
+) -> Response {
+    microsoft(state, query, Channel::Changes, body).await
+}
+
+/// Graph lifecycle notifications (and the handshake).
+pub async fn microsoft_lifecycle(
+    State(state): State<AppState>,
+    query: Query<Handshake>,
+    body: Bytes,
+) -> Response {
+    microsoft(state, query, Channel::Lifecycle, body).await
+}
+
+fn count(provider: &'static str, status: StatusCode) {
+    metrics::counter!("webhooks_total", "provider" => provider, "status" => status.as_u16().to_string())
+        .increment(1);
+}
+
+/// Google watch-channel notifications.
+pub async fn google_notification(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let notification = google::Notification {
+        channel_id: header("x-goog-channel-id"),
+        channel_token: header("x-goog-channel-token"),
+        resource_state: header("x-goog-resource-state"),
+        message_number: header("x-goog-message-number"),
+    };
+    let status = match google::receive(&state, &notification).await {
+        Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => StatusCode::OK,
+        Ok(google::Outcome::Unauthenticated) => StatusCode::UNAUTHORIZED,
+        Ok(google::Outcome::Malformed) => StatusCode::BAD_REQUEST,
+        Err(e) => return e.into_response(),
+    };
+    count("google", status);
+    status.into_response()
 }
 
 /// A Calendly delivery for one connection.
@@ -35,12 +84,9 @@ pub async fn calendly_delivery(
         Ok(Outcome::Malformed(_)) => StatusCode::BAD_REQUEST,
         Err(e) => e.status(),
     };
-    let result = match outcome {
-        Ok(o) => format!("{o:?}"),
-        Err(e) => return AppError::into_response(e),
-    };
-    metrics::counter!("webhooks_total", "provider" => "calendly", "status" => status.as_u16().to_string())
-        .increment(1);
-    tracing::debug!(%result, "calendly delivery");
+    if let Err(e) = outcome {
+        return AppError::into_response(e);
+    }
+    count("calendly", status);
     status.into_response()
 }

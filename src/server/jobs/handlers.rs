@@ -34,12 +34,8 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
             )
             .await?;
             subscriptions::reconcile(state, &connection).await?;
-            // The first import; Calendly only for now (polling connections
-            // were queued one when they switched to polling).
-            if connection.provider == crate::model::Provider::Calendly {
-                subscriptions::queue_sync(state, &connection).await?;
-            }
-            Ok(())
+            // The first import (or catching up after a calendar choice).
+            subscriptions::queue_sync(state, &connection).await
         }
         kinds::CLEANUP => {
             subscriptions::cleanup(state, tenant(job)?, id_field(job, "connection")?).await

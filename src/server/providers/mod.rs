@@ -7,6 +7,8 @@
 pub mod accounts;
 pub mod api;
 pub mod calendly;
+pub mod google;
+pub mod microsoft;
 pub mod subscriptions;
 
 use crate::model::{MeetingStatus, Provider};

@@ -4,12 +4,13 @@
 //! Calendly user, then stored with its processing job in one transaction.
 
 use super::signature::{self, SignatureError};
+use super::{record, store_and_queue};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
-use crate::server::db::webhook_events::{self as events_repo, NewEvent, WebhookResult};
+use crate::server::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
-use crate::server::db::{DbError, TenantScope};
+use crate::server::db::TenantScope;
 use crate::server::error::AppError;
-use crate::server::jobs::{kinds, Enqueue, Queue};
+use crate::server::jobs::{kinds, Enqueue};
 use crate::server::state::AppState;
 
 /// How a delivery was answered.
@@ -25,12 +26,6 @@ pub enum Outcome {
     Unauthenticated(SignatureError),
     /// Not a Calendly delivery we understand (400).
     Malformed(&'static str),
-}
-
-async fn record(state: &AppState, event: &NewEvent<'_>) -> Result<(), AppError> {
-    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    events_repo::insert(&mut conn, event).await?;
-    Ok(())
 }
 
 pub async fn receive(
@@ -106,37 +101,28 @@ pub async fn receive(
     }
     let dedupe_key = format!("{event_type}|{invitee}");
     let payload = String::from_utf8_lossy(body);
-    let mut tx = state.db.begin_write().await?;
-    let inserted = events_repo::insert(
-        &mut tx,
-        &NewEvent {
-            tenant: Some(scope),
-            user: Some(connection.owner.user_id()),
-            connection: Some(connection.id),
-            provider: Provider::Calendly,
-            event_type,
-            dedupe_key: Some(&dedupe_key),
-            result: WebhookResult::Queued,
-            detail: None,
-            payload: Some(&payload),
-        },
-    )
-    .await?;
-    let Some(event_id) = inserted else {
-        tx.commit().await.map_err(DbError::from)?;
-        return Ok(Outcome::Duplicate);
+    let event = NewEvent {
+        tenant: Some(scope),
+        user: Some(connection.owner.user_id()),
+        connection: Some(connection.id),
+        provider: Provider::Calendly,
+        event_type,
+        dedupe_key: Some(&dedupe_key),
+        result: WebhookResult::Queued,
+        detail: None,
+        payload: Some(&payload),
     };
-    Queue::enqueue_in(
-        &mut tx,
-        state.db.backend(),
-        &Enqueue::now(
+    let queued = store_and_queue(state, &event, |event_id| {
+        Enqueue::now(
             Some(scope),
             kinds::PROCESS_WEBHOOK,
             serde_json::json!({ "event": event_id }),
-        ),
-    )
+        )
+    })
     .await?;
-    tx.commit().await.map_err(DbError::from)?;
-    state.jobs.wake();
-    Ok(Outcome::Accepted)
+    Ok(if queued {
+        Outcome::Accepted
+    } else {
+        Outcome::Duplicate
+    })
 }

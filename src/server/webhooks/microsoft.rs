@@ -1,9 +1,17 @@
 //! Microsoft Graph change and lifecycle notifications.
 
+use super::{record, same_secret, store_and_queue};
+use crate::model::{Provider, SubscriptionState};
+use crate::server::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
+use crate::server::error::AppError;
+use crate::server::jobs::{kinds, Enqueue};
+use crate::server::state::AppState;
 use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::Value;
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -27,4 +35,134 @@ pub fn handshake(query: &Query<Handshake>) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// How a batch of notifications was answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// At least one notification was valid (or a known duplicate): 202.
+    Accepted,
+    /// Every notification had a wrong clientState: 401.
+    Unauthenticated,
+    /// Not a Graph notification body: 400.
+    Malformed,
+}
+
+/// Which URL the batch came to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Changes,
+    Lifecycle,
+}
+
+fn unrouted(result: WebhookResult, detail: &str) -> NewEvent<'_> {
+    NewEvent {
+        tenant: None,
+        user: None,
+        connection: None,
+        provider: Provider::Microsoft,
+        event_type: "unknown",
+        dedupe_key: None,
+        result,
+        detail: Some(detail),
+        payload: None,
+    }
+}
+
+pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
+    let items = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("value").and_then(Value::as_array).cloned());
+    let Some(items) = items else {
+        record(state, &unrouted(WebhookResult::Rejected, "not a Graph notification body")).await?;
+        return Ok(Outcome::Malformed);
+    };
+    let mut any_valid = false;
+    for item in &items {
+        any_valid |= one(state, channel, item).await?;
+    }
+    Ok(if any_valid || items.is_empty() {
+        Outcome::Accepted
+    } else {
+        Outcome::Unauthenticated
+    })
+}
+
+/// One notification; `true` unless its clientState was wrong.
+async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, AppError> {
+    let text = |key: &str| item.get(key).and_then(Value::as_str);
+    let Some(subscription_id) = text("subscriptionId") else {
+        record(state, &unrouted(WebhookResult::Rejected, "no subscriptionId")).await?;
+        return Ok(false);
+    };
+    let sub = subscriptions_repo::find_by_external(state.db.pool(), Provider::Microsoft, subscription_id)
+        .await?
+        .filter(|s| s.state == SubscriptionState::Active);
+    let Some(sub) = sub else {
+        record(state, &unrouted(WebhookResult::Ignored, "unknown or stopped subscription")).await?;
+        return Ok(true);
+    };
+    let connection = connections_repo::get_in_tenant(state.db.pool(), &sub.tenant, sub.connection_id).await?;
+    let stored = crate::server::subscriptions::secret(state, &sub).await?;
+    let client_state_ok = match (text("clientState"), stored) {
+        (Some(received), Some(stored)) => same_secret(received, stored.expose()),
+        _ => false,
+    };
+    let routed = |result, event_type, detail, dedupe_key| NewEvent {
+        tenant: Some(&sub.tenant),
+        user: Some(connection.owner.user_id()),
+        connection: Some(connection.id),
+        provider: Provider::Microsoft,
+        event_type,
+        dedupe_key,
+        result,
+        detail,
+        payload: None,
+    };
+    if !client_state_ok {
+        record(state, &routed(WebhookResult::Rejected, "unknown", Some("wrong clientState"), None)).await?;
+        return Ok(false);
+    }
+    let payload = item.to_string();
+    let (event_type, dedupe_key, job) = match channel {
+        Channel::Changes => {
+            let change = text("changeType").unwrap_or("changed");
+            let data = &item["resourceData"];
+            let key = format!(
+                "{subscription_id}|{}|{change}|{}",
+                data["id"].as_str().unwrap_or("?"),
+                data["@odata.etag"]
+                    .as_str()
+                    .or_else(|| text("subscriptionExpirationDateTime"))
+                    .unwrap_or("?")
+            );
+            let job = (kinds::SYNC, serde_json::json!({ "connection": connection.id }), format!("sync:{}", connection.id));
+            (change, key, job)
+        }
+        Channel::Lifecycle => {
+            let lifecycle = text("lifecycleEvent").unwrap_or("unknown");
+            let key = format!(
+                "{subscription_id}|{lifecycle}|{}",
+                text("subscriptionExpirationDateTime").unwrap_or("?")
+            );
+            let job = match lifecycle {
+                // Renewing by PATCH with a fresh token reauthorizes.
+                "reauthorizationRequired" => (kinds::RENEW, serde_json::json!({ "subscription": sub.id }), format!("renew:{}", sub.id)),
+                "subscriptionRemoved" => (kinds::RECREATE, serde_json::json!({ "subscription": sub.id }), format!("recreate:{}", sub.id)),
+                // `missed` (and anything new): catch up with a delta sync.
+                _ => (kinds::SYNC, serde_json::json!({ "connection": connection.id }), format!("sync:{}", connection.id)),
+            };
+            (lifecycle, key, job)
+        }
+    };
+    let event = NewEvent {
+        payload: Some(&payload),
+        ..routed(WebhookResult::Queued, event_type, None, Some(&dedupe_key))
+    };
+    let (kind, job_payload, coalesce) = job;
+    store_and_queue(state, &event, |_| {
+        Enqueue::now(Some(&sub.tenant), kind, job_payload).coalesced(coalesce)
+    })
+    .await?;
+    Ok(true)
 }

@@ -1,0 +1,113 @@
+//! `POST /webhooks/google`: watch-channel notifications. The body is empty;
+//! the headers name the channel, carry its token and a message number.
+
+use super::{record, same_secret, store_and_queue};
+use crate::model::{Provider, SubscriptionState};
+use crate::server::db::subscriptions as subscriptions_repo;
+use crate::server::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::error::AppError;
+use crate::server::jobs::{kinds, Enqueue};
+use crate::server::state::AppState;
+
+/// The `X-Goog-*` headers of one notification.
+pub struct Notification<'a> {
+    pub channel_id: Option<&'a str>,
+    pub channel_token: Option<&'a str>,
+    pub resource_state: Option<&'a str>,
+    pub message_number: Option<&'a str>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored, and an incremental sync queued (or already pending).
+    Accepted,
+    Duplicate,
+    /// `sync` handshakes, unknown or stopped channels (200).
+    Ignored,
+    /// Wrong channel token (401).
+    Unauthenticated,
+    /// Not a Google notification (400).
+    Malformed,
+}
+
+pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, AppError> {
+    let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
+        record(state, &unrouted(WebhookResult::Rejected, "missing X-Goog headers")).await?;
+        return Ok(Outcome::Malformed);
+    };
+    let sub = subscriptions_repo::find_by_external(state.db.pool(), Provider::Google, channel_id)
+        .await?
+        .filter(|s| s.state == SubscriptionState::Active);
+    let Some(sub) = sub else {
+        record(state, &unrouted(WebhookResult::Ignored, "unknown or stopped channel")).await?;
+        return Ok(Outcome::Ignored);
+    };
+    let stored = crate::server::subscriptions::secret(state, &sub).await?;
+    let token_ok = match (n.channel_token, stored) {
+        (Some(received), Some(stored)) => same_secret(received, stored.expose()),
+        _ => false,
+    };
+    let connection = crate::server::db::connections::get_in_tenant(
+        state.db.pool(),
+        &sub.tenant,
+        sub.connection_id,
+    )
+    .await?;
+    let routed = |result, detail: &'static str, dedupe: Option<&'static str>| NewEvent {
+        tenant: Some(&sub.tenant),
+        user: Some(connection.owner.user_id()),
+        connection: Some(connection.id),
+        provider: Provider::Google,
+        event_type: "unknown",
+        dedupe_key: dedupe,
+        result,
+        detail: Some(detail),
+        payload: None,
+    };
+    if !token_ok {
+        record(state, &routed(WebhookResult::Rejected, "wrong channel token", None)).await?;
+        return Ok(Outcome::Unauthenticated);
+    }
+    if resource_state == "sync" {
+        record(state, &routed(WebhookResult::Ignored, "sync handshake", None)).await?;
+        return Ok(Outcome::Ignored);
+    }
+    let dedupe_key = format!("{channel_id}|{}", n.message_number.unwrap_or("?"));
+    let calendar = sub.calendar_id.clone().unwrap_or_default();
+    let event = NewEvent {
+        event_type: resource_state,
+        dedupe_key: Some(&dedupe_key),
+        result: WebhookResult::Queued,
+        detail: Some(&calendar),
+        ..routed(WebhookResult::Queued, "", None)
+    };
+    // One pending sync per connection however many notifications arrive.
+    let queued = store_and_queue(state, &event, |_| {
+        Enqueue::now(
+            Some(&sub.tenant),
+            kinds::SYNC,
+            serde_json::json!({ "connection": connection.id }),
+        )
+        .coalesced(format!("sync:{}", connection.id))
+    })
+    .await?;
+    Ok(if queued {
+        Outcome::Accepted
+    } else {
+        Outcome::Duplicate
+    })
+}
+
+fn unrouted(result: WebhookResult, detail: &str) -> NewEvent<'_> {
+    NewEvent {
+        tenant: None,
+        user: None,
+        connection: None,
+        provider: Provider::Google,
+        event_type: "unknown",
+        dedupe_key: None,
+        result,
+        detail: Some(detail),
+        payload: None,
+    }
+}

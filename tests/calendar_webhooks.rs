@@ -1,0 +1,224 @@
+//! Google push notifications and Microsoft Graph notifications over real
+//! HTTP against the sandbox: an owner's change in the calendar reaches
+//! calbridge as a notification, which queues an incremental sync (Google
+//! sync tokens, 410 → full resync; Graph delta with `@removed`); wrong
+//! channel tokens and clientStates are rejected; unknown channels are
+//! ignored; Graph lifecycle events recreate subscriptions. Both backends.
+
+mod common;
+
+use common::connect::*;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    let page: Value = client
+        .get(app.url("/api/meetings?past=false"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["meetings"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn statuses(list: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .map(|m| {
+            (
+                m["title"].as_str().unwrap().to_owned(),
+                m["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn results(app: &TestApp, provider: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT result FROM webhook_events WHERE provider = $1 ORDER BY received_at, id")
+        .bind(provider)
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn control(app: &TestApp, path: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(app.url(&format!("/sandbox/_control/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+async fn connected_and_synced(app: &TestApp, client: &reqwest::Client, provider: &str) {
+    connect(app, client, provider, "alice@sandbox.test").await;
+    eventually("subscribed and first import done", || async {
+        let list = connections(app, client).await;
+        list.iter().any(|c| {
+            c["provider"] == provider
+                && c["subscription"]["active"] == 1
+                && c["last_sync_at"].is_string()
+        })
+    })
+    .await;
+}
+
+fn event(summary: &str, day: u32) -> Value {
+    json!({
+        "owner_email": "alice@sandbox.test",
+        "summary": summary,
+        "start": format!("2026-12-{day:02}T09:00:00Z"),
+        "end": format!("2026-12-{day:02}T10:00:00Z"),
+        "attendees": ["guest@example.com"],
+        "online_meeting": true,
+    })
+}
+
+async fn google_notifications_drive_incremental_syncs(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connected_and_synced(&app, &ada, "google").await;
+
+    let created = control(&app, "google/events", event("Planning", 3)).await;
+    eventually("the new event arrives", || async {
+        statuses(&meetings(&app, &ada).await) == [("Planning".to_owned(), "scheduled".to_owned())]
+    })
+    .await;
+    let m = &meetings(&app, &ada).await[0];
+    assert!(m["join_url"].as_str().is_some_and(|u| u.contains("meet.google.com")), "{m}");
+    assert!(results(&app, "google").await.iter().any(|r| r == "ignored"), "the sync handshake is ignored");
+    eventually("the notification is processed", || async {
+        results(&app, "google").await.iter().any(|r| r == "processed")
+    })
+    .await;
+
+    // Deleted in Google: canceled here.
+    let id = created["id"].as_str().unwrap();
+    let resp = reqwest::Client::new()
+        .delete(app.url(&format!("/sandbox/_control/google/events/{id}?owner_email=alice@sandbox.test")))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    eventually("the deletion arrives", || async {
+        statuses(&meetings(&app, &ada).await) == [("Planning".to_owned(), "canceled".to_owned())]
+    })
+    .await;
+
+    // Google forgets the sync token: 410, then a full resync.
+    control(&app, "google/invalidate-sync-tokens", json!({"owner_email": "alice@sandbox.test"})).await;
+    control(&app, "google/events", event("Retro", 4)).await;
+    eventually("the full resync finds the new event", || async {
+        statuses(&meetings(&app, &ada).await)
+            == [
+                ("Planning".to_owned(), "canceled".to_owned()),
+                ("Retro".to_owned(), "scheduled".to_owned()),
+            ]
+    })
+    .await;
+
+    // Forged and unknown channels.
+    let channel: String = sqlx::query_scalar("SELECT external_id FROM subscriptions WHERE provider = 'google'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let notify = |channel: String, token: &'static str| {
+        reqwest::Client::new()
+            .post(app.url("/webhooks/google"))
+            .header("X-Goog-Channel-ID", channel)
+            .header("X-Goog-Channel-Token", token)
+            .header("X-Goog-Resource-State", "exists")
+            .header("X-Goog-Message-Number", "999")
+            .send()
+    };
+    let before = meetings(&app, &ada).await;
+    assert_eq!(notify(channel, "forged").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(notify("no-such-channel".into(), "x").await.unwrap().status(), StatusCode::OK);
+    let recorded = results(&app, "google").await;
+    assert_eq!(recorded.iter().filter(|r| *r == "rejected").count(), 1);
+    assert!(recorded.iter().filter(|r| *r == "ignored").count() >= 2);
+    assert_eq!(meetings(&app, &ada).await, before, "nothing changed");
+    app.stop().await;
+}
+
+async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connected_and_synced(&app, &ada, "microsoft").await;
+
+    let created = control(&app, "microsoft/events", event("Standup", 5)).await;
+    eventually("the new event arrives", || async {
+        statuses(&meetings(&app, &ada).await) == [("Standup".to_owned(), "scheduled".to_owned())]
+    })
+    .await;
+    let m = &meetings(&app, &ada).await[0];
+    assert!(m["join_url"].as_str().is_some_and(|u| u.contains("teams")), "{m}");
+
+    // Deleted in Outlook: the delta says @removed.
+    let id = created["id"].as_str().unwrap();
+    let resp = reqwest::Client::new()
+        .delete(app.url(&format!("/sandbox/_control/microsoft/events/{id}?owner_email=alice@sandbox.test")))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    eventually("the removal arrives", || async {
+        statuses(&meetings(&app, &ada).await) == [("Standup".to_owned(), "canceled".to_owned())]
+    })
+    .await;
+
+    // A notification with the wrong clientState is refused.
+    let sub_id = app.state.sandbox.as_ref().unwrap().world().microsoft.subscriptions[0].id.clone();
+    let forged = json!({"value": [{
+        "subscriptionId": sub_id, "clientState": "guess", "changeType": "created",
+        "resource": "me/events/x", "resourceData": {"id": "x"}
+    }]});
+    let resp = reqwest::Client::new()
+        .post(app.url("/webhooks/microsoft"))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(results(&app, "microsoft").await.iter().any(|r| r == "rejected"));
+    let garbage = reqwest::Client::new()
+        .post(app.url("/webhooks/microsoft"))
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+
+    // Graph removes the subscription: calbridge creates a new one.
+    control(&app, "microsoft/lifecycle", json!({"subscription_id": sub_id, "kind": "subscriptionRemoved"})).await;
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    eventually("a new subscription replaces the removed one", || async {
+        let world = sandbox.world();
+        world.microsoft.subscriptions.len() == 1 && world.microsoft.subscriptions[0].id != sub_id
+    })
+    .await;
+    eventually("calbridge records it", || async {
+        connections(&app, &ada).await[0]["subscription"]["active"] == 1
+    })
+    .await;
+    app.stop().await;
+}
+
+on_both_backends!(
+    google_notifications_drive_incremental_syncs,
+    graph_notifications_drive_delta_syncs_and_lifecycle,
+);
