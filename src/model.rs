@@ -65,6 +65,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// One received webhook delivery.
+    WebhookEventId
+);
+
+typed_id!(
     /// A provider-side webhook subscription (Calendly), watch channel
     /// (Google) or Graph subscription (Outlook).
     SubscriptionId
@@ -284,6 +289,27 @@ pub struct MeetingsPage {
     pub time_zone: String,
     /// The user has at least one connected calendar.
     pub has_connections: bool,
+}
+
+/// A row on `/admin/webhooks`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEventView {
+    pub id: String,
+    pub provider: Provider,
+    pub event_type: String,
+    pub user_email: Option<String>,
+    pub dedupe_key: Option<String>,
+    /// processed / queued / duplicate-free result: processed, queued,
+    /// ignored, unrouted, rejected or failed.
+    pub result: String,
+    pub detail: Option<String>,
+    pub duplicates: i64,
+    /// RFC 3339.
+    pub received_at: String,
+    /// Received → processed, in milliseconds.
+    pub latency_ms: Option<i64>,
+    /// The stored body, pretty-printed (secrets are never stored).
+    pub payload: Option<String>,
 }
 
 /// Where a job is in its life.
@@ -632,6 +658,7 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "unknown_calendar" => "Choose calendars of this account (and a writable one for bookings).",
         "resync_queued" => "A full import from the provider was queued.",
         "job_retried" => "The job was queued again.",
+        "webhook_replayed" => "The webhook was queued for processing again.",
         "job_discarded" => "The job was discarded.",
         "job_already_queued" => "An identical job is already queued.",
         "connect_denied" => "You declined access at the provider, so nothing was connected.",

@@ -406,7 +406,50 @@ async fn free_plan_polling_imports_bookings(backend: Backend) {
     app.stop().await;
 }
 
+async fn admins_see_and_replay_webhooks(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
+    connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    book(&app, "alice@sandbox.test", "Pat", 14).await;
+    let list = |query: &'static str| {
+        let ada = ada.clone();
+        let url = app.url(&format!("/api/webhook_events?{query}"));
+        async move { ada.get(url).send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
+    };
+    eventually("the delivery is processed", || async {
+        list("result=processed").await.len() == 1
+    })
+    .await;
+    let event = &list("provider=calendly&q=invitee.created").await[0];
+    assert_eq!(event["user_email"], "ada@example.com");
+    assert_eq!(event["event_type"], "invitee.created");
+    assert!(event["dedupe_key"].as_str().unwrap().starts_with("invitee.created|"));
+    assert!(event["latency_ms"].as_i64().is_some());
+    let payload = event["payload"].as_str().unwrap();
+    assert!(payload.contains("\"invitee.created\""), "{payload}");
+    assert!(list("q=no-such-thing").await.is_empty());
+    // Members see nothing of it.
+    let denied = bob.get(app.url("/api/webhook_events")).send().await.unwrap();
+    assert!(!denied.status().is_success());
+
+    let id = event["id"].as_str().unwrap();
+    let resp = post_form(&ada, &app.url(&format!("/admin/webhooks/{id}/replay")), &[]).await;
+    assert_eq!(location(&resp), "/admin/webhooks?notice=webhook_replayed");
+    eventually("replayed and processed again", || async {
+        count(&app, "jobs WHERE kind = 'webhook.process' AND status = 'done'").await == 2
+            && list("result=processed").await.len() == 1
+    })
+    .await;
+    assert_eq!(count(&app, "meetings").await, 1, "replay is idempotent");
+    let resp = post_form(&bob, &app.url(&format!("/admin/webhooks/{id}/replay")), &[]).await;
+    assert!(!location(&resp).contains("notice=webhook_replayed"));
+    app.stop().await;
+}
+
 on_both_backends!(
+    admins_see_and_replay_webhooks,
     a_booking_becomes_a_meeting_for_its_owner_only,
     bad_signatures_are_rejected_and_store_nothing_else,
     the_same_delivery_twenty_times_makes_one_meeting,

@@ -16,3 +16,22 @@ pub async fn get_jobs(status: Option<String>) -> Result<JobsPage, ApiError> {
         .map_err(ApiError::Invalid)?;
     Ok(crate::server::jobs::admin::page(&state, &admin, status).await?)
 }
+
+/// The tenant's received webhooks, filtered (admins only).
+#[server(endpoint = "webhook_events", input = GetUrl)]
+pub async fn get_webhook_events(
+    provider: Option<String>,
+    result: Option<String>,
+    q: Option<String>,
+) -> Result<Vec<crate::model::WebhookEventView>, ApiError> {
+    let admin = super::context::require_admin().await?;
+    let state = super::context::state();
+    let provider = provider
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(ApiError::Invalid)?;
+    let result = result.filter(|r| !r.is_empty());
+    let q = q.filter(|q| !q.trim().is_empty());
+    Ok(crate::server::webhooks::admin::list(&state, &admin, provider, result.as_deref(), q.as_deref()).await?)
+}

@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
                     <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>
                     <Route path=path!("admin/jobs") view=pages::admin::jobs::AdminJobsPage/>
+                    <Route path=path!("admin/webhooks") view=pages::admin::webhooks::AdminWebhooksPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -156,3 +156,104 @@ pub async fn finish_queued_before<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(done.rows_affected())
 }
+
+pub struct EventRow {
+    pub id: String,
+    pub provider: String,
+    pub event_type: String,
+    pub user_email: Option<String>,
+    pub dedupe_key: Option<String>,
+    pub result: String,
+    pub detail: Option<String>,
+    pub duplicates: i64,
+    pub received_at: i64,
+    pub processed_at: Option<i64>,
+    pub payload: Option<String>,
+}
+
+type EventTuple = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The tenant's webhook events, newest first, filtered by provider and
+/// result and searched in type, dedupe key and detail.
+pub async fn list_for_tenant<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    provider: Option<Provider>,
+    result: Option<&str>,
+    search: Option<&str>,
+    limit: i64,
+) -> DbResult<Vec<EventRow>> {
+    let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
+    let rows: Vec<EventTuple> = sqlx::query_as(
+        "SELECT e.id, e.provider, e.event_type, u.email, e.dedupe_key, e.result, e.detail, e.duplicates, \
+         e.received_at, e.processed_at, e.payload \
+         FROM webhook_events e LEFT JOIN users u ON u.id = e.user_id AND u.tenant_id = e.tenant_id \
+         WHERE e.tenant_id = $1 AND ($2 = '' OR e.provider = $2) AND ($3 = '' OR e.result = $3) \
+         AND ($4 = '' OR lower(e.event_type) LIKE $4 OR lower(COALESCE(e.dedupe_key, '')) LIKE $4 \
+              OR lower(COALESCE(e.detail, '')) LIKE $4 OR lower(COALESCE(u.email, '')) LIKE $4) \
+         ORDER BY e.received_at DESC, e.id DESC LIMIT $5",
+    )
+    .bind(scope.tenant())
+    .bind(provider.map(Provider::as_str).unwrap_or(""))
+    .bind(result.unwrap_or(""))
+    .bind(pattern.as_deref().unwrap_or(""))
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| EventRow {
+            id: r.0,
+            provider: r.1,
+            event_type: r.2,
+            user_email: r.3,
+            dedupe_key: r.4,
+            result: r.5,
+            detail: r.6,
+            duplicates: r.7,
+            received_at: r.8,
+            processed_at: r.9,
+            payload: r.10,
+        })
+        .collect())
+}
+
+/// Which processing a stored event needs again (admin Replay).
+pub struct Replayable {
+    pub provider: Provider,
+    pub connection: ConnectionId,
+}
+
+/// Marks a routed event queued again; what to re-run.
+pub async fn requeue<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: &str,
+) -> DbResult<Replayable> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "UPDATE webhook_events SET result = 'queued', processed_at = NULL, detail = NULL \
+         WHERE tenant_id = $1 AND id = $2 AND connection_id IS NOT NULL AND dedupe_key IS NOT NULL \
+         RETURNING provider, connection_id",
+    )
+    .bind(scope.tenant())
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    let (provider, connection) = row.ok_or(DbError::NotFound)?;
+    Ok(Replayable {
+        provider: provider.parse().map_err(DbError::Corrupt)?,
+        connection: parse_id(connection.as_deref().unwrap_or_default())?,
+    })
+}

@@ -3,7 +3,7 @@
 //! everything works before the WASM loads.
 
 use super::guards::error_page;
-use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId};
+use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId, WebhookEventId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
 use crate::server::error::{AppError, AppResult};
@@ -442,6 +442,18 @@ pub async fn discard_job(
         crate::server::jobs::admin::discard(&state, &admin, id).await,
         "/admin/jobs?notice=job_discarded",
         "/admin/jobs",
+    )
+}
+
+pub async fn replay_webhook(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<WebhookEventId>,
+) -> Response {
+    settle(
+        crate::server::webhooks::admin::replay(&state, &admin, id).await,
+        "/admin/webhooks?notice=webhook_replayed",
+        "/admin/webhooks",
     )
 }
 

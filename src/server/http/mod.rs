@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/connections/{id}/disconnect",
             post(forms::admin_disconnect_connection),
         )
+        .route("/admin/webhooks/{id}/replay", post(forms::replay_webhook))
         .route("/admin/jobs/{id}/retry", post(forms::retry_job))
         .route("/admin/jobs/{id}/discard", post(forms::discard_job))
         .route("/admin/apps", post(forms::save_oauth_app))

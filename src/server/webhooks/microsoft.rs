@@ -123,7 +123,12 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         record(state, &routed(WebhookResult::Rejected, "unknown", Some("wrong clientState"), None)).await?;
         return Ok(false);
     }
-    let payload = item.to_string();
+    // The clientState is a secret: never stored with the payload.
+    let mut redacted = item.clone();
+    if let Some(o) = redacted.as_object_mut() {
+        o.remove("clientState");
+    }
+    let payload = redacted.to_string();
     let (event_type, dedupe_key, job) = match channel {
         Channel::Changes => {
             let change = text("changeType").unwrap_or("changed");

@@ -2,6 +2,7 @@
 //! one transaction, then acknowledge. No provider is called on the request
 //! path; the jobs do that.
 
+pub mod admin;
 pub mod calendly;
 pub mod google;
 pub mod microsoft;

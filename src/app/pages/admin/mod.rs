@@ -1,6 +1,7 @@
 pub mod apps;
 pub mod connections;
 pub mod jobs;
+pub mod webhooks;
 pub mod users;
 
 use leptos::prelude::*;
@@ -13,6 +14,7 @@ pub fn AdminTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Admin">
             <A href="/admin/users">"Users"</A>
             <A href="/admin/connections">"Connections"</A>
+            <A href="/admin/webhooks">"Webhooks"</A>
             <A href="/admin/jobs">"Jobs"</A>
             <A href="/admin/apps">"OAuth apps"</A>
         </nav>
