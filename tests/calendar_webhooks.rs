@@ -44,11 +44,13 @@ fn statuses(list: &[Value]) -> Vec<(String, String)> {
 }
 
 async fn results(app: &TestApp, provider: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT result FROM webhook_events WHERE provider = $1 ORDER BY received_at, id")
-        .bind(provider)
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT result FROM webhook_events WHERE provider = $1 ORDER BY received_at, id",
+    )
+    .bind(provider)
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap()
 }
 
 async fn control(app: &TestApp, path: &str, body: Value) -> Value {
@@ -98,17 +100,30 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
     })
     .await;
     let m = &meetings(&app, &ada).await[0];
-    assert!(m["join_url"].as_str().is_some_and(|u| u.contains("meet.google.com")), "{m}");
-    assert!(results(&app, "google").await.iter().any(|r| r == "ignored"), "the sync handshake is ignored");
+    assert!(
+        m["join_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("meet.google.com")),
+        "{m}"
+    );
+    assert!(
+        results(&app, "google").await.iter().any(|r| r == "ignored"),
+        "the sync handshake is ignored"
+    );
     eventually("the notification is processed", || async {
-        results(&app, "google").await.iter().any(|r| r == "processed")
+        results(&app, "google")
+            .await
+            .iter()
+            .any(|r| r == "processed")
     })
     .await;
 
     // Deleted in Google: canceled here.
     let id = created["id"].as_str().unwrap();
     let resp = reqwest::Client::new()
-        .delete(app.url(&format!("/sandbox/_control/google/events/{id}?owner_email=alice@sandbox.test")))
+        .delete(app.url(&format!(
+            "/sandbox/_control/google/events/{id}?owner_email=alice@sandbox.test"
+        )))
         .send()
         .await
         .unwrap();
@@ -119,7 +134,12 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
     .await;
 
     // Google forgets the sync token: 410, then a full resync.
-    control(&app, "google/invalidate-sync-tokens", json!({"owner_email": "alice@sandbox.test"})).await;
+    control(
+        &app,
+        "google/invalidate-sync-tokens",
+        json!({"owner_email": "alice@sandbox.test"}),
+    )
+    .await;
     control(&app, "google/events", event("Retro", 4)).await;
     eventually("the full resync finds the new event", || async {
         statuses(&meetings(&app, &ada).await)
@@ -131,10 +151,11 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
     .await;
 
     // Forged and unknown channels.
-    let channel: String = sqlx::query_scalar("SELECT external_id FROM subscriptions WHERE provider = 'google'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let channel: String =
+        sqlx::query_scalar("SELECT external_id FROM subscriptions WHERE provider = 'google'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     let notify = |channel: String, token: &'static str| {
         reqwest::Client::new()
             .post(app.url("/webhooks/google"))
@@ -145,8 +166,17 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
             .send()
     };
     let before = meetings(&app, &ada).await;
-    assert_eq!(notify(channel, "forged").await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(notify("no-such-channel".into(), "x").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        notify(channel, "forged").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        notify("no-such-channel".into(), "x")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     let recorded = results(&app, "google").await;
     assert_eq!(recorded.iter().filter(|r| *r == "rejected").count(), 1);
     assert!(recorded.iter().filter(|r| *r == "ignored").count() >= 2);
@@ -166,12 +196,17 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
     })
     .await;
     let m = &meetings(&app, &ada).await[0];
-    assert!(m["join_url"].as_str().is_some_and(|u| u.contains("teams")), "{m}");
+    assert!(
+        m["join_url"].as_str().is_some_and(|u| u.contains("teams")),
+        "{m}"
+    );
 
     // Deleted in Outlook: the delta says @removed.
     let id = created["id"].as_str().unwrap();
     let resp = reqwest::Client::new()
-        .delete(app.url(&format!("/sandbox/_control/microsoft/events/{id}?owner_email=alice@sandbox.test")))
+        .delete(app.url(&format!(
+            "/sandbox/_control/microsoft/events/{id}?owner_email=alice@sandbox.test"
+        )))
         .send()
         .await
         .unwrap();
@@ -182,7 +217,16 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
     .await;
 
     // A notification with the wrong clientState is refused.
-    let sub_id = app.state.sandbox.as_ref().unwrap().world().microsoft.subscriptions[0].id.clone();
+    let sub_id = app
+        .state
+        .sandbox
+        .as_ref()
+        .unwrap()
+        .world()
+        .microsoft
+        .subscriptions[0]
+        .id
+        .clone();
     let forged = json!({"value": [{
         "subscriptionId": sub_id, "clientState": "guess", "changeType": "created",
         "resource": "me/events/x", "resourceData": {"id": "x"}
@@ -194,7 +238,10 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert!(results(&app, "microsoft").await.iter().any(|r| r == "rejected"));
+    assert!(results(&app, "microsoft")
+        .await
+        .iter()
+        .any(|r| r == "rejected"));
     let garbage = reqwest::Client::new()
         .post(app.url("/webhooks/microsoft"))
         .body("{nope")
@@ -204,7 +251,12 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
 
     // Graph removes the subscription: calbridge creates a new one.
-    control(&app, "microsoft/lifecycle", json!({"subscription_id": sub_id, "kind": "subscriptionRemoved"})).await;
+    control(
+        &app,
+        "microsoft/lifecycle",
+        json!({"subscription_id": sub_id, "kind": "subscriptionRemoved"}),
+    )
+    .await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
     eventually("a new subscription replaces the removed one", || async {
         let world = sandbox.world();

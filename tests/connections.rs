@@ -10,7 +10,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
 
-
 /// Every text and byte value stored in a table.
 async fn table_dump(app: &TestApp, table: &str) -> Vec<u8> {
     let rows = sqlx::query(&format!("SELECT * FROM {table}"))
@@ -236,12 +235,25 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     let sandbox = app.state.sandbox.as_ref().unwrap();
     let hooks = || sandbox.world().calendly.subscriptions.len();
     eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
-    let access: Vec<String> = sandbox.world().oauth.access_tokens.keys().cloned().collect();
+    let access: Vec<String> = sandbox
+        .world()
+        .oauth
+        .access_tokens
+        .keys()
+        .cloned()
+        .collect();
     let sandbox_me = app.url("/sandbox/calendly/users/me");
     let http = reqwest::Client::new();
     let me_status = |token: String| {
         let (http, url) = (http.clone(), sandbox_me.clone());
-        async move { http.get(url).bearer_auth(token).send().await.unwrap().status() }
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     };
     assert_eq!(me_status(access[0].clone()).await, StatusCode::OK);
 
@@ -264,7 +276,11 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
         "revoked at the provider"
     );
     assert_eq!(hooks(), 0, "webhook subscription deleted at the provider");
-    assert_eq!(secrets_of(&app, "subscription").await, 0, "signing key forgotten");
+    assert_eq!(
+        secrets_of(&app, "subscription").await,
+        0,
+        "signing key forgotten"
+    );
     // Someone else's connection id is not found.
     let other = app.client();
     calbridge::server::accounts::create_admin(
@@ -563,7 +579,14 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     let sandbox = app.state.sandbox.as_ref().unwrap();
     let hooks = || sandbox.world().calendly.subscriptions.len();
     eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
-    let access: String = sandbox.world().oauth.access_tokens.keys().next().unwrap().clone();
+    let access: String = sandbox
+        .world()
+        .oauth
+        .access_tokens
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     for endpoint in ["oauth/revoke", "webhook_subscriptions"] {
         let fault = ada
             .post(app.url("/sandbox/_control/faults"))
@@ -610,7 +633,11 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "revoked on retry");
     let after = connections(&app, &ada).await;
     assert_eq!(after[0]["state"], "disconnected");
-    assert!(after[0]["last_error"].is_null(), "{:?}", after[0]["last_error"]);
+    assert!(
+        after[0]["last_error"].is_null(),
+        "{:?}",
+        after[0]["last_error"]
+    );
     app.stop().await;
 }
 

@@ -80,7 +80,9 @@ async fn calendly_subscription_uses_its_own_signing_key_and_is_recreated_when_di
     };
     assert!(user.is_some(), "user-scoped");
     assert!(url.starts_with(&app.url("/webhooks/calendly/")), "{url}");
-    let org_key = sandbox.world().calendly.organizations[0].signing_key.clone();
+    let org_key = sandbox.world().calendly.organizations[0]
+        .signing_key
+        .clone();
     assert_ne!(key, org_key, "its own signing key, not the organization's");
     // The key is stored encrypted, never in plain text.
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT ciphertext FROM secrets")
@@ -162,10 +164,7 @@ async fn google_channels_follow_busy_calendars_and_renew_before_expiry(backend: 
     let id = list[0]["id"].as_str().unwrap().to_owned();
     let calendars = list[0]["calendars"].as_array().unwrap().clone();
     assert_eq!(calendars.len(), 2, "{calendars:?}");
-    let team = calendars
-        .iter()
-        .find(|c| c["primary"] == false)
-        .unwrap()["id"]
+    let team = calendars.iter().find(|c| c["primary"] == false).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -182,7 +181,10 @@ async fn google_channels_follow_busy_calendars_and_renew_before_expiry(backend: 
         ],
     )
     .await;
-    assert_eq!(location(&resp), "/settings/calendars?notice=calendars_saved");
+    assert_eq!(
+        location(&resp),
+        "/settings/calendars?notice=calendars_saved"
+    );
     eventually("a channel on the team calendar", || async {
         active_on(&google_channels(&app).await, &team).len() == 1
     })
@@ -221,7 +223,10 @@ async fn google_channels_follow_busy_calendars_and_renew_before_expiry(backend: 
         &[("busy", "alice@sandbox.test")],
     )
     .await;
-    assert_eq!(location(&resp), "/settings/calendars?notice=calendars_saved");
+    assert_eq!(
+        location(&resp),
+        "/settings/calendars?notice=calendars_saved"
+    );
     eventually("the team channel is stopped", || async {
         active_on(&google_channels(&app).await, &team).is_empty()
     })

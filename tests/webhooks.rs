@@ -15,7 +15,11 @@ use std::time::Duration;
 
 /// Connects `account`'s sandbox Calendly for the logged-in `client` and
 /// waits for its webhook subscription; returns (webhook URL, signing key).
-async fn connect_with_hook(app: &TestApp, client: &reqwest::Client, account: &str) -> (String, String) {
+async fn connect_with_hook(
+    app: &TestApp,
+    client: &reqwest::Client,
+    account: &str,
+) -> (String, String) {
     connect(app, client, "calendly", account).await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
     let find = || {
@@ -34,14 +38,11 @@ async fn connect_with_hook(app: &TestApp, client: &reqwest::Client, account: &st
     eventually("the webhook subscription", || async { find().is_some() }).await;
     let found = find().unwrap();
     eventually("calbridge recorded it", || async {
-        connections(app, client)
-            .await
-            .iter()
-            .any(|c| {
-                c["account_email"] == account
-                    && c["subscription"]["active"] == 1
-                    && c["last_sync_at"].is_string()
-            })
+        connections(app, client).await.iter().any(|c| {
+            c["account_email"] == account
+                && c["subscription"]["active"] == 1
+                && c["last_sync_at"].is_string()
+        })
     })
     .await;
     found
@@ -170,11 +171,12 @@ async fn a_booking_becomes_a_meeting_for_its_owner_only(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(stored, invitee_uri);
-    let processed: Vec<(String, Option<i64>)> =
-        sqlx::query_as("SELECT result, processed_at FROM webhook_events WHERE dedupe_key IS NOT NULL")
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap();
+    let processed: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT result, processed_at FROM webhook_events WHERE dedupe_key IS NOT NULL",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
     assert_eq!(processed.len(), 1);
     assert_eq!(processed[0].0, "processed");
     assert!(processed[0].1.is_some());
@@ -182,7 +184,9 @@ async fn a_booking_becomes_a_meeting_for_its_owner_only(backend: Backend) {
     // The host cancels: the meeting is marked canceled, not removed.
     let event_uuid = booking["event"]["uuid"].as_str().unwrap();
     let resp = reqwest::Client::new()
-        .post(app.url(&format!("/sandbox/_control/calendly/bookings/{event_uuid}/cancel")))
+        .post(app.url(&format!(
+            "/sandbox/_control/calendly/bookings/{event_uuid}/cancel"
+        )))
         .json(&json!({"reason": "conflict"}))
         .send()
         .await
@@ -214,20 +218,57 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
     let other_body = body.replace("Pat", "Mallory");
     let t = now();
     let cases: Vec<(&str, &str, Option<String>, StatusCode)> = vec![
-        ("wrong key", &body, Some(signature::sign(b"not-the-key", t, body.as_bytes())), StatusCode::UNAUTHORIZED),
-        ("tampered body", &other_body, Some(signature::sign(key.as_bytes(), t, body.as_bytes())), StatusCode::UNAUTHORIZED),
-        ("stale", &body, Some(signature::sign(key.as_bytes(), t - 600, body.as_bytes())), StatusCode::UNAUTHORIZED),
-        ("future", &body, Some(signature::sign(key.as_bytes(), t + 600, body.as_bytes())), StatusCode::UNAUTHORIZED),
+        (
+            "wrong key",
+            &body,
+            Some(signature::sign(b"not-the-key", t, body.as_bytes())),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "tampered body",
+            &other_body,
+            Some(signature::sign(key.as_bytes(), t, body.as_bytes())),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "stale",
+            &body,
+            Some(signature::sign(key.as_bytes(), t - 600, body.as_bytes())),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "future",
+            &body,
+            Some(signature::sign(key.as_bytes(), t + 600, body.as_bytes())),
+            StatusCode::UNAUTHORIZED,
+        ),
         ("missing header", &body, None, StatusCode::UNAUTHORIZED),
-        ("garbled header", &body, Some("t=abc,v1=xyz".into()), StatusCode::UNAUTHORIZED),
-        ("not JSON", "{not json", Some(signature::sign(key.as_bytes(), t, b"{not json")), StatusCode::BAD_REQUEST),
+        (
+            "garbled header",
+            &body,
+            Some("t=abc,v1=xyz".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "not JSON",
+            "{not json",
+            Some(signature::sign(key.as_bytes(), t, b"{not json")),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (what, body, header, expected) in &cases {
-        assert_eq!(deliver(&url, body, header.clone()).await, *expected, "{what}");
+        assert_eq!(
+            deliver(&url, body, header.clone()).await,
+            *expected,
+            "{what}"
+        );
     }
     let recorded = events(&app).await;
     assert_eq!(recorded.len(), cases.len());
-    assert!(recorded.iter().all(|(result, _, _)| result == "rejected"), "{recorded:?}");
+    assert!(
+        recorded.iter().all(|(result, _, _)| result == "rejected"),
+        "{recorded:?}"
+    );
     assert_eq!(count(&app, "meetings").await, 0);
     assert_eq!(
         count(&app, "jobs WHERE kind = 'webhook.process'").await,
@@ -238,7 +279,10 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
     // Several v1 values, one of them right: accepted.
     let good = signature::sign(key.as_bytes(), t, body.as_bytes());
     let several = good.replace(",v1=", &format!(",v1={},v1=", "ab".repeat(32)));
-    assert_eq!(deliver(&url, &body, Some(several)).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        deliver(&url, &body, Some(several)).await,
+        StatusCode::ACCEPTED
+    );
     eventually("the accepted delivery becomes a meeting", || async {
         count(&app, "meetings").await == 1
     })
@@ -247,17 +291,26 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
     // Too big: 413 before anything else.
     let huge = "x".repeat(300 * 1024);
     assert_eq!(
-        deliver(&url, &huge, Some(signature::sign(key.as_bytes(), t, huge.as_bytes()))).await,
+        deliver(
+            &url,
+            &huge,
+            Some(signature::sign(key.as_bytes(), t, huge.as_bytes()))
+        )
+        .await,
         StatusCode::PAYLOAD_TOO_LARGE
     );
     // An unknown connection: 200 so Calendly keeps the hook, and a record.
     let unknown = app.url("/webhooks/calendly/no-such-connection");
-    assert_eq!(deliver(&unknown, &body, Some(good.clone())).await, StatusCode::OK);
-    let unrouted: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events WHERE result = 'unrouted' AND tenant_id IS NULL")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
+    assert_eq!(
+        deliver(&unknown, &body, Some(good.clone())).await,
+        StatusCode::OK
+    );
+    let unrouted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_events WHERE result = 'unrouted' AND tenant_id IS NULL",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
     assert_eq!(unrouted, 1);
     app.stop().await;
 }
@@ -281,7 +334,10 @@ async fn the_same_delivery_twenty_times_makes_one_meeting(backend: Backend) {
     let sends = (0..20).map(|_| deliver(&url, &body, Some(header.clone())));
     let statuses = futures::future::join_all(sends).await;
     assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::ACCEPTED).count(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::ACCEPTED)
+            .count(),
         1,
         "{statuses:?}"
     );
@@ -328,7 +384,9 @@ async fn out_of_order_deliveries_converge_to_the_truth(backend: Backend) {
         .is_success());
     let ben = b["invitee"]["uuid"].as_str().unwrap();
     assert!(control
-        .post(app.url(&format!("/sandbox/_control/calendly/bookings/{ben}/reschedule")))
+        .post(app.url(&format!(
+            "/sandbox/_control/calendly/bookings/{ben}/reschedule"
+        )))
         .json(&json!({"start_time": "2026-12-20T15:00:00Z", "end_time": "2026-12-20T15:30:00Z"}))
         .send()
         .await
@@ -416,7 +474,15 @@ async fn admins_see_and_replay_webhooks(backend: Backend) {
     let list = |query: &'static str| {
         let ada = ada.clone();
         let url = app.url(&format!("/api/webhook_events?{query}"));
-        async move { ada.get(url).send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
+        async move {
+            ada.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Vec<Value>>()
+                .await
+                .unwrap()
+        }
     };
     eventually("the delivery is processed", || async {
         list("result=processed").await.len() == 1
@@ -425,20 +491,32 @@ async fn admins_see_and_replay_webhooks(backend: Backend) {
     let event = &list("provider=calendly&q=invitee.created").await[0];
     assert_eq!(event["user_email"], "ada@example.com");
     assert_eq!(event["event_type"], "invitee.created");
-    assert!(event["dedupe_key"].as_str().unwrap().starts_with("invitee.created|"));
+    assert!(event["dedupe_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("invitee.created|"));
     assert!(event["latency_ms"].as_i64().is_some());
     let payload = event["payload"].as_str().unwrap();
     assert!(payload.contains("\"invitee.created\""), "{payload}");
     assert!(list("q=no-such-thing").await.is_empty());
     // Members see nothing of it.
-    let denied = bob.get(app.url("/api/webhook_events")).send().await.unwrap();
+    let denied = bob
+        .get(app.url("/api/webhook_events"))
+        .send()
+        .await
+        .unwrap();
     assert!(!denied.status().is_success());
 
     let id = event["id"].as_str().unwrap();
     let resp = post_form(&ada, &app.url(&format!("/admin/webhooks/{id}/replay")), &[]).await;
     assert_eq!(location(&resp), "/admin/webhooks?notice=webhook_replayed");
     eventually("replayed and processed again", || async {
-        count(&app, "jobs WHERE kind = 'webhook.process' AND status = 'done'").await == 2
+        count(
+            &app,
+            "jobs WHERE kind = 'webhook.process' AND status = 'done'",
+        )
+        .await
+            == 2
             && list("result=processed").await.len() == 1
     })
     .await;

@@ -33,5 +33,12 @@ pub async fn get_webhook_events(
         .map_err(ApiError::Invalid)?;
     let result = result.filter(|r| !r.is_empty());
     let q = q.filter(|q| !q.trim().is_empty());
-    Ok(crate::server::webhooks::admin::list(&state, &admin, provider, result.as_deref(), q.as_deref()).await?)
+    Ok(crate::server::webhooks::admin::list(
+        &state,
+        &admin,
+        provider,
+        result.as_deref(),
+        q.as_deref(),
+    )
+    .await?)
 }

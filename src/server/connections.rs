@@ -10,13 +10,13 @@ use crate::server::db::connections::{self as repo, LinkedAccount, NewState};
 use crate::server::db::subscriptions as subscriptions_repo;
 use crate::server::db::vault::SecretOwner;
 use crate::server::db::{self, DbError, TenantScope, UserScope};
-use crate::server::jobs::{kinds, Enqueue, Queue};
 use crate::server::error::{AppError, AppResult};
+use crate::server::jobs::{kinds, Enqueue, Queue};
 use crate::server::oauth_apps;
 use crate::server::providers::{self, accounts};
+use crate::server::state::AppState;
 use crate::server::subscriptions;
 use crate::server::tokens::CallError;
-use crate::server::state::AppState;
 
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 
@@ -432,8 +432,12 @@ pub async fn save_calendars(
     }
     let mut tx = state.db.begin_write().await?;
     repo::save_calendar_choice(&mut tx, &caller.user, id, busy, booking_calendar_id).await?;
-    Queue::enqueue_in(&mut tx, state.db.backend(), &setup_job(caller.scope(), connection.id))
-        .await?;
+    Queue::enqueue_in(
+        &mut tx,
+        state.db.backend(),
+        &setup_job(caller.scope(), connection.id),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     state.jobs.wake();
     Ok(())

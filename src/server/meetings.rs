@@ -12,8 +12,8 @@ use crate::server::error::AppResult;
 use crate::server::jobs::JobError;
 use crate::server::providers::api::ProviderError;
 use crate::server::providers::{calendly, google, microsoft, ProviderMeeting};
-use crate::server::tokens::CallError;
 use crate::server::state::AppState;
+use crate::server::tokens::CallError;
 use chrono::{TimeZone, Utc};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -52,7 +52,8 @@ pub async fn process_calendly_event(
     event_id: &str,
 ) -> Result<(), JobError> {
     let event = events_repo::get(state.db.pool(), scope, event_id).await?;
-    let connection = connections_repo::get_in_tenant(state.db.pool(), scope, event.connection).await?;
+    let connection =
+        connections_repo::get_in_tenant(state.db.pool(), scope, event.connection).await?;
     let Some(invitee_uri) = event.payload["payload"]["uri"].as_str() else {
         events_repo::finish(
             state.db.pool(),
@@ -67,9 +68,13 @@ pub async fn process_calendly_event(
     let http = &state.provider_http;
     let meeting = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            calendly::booking(http, &token, invitee_uri).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { calendly::booking(http, &token, invitee_uri).await },
+        )
         .await?;
     store(state, &connection, &meeting, Some(event_id)).await?;
     events_repo::finish(
@@ -121,13 +126,22 @@ pub async fn sync(
 
 async fn sync_calendly(state: &AppState, connection: &Connection) -> Result<usize, JobError> {
     let http = &state.provider_http;
-    let api_base = state.config.endpoints.get(Provider::Calendly).api_base.as_str();
+    let api_base = state
+        .config
+        .endpoints
+        .get(Provider::Calendly)
+        .api_base
+        .as_str();
     let user = connection.provider_account_id.as_str();
     let bookings = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            calendly::all_bookings(http, api_base, &token, user).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { calendly::all_bookings(http, api_base, &token, user).await },
+        )
         .await?;
     for meeting in &bookings {
         store(state, connection, meeting, None).await?;
@@ -135,9 +149,18 @@ async fn sync_calendly(state: &AppState, connection: &Connection) -> Result<usiz
     Ok(bookings.len())
 }
 
-async fn cancel(state: &AppState, connection: &Connection, provider_event_id: &str) -> Result<(), JobError> {
-    if let Some(id) =
-        repo::mark_canceled(state.db.pool(), &connection.owner, connection.id, provider_event_id).await?
+async fn cancel(
+    state: &AppState,
+    connection: &Connection,
+    provider_event_id: &str,
+) -> Result<(), JobError> {
+    if let Some(id) = repo::mark_canceled(
+        state.db.pool(),
+        &connection.owner,
+        connection.id,
+        provider_event_id,
+    )
+    .await?
     {
         publish(state, connection, &id);
     }
@@ -145,7 +168,10 @@ async fn cancel(state: &AppState, connection: &Connection, provider_event_id: &s
 }
 
 fn is_gone(e: &CallError) -> bool {
-    matches!(e, CallError::Provider(ProviderError::Rejected { status: 410, .. }))
+    matches!(
+        e,
+        CallError::Provider(ProviderError::Rejected { status: 410, .. })
+    )
 }
 
 /// One Google calendar: from its sync token, or in full when there is none
@@ -158,9 +184,15 @@ async fn sync_google_calendar(
 ) -> Result<usize, JobError> {
     let scope = &connection.owner.tenant;
     let http = &state.provider_http;
-    let api_base = state.config.endpoints.get(Provider::Google).api_base.as_str();
+    let api_base = state
+        .config
+        .endpoints
+        .get(Provider::Google)
+        .api_base
+        .as_str();
     let mut sync_token =
-        connections_repo::calendar_sync_token(state.db.pool(), scope, connection.id, calendar_id).await?;
+        connections_repo::calendar_sync_token(state.db.pool(), scope, connection.id, calendar_id)
+            .await?;
     'restart: loop {
         let full = sync_token.is_none();
         let mut seen = Vec::new();
@@ -170,9 +202,15 @@ async fn sync_google_calendar(
             let (st, pt) = (sync_token.as_deref(), page_token.as_deref());
             let page = match state
                 .tokens
-                .call(state, &connection.owner, connection.id, false, |token| async move {
-                    google::events_page(http, api_base, &token, calendar_id, st, pt).await
-                })
+                .call(
+                    state,
+                    &connection.owner,
+                    connection.id,
+                    false,
+                    |token| async move {
+                        google::events_page(http, api_base, &token, calendar_id, st, pt).await
+                    },
+                )
                 .await
             {
                 Err(e) if is_gone(&e) && !full => {
@@ -196,10 +234,11 @@ async fn sync_google_calendar(
             }
             if full {
                 let prefix = google::event_key(calendar_id, "");
-                for gone in repo::live_event_ids(state.db.pool(), &connection.owner, connection.id, &prefix)
-                    .await?
-                    .into_iter()
-                    .filter(|id| !seen.contains(id))
+                for gone in
+                    repo::live_event_ids(state.db.pool(), &connection.owner, connection.id, &prefix)
+                        .await?
+                        .into_iter()
+                        .filter(|id| !seen.contains(id))
                 {
                     cancel(state, connection, &gone).await?;
                 }
@@ -221,12 +260,18 @@ async fn sync_google_calendar(
 /// next year) to its end and keeps the new delta link.
 async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, JobError> {
     let http = &state.provider_http;
-    let api_base = state.config.endpoints.get(Provider::Microsoft).api_base.clone();
+    let api_base = state
+        .config
+        .endpoints
+        .get(Provider::Microsoft)
+        .api_base
+        .clone();
     let start_over = || {
         let now = db::now_ms();
         microsoft::initial_delta_url(&api_base, now - 30 * DAY_MS, now + HORIZON_MS)
     };
-    let stored = connections_repo::delta_link(state.db.pool(), &connection.owner, connection.id).await?;
+    let stored =
+        connections_repo::delta_link(state.db.pool(), &connection.owner, connection.id).await?;
     let mut resumed = stored.is_some();
     let mut url = stored.unwrap_or_else(start_over);
     let mut changed = 0;
@@ -234,9 +279,13 @@ async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, 
         let link = url.as_str();
         let page = match state
             .tokens
-            .call(state, &connection.owner, connection.id, false, |token| async move {
-                microsoft::delta_page(http, &token, link).await
-            })
+            .call(
+                state,
+                &connection.owner,
+                connection.id,
+                false,
+                |token| async move { microsoft::delta_page(http, &token, link).await },
+            )
             .await
         {
             Err(e) if is_gone(&e) && resumed => {
@@ -375,8 +424,11 @@ mod tests {
         let utc = group_by_day(vec![row("a", early), row("b", late)], chrono_tz::UTC).unwrap();
         assert_eq!(utc.len(), 1);
         assert_eq!(utc[0].date, "2026-11-23");
-        let paris =
-            group_by_day(vec![row("a", early), row("b", late)], chrono_tz::Europe::Paris).unwrap();
+        let paris = group_by_day(
+            vec![row("a", early), row("b", late)],
+            chrono_tz::Europe::Paris,
+        )
+        .unwrap();
         assert_eq!(
             paris.iter().map(|d| d.date.as_str()).collect::<Vec<_>>(),
             ["2026-11-23", "2026-11-24"]

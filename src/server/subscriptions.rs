@@ -62,7 +62,11 @@ pub async fn secret(
     let id = sub.id.to_string();
     Ok(state
         .vault
-        .load(state.db.pool(), &sub.tenant, secret_owner(&id, sub.provider))
+        .load(
+            state.db.pool(),
+            &sub.tenant,
+            secret_owner(&id, sub.provider),
+        )
         .await?)
 }
 
@@ -174,8 +178,7 @@ async fn stopped(state: &AppState, sub: &Subscription, note: Option<&str>) -> Re
         None,
     )
     .await?;
-    db::vault::delete_for_owner(&mut *tx, &sub.tenant, "subscription", &sub.id.to_string())
-        .await?;
+    db::vault::delete_for_owner(&mut *tx, &sub.tenant, "subscription", &sub.id.to_string()).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }
@@ -234,9 +237,13 @@ async fn create_calendly(state: &AppState, connection: &Connection) -> Result<()
     let endpoints = state.config.endpoints.get(Provider::Calendly);
     let result = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            wire::calendly_create(http, endpoints, &token, hook).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { wire::calendly_create(http, endpoints, &token, hook).await },
+        )
         .await;
     match result {
         Ok(created) => {
@@ -267,22 +274,27 @@ async fn create_calendly(state: &AppState, connection: &Connection) -> Result<()
         }
         // An earlier attempt created it but did not live to record it.
         Err(CallError::Provider(ProviderError::Rejected { status: 409, .. })) => {
-            let leftovers = state
-                .tokens
-                .call(state, &connection.owner, connection.id, false, |token| {
-                    let user = connection.provider_account_id.as_str();
-                    async move {
-                        wire::calendly_list(http, endpoints, &token, organization, user).await
-                    }
-                })
-                .await?;
+            let leftovers =
+                state
+                    .tokens
+                    .call(state, &connection.owner, connection.id, false, |token| {
+                        let user = connection.provider_account_id.as_str();
+                        async move {
+                            wire::calendly_list(http, endpoints, &token, organization, user).await
+                        }
+                    })
+                    .await?;
             for leftover in leftovers.iter().filter(|h| h.callback_url == callback_url) {
                 let uri = leftover.uri.as_str();
                 state
                     .tokens
-                    .call(state, &connection.owner, connection.id, false, |token| async move {
-                        wire::calendly_delete(http, &token, uri).await
-                    })
+                    .call(
+                        state,
+                        &connection.owner,
+                        connection.id,
+                        false,
+                        |token| async move { wire::calendly_delete(http, &token, uri).await },
+                    )
                     .await?;
             }
             Err(JobError::Retry(
@@ -303,9 +315,13 @@ async fn check_calendly(
     let uri = sub.external_id.as_str();
     let status = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            wire::calendly_state(http, &token, uri).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { wire::calendly_state(http, &token, uri).await },
+        )
         .await;
     let gone = match status {
         Ok(s) if s == "active" => false,
@@ -313,9 +329,13 @@ async fn check_calendly(
             tracing::warn!(subscription = %sub.id, "Calendly disabled the subscription; recreating it");
             state
                 .tokens
-                .call(state, &connection.owner, connection.id, false, |token| async move {
-                    wire::calendly_delete(http, &token, uri).await
-                })
+                .call(
+                    state,
+                    &connection.owner,
+                    connection.id,
+                    false,
+                    |token| async move { wire::calendly_delete(http, &token, uri).await },
+                )
                 .await?;
             true
         }
@@ -345,12 +365,18 @@ async fn refresh_calendars(state: &AppState, connection: &Connection) -> Result<
     let provider = connection.provider;
     let calendars = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            match provider {
-                Provider::Google => wire::google_calendars(http, endpoints, &token).await,
-                _ => wire::graph_calendars(http, endpoints, &token).await,
-            }
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move {
+                match provider {
+                    Provider::Google => wire::google_calendars(http, endpoints, &token).await,
+                    _ => wire::graph_calendars(http, endpoints, &token).await,
+                }
+            },
+        )
         .await?;
     let fresh: Vec<_> = calendars
         .into_iter()
@@ -407,9 +433,13 @@ async fn watch_google(
     let endpoints = state.config.endpoints.get(Provider::Google);
     let created = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            wire::google_watch(http, endpoints, &token, watch).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { wire::google_watch(http, endpoints, &token, watch).await },
+        )
         .await?;
     let renew_at = created.expires_at.map(|e| e - RENEW_BEFORE_MS);
     record(
@@ -450,9 +480,13 @@ async fn create_graph(state: &AppState, connection: &Connection) -> Result<(), J
     let endpoints = state.config.endpoints.get(Provider::Microsoft);
     let created = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            wire::graph_create(http, endpoints, &token, sub).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { wire::graph_create(http, endpoints, &token, sub).await },
+        )
         .await?;
     let renew_at = created.expires_at.map(|e| e - RENEW_BEFORE_MS);
     record(
@@ -528,9 +562,15 @@ async fn renew_graph(
     let external = sub.external_id.as_str();
     let result = state
         .tokens
-        .call(state, &connection.owner, connection.id, false, |token| async move {
-            wire::graph_renew(http, endpoints, &token, external, expiration).await
-        })
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move {
+                wire::graph_renew(http, endpoints, &token, external, expiration).await
+            },
+        )
         .await;
     match result {
         Ok(expires_at) => {
@@ -586,17 +626,23 @@ async fn delete_at_provider(
     let provider = sub.provider;
     state
         .tokens
-        .call(state, &connection.owner, connection.id, true, |token| async move {
-            match provider {
-                Provider::Calendly => wire::calendly_delete(http, &token, external).await,
-                Provider::Google => {
-                    wire::google_stop(http, endpoints, &token, external, resource).await
+        .call(
+            state,
+            &connection.owner,
+            connection.id,
+            true,
+            |token| async move {
+                match provider {
+                    Provider::Calendly => wire::calendly_delete(http, &token, external).await,
+                    Provider::Google => {
+                        wire::google_stop(http, endpoints, &token, external, resource).await
+                    }
+                    Provider::Microsoft => {
+                        wire::graph_delete(http, endpoints, &token, external).await
+                    }
                 }
-                Provider::Microsoft => {
-                    wire::graph_delete(http, endpoints, &token, external).await
-                }
-            }
-        })
+            },
+        )
         .await?;
     Ok(())
 }
@@ -629,8 +675,7 @@ pub async fn cleanup(
         return Err(noted_cleanup_failure(state, &connection, e).await);
     }
     let mut tx = state.db.begin_write().await?;
-    db::vault::delete_for_owner(&mut *tx, scope, "connection", &connection_id.to_string())
-        .await?;
+    db::vault::delete_for_owner(&mut *tx, scope, "connection", &connection_id.to_string()).await?;
     connections_repo::set_state(
         &mut *tx,
         &connection.owner,

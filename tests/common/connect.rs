@@ -111,7 +111,10 @@ where
 {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !check().await {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

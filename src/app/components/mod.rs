@@ -1,6 +1,6 @@
+pub mod connection_status;
 pub mod copy_field;
 pub mod flash;
 pub mod layout;
 pub mod provider_icon;
 pub mod time_zone;
-pub mod connection_status;

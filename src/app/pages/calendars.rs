@@ -114,7 +114,7 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                 <table class="table">
                     <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Last sync"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
-                        {connections.iter().cloned().map(|c| {
+                        {connections.iter().map(|c| {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>

@@ -23,7 +23,8 @@ pub fn MeetingsPage() -> impl IntoView {
         if let Ok(source) = web_sys::EventSource::new("/api/live") {
             let refetch = Closure::<dyn Fn()>::new(move || meetings.refetch());
             for kind in ["hello", "meeting", "resync"] {
-                let _ = source.add_event_listener_with_callback(kind, refetch.as_ref().unchecked_ref());
+                let _ =
+                    source.add_event_listener_with_callback(kind, refetch.as_ref().unchecked_ref());
             }
             let opened = Closure::<dyn Fn()>::new(move || live.set(true));
             source.set_onopen(Some(opened.as_ref().unchecked_ref()));
@@ -80,7 +81,11 @@ fn matches(m: &MeetingView, provider: &str, search: &str) -> bool {
 }
 
 #[component]
-fn MeetingList(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<String>) -> impl IntoView {
+fn MeetingList(
+    page: MeetingsPage,
+    provider: RwSignal<String>,
+    search: RwSignal<String>,
+) -> impl IntoView {
     if page.days.is_empty() {
         return view! { <Empty has_connections=page.has_connections/> }.into_any();
     }
@@ -89,7 +94,12 @@ fn MeetingList(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<
         let (p, s) = (provider.get(), search.get());
         days.iter()
             .map(|d| MeetingDay {
-                meetings: d.meetings.iter().filter(|m| matches(m, &p, &s)).cloned().collect(),
+                meetings: d
+                    .meetings
+                    .iter()
+                    .filter(|m| matches(m, &p, &s))
+                    .cloned()
+                    .collect(),
                 ..d.clone()
             })
             .filter(|d| !d.meetings.is_empty())

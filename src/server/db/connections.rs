@@ -455,13 +455,15 @@ pub async fn calendars<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(calendar_id, name, primary, writable, busy)| StoredCalendar {
-            calendar_id,
-            name,
-            primary: primary != 0,
-            writable: writable != 0,
-            busy: busy != 0,
-        })
+        .map(
+            |(calendar_id, name, primary, writable, busy)| StoredCalendar {
+                calendar_id,
+                name,
+                primary: primary != 0,
+                writable: writable != 0,
+                busy: busy != 0,
+            },
+        )
         .collect())
 }
 

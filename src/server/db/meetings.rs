@@ -82,7 +82,8 @@ impl MeetingRow {
     }
 }
 
-const COLUMNS: &str = "id, provider, title, starts_at, ends_at, status, invitee_name, invitee_email, location, \
+const COLUMNS: &str =
+    "id, provider, title, starts_at, ends_at, status, invitee_name, invitee_email, location, \
      join_url, cancel_url, reschedule_url";
 
 /// The user's meetings starting in `[from, to)`, earliest first.

@@ -55,7 +55,8 @@ impl TryFrom<Row> for Subscription {
     }
 }
 
-const COLUMNS: &str = "id, tenant_id, connection_id, provider, calendar_id, external_id, resource_id, state, \
+const COLUMNS: &str =
+    "id, tenant_id, connection_id, provider, calendar_id, external_id, resource_id, state, \
      expires_at, renew_at, last_error";
 
 pub struct NewSubscription<'a> {

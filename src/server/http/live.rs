@@ -19,7 +19,8 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let updates = state.live.subscribe(caller.user.user_id());
     let closing = state.live.closing();
-    let hello = futures_util::stream::once(async { Ok(Event::default().event("hello").data("{}")) });
+    let hello =
+        futures_util::stream::once(async { Ok(Event::default().event("hello").data("{}")) });
     let changes = futures_util::stream::unfold(
         (updates, closing),
         |(mut updates, mut closing)| async move {

@@ -10,7 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-async fn microsoft(state: AppState, query: Query<Handshake>, channel: Channel, body: Bytes) -> Response {
+async fn microsoft(
+    state: AppState,
+    query: Query<Handshake>,
+    channel: Channel,
+    body: Bytes,
+) -> Response {
     if let Some(echo) = microsoft::handshake(&query) {
         return echo;
     }
@@ -57,7 +62,9 @@ pub async fn google_notification(State(state): State<AppState>, headers: HeaderM
         message_number: header("x-goog-message-number"),
     };
     let status = match google::receive(&state, &notification).await {
-        Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => StatusCode::OK,
+        Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => {
+            StatusCode::OK
+        }
         Ok(google::Outcome::Unauthenticated) => StatusCode::UNAUTHORIZED,
         Ok(google::Outcome::Malformed) => StatusCode::BAD_REQUEST,
         Err(e) => return e.into_response(),

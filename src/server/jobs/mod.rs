@@ -135,7 +135,11 @@ impl Default for Queue {
     fn default() -> Self {
         Queue {
             wake: Notify::new(),
-            owner: format!("{}-{}", std::process::id(), crate::server::auth::random_token()),
+            owner: format!(
+                "{}-{}",
+                std::process::id(),
+                crate::server::auth::random_token()
+            ),
         }
     }
 }
@@ -311,14 +315,7 @@ async fn execute(state: &AppState, job: repo::Job) {
             metrics::counter!("calbridge_jobs_total", "kind" => kind.clone(), "result" => result)
                 .increment(1);
             tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, %error, "job failed");
-            repo::fail(
-                state.db.pool(),
-                job.id,
-                owner,
-                &error.to_string(),
-                retry_at,
-            )
-            .await
+            repo::fail(state.db.pool(), job.id, owner, &error.to_string(), retry_at).await
         }
     };
     if let Err(e) = outcome {

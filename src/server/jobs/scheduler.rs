@@ -24,7 +24,10 @@ fn tick_job(run_at: i64) -> Enqueue<'static> {
 
 /// Makes sure a scheduler run is queued (at start-up).
 pub async fn ensure(state: &AppState) -> Result<(), db::DbError> {
-    state.jobs.enqueue(&state.db, &tick_job(db::now_ms())).await?;
+    state
+        .jobs
+        .enqueue(&state.db, &tick_job(db::now_ms()))
+        .await?;
     Ok(())
 }
 
@@ -95,11 +98,7 @@ pub async fn tick(state: &AppState) -> Result<(), JobError> {
     .await?;
     tx.commit().await.map_err(db::DbError::from)?;
     state.jobs.wake();
-    repo::purge_done(
-        state.db.pool(),
-        db::now_ms() - KEEP_DONE.as_millis() as i64,
-    )
-    .await?;
+    repo::purge_done(state.db.pool(), db::now_ms() - KEEP_DONE.as_millis() as i64).await?;
     if !due.is_empty() {
         tracing::info!(queued = due.len(), "scheduler queued periodic work");
     }

@@ -44,7 +44,11 @@ fn error_message(body: &Value) -> Option<String> {
     let text = |v: &Value| v.as_str().map(str::to_owned);
     body.get("message")
         .and_then(text)
-        .or_else(|| body.get("error").and_then(|e| e.get("message")).and_then(text))
+        .or_else(|| {
+            body.get("error")
+                .and_then(|e| e.get("message"))
+                .and_then(text)
+        })
         .or_else(|| body.get("error_description").and_then(text))
         .or_else(|| body.get("title").and_then(text))
 }

@@ -67,7 +67,7 @@ pub async fn booking(
     let invitee: Resource<Invitee> = get_json(http, Provider::Calendly, invitee_uri, token).await?;
     let invitee = invitee.resource;
     let event: Resource<Event> = get_json(http, Provider::Calendly, &invitee.event, token).await?;
-    Ok(meeting(invitee, event.resource)?)
+    meeting(invitee, event.resource)
 }
 
 fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderError> {

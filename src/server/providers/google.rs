@@ -101,8 +101,10 @@ pub async fn events_page(
     page_token: Option<&str>,
 ) -> Result<EventsPage, ProviderError> {
     let encoded: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-    let mut url = url::Url::parse(&format!("{api_base}/calendar/v3/calendars/{encoded}/events"))
-        .map_err(|e| ProviderError::Decode(e.to_string()))?;
+    let mut url = url::Url::parse(&format!(
+        "{api_base}/calendar/v3/calendars/{encoded}/events"
+    ))
+    .map_err(|e| ProviderError::Decode(e.to_string()))?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("maxResults", "250");

@@ -136,7 +136,10 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(m.starts_at, 1_796_115_600_000);
-        assert_eq!(m.join_url.as_deref(), Some("https://teams.microsoft.com/l/x"));
+        assert_eq!(
+            m.join_url.as_deref(),
+            Some("https://teams.microsoft.com/l/x")
+        );
         assert_eq!(m.invitee_name.as_deref(), Some("Bo"));
         assert_eq!(m.status, MeetingStatus::Scheduled);
         let cancelled = meeting(&json!({

@@ -41,7 +41,9 @@ fn ok_if_gone(result: Result<Value, ProviderError>) -> Result<(), ProviderError>
     match result {
         Ok(_) => Ok(()),
         // Already gone: what deleting wanted.
-        Err(ProviderError::Rejected { status: 404 | 410, .. }) => Ok(()),
+        Err(ProviderError::Rejected {
+            status: 404 | 410, ..
+        }) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -213,7 +215,15 @@ pub async fn google_watch(
         "token": watch.channel_token.expose(),
         "expiration": watch.expiration.to_string(),
     });
-    let v = call(http, Provider::Google, Method::POST, &url, token, Some(&body)).await?;
+    let v = call(
+        http,
+        Provider::Google,
+        Method::POST,
+        &url,
+        token,
+        Some(&body),
+    )
+    .await?;
     let expires_at = v["expiration"]
         .as_str()
         .and_then(|e| e.parse().ok())
@@ -234,7 +244,17 @@ pub async fn google_stop(
 ) -> Result<(), ProviderError> {
     let url = format!("{}/calendar/v3/channels/stop", endpoints.api_base);
     let body = json!({ "id": channel_id, "resourceId": resource_id });
-    ok_if_gone(call(http, Provider::Google, Method::POST, &url, token, Some(&body)).await)
+    ok_if_gone(
+        call(
+            http,
+            Provider::Google,
+            Method::POST,
+            &url,
+            token,
+            Some(&body),
+        )
+        .await,
+    )
 }
 
 // ---------------------------------------------------------------- Microsoft
@@ -372,7 +392,10 @@ mod tests {
         let ms = 1_800_000_000_123;
         let text = graph_time(ms);
         assert_eq!(text, "2027-01-15T08:00:00.123Z");
-        assert_eq!(graph_expiry(&json!({ "expirationDateTime": text })), Some(ms));
+        assert_eq!(
+            graph_expiry(&json!({ "expirationDateTime": text })),
+            Some(ms)
+        );
         assert_eq!(graph_expiry(&json!({})), None);
     }
 

@@ -34,8 +34,15 @@ pub async fn list(
     result: Option<&str>,
     search: Option<&str>,
 ) -> AppResult<Vec<WebhookEventView>> {
-    let rows = repo::list_for_tenant(state.db.pool(), admin.0.scope(), provider, result, search, PAGE)
-        .await?;
+    let rows = repo::list_for_tenant(
+        state.db.pool(),
+        admin.0.scope(),
+        provider,
+        result,
+        search,
+        PAGE,
+    )
+    .await?;
     rows.into_iter()
         .map(|r| {
             Ok(WebhookEventView {

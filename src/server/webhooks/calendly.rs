@@ -7,8 +7,8 @@ use super::signature::{self, SignatureError};
 use super::{record, store_and_queue};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
 use crate::server::db::webhook_events::{NewEvent, WebhookResult};
-use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
 use crate::server::db::TenantScope;
+use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
 use crate::server::error::AppError;
 use crate::server::jobs::{kinds, Enqueue};
 use crate::server::state::AppState;
@@ -49,7 +49,11 @@ pub async fn receive(
         payload: None,
     };
     let Some(connection) = connection else {
-        record(state, &unrouted("no connected calendar has this webhook URL")).await?;
+        record(
+            state,
+            &unrouted("no connected calendar has this webhook URL"),
+        )
+        .await?;
         return Ok(Outcome::Unrouted);
     };
     let scope: &TenantScope = &connection.owner.tenant;
@@ -64,8 +68,8 @@ pub async fn receive(
         detail: Some(detail),
         payload: None,
     };
-    let subs = subscriptions_repo::current_for_connection(state.db.pool(), scope, connection.id)
-        .await?;
+    let subs =
+        subscriptions_repo::current_for_connection(state.db.pool(), scope, connection.id).await?;
     let mut key = None;
     for sub in subs.iter().filter(|s| s.state == SubscriptionState::Active) {
         key = crate::server::subscriptions::secret(state, sub).await?;
@@ -74,7 +78,11 @@ pub async fn receive(
         }
     }
     let Some(key) = key else {
-        record(state, &unrouted("the connection has no active subscription")).await?;
+        record(
+            state,
+            &unrouted("the connection has no active subscription"),
+        )
+        .await?;
         return Ok(Outcome::Unrouted);
     };
     let now = state.clock.now_ms() / 1000;
@@ -86,17 +94,20 @@ pub async fn receive(
         record(state, &rejected("the body is not JSON")).await?;
         return Ok(Outcome::Malformed("the body is not JSON"));
     };
-    let (Some(event_type), Some(invitee)) = (
-        parsed["event"].as_str(),
-        parsed["payload"]["uri"].as_str(),
-    ) else {
+    let (Some(event_type), Some(invitee)) =
+        (parsed["event"].as_str(), parsed["payload"]["uri"].as_str())
+    else {
         record(state, &rejected("no event name or invitee URI")).await?;
         return Ok(Outcome::Malformed("no event name or invitee URI"));
     };
     // The key is per connection, so this only fails if routing went wrong.
     let creator = parsed["created_by"].as_str();
     if creator.is_some_and(|c| c != connection.provider_account_id) {
-        record(state, &rejected("created_by is not this connection's Calendly user")).await?;
+        record(
+            state,
+            &rejected("created_by is not this connection's Calendly user"),
+        )
+        .await?;
         return Ok(Outcome::Malformed("created_by does not match"));
     }
     let dedupe_key = format!("{event_type}|{invitee}");

@@ -32,14 +32,22 @@ pub enum Outcome {
 
 pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, AppError> {
     let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
-        record(state, &unrouted(WebhookResult::Rejected, "missing X-Goog headers")).await?;
+        record(
+            state,
+            &unrouted(WebhookResult::Rejected, "missing X-Goog headers"),
+        )
+        .await?;
         return Ok(Outcome::Malformed);
     };
     let sub = subscriptions_repo::find_by_external(state.db.pool(), Provider::Google, channel_id)
         .await?
         .filter(|s| s.state == SubscriptionState::Active);
     let Some(sub) = sub else {
-        record(state, &unrouted(WebhookResult::Ignored, "unknown or stopped channel")).await?;
+        record(
+            state,
+            &unrouted(WebhookResult::Ignored, "unknown or stopped channel"),
+        )
+        .await?;
         return Ok(Outcome::Ignored);
     };
     let stored = crate::server::subscriptions::secret(state, &sub).await?;
@@ -65,11 +73,19 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         payload: None,
     };
     if !token_ok {
-        record(state, &routed(WebhookResult::Rejected, "wrong channel token", None)).await?;
+        record(
+            state,
+            &routed(WebhookResult::Rejected, "wrong channel token", None),
+        )
+        .await?;
         return Ok(Outcome::Unauthenticated);
     }
     if resource_state == "sync" {
-        record(state, &routed(WebhookResult::Ignored, "sync handshake", None)).await?;
+        record(
+            state,
+            &routed(WebhookResult::Ignored, "sync handshake", None),
+        )
+        .await?;
         return Ok(Outcome::Ignored);
     }
     let dedupe_key = format!("{channel_id}|{}", n.message_number.unwrap_or("?"));

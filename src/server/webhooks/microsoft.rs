@@ -74,7 +74,11 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
         .ok()
         .and_then(|v| v.get("value").and_then(Value::as_array).cloned());
     let Some(items) = items else {
-        record(state, &unrouted(WebhookResult::Rejected, "not a Graph notification body")).await?;
+        record(
+            state,
+            &unrouted(WebhookResult::Rejected, "not a Graph notification body"),
+        )
+        .await?;
         return Ok(Outcome::Malformed);
     };
     let mut any_valid = false;
@@ -92,17 +96,27 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
 async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, AppError> {
     let text = |key: &str| item.get(key).and_then(Value::as_str);
     let Some(subscription_id) = text("subscriptionId") else {
-        record(state, &unrouted(WebhookResult::Rejected, "no subscriptionId")).await?;
+        record(
+            state,
+            &unrouted(WebhookResult::Rejected, "no subscriptionId"),
+        )
+        .await?;
         return Ok(false);
     };
-    let sub = subscriptions_repo::find_by_external(state.db.pool(), Provider::Microsoft, subscription_id)
-        .await?
-        .filter(|s| s.state == SubscriptionState::Active);
+    let sub =
+        subscriptions_repo::find_by_external(state.db.pool(), Provider::Microsoft, subscription_id)
+            .await?
+            .filter(|s| s.state == SubscriptionState::Active);
     let Some(sub) = sub else {
-        record(state, &unrouted(WebhookResult::Ignored, "unknown or stopped subscription")).await?;
+        record(
+            state,
+            &unrouted(WebhookResult::Ignored, "unknown or stopped subscription"),
+        )
+        .await?;
         return Ok(true);
     };
-    let connection = connections_repo::get_in_tenant(state.db.pool(), &sub.tenant, sub.connection_id).await?;
+    let connection =
+        connections_repo::get_in_tenant(state.db.pool(), &sub.tenant, sub.connection_id).await?;
     let stored = crate::server::subscriptions::secret(state, &sub).await?;
     let client_state_ok = match (text("clientState"), stored) {
         (Some(received), Some(stored)) => same_secret(received, stored.expose()),
@@ -120,7 +134,16 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         payload: None,
     };
     if !client_state_ok {
-        record(state, &routed(WebhookResult::Rejected, "unknown", Some("wrong clientState"), None)).await?;
+        record(
+            state,
+            &routed(
+                WebhookResult::Rejected,
+                "unknown",
+                Some("wrong clientState"),
+                None,
+            ),
+        )
+        .await?;
         return Ok(false);
     }
     // The clientState is a secret: never stored with the payload.
@@ -141,7 +164,11 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
                     .or_else(|| text("subscriptionExpirationDateTime"))
                     .unwrap_or("?")
             );
-            let job = (kinds::SYNC, serde_json::json!({ "connection": connection.id }), format!("sync:{}", connection.id));
+            let job = (
+                kinds::SYNC,
+                serde_json::json!({ "connection": connection.id }),
+                format!("sync:{}", connection.id),
+            );
             (change, key, job)
         }
         Channel::Lifecycle => {
@@ -152,10 +179,22 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
             );
             let job = match lifecycle {
                 // Renewing by PATCH with a fresh token reauthorizes.
-                "reauthorizationRequired" => (kinds::RENEW, serde_json::json!({ "subscription": sub.id }), format!("renew:{}", sub.id)),
-                "subscriptionRemoved" => (kinds::RECREATE, serde_json::json!({ "subscription": sub.id }), format!("recreate:{}", sub.id)),
+                "reauthorizationRequired" => (
+                    kinds::RENEW,
+                    serde_json::json!({ "subscription": sub.id }),
+                    format!("renew:{}", sub.id),
+                ),
+                "subscriptionRemoved" => (
+                    kinds::RECREATE,
+                    serde_json::json!({ "subscription": sub.id }),
+                    format!("recreate:{}", sub.id),
+                ),
                 // `missed` (and anything new): catch up with a delta sync.
-                _ => (kinds::SYNC, serde_json::json!({ "connection": connection.id }), format!("sync:{}", connection.id)),
+                _ => (
+                    kinds::SYNC,
+                    serde_json::json!({ "connection": connection.id }),
+                    format!("sync:{}", connection.id),
+                ),
             };
             (lifecycle, key, job)
         }

@@ -75,10 +75,9 @@ pub fn verify(
         return Err(SignatureError::Stale);
     }
     let expected = mac(key, parsed.timestamp, body);
-    let matched = parsed
-        .signatures
-        .iter()
-        .fold(0u8, |any, candidate| any | expected.ct_eq(candidate).unwrap_u8());
+    let matched = parsed.signatures.iter().fold(0u8, |any, candidate| {
+        any | expected.ct_eq(candidate).unwrap_u8()
+    });
     if matched == 1 {
         Ok(())
     } else {
@@ -88,7 +87,10 @@ pub fn verify(
 
 /// The header value for `body` signed at `timestamp` (load tool and tests).
 pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex::encode(mac(key, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac(key, timestamp, body))
+    )
 }
 
 #[cfg(test)]

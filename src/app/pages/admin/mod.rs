@@ -1,8 +1,8 @@
 pub mod apps;
 pub mod connections;
 pub mod jobs;
-pub mod webhooks;
 pub mod users;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -7,7 +7,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-const RESULTS: [&str; 6] = ["processed", "queued", "ignored", "unrouted", "rejected", "failed"];
+const RESULTS: [&str; 6] = [
+    "processed",
+    "queued",
+    "ignored",
+    "unrouted",
+    "rejected",
+    "failed",
+];
 
 /// `/admin/webhooks`: every delivery, filterable, with payloads and Replay.
 #[component]
@@ -18,7 +25,9 @@ pub fn AdminWebhooksPage() -> impl IntoView {
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
         (get("provider"), get("result"), get("q"))
     };
-    let rows = Resource::new(filter, |(provider, result, q)| get_webhook_events(provider, result, q));
+    let rows = Resource::new(filter, |(provider, result, q)| {
+        get_webhook_events(provider, result, q)
+    });
     view! {
         <Title text="Webhooks"/>
         <div class="page-head">
