@@ -12,23 +12,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
-    let page: Value = client
-        .get(app.url("/api/meetings?past=false"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| d["meetings"].as_array().unwrap().clone())
-        .collect()
-}
-
 fn statuses(list: &[Value]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = list
         .iter()

@@ -72,23 +72,6 @@ async fn book(app: &TestApp, host: &str, invitee: &str, day: u32) -> Value {
     resp.json().await.unwrap()
 }
 
-async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
-    let page: Value = client
-        .get(app.url("/api/meetings?past=false"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| d["meetings"].as_array().unwrap().clone())
-        .collect()
-}
-
 async fn events(app: &TestApp) -> Vec<(String, Option<String>, i64)> {
     sqlx::query_as("SELECT result, detail, duplicates FROM webhook_events ORDER BY received_at, id")
         .fetch_all(app.state.db.pool())
@@ -127,6 +110,25 @@ fn body_for(booking: &Value, creator: &str) -> String {
         "payload": booking["invitee"],
     })
     .to_string()
+}
+
+/// Connects alice's Calendly, then books with deliveries switched off;
+/// returns the webhook URL, its signing key and a real delivery body.
+async fn undelivered_booking(
+    app: &TestApp,
+    ada: &reqwest::Client,
+    day: u32,
+) -> (String, String, String) {
+    let (url, key) = connect_with_hook(app, ada, "alice@sandbox.test").await;
+    let creator = creator_uri(app, app.state.sandbox.as_ref().unwrap());
+    reqwest::Client::new()
+        .post(app.url("/sandbox/_control/faults"))
+        .json(&json!({"provider": "calendly", "drop_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let booking = book(app, "alice@sandbox.test", "Pat", day).await;
+    (url, key, body_for(&booking, &creator))
 }
 
 async fn a_booking_becomes_a_meeting_for_its_owner_only(backend: Backend) {
@@ -203,18 +205,7 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    let (url, key) = connect_with_hook(&app, &ada, "alice@sandbox.test").await;
-    // A real invitee, created while deliveries were switched off.
-    let sandbox = app.state.sandbox.as_ref().unwrap();
-    let creator = creator_uri(&app, sandbox);
-    reqwest::Client::new()
-        .post(app.url("/sandbox/_control/faults"))
-        .json(&json!({"provider": "calendly", "drop_rate": 1.0}))
-        .send()
-        .await
-        .unwrap();
-    let booking = book(&app, "alice@sandbox.test", "Pat", 8).await;
-    let body = body_for(&booking, &creator);
+    let (url, key, body) = undelivered_booking(&app, &ada, 8).await;
     let other_body = body.replace("Pat", "Mallory");
     let t = now();
     let cases: Vec<(&str, &str, Option<String>, StatusCode)> = vec![
@@ -319,17 +310,7 @@ async fn the_same_delivery_twenty_times_makes_one_meeting(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    let (url, key) = connect_with_hook(&app, &ada, "alice@sandbox.test").await;
-    let sandbox = app.state.sandbox.as_ref().unwrap();
-    let creator = creator_uri(&app, sandbox);
-    reqwest::Client::new()
-        .post(app.url("/sandbox/_control/faults"))
-        .json(&json!({"provider": "calendly", "drop_rate": 1.0}))
-        .send()
-        .await
-        .unwrap();
-    let booking = book(&app, "alice@sandbox.test", "Pat", 9).await;
-    let body = body_for(&booking, &creator);
+    let (url, key, body) = undelivered_booking(&app, &ada, 9).await;
     let header = signature::sign(key.as_bytes(), now(), body.as_bytes());
     let sends = (0..20).map(|_| deliver(&url, &body, Some(header.clone())));
     let statuses = futures::future::join_all(sends).await;

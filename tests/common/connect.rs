@@ -127,3 +127,21 @@ pub async fn secrets_of(app: &TestApp, kind: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// The upcoming meetings on the caller's `/meetings` page, flattened.
+pub async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    let page: Value = client
+        .get(app.url("/api/meetings?past=false"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["meetings"].as_array().unwrap().clone())
+        .collect()
+}
