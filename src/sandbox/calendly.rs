@@ -739,6 +739,10 @@ pub fn routes() -> Router<Sandbox> {
             "/_control/calendly/subscriptions/{uuid}/disable",
             post(control_disable),
         )
+        .route(
+            "/_control/calendly/subscriptions",
+            get(control_subscriptions),
+        )
 }
 
 type S = AxState<Sandbox>;
@@ -1946,6 +1950,27 @@ async fn control_no_show(AxState(s): S, Path(uuid): Path<String>) -> Response {
 
 async fn control_no_show_delete(AxState(s): S, Path(uuid): Path<String>) -> Response {
     merge(set_no_show(&s, &uuid, false).map(ok))
+}
+
+/// Every webhook subscription with its signing key, so a load tool can sign
+/// deliveries the way Calendly would.
+async fn control_subscriptions(AxState(s): S) -> Response {
+    let world = s.world();
+    let list: Vec<Value> = world
+        .calendly
+        .subscriptions
+        .iter()
+        .map(|sub| {
+            json!({
+                "uuid": sub.uuid,
+                "callback_url": sub.callback_url,
+                "signing_key": sub.signing_key,
+                "state": sub.state,
+                "created_by": user_uri(s.base(), &sub.creator),
+            })
+        })
+        .collect();
+    ok(json!({ "collection": list }))
 }
 
 async fn control_disable(AxState(s): S, Path(uuid): Path<String>) -> Response {
