@@ -56,8 +56,14 @@ impl Server {
             .env("CALBRIDGE_SANDBOX", "0")
             .env("CALENDLY_OAUTH_CLIENT_ID", "chaos")
             .env("CALENDLY_OAUTH_CLIENT_SECRET", &self.secret)
-            .env("CALENDLY_AUTH_BASE_URL", format!("{}/calendly-auth", self.sandbox_base))
-            .env("CALENDLY_API_BASE_URL", format!("{}/calendly", self.sandbox_base))
+            .env(
+                "CALENDLY_AUTH_BASE_URL",
+                format!("{}/calendly-auth", self.sandbox_base),
+            )
+            .env(
+                "CALENDLY_API_BASE_URL",
+                format!("{}/calendly", self.sandbox_base),
+            )
             .env("RUST_LOG", "error")
             .spawn()
             .expect("start the calbridge binary");
@@ -107,8 +113,13 @@ async fn connect(server: &Server, sandbox: &SandboxServer, client: &reqwest::Cli
         .unwrap();
     let authorize = url::Url::parse(&location(&start)).unwrap();
     let params: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let redirect = sandbox.consent(Provider::Calendly, &borrowed, host, "allow").await;
+    let borrowed: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let redirect = sandbox
+        .consent(Provider::Calendly, &borrowed, host, "allow")
+        .await;
     let callback = client.get(location(&redirect)).send().await.unwrap();
     assert_eq!(callback.status(), StatusCode::OK);
 }
@@ -127,7 +138,10 @@ async fn truth(sandbox: &SandboxServer, hosts: &[String]) -> BTreeMap<String, St
                     (_, Some(true)) => "rescheduled",
                     _ => "canceled",
                 };
-                expected.insert(invitee["uri"].as_str().unwrap().to_owned(), status.to_owned());
+                expected.insert(
+                    invitee["uri"].as_str().unwrap().to_owned(),
+                    status.to_owned(),
+                );
             }
         }
     }
@@ -150,7 +164,12 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
     let port = free_port();
     let secret = "chaos-secret-0123456789".to_owned();
     sandbox
-        .app(Provider::Calendly, "chaos", &secret, &format!("http://127.0.0.1:{port}/oauth/calendly/callback"))
+        .app(
+            Provider::Calendly,
+            "chaos",
+            &secret,
+            &format!("http://127.0.0.1:{port}/oauth/calendly/callback"),
+        )
         .await;
     let mut server = Server {
         port,
@@ -183,10 +202,15 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
         .await
         .unwrap();
     assert!(location(&signup).starts_with("/meetings"));
-    let hosts: Vec<String> = (0..host_count).map(|i| format!("host{i}@chaos.test")).collect();
+    let hosts: Vec<String> = (0..host_count)
+        .map(|i| format!("host{i}@chaos.test"))
+        .collect();
     for host in &hosts {
         sandbox
-            .control("/_control/accounts", json!({"provider": "calendly", "email": host, "name": host, "plan": "paid"}))
+            .control(
+                "/_control/accounts",
+                json!({"provider": "calendly", "email": host, "name": host, "plan": "paid"}),
+            )
             .await;
         connect(&server, &sandbox, &client, host).await;
     }
@@ -201,10 +225,16 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
             .unwrap()
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !connections().await.iter().all(|c| c["subscription"]["active"] == 1 && c["last_sync_at"].is_string())
+    while !connections()
+        .await
+        .iter()
+        .all(|c| c["subscription"]["active"] == 1 && c["last_sync_at"].is_string())
         || connections().await.len() != hosts.len()
     {
-        assert!(Instant::now() < deadline, "connections did not get their webhooks");
+        assert!(
+            Instant::now() < deadline,
+            "connections did not get their webhooks"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -250,7 +280,10 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
             let invitee = active.swap_remove(rng.gen_range(0..active.len()));
             if roll < 0.8 {
                 sandbox
-                    .control(&format!("/_control/calendly/bookings/{invitee}/cancel"), json!({"reason": "chaos"}))
+                    .control(
+                        &format!("/_control/calendly/bookings/{invitee}/cancel"),
+                        json!({"reason": "chaos"}),
+                    )
                     .await;
             } else {
                 let day = 1 + (op + 7) % 28;
@@ -269,25 +302,34 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
 
     // Let the sandbox finish delivering and calbridge finish processing.
     let expected = truth(&sandbox, &hosts).await;
-    let db = calbridge::server::db::Db::connect(&database_url).await.unwrap();
+    let db = calbridge::server::db::Db::connect(&database_url)
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let pending = sandbox.get_json("/_control/deliveries").await["pending"].as_u64().unwrap_or(0);
+        let pending = sandbox.get_json("/_control/deliveries").await["pending"]
+            .as_u64()
+            .unwrap_or(0);
         let unfinished: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND kind <> 'scheduler.tick'")
             .fetch_one(db.pool())
             .await
             .unwrap();
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT provider_event_id, status FROM meetings")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT provider_event_id, status FROM meetings")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
         let got: BTreeMap<String, String> = rows.iter().cloned().collect();
         if pending == 0 && unfinished == 0 && got == expected {
             assert_eq!(rows.len(), expected.len(), "no duplicate meetings");
             break;
         }
         if Instant::now() > deadline {
-            let missing: Vec<_> = expected.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
+            let missing: Vec<_> = expected
+                .keys()
+                .filter(|k| !got.contains_key(*k))
+                .take(5)
+                .collect();
             let wrong: Vec<_> = expected
                 .iter()
                 .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
@@ -307,7 +349,10 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(dead, 0, "no job gave up");
-    assert!(expected.len() >= operations / 2, "the storm really happened");
+    assert!(
+        expected.len() >= operations / 2,
+        "the storm really happened"
+    );
     db.close().await;
     server.kill();
 }

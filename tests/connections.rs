@@ -662,8 +662,9 @@ async fn a_401_refreshes_once_and_retries(backend: Backend) {
             .filter(|e| e["kind"] == "refresh")
             .count()
     };
-    eventually("set-up finished", || async {
-        connections(&app, &ada).await[0]["subscription"]["active"] == 1
+    eventually("set-up and first import finished", || async {
+        let c = &connections(&app, &ada).await[0];
+        c["subscription"]["active"] == 1 && c["last_sync_at"].is_string()
     })
     .await;
     let before = refreshes().await;

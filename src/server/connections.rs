@@ -397,7 +397,7 @@ pub async fn test(state: &AppState, caller: &Caller, id: ConnectionId) -> AppRes
         Err(CallError::Token(AppError::Invalid(_))) => Ok(false),
         Err(CallError::Token(e)) => Err(e),
         Err(CallError::Provider(e)) => {
-            repo::set_state(
+            repo::set_note(
                 state.db.pool(),
                 &caller.user,
                 id,

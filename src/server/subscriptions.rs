@@ -114,7 +114,7 @@ async fn note_on_connection(
     connection: &Connection,
     note: Option<&str>,
 ) -> Result<(), JobError> {
-    connections_repo::set_state(
+    connections_repo::set_note(
         state.db.pool(),
         &connection.owner,
         connection.id,
@@ -675,8 +675,7 @@ pub async fn cleanup(
         return Err(noted_cleanup_failure(state, &connection, e).await);
     }
     let mut tx = state.db.begin_write().await?;
-    db::vault::delete_for_owner(&mut *tx, scope, "connection", &connection_id.to_string()).await?;
-    connections_repo::set_state(
+    let still_disconnected = connections_repo::set_note(
         &mut *tx,
         &connection.owner,
         connection_id,
@@ -684,6 +683,12 @@ pub async fn cleanup(
         None,
     )
     .await?;
+    if !still_disconnected {
+        // Reconnected while revoking: the stored tokens are new ones.
+        tx.rollback().await.map_err(DbError::from)?;
+        return Ok(());
+    }
+    db::vault::delete_for_owner(&mut *tx, scope, "connection", &connection_id.to_string()).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(connection = %connection_id, "provider clean-up finished");
     Ok(())

@@ -142,19 +142,37 @@ impl TokenManager {
             .token(state, owner, id, cleanup)
             .await
             .map_err(CallError::Token)?;
+        let used = token.expose().to_owned();
         match request(token).await {
             Err(ProviderError::Unauthorized(_)) => {
-                self.refresh_now(state, owner, id)
-                    .await
-                    .map_err(CallError::Token)?;
                 let token = self
-                    .token(state, owner, id, cleanup)
+                    .replace_rejected(state, owner, id, &used)
                     .await
                     .map_err(CallError::Token)?;
                 request(token).await.map_err(CallError::Provider)
             }
             other => other.map_err(CallError::Provider),
         }
+    }
+
+    /// After a 401 on `rejected`: one refresh per connection however many
+    /// calls were refused at once. Whoever finds the stored token already
+    /// replaced uses the new one.
+    async fn replace_rejected(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+        rejected: &str,
+    ) -> AppResult<SecretString> {
+        let flight = self.flight(id);
+        let _one_at_a_time = flight.lock().await;
+        let stored = Self::stored_access(state, owner, &id.to_string()).await?;
+        if stored.expose() != rejected {
+            return Ok(stored);
+        }
+        let connection = repo::get_for_user(state.db.pool(), owner, id).await?;
+        self.refresh(state, owner, id, &connection, true).await
     }
 
     /// Refreshes now, whatever the expiry (admin "force refresh").

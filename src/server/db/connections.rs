@@ -607,3 +607,28 @@ pub async fn set_delta_link<'e, E: Executor<'e, Database = Any>>(
     .await?;
     found(done.rows_affected())
 }
+
+/// Sets the connection's last error, only while it is still in `state`
+/// (a background job must not undo a disconnect or a reconnect that
+/// happened meanwhile). Returns whether it was.
+pub async fn set_note<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    state: ConnectionState,
+    note: Option<&str>,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE connections SET last_error = $1, updated_at = $2 \
+         WHERE tenant_id = $3 AND user_id = $4 AND id = $5 AND state = $6",
+    )
+    .bind(note)
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .bind(state.as_str())
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
