@@ -207,3 +207,71 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
   await expect(page.locator("tr[data-provider='google']")).toContainText("disconnected");
   await shot(page, "17-calendars-disconnected");
 });
+
+test("live meetings: a booking appears for its owner only, and a cancellation strikes it through", async ({ page, browser }) => {
+  // Ada (admin) has alice@sandbox.test's Calendly connected from the previous test.
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/meetings$/);
+
+  // Bob connects his own Calendly, then watches his meetings page.
+  const bobContext = await browser.newContext();
+  const bob = await bobContext.newPage();
+  await bob.goto("/login");
+  await bob.getByLabel("Email").fill("bob@acme.test");
+  await bob.getByLabel("Password").fill(password);
+  await bob.getByRole("button", { name: "Log in" }).click();
+  await expect(bob).toHaveURL(/\/meetings$/);
+  await bob.goto("/settings/calendars");
+  await bob.waitForLoadState("networkidle");
+  const popupPromise = bob.waitForEvent("popup");
+  await bob.getByRole("link", { name: "Connect Calendly" }).click();
+  const popup = await popupPromise;
+  await popup.getByLabel("bob@sandbox.test").check();
+  await popup.getByRole("button", { name: "Allow" }).click();
+  await popup.waitForEvent("close");
+  await expect(bob.locator("tr[data-provider='calendly']")).toContainText("bob@sandbox.test");
+  await bob.goto("/meetings");
+  await expect(bob.getByTestId("live-indicator")).toHaveText("Live");
+
+  await page.goto("/meetings");
+  await expect(page.getByTestId("live-indicator")).toHaveText("Live");
+
+  // An invitee books Alice's Calendly (ada's connection) in the sandbox.
+  const start = new Date(Date.now() + 2 * 24 * 3600 * 1000);
+  start.setUTCHours(10, 0, 0, 0);
+  const end = new Date(start.getTime() + 30 * 60 * 1000);
+  const booked = await page.request.post("/sandbox/_control/calendly/bookings", {
+    data: {
+      host_email: "alice@sandbox.test",
+      invitee_name: "Priya Patel",
+      invitee_email: "priya@example.com",
+      start_time: start.toISOString(),
+      end_time: end.toISOString(),
+      event_name: "Discovery call",
+    },
+  });
+  expect(booked.status()).toBe(201);
+  const booking = await booked.json();
+  const item = page.locator("li.meeting", { hasText: "Priya Patel" });
+  // Live: no reload, within a second.
+  await expect(item).toBeVisible({ timeout: 1000 });
+  await expect(item).toContainText("Discovery call");
+  await expect(page).toHaveURL(/\/meetings$/);
+  await shot(page, "18-meetings-live");
+  // Never on Bob's page.
+  await bob.waitForTimeout(500);
+  await expect(bob.locator("li.meeting", { hasText: "Priya Patel" })).toHaveCount(0);
+  await shot(bob, "19-meetings-other-user");
+
+  // The host cancels: the meeting is struck through in place.
+  const canceled = await page.request.post(`/sandbox/_control/calendly/bookings/${booking.event.uuid}/cancel`, {
+    data: { reason: "Conflict" },
+  });
+  expect(canceled.ok()).toBeTruthy();
+  await expect(page.locator("li.meeting.status-canceled", { hasText: "Priya Patel" })).toBeVisible({ timeout: 1000 });
+  await shot(page, "20-meetings-canceled");
+  await bobContext.close();
+});

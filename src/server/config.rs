@@ -120,6 +120,10 @@ pub struct Settings {
     /// credentials are configured), `1` or `0`.
     #[arg(long, env = "CALBRIDGE_SANDBOX", default_value = "auto", global = true)]
     pub sandbox: String,
+    /// Run background job workers in this instance (`0`: web only, e.g.
+    /// when dedicated worker instances share the PostgreSQL database).
+    #[arg(long, env = "CALBRIDGE_WORKERS", default_value = "1", global = true)]
+    pub workers: String,
     #[command(flatten)]
     pub providers: ProviderSettings,
     /// Leptos runtime settings for a binary started outside cargo-leptos.
@@ -289,6 +293,8 @@ pub struct Config {
     pub demo_password: Option<String>,
     /// Serve the provider sandbox under `/sandbox` and point every provider at it.
     pub sandbox: bool,
+    /// Run background job workers in this instance.
+    pub workers: bool,
     /// Instance-wide OAuth apps configured in the environment.
     pub instance_apps: Vec<InstanceApp>,
     /// Where each provider lives (the sandbox's URLs when it is on).
@@ -483,6 +489,12 @@ impl Config {
             }
         };
 
+        let workers = match s.workers.as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            other => return Err(bad("CALBRIDGE_WORKERS", format!("'{other}' is not 1 or 0"))),
+        };
+
         let endpoints = if sandbox {
             crate::server::providers::ProviderEndpoints::sandbox(&format!(
                 "{}/sandbox",
@@ -504,6 +516,7 @@ impl Config {
             seed_demo,
             demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
             sandbox,
+            workers,
             instance_apps,
             endpoints,
         })
@@ -545,6 +558,7 @@ mod tests {
             demo: "1".into(),
             demo_password: None,
             sandbox: "auto".into(),
+            workers: "1".into(),
             providers: ProviderSettings::default(),
         }
     }

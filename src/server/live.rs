@@ -1,11 +1,17 @@
 //! Per-user live updates for open `/meetings` pages (SSE). In-process
 //! broadcast: a change is published to the channel of the user it belongs
-//! to, and only that user's streams subscribe to it.
+//! to, and only that user's streams subscribe to it. On PostgreSQL a change
+//! goes out as `NOTIFY` instead, and every instance (the publishing one
+//! included) forwards it to its own browsers, so a webhook processed on one
+//! instance reaches a page connected to another.
 
 use crate::model::UserId;
+use crate::server::db::{Backend, Db};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
+
+const NOTIFY_CHANNEL: &str = "calbridge_live";
 
 /// Events a slow browser may fall behind by before it is told to resync.
 const BUFFER: usize = 64;
@@ -49,8 +55,62 @@ impl Live {
         self.channel(user).subscribe()
     }
 
-    /// Sends `event` (JSON) to the user's open pages, if any.
-    pub fn publish(&self, user: UserId, event: String) {
+    /// Sends `event` (JSON) to the user's open pages on every instance.
+    pub async fn publish(&self, db: &Db, user: UserId, event: String) {
+        if db.backend() == Backend::Postgres {
+            let note = format!("{user} {event}");
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(note)
+                .execute(db.pool())
+                .await
+            {
+                tracing::warn!(error = %e, "live NOTIFY failed; delivering locally");
+                self.publish_here(user, event);
+            }
+        } else {
+            self.publish_here(user, event);
+        }
+    }
+
+    /// On PostgreSQL: forwards every instance's changes to this instance's
+    /// open pages until the process ends.
+    pub fn listen_across_instances(
+        self: &Arc<Self>,
+        db: &Db,
+        url: &str,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if db.backend() != Backend::Postgres {
+            return None;
+        }
+        let (live, url) = (self.clone(), url.to_owned());
+        Some(tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if listener.listen(NOTIFY_CHANNEL).await.is_ok() {
+                            while let Ok(note) = listener.recv().await {
+                                let parsed = note
+                                    .payload()
+                                    .split_once(' ')
+                                    .and_then(|(user, event)| Some((user.parse().ok()?, event)));
+                                if let Some((user, event)) = parsed {
+                                    live.publish_here(user, event.to_owned());
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN for live updates failed; retrying")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }))
+    }
+
+    /// Sends `event` (JSON) to this instance's open pages of the user.
+    fn publish_here(&self, user: UserId, event: String) {
         let sender = {
             let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
             channels.get(&user).cloned()
@@ -71,7 +131,7 @@ mod tests {
         let (alice, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
         let mut alice_rx = live.subscribe(alice);
         let mut bob_rx = live.subscribe(bob);
-        live.publish(alice, "one".into());
+        live.publish_here(alice, "one".into());
         assert_eq!(alice_rx.recv().await.unwrap(), "one");
         assert!(bob_rx.try_recv().is_err());
     }
@@ -82,7 +142,7 @@ mod tests {
         let user = UserId(uuid::Uuid::now_v7());
         let mut rx = live.subscribe(user);
         for i in 0..BUFFER + 5 {
-            live.publish(user, i.to_string());
+            live.publish_here(user, i.to_string());
         }
         assert!(matches!(
             rx.recv().await,

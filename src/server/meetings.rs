@@ -34,15 +34,19 @@ async fn store(
         event_id,
     )
     .await?;
-    publish(state, connection, &id);
+    publish(state, connection, &id).await;
     Ok(())
 }
 
-fn publish(state: &AppState, connection: &Connection, meeting_id: &str) {
-    state.live.publish(
-        connection.owner.user_id(),
-        serde_json::json!({ "kind": "meeting", "id": meeting_id }).to_string(),
-    );
+async fn publish(state: &AppState, connection: &Connection, meeting_id: &str) {
+    state
+        .live
+        .publish(
+            &state.db,
+            connection.owner.user_id(),
+            serde_json::json!({ "kind": "meeting", "id": meeting_id }).to_string(),
+        )
+        .await;
 }
 
 /// A verified Calendly delivery: read the booking back and store it.
@@ -162,7 +166,7 @@ async fn cancel(
     )
     .await?
     {
-        publish(state, connection, &id);
+        publish(state, connection, &id).await;
     }
     Ok(())
 }

@@ -86,6 +86,12 @@ pub struct Options {
     pub session_ttl_secs: u64,
     /// Mount the provider sandbox under `/sandbox`.
     pub sandbox: bool,
+    /// Run job workers in this instance.
+    pub workers: bool,
+    /// Share another instance's database instead of a fresh one.
+    pub database_url: Option<String>,
+    /// Share another instance's data dir (and so its master key).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -93,6 +99,9 @@ impl Default for Options {
         Options {
             session_ttl_secs: 3600,
             sandbox: false,
+            workers: true,
+            database_url: None,
+            data_dir: None,
         }
     }
 }
@@ -104,16 +113,22 @@ impl TestApp {
 
     pub async fn start_with(backend: Backend, options: Options) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}/calbridge.db", dir.path().display()),
-            Backend::Postgres => postgres_schema_url().await?,
+        let database_url = match (&options.database_url, backend) {
+            (Some(shared), _) => shared.clone(),
+            (None, Backend::Sqlite) => format!("sqlite://{}/calbridge.db", dir.path().display()),
+            (None, Backend::Postgres) => postgres_schema_url().await?,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let settings = Settings {
             database_url: Some(database_url.clone()),
-            data_dir: dir.path().display().to_string(),
+            data_dir: options
+                .data_dir
+                .as_deref()
+                .unwrap_or(dir.path())
+                .display()
+                .to_string(),
             public_url: Some(base.clone()),
             master_key: None,
             addr: Some(addr.to_string()),
@@ -123,6 +138,7 @@ impl TestApp {
             demo: "0".into(),
             demo_password: None,
             sandbox: if options.sandbox { "1" } else { "0" }.into(),
+            workers: if options.workers { "1" } else { "0" }.into(),
             providers: Default::default(),
         };
         let config = Config::from_settings(&settings).expect("valid test config");

@@ -124,7 +124,11 @@ pub async fn serve(
     let db = state.db.clone();
     let live = state.live.clone();
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
-    let workers = tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop));
+    let workers = state
+        .config
+        .workers
+        .then(|| tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop)));
+    let live_listener = live.listen_across_instances(&state.db, &state.config.database_url);
     // Histograms keep raw samples until drained; drain them regularly.
     let upkeep = tokio::spawn(async {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -141,7 +145,12 @@ pub async fn serve(
             live.close();
         })
         .await;
-    let _ = workers.await;
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    if let Some(listener) = live_listener {
+        listener.abort();
+    }
     upkeep.abort();
     db.close().await;
     served?;
