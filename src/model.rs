@@ -287,6 +287,8 @@ pub struct MeetingDay {
 pub struct MeetingsPage {
     pub days: Vec<MeetingDay>,
     pub time_zone: String,
+    /// `YYYY-MM-DD` in the viewer's time zone.
+    pub today: String,
     /// The user has at least one connected calendar.
     pub has_connections: bool,
 }

@@ -392,6 +392,7 @@ pub async fn page(state: &AppState, caller: &Caller, past: bool) -> AppResult<Me
     Ok(MeetingsPage {
         days: group_by_day(rows, tz)?,
         time_zone: tz.name().to_owned(),
+        today: Utc::now().with_timezone(&tz).format("%Y-%m-%d").to_string(),
         has_connections,
     })
 }

@@ -12,6 +12,7 @@ use leptos_router::hooks::use_query_map;
 pub fn MeetingsPage() -> impl IntoView {
     let query = use_query_map();
     let past = move || query.get().get("tab").as_deref() == Some("past");
+    let week = move || query.get().get("view").as_deref() == Some("week");
     let meetings = Resource::new(past, get_meetings);
     let live = RwSignal::new(false);
     let provider = RwSignal::new(String::new());
@@ -45,8 +46,9 @@ pub fn MeetingsPage() -> impl IntoView {
             </span>
         </div>
         <nav class="tabs" aria-label="Meetings">
-            <a href="/meetings" aria-current=move || (!past()).then_some("page")>"Upcoming"</a>
+            <a href="/meetings" aria-current=move || (!past() && !week()).then_some("page")>"Upcoming"</a>
             <a href="/meetings?tab=past" aria-current=move || past().then_some("page")>"Past"</a>
+            <a href="/meetings?view=week" aria-current=move || week().then_some("page")>"Week"</a>
         </nav>
         <div class="inline-form filters">
             <label>
@@ -63,6 +65,7 @@ pub fn MeetingsPage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || meetings.get().map(|r| match r {
+                Ok(page) if week() => view! { <WeekView page provider search/> }.into_any(),
                 Ok(page) => view! { <MeetingList page provider search/> }.into_any(),
                 Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
             })}
@@ -134,6 +137,60 @@ fn MeetingList(
         />
     }
     .into_any()
+}
+
+/// Hours shown in the week view.
+const WEEK_FIRST_HOUR: u32 = 7;
+const WEEK_LAST_HOUR: u32 = 21;
+const PX_PER_HOUR: f64 = 44.0;
+
+fn minutes(hhmm: &str) -> u32 {
+    let (h, m) = hhmm.split_once(':').unwrap_or(("0", "0"));
+    h.parse::<u32>().unwrap_or(0) * 60 + m.parse::<u32>().unwrap_or(0)
+}
+
+/// The next seven days as columns, meetings placed by time.
+#[component]
+fn WeekView(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<String>) -> impl IntoView {
+    let start = chrono::NaiveDate::parse_from_str(&page.today, "%Y-%m-%d").unwrap_or_default();
+    let days: Vec<chrono::NaiveDate> = (0..7).filter_map(|i| start.checked_add_days(chrono::Days::new(i))).collect();
+    let all = page.days;
+    let top_min = WEEK_FIRST_HOUR * 60;
+    let height = f64::from(WEEK_LAST_HOUR - WEEK_FIRST_HOUR) * PX_PER_HOUR;
+    view! {
+        <p class="muted small">"Times in "{page.time_zone}"."</p>
+        <section class="card week" style=format!("--week-height: {height}px")>
+            <div class="week-hours">
+                {(WEEK_FIRST_HOUR..WEEK_LAST_HOUR).map(|h| view! { <div class="hour" style=format!("height: {PX_PER_HOUR}px")>{format!("{h:02}:00")}</div> }).collect_view()}
+            </div>
+            {days.into_iter().map(|day| {
+                let date = day.format("%Y-%m-%d").to_string();
+                let label = day.format("%a %-d").to_string();
+                let meetings = all.iter().find(|d| d.date == date).map(|d| d.meetings.clone()).unwrap_or_default();
+                let blocks = move || {
+                    let (p, s) = (provider.get(), search.get());
+                    meetings.iter().filter(|m| matches(m, &p, &s)).cloned().map(|m| {
+                        let from = minutes(&m.local_start).clamp(top_min, WEEK_LAST_HOUR * 60);
+                        let to = minutes(&m.local_end).max(from + 15).min(WEEK_LAST_HOUR * 60);
+                        let top = f64::from(from - top_min) / 60.0 * PX_PER_HOUR;
+                        let h = (f64::from(to.saturating_sub(from)) / 60.0 * PX_PER_HOUR).max(18.0);
+                        view! {
+                            <div class=format!("block status-{}", m.status.as_str()) style=format!("top: {top}px; height: {h}px") title=m.title.clone() data-meeting=m.id.clone()>
+                                <strong>{m.local_start.clone()}</strong>" "{m.title.clone()}
+                                {m.invitee_name.clone().map(|n| view! { <br/><span class="small">{n}</span> })}
+                            </div>
+                        }
+                    }).collect_view()
+                };
+                view! {
+                    <div class="week-day" data-day=date>
+                        <div class="week-label">{label}</div>
+                        <div class="week-column">{blocks}</div>
+                    </div>
+                }
+            }).collect_view()}
+        </section>
+    }
 }
 
 #[component]
