@@ -273,5 +273,10 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   expect(canceled.ok()).toBeTruthy();
   await expect(page.locator("li.meeting.status-canceled", { hasText: "Priya Patel" })).toBeVisible({ timeout: 1000 });
   await shot(page, "20-meetings-canceled");
+
+  // The week view places the meeting in its day column.
+  await page.getByRole("link", { name: "Week" }).click();
+  await expect(page.locator(".week-column .block", { hasText: "Discovery call" })).toBeVisible();
+  await shot(page, "21-meetings-week");
   await bobContext.close();
 });

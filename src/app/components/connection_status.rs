@@ -11,6 +11,13 @@ pub fn utc_minutes(rfc3339: &str) -> String {
     }
 }
 
+/// `2026-11-21T15:04:05Z` → `21 Nov 15:04` (UTC, for compact table cells).
+pub fn utc_short(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%-d %b %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
 #[component]
 pub fn SubscriptionCell(connection: ConnectionView) -> impl IntoView {
     let sub = connection.subscription;
@@ -31,7 +38,7 @@ pub fn SubscriptionCell(connection: ConnectionView) -> impl IntoView {
     view! {
         <span class=class data-testid="subscription-state">{text}</span>
         {polling_note}
-        {sub.next_renewal_at.map(|t| view! { <br/><span class="muted small">"renews "{utc_minutes(&t)}</span> })}
+        {sub.next_renewal_at.map(|t| view! { <br/><span class="muted small nowrap">"renews "{utc_short(&t)}</span> })}
         {sub.last_error.map(|e| view! { <br/><span class="error-text small">{e}</span> })}
     }
 }

@@ -1,6 +1,6 @@
 use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
-use crate::app::components::connection_status::{utc_minutes, SubscriptionCell};
+use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
@@ -112,22 +112,21 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
             <h2>"Your connections"</h2>
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Connected"</th><th>"Last sync"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <thead><tr><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Last sync (UTC)"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
                         {connections.iter().map(|c| {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
                                     <td class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
-                                    <td>{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}</span></td>
+                                    <td>{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}" · since "{c.connected_at.get(..10).unwrap_or_default().to_owned()}</span></td>
                                     <td>
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
-                                    <td class="nowrap">{c.connected_at[..10].to_owned()}</td>
-                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
+                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
                                     <td><SubscriptionCell connection=c.clone()/></td>
-                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_minutes).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/settings/calendars/{}/test", c.id)>

@@ -64,11 +64,15 @@ pub fn MeetingsPage() -> impl IntoView {
             </label>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || meetings.get().map(|r| match r {
-                Ok(page) if week() => view! { <WeekView page provider search/> }.into_any(),
-                Ok(page) => view! { <MeetingList page provider search/> }.into_any(),
-                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
-            })}
+            {move || meetings.get().and_then(Result::err).map(|e| view! { <p class="flash flash-error">{e.to_string()}</p> })}
+            <Show when=week fallback=move || {
+                // Rendered once: the keyed lists inside update in place, so
+                // only what changed moves (and only new meetings slide in).
+                let page = Signal::derive(move || meetings.get().and_then(Result::ok));
+                view! { <MeetingList page provider search/> }
+            }>
+                {move || meetings.get().and_then(Result::ok).map(|page| view! { <WeekView page provider search/> })}
+            </Show>
         </Transition>
     }
 }
@@ -85,17 +89,16 @@ fn matches(m: &MeetingView, provider: &str, search: &str) -> bool {
 
 #[component]
 fn MeetingList(
-    page: MeetingsPage,
+    page: Signal<Option<MeetingsPage>>,
     provider: RwSignal<String>,
     search: RwSignal<String>,
 ) -> impl IntoView {
-    if page.days.is_empty() {
-        return view! { <Empty has_connections=page.has_connections/> }.into_any();
-    }
-    let days = page.days;
     let shown = Memo::new(move |_| {
         let (p, s) = (provider.get(), search.get());
-        days.iter()
+        page.get()
+            .map(|page| page.days)
+            .unwrap_or_default()
+            .into_iter()
             .map(|d| MeetingDay {
                 meetings: d
                     .meetings
@@ -103,11 +106,16 @@ fn MeetingList(
                     .filter(|m| matches(m, &p, &s))
                     .cloned()
                     .collect(),
-                ..d.clone()
+                ..d
             })
             .filter(|d| !d.meetings.is_empty())
             .collect::<Vec<_>>()
     });
+    let loaded = move || page.with(|p| p.is_some());
+    let nothing = move || page.with(|p| p.as_ref().is_some_and(|p| p.days.is_empty()));
+    let has_connections = move || page.with(|p| p.as_ref().is_some_and(|p| p.has_connections));
+    let time_zone =
+        move || page.with(|p| p.as_ref().map(|p| p.time_zone.clone()).unwrap_or_default());
     let headings = move || {
         shown
             .get()
@@ -116,7 +124,12 @@ fn MeetingList(
             .collect::<Vec<_>>()
     };
     view! {
-        <p class="muted small">"Times in "{page.time_zone}"."</p>
+        <Show when=nothing>
+            {move || view! { <Empty has_connections=has_connections()/> }}
+        </Show>
+        <Show when=move || loaded() && !nothing()>
+            <p class="muted small">"Times in "{time_zone}"."</p>
+        </Show>
         <For
             each=headings
             key=|(date, _)| date.clone()
@@ -136,13 +149,12 @@ fn MeetingList(
             }
         />
     }
-    .into_any()
 }
 
 /// Hours shown in the week view.
 const WEEK_FIRST_HOUR: u32 = 7;
 const WEEK_LAST_HOUR: u32 = 21;
-const PX_PER_HOUR: f64 = 44.0;
+const PX_PER_HOUR: f64 = 56.0;
 
 fn minutes(hhmm: &str) -> u32 {
     let (h, m) = hhmm.split_once(':').unwrap_or(("0", "0"));
@@ -151,9 +163,15 @@ fn minutes(hhmm: &str) -> u32 {
 
 /// The next seven days as columns, meetings placed by time.
 #[component]
-fn WeekView(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<String>) -> impl IntoView {
+fn WeekView(
+    page: MeetingsPage,
+    provider: RwSignal<String>,
+    search: RwSignal<String>,
+) -> impl IntoView {
     let start = chrono::NaiveDate::parse_from_str(&page.today, "%Y-%m-%d").unwrap_or_default();
-    let days: Vec<chrono::NaiveDate> = (0..7).filter_map(|i| start.checked_add_days(chrono::Days::new(i))).collect();
+    let days: Vec<chrono::NaiveDate> = (0..7)
+        .filter_map(|i| start.checked_add_days(chrono::Days::new(i)))
+        .collect();
     let all = page.days;
     let top_min = WEEK_FIRST_HOUR * 60;
     let height = f64::from(WEEK_LAST_HOUR - WEEK_FIRST_HOUR) * PX_PER_HOUR;
@@ -173,7 +191,7 @@ fn WeekView(page: MeetingsPage, provider: RwSignal<String>, search: RwSignal<Str
                         let from = minutes(&m.local_start).clamp(top_min, WEEK_LAST_HOUR * 60);
                         let to = minutes(&m.local_end).max(from + 15).min(WEEK_LAST_HOUR * 60);
                         let top = f64::from(from - top_min) / 60.0 * PX_PER_HOUR;
-                        let h = (f64::from(to.saturating_sub(from)) / 60.0 * PX_PER_HOUR).max(18.0);
+                        let h = (f64::from(to.saturating_sub(from)) / 60.0 * PX_PER_HOUR).max(32.0);
                         view! {
                             <div class=format!("block status-{}", m.status.as_str()) style=format!("top: {top}px; height: {h}px") title=m.title.clone() data-meeting=m.id.clone()>
                                 <strong>{m.local_start.clone()}</strong>" "{m.title.clone()}

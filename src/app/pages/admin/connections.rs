@@ -1,7 +1,7 @@
 use super::AdminTabs;
 use crate::api::accounts::get_tenant_connections;
 use crate::api::operations::get_jobs;
-use crate::app::components::connection_status::{utc_minutes, SubscriptionCell};
+use crate::app::components::connection_status::{utc_minutes, utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{ConnectionState, Provider, TenantConnectionView};
 use leptos::prelude::*;
@@ -81,7 +81,7 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
         <section class="card">
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"User"</th><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Last sync"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
+                    <thead><tr><th>"User"</th><th>"Provider"</th><th>"Account"</th><th>"State"</th><th>"Last sync (UTC)"</th><th>"Webhooks"</th><th>"Token expires"</th><th></th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|r| {
                             let c = r.connection;
@@ -95,9 +95,9 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
-                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
+                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
                                     <td><SubscriptionCell connection=c.clone()/></td>
-                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_minutes).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=format!("/admin/connections/{}/refresh", c.id)>
