@@ -38,7 +38,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    vault.store(pool, &t1, owner("c1"), SECRET).await.unwrap();
+    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
     let loaded = vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap();
     assert_eq!(loaded.expose(), SECRET);
     assert!(
@@ -47,7 +47,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     );
 
     // Storing again replaces the value (one row per owner and purpose).
-    vault.store(pool, &t1, owner("c1"), "second").await.unwrap();
+    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), "second").await.unwrap();
     assert_eq!(
         vault
             .load(pool, &t1, owner("c1"))
@@ -57,7 +57,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
             .expose(),
         "second"
     );
-    vault.store(pool, &t1, owner("c1"), SECRET).await.unwrap();
+    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
 
     // The stored bytes never contain the plaintext.
     let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets")
@@ -93,8 +93,8 @@ async fn ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    vault.store(pool, &t1, owner("c1"), SECRET).await.unwrap();
-    vault.store(pool, &t1, owner("c2"), "other").await.unwrap();
+    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
+    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c2"), "other").await.unwrap();
     // An attacker with write access to the table swaps c1's ciphertext into c2.
     sqlx::query(
         "UPDATE secrets SET nonce = (SELECT nonce FROM secrets WHERE owner_id = 'c1'), \
@@ -127,7 +127,7 @@ async fn rotation_reencrypts_everything(backend: Backend) {
         for i in 0..5 {
             let id = format!("{t}-{i}");
             let value = format!("token-{t}-{i}");
-            vault.store(pool, &scope, owner(&id), &value).await.unwrap();
+            vault.store(&mut pool.acquire().await.unwrap(), &scope, owner(&id), &value).await.unwrap();
             expected.push((scope, id, value));
         }
     }

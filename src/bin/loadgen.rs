@@ -167,6 +167,9 @@ async fn log_in(s: &Session, args: &Args) -> Result<(), Failure> {
 /// Start → consent as `account` → callback, as a browser would.
 async fn connect(s: &Session, account: &str) -> Result<(), Failure> {
     let start = s.get(&format!("{}/oauth/calendly/start", s.base)).await?;
+    if !start.status().is_redirection() {
+        return Err(format!("connect start: HTTP {} (not logged in?)", start.status()).into());
+    }
     let authorize = url::Url::parse(&location(&start))?;
     let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
     form.push(("account".into(), account.into()));
@@ -174,6 +177,11 @@ async fn connect(s: &Session, account: &str) -> Result<(), Failure> {
     let mut endpoint = authorize.clone();
     endpoint.set_query(None);
     let decided = s.post_form(endpoint.as_str(), &form).await?;
+    if !decided.status().is_redirection() {
+        let status = decided.status();
+        let text = decided.text().await.unwrap_or_default();
+        return Err(format!("consent for {account}: HTTP {status}: {text}").into());
+    }
     let callback = s.get(&location(&decided)).await?;
     if !callback.status().is_success() {
         return Err(format!("callback for {account}: HTTP {}", callback.status()).into());

@@ -59,14 +59,6 @@ pub async fn process_calendly_event(
     let connection =
         connections_repo::get_in_tenant(state.db.pool(), scope, event.connection).await?;
     let Some(invitee_uri) = event.payload["payload"]["uri"].as_str() else {
-        events_repo::finish(
-            state.db.pool(),
-            scope,
-            event_id,
-            WebhookResult::Failed,
-            Some("the payload names no invitee"),
-        )
-        .await?;
         return Err(JobError::Permanent("the payload names no invitee".into()));
     };
     let http = &state.provider_http;

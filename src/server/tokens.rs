@@ -200,6 +200,11 @@ impl TokenManager {
     ) -> AppResult<SecretString> {
         let id_text = id.to_string();
         let scope = &owner.tenant;
+        // Read before the write transaction: inside it, a second pool
+        // connection could wait on writers that wait on us.
+        let (client_id, secret) = oauth_apps::credentials(state, scope, connection.provider)
+            .await?
+            .ok_or(AppError::Invalid("app_missing"))?;
         let mut tx = state.db.begin_write().await?;
         // Another instance may have refreshed while we waited for the row.
         let expiry = repo::lock_token_expiry(&mut tx, state.db.backend(), owner, id).await?;
@@ -212,9 +217,6 @@ impl TokenManager {
             .load(&mut *tx, scope, owner_of(&id_text, "refresh_token"))
             .await?
             .ok_or(AppError::Invalid("connect_failed"))?;
-        let (client_id, secret) = oauth_apps::credentials(state, scope, connection.provider)
-            .await?
-            .ok_or(AppError::Invalid("app_missing"))?;
         let result = providers::refresh_token(
             &state.provider_http,
             connection.provider,

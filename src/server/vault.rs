@@ -65,7 +65,12 @@ impl Vault {
     }
 
     async fn reload(&self) -> Result<(), VaultError> {
-        let stored = repo::keys(self.db.pool()).await?;
+        let mut conn = self.db.pool().acquire().await.map_err(DbError::from)?;
+        self.reload_on(&mut conn).await
+    }
+
+    async fn reload_on(&self, conn: &mut sqlx::AnyConnection) -> Result<(), VaultError> {
+        let stored = repo::keys(&mut *conn).await?;
         let mut ring = KeyRing::default();
         for key in &stored {
             let material = self
@@ -82,9 +87,11 @@ impl Vault {
     }
 
     /// Another process (`calbridge rotate-key`) may have added a key since we
-    /// loaded ours; seal only with the key the database calls active.
-    async fn ensure_current(&self) -> Result<(), VaultError> {
-        let active = repo::active_key_id(self.db.pool()).await?;
+    /// loaded ours; seal only with the key the database calls active. Runs
+    /// on the caller's connection: inside a write transaction, taking a
+    /// second pool connection could wait on writers that wait on us.
+    async fn ensure_current(&self, conn: &mut sqlx::AnyConnection) -> Result<(), VaultError> {
+        let active = repo::active_key_id(&mut *conn).await?;
         let current = self
             .ring
             .read()
@@ -92,27 +99,27 @@ impl Vault {
             .active()
             .map(str::to_owned);
         if active != current {
-            self.reload().await?;
+            self.reload_on(conn).await?;
         }
         Ok(())
     }
 
     /// Encrypts and stores (or replaces) one secret.
-    pub async fn store<'e, E: Executor<'e, Database = Any>>(
+    pub async fn store(
         &self,
-        ex: E,
+        conn: &mut sqlx::AnyConnection,
         scope: &TenantScope,
         owner: SecretOwner<'_>,
         plaintext: &str,
     ) -> Result<(), VaultError> {
-        self.ensure_current().await?;
+        self.ensure_current(&mut *conn).await?;
         let tenant = scope.tenant();
         let sealed = self
             .ring
             .read()
             .expect("vault lock poisoned")
             .seal(&binding(&tenant, &owner), plaintext.as_bytes())?;
-        repo::put(ex, scope, owner, &sealed).await?;
+        repo::put(&mut *conn, scope, owner, &sealed).await?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use super::{kinds, scheduler, JobError};
 use crate::server::db::connections as connections_repo;
+use crate::server::db::webhook_events;
 use crate::server::db::jobs::Job;
 use crate::server::db::TenantScope;
 use crate::server::state::AppState;
@@ -65,7 +66,22 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
                 .get("event")
                 .and_then(|v| v.as_str())
                 .ok_or_else(|| JobError::Permanent("the payload names no event".into()))?;
-            meetings::process_calendly_event(state, tenant(job)?, event).await
+            let scope = tenant(job)?;
+            let result = meetings::process_calendly_event(state, scope, event).await;
+            if let Err(e) = &result {
+                let last_attempt = job.attempts >= job.max_attempts;
+                if last_attempt || matches!(e, JobError::Permanent(_)) {
+                    webhook_events::finish(
+                        state.db.pool(),
+                        scope,
+                        event,
+                        webhook_events::WebhookResult::Failed,
+                        Some(&e.to_string()),
+                    )
+                    .await?;
+                }
+            }
+            result
         }
         kinds::SYNC => meetings::sync(state, tenant(job)?, id_field(job, "connection")?).await,
         other => Err(JobError::Permanent(format!("unknown job kind '{other}'"))),
