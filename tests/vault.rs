@@ -38,7 +38,11 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    vault
+        .store(&mut conn, &t1, owner("c1"), SECRET)
+        .await
+        .unwrap();
     let loaded = vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap();
     assert_eq!(loaded.expose(), SECRET);
     assert!(
@@ -47,7 +51,10 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     );
 
     // Storing again replaces the value (one row per owner and purpose).
-    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), "second").await.unwrap();
+    vault
+        .store(&mut conn, &t1, owner("c1"), "second")
+        .await
+        .unwrap();
     assert_eq!(
         vault
             .load(pool, &t1, owner("c1"))
@@ -57,7 +64,10 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
             .expose(),
         "second"
     );
-    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
+    vault
+        .store(&mut conn, &t1, owner("c1"), SECRET)
+        .await
+        .unwrap();
 
     // The stored bytes never contain the plaintext.
     let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets")
@@ -93,8 +103,15 @@ async fn ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c1"), SECRET).await.unwrap();
-    vault.store(&mut pool.acquire().await.unwrap(), &t1, owner("c2"), "other").await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    vault
+        .store(&mut conn, &t1, owner("c1"), SECRET)
+        .await
+        .unwrap();
+    vault
+        .store(&mut conn, &t1, owner("c2"), "other")
+        .await
+        .unwrap();
     // An attacker with write access to the table swaps c1's ciphertext into c2.
     sqlx::query(
         "UPDATE secrets SET nonce = (SELECT nonce FROM secrets WHERE owner_id = 'c1'), \
@@ -121,13 +138,17 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     let app = start_app!(backend);
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
+    let mut conn = pool.acquire().await.unwrap();
     let mut expected = Vec::new();
     for t in ["one", "two"] {
         let scope = tenant(&app, t).await;
         for i in 0..5 {
             let id = format!("{t}-{i}");
             let value = format!("token-{t}-{i}");
-            vault.store(&mut pool.acquire().await.unwrap(), &scope, owner(&id), &value).await.unwrap();
+            vault
+                .store(&mut conn, &scope, owner(&id), &value)
+                .await
+                .unwrap();
             expected.push((scope, id, value));
         }
     }

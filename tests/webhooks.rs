@@ -307,9 +307,17 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
     // Signed, but for a booking Calendly does not have: accepted, then failed.
     let ghost = body.replace("/invitees/", "/invitees/ghost-");
     let signed = signature::sign(key.as_bytes(), now(), ghost.as_bytes());
-    assert_eq!(deliver(&url, &ghost, Some(signed)).await, StatusCode::ACCEPTED);
+    assert_eq!(
+        deliver(&url, &ghost, Some(signed)).await,
+        StatusCode::ACCEPTED
+    );
     eventually("the ghost delivery is marked failed", || async {
-        count(&app, "webhook_events WHERE result = 'failed' AND detail IS NOT NULL").await == 1
+        count(
+            &app,
+            "webhook_events WHERE result = 'failed' AND detail IS NOT NULL",
+        )
+        .await
+            == 1
     })
     .await;
     app.stop().await;

@@ -316,7 +316,7 @@ pub async fn create_invite(
     .await?;
     state
         .vault
-        .store(&mut *tx, scope, invite_secret(&id.to_string()), &token)
+        .store(&mut tx, scope, invite_secret(&id.to_string()), &token)
         .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(invite_link(state, &token))

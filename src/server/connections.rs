@@ -100,7 +100,7 @@ pub async fn start(state: &AppState, caller: &Caller, provider: Provider) -> App
     .await?;
     state
         .vault
-        .store(&mut *tx, scope, verifier_owner(&hash), verifier.expose())
+        .store(&mut tx, scope, verifier_owner(&hash), verifier.expose())
         .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(url)
@@ -228,7 +228,7 @@ pub async fn callback(
     state
         .vault
         .store(
-            &mut *tx,
+            &mut tx,
             scope,
             token_owner(&id_text, "access_token"),
             tokens.access_token.expose(),
@@ -239,7 +239,7 @@ pub async fn callback(
             state
                 .vault
                 .store(
-                    &mut *tx,
+                    &mut tx,
                     scope,
                     token_owner(&id_text, "refresh_token"),
                     rt.expose(),

@@ -104,7 +104,7 @@ pub async fn save(state: &AppState, admin: &AdminCaller, form: AppForm) -> AppRe
     if !secret.is_empty() {
         state
             .vault
-            .store(&mut *tx, scope, secret_owner(&id.to_string()), secret)
+            .store(&mut tx, scope, secret_owner(&id.to_string()), secret)
             .await?;
     }
     tx.commit().await.map_err(DbError::from)?;

@@ -156,7 +156,7 @@ async fn record(
     state
         .vault
         .store(
-            &mut *tx,
+            &mut tx,
             scope,
             secret_owner(&id_text, connection.provider),
             secret.expose(),

@@ -234,7 +234,7 @@ impl TokenManager {
                     state
                         .vault
                         .store(
-                            &mut *tx,
+                            &mut tx,
                             scope,
                             owner_of(&id_text, "refresh_token"),
                             rotated.expose(),
@@ -244,7 +244,7 @@ impl TokenManager {
                 state
                     .vault
                     .store(
-                        &mut *tx,
+                        &mut tx,
                         scope,
                         owner_of(&id_text, "access_token"),
                         tokens.access_token.expose(),

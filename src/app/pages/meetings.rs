@@ -187,7 +187,7 @@ fn WeekView(
                 let meetings = all.iter().find(|d| d.date == date).map(|d| d.meetings.clone()).unwrap_or_default();
                 let blocks = move || {
                     let (p, s) = (provider.get(), search.get());
-                    meetings.iter().filter(|m| matches(m, &p, &s)).cloned().map(|m| {
+                    meetings.iter().filter(|m| matches(m, &p, &s)).map(|m| {
                         let from = minutes(&m.local_start).clamp(top_min, WEEK_LAST_HOUR * 60);
                         let to = minutes(&m.local_end).max(from + 15).min(WEEK_LAST_HOUR * 60);
                         let top = f64::from(from - top_min) / 60.0 * PX_PER_HOUR;

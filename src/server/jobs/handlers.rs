@@ -3,8 +3,8 @@
 
 use super::{kinds, scheduler, JobError};
 use crate::server::db::connections as connections_repo;
-use crate::server::db::webhook_events;
 use crate::server::db::jobs::Job;
+use crate::server::db::webhook_events;
 use crate::server::db::TenantScope;
 use crate::server::state::AppState;
 use crate::server::{meetings, subscriptions};
