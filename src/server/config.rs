@@ -120,6 +120,9 @@ pub struct Settings {
     /// credentials are configured), `1` or `0`.
     #[arg(long, env = "CALBRIDGE_SANDBOX", default_value = "auto", global = true)]
     pub sandbox: String,
+    /// Database pool size (default: 8 for SQLite, 16 for PostgreSQL).
+    #[arg(long, env = "CALBRIDGE_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<String>,
     /// Run background job workers in this instance (`0`: web only, e.g.
     /// when dedicated worker instances share the PostgreSQL database).
     #[arg(long, env = "CALBRIDGE_WORKERS", default_value = "1", global = true)]
@@ -295,6 +298,7 @@ pub struct Config {
     pub sandbox: bool,
     /// Run background job workers in this instance.
     pub workers: bool,
+    pub db_max_connections: Option<u32>,
     /// Instance-wide OAuth apps configured in the environment.
     pub instance_apps: Vec<InstanceApp>,
     /// Where each provider lives (the sandbox's URLs when it is on).
@@ -495,6 +499,14 @@ impl Config {
             other => return Err(bad("CALBRIDGE_WORKERS", format!("'{other}' is not 1 or 0"))),
         };
 
+        let db_max_connections =
+            match s.db_max_connections.as_deref() {
+                None | Some("") => None,
+                Some(n) => Some(n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    bad("CALBRIDGE_DB_MAX_CONNECTIONS", "must be a positive number")
+                })?),
+            };
+
         let endpoints = if sandbox {
             crate::server::providers::ProviderEndpoints::sandbox(&format!(
                 "{}/sandbox",
@@ -517,6 +529,7 @@ impl Config {
             demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
             sandbox,
             workers,
+            db_max_connections,
             instance_apps,
             endpoints,
         })
@@ -559,6 +572,7 @@ mod tests {
             demo_password: None,
             sandbox: "auto".into(),
             workers: "1".into(),
+            db_max_connections: None,
             providers: ProviderSettings::default(),
         }
     }

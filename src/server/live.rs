@@ -8,10 +8,10 @@
 use crate::model::UserId;
 use crate::server::db::{Backend, Db};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tokio::sync::{broadcast, watch};
 
-const NOTIFY_CHANNEL: &str = "calbridge_live";
+pub const NOTIFY_CHANNEL: &str = "calbridge_live";
 
 /// Events a slow browser may fall behind by before it is told to resync.
 const BUFFER: usize = 64;
@@ -73,40 +73,15 @@ impl Live {
         }
     }
 
-    /// On PostgreSQL: forwards every instance's changes to this instance's
-    /// open pages until the process ends.
-    pub fn listen_across_instances(
-        self: &Arc<Self>,
-        db: &Db,
-        url: &str,
-    ) -> Option<tokio::task::JoinHandle<()>> {
-        if db.backend() != Backend::Postgres {
-            return None;
+    /// A change NOTIFYed by any instance (`"{user} {event}"`), for this
+    /// instance's open pages.
+    pub fn forward(&self, note: &str) {
+        let parsed = note
+            .split_once(' ')
+            .and_then(|(user, event)| Some((user.parse().ok()?, event)));
+        if let Some((user, event)) = parsed {
+            self.publish_here(user, event.to_owned());
         }
-        let (live, url) = (self.clone(), url.to_owned());
-        Some(tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect(&url).await {
-                    Ok(mut listener) => {
-                        if listener.listen(NOTIFY_CHANNEL).await.is_ok() {
-                            while let Ok(note) = listener.recv().await {
-                                let parsed = note
-                                    .payload()
-                                    .split_once(' ')
-                                    .and_then(|(user, event)| Some((user.parse().ok()?, event)));
-                                if let Some((user, event)) = parsed {
-                                    live.publish_here(user, event.to_owned());
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN for live updates failed; retrying")
-                    }
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        }))
     }
 
     /// Sends `event` (JSON) to this instance's open pages of the user.

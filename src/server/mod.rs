@@ -14,6 +14,7 @@ pub mod live;
 pub mod meetings;
 pub mod oauth_apps;
 pub mod observability;
+pub mod pg_notify;
 pub mod providers;
 pub mod state;
 pub mod subscriptions;
@@ -81,7 +82,7 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, StartError> {
     observability::metrics_handle();
-    let db = Db::connect(&config.database_url)
+    let db = Db::connect_with(&config.database_url, config.db_max_connections)
         .await
         .map_err(StartError::Database)?;
     db.migrate().await.map_err(StartError::Migrate)?;

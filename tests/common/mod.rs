@@ -139,6 +139,8 @@ impl TestApp {
             demo_password: None,
             sandbox: if options.sandbox { "1" } else { "0" }.into(),
             workers: if options.workers { "1" } else { "0" }.into(),
+            // Many test servers share one PostgreSQL (100 connections).
+            db_max_connections: Some("6".into()),
             providers: Default::default(),
         };
         let config = Config::from_settings(&settings).expect("valid test config");

@@ -124,6 +124,11 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 impl Db {
     pub async fn connect(url: &str) -> DbResult<Self> {
+        Self::connect_with(url, None).await
+    }
+
+    /// `max_connections` overrides the pool size (SQLite 8, PostgreSQL 16).
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> DbResult<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -138,7 +143,7 @@ impl Db {
         let pool = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(max_connections.unwrap_or(8))
                     .acquire_timeout(Duration::from_secs(10))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
@@ -156,7 +161,7 @@ impl Db {
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(max_connections.unwrap_or(16))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?

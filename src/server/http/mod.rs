@@ -128,7 +128,7 @@ pub async fn serve(
         .config
         .workers
         .then(|| tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop)));
-    let live_listener = live.listen_across_instances(&state.db, &state.config.database_url);
+    let notifications = crate::server::pg_notify::listen(&state);
     // Histograms keep raw samples until drained; drain them regularly.
     let upkeep = tokio::spawn(async {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -148,8 +148,8 @@ pub async fn serve(
     if let Some(workers) = workers {
         let _ = workers.await;
     }
-    if let Some(listener) = live_listener {
-        listener.abort();
+    if let Some(notifications) = notifications {
+        notifications.abort();
     }
     upkeep.abort();
     db.close().await;

@@ -188,7 +188,6 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let queue = state.jobs.clone();
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
-    let listener = listen_across_instances(&state);
     if let Err(e) = scheduler::ensure(&state).await {
         tracing::warn!(error = %e, "could not schedule the scheduler; retrying on the next tick");
     }
@@ -245,9 +244,6 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     .await;
     running.abort_all();
     heartbeat.abort();
-    if let Some(listener) = listener {
-        listener.abort();
-    }
     match repo::release(state.db.pool(), &queue.owner).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(jobs = n, "returned the leases of unfinished jobs"),
@@ -264,31 +260,6 @@ async fn heartbeat(db: Db, owner: String) {
             tracing::warn!(error = %e, "job heartbeat failed");
         }
     }
-}
-
-/// On PostgreSQL, wakes this instance's workers when any instance queues a
-/// job.
-fn listen_across_instances(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if state.db.backend() != Backend::Postgres {
-        return None;
-    }
-    let url = state.config.database_url.clone();
-    let state = state.clone();
-    Some(tokio::spawn(async move {
-        loop {
-            match sqlx::postgres::PgListener::connect(&url).await {
-                Ok(mut listener) => {
-                    if listener.listen(repo::NOTIFY_CHANNEL).await.is_ok() {
-                        while listener.recv().await.is_ok() {
-                            state.jobs.wake();
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "LISTEN for jobs failed; polling meanwhile"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }))
 }
 
 async fn execute(state: &AppState, job: repo::Job) {
