@@ -227,14 +227,49 @@ async fn bad_states_store_nothing(backend: Backend) {
     app.stop().await;
 }
 
+/// The kinds of token-endpoint activity the sandbox saw, in order.
+async fn token_events(app: &TestApp) -> Vec<String> {
+    let events: Value = reqwest::get(app.url("/sandbox/_control/oauth/events"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn refresh_count(app: &TestApp) -> usize {
+    token_events(app)
+        .await
+        .iter()
+        .filter(|k| *k == "refresh")
+        .count()
+}
+
+/// Connects Alice's Calendly and waits for its webhook subscription at the
+/// sandbox; returns the connection id.
+async fn connect_calendly_with_hook(app: &TestApp, client: &reqwest::Client) -> String {
+    let id = connect_calendly(app, client).await;
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    eventually("the webhook subscription exists", || async {
+        sandbox.world().calendly.subscriptions.len() == 1
+    })
+    .await;
+    id
+}
+
 async fn disconnect_revokes_at_the_provider(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    let id = connect_calendly(&app, &ada).await;
+    let id = connect_calendly_with_hook(&app, &ada).await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
     let hooks = || sandbox.world().calendly.subscriptions.len();
-    eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
     let access: Vec<String> = sandbox
         .world()
         .oauth
@@ -332,26 +367,13 @@ async fn concurrent_calls_on_an_expired_calendly_token_refresh_once(backend: Bac
             .all(|l| l == "/settings/calendars?notice=connection_ok"),
         "{results:?}"
     );
-    let events: Value = ada
-        .get(app.url("/sandbox/_control/oauth/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = token_events(&app).await;
     assert_eq!(
         kinds.iter().filter(|k| **k == "refresh").count(),
         1,
         "exactly one refresh: {kinds:?}"
     );
-    assert!(!kinds.contains(&"invalid_grant"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "invalid_grant"), "{kinds:?}");
     let after = connections(&app, &ada).await;
     assert_eq!(after[0]["state"], "connected");
     // The rotated refresh token was stored: a later refresh works too.
@@ -468,22 +490,7 @@ async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend
 
     // Force refresh goes to the provider once more and keeps the connection healthy.
     let id = calendly[0]["connection"]["id"].as_str().unwrap().to_owned();
-    let refreshes = |events: &Value| {
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["kind"] == "refresh")
-            .count()
-    };
-    let before: Value = ada
-        .get(app.url("/sandbox/_control/oauth/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = refresh_count(&app).await;
     let resp = post_form(
         &ada,
         &app.url(&format!("/admin/connections/{id}/refresh")),
@@ -494,15 +501,7 @@ async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend
         location(&resp),
         "/admin/connections?notice=connection_refreshed"
     );
-    let after: Value = ada
-        .get(app.url("/sandbox/_control/oauth/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(refreshes(&after), refreshes(&before) + 1);
+    assert_eq!(refresh_count(&app).await, before + 1);
     let resp = post_form(
         &bob,
         &app.url(&format!("/settings/calendars/{id}/test")),
@@ -575,10 +574,9 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
-    let id = connect_calendly(&app, &ada).await;
+    let id = connect_calendly_with_hook(&app, &ada).await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
     let hooks = || sandbox.world().calendly.subscriptions.len();
-    eventually("the webhook subscription exists", || async { hooks() == 1 }).await;
     let access: String = sandbox
         .world()
         .oauth
@@ -648,26 +646,12 @@ async fn a_401_refreshes_once_and_retries(backend: Backend) {
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
     let id = connect_calendly(&app, &ada).await;
-    let refreshes = || async {
-        let events: Value = reqwest::get(app.url("/sandbox/_control/oauth/events"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["kind"] == "refresh")
-            .count()
-    };
     eventually("set-up and first import finished", || async {
         let c = &connections(&app, &ada).await[0];
         c["subscription"]["active"] == 1 && c["last_sync_at"].is_string()
     })
     .await;
-    let before = refreshes().await;
+    let before = refresh_count(&app).await;
     let moved = reqwest::Client::new()
         .post(app.url("/sandbox/_control/clock"))
         .json(&serde_json::json!({ "advance_secs": 3 * 3600 }))
@@ -682,7 +666,7 @@ async fn a_401_refreshes_once_and_retries(backend: Backend) {
     )
     .await;
     assert_eq!(location(&resp), "/settings/calendars?notice=connection_ok");
-    assert_eq!(refreshes().await, before + 1, "exactly one refresh");
+    assert_eq!(refresh_count(&app).await, before + 1, "exactly one refresh");
     assert_eq!(connections(&app, &ada).await[0]["state"], "connected");
     app.stop().await;
 }

@@ -86,17 +86,6 @@ impl TokenManager {
         self.token(state, owner, id, false).await
     }
 
-    /// Like [`TokenManager::access_token`], also for a connection that was
-    /// just disconnected: cleaning up at the provider needs its tokens.
-    pub async fn access_token_for_cleanup(
-        &self,
-        state: &AppState,
-        owner: &UserScope,
-        id: ConnectionId,
-    ) -> AppResult<SecretString> {
-        self.token(state, owner, id, true).await
-    }
-
     async fn token(
         &self,
         state: &AppState,

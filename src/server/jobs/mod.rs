@@ -188,7 +188,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let queue = state.jobs.clone();
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
-    if let Err(e) = scheduler::ensure(&state).await {
+    if let Err(e) = scheduler::run_now(&state).await {
         tracing::warn!(error = %e, "could not schedule the scheduler; retrying on the next tick");
     }
     let heartbeat = tokio::spawn(heartbeat(state.db.clone(), queue.owner.clone()));
