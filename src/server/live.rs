@@ -59,12 +59,7 @@ impl Live {
     pub async fn publish(&self, db: &Db, user: UserId, event: String) {
         if db.backend() == Backend::Postgres {
             let note = format!("{user} {event}");
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTIFY_CHANNEL)
-                .bind(note)
-                .execute(db.pool())
-                .await
-            {
+            if let Err(e) = crate::server::db::notify(db.pool(), NOTIFY_CHANNEL, &note).await {
                 tracing::warn!(error = %e, "live NOTIFY failed; delivering locally");
                 self.publish_here(user, event);
             }

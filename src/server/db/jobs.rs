@@ -51,10 +51,7 @@ pub async fn enqueue(
     .fetch_one(&mut *conn)
     .await?;
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(NOTIFY_CHANNEL)
-            .execute(&mut *conn)
-            .await?;
+        super::notify(&mut *conn, NOTIFY_CHANNEL, "").await?;
     }
     parse_id(&stored)
 }
@@ -82,9 +79,10 @@ struct ClaimedRow {
 
 /// unscoped: the queue serves every tenant; each job carries its tenant.
 ///
-/// Claims up to `limit` due jobs for `owner` until `lease_until`, and
-/// buries running jobs whose lease ran out on their final attempt.
-pub async fn claim<'e, E: Executor<'e, Database = Any> + Copy>(
+/// Claims up to `limit` due jobs for `owner` until `lease_until`: queued
+/// ones, and running ones whose lease ran out with attempts left (their
+/// worker died; [`bury_abandoned`] handles the rest).
+pub async fn claim<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     backend: Backend,
     owner: &str,
@@ -92,14 +90,6 @@ pub async fn claim<'e, E: Executor<'e, Database = Any> + Copy>(
     lease_until: i64,
 ) -> DbResult<Vec<Job>> {
     let now = now_ms();
-    sqlx::query(
-        "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1, \
-         last_error = 'the worker stopped during the final attempt' \
-         WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts",
-    )
-    .bind(now)
-    .execute(ex)
-    .await?;
     let lock = match backend {
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -107,7 +97,8 @@ pub async fn claim<'e, E: Executor<'e, Database = Any> + Copy>(
     let rows: Vec<ClaimedRow> = sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
          WHERE id IN (SELECT j.id FROM jobs j \
-           WHERE ((j.status = 'queued' AND j.run_at <= $3) OR (j.status = 'running' AND j.lease_expires_at < $3)) \
+           WHERE ((j.status = 'queued' AND j.run_at <= $3) \
+                  OR (j.status = 'running' AND j.lease_expires_at < $3 AND j.attempts < j.max_attempts)) \
            AND (j.coalesce_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r WHERE r.coalesce_key = j.coalesce_key \
                 AND r.status = 'running' AND r.id <> j.id AND r.lease_expires_at >= $3)) \
            ORDER BY j.run_at LIMIT $4 {lock}) \
@@ -137,6 +128,22 @@ pub async fn claim<'e, E: Executor<'e, Database = Any> + Copy>(
             })
         })
         .collect()
+}
+
+/// unscoped: housekeeping across tenants.
+///
+/// Buries running jobs whose lease ran out during their final attempt.
+pub async fn bury_abandoned<'e, E: Executor<'e, Database = Any>>(ex: E) -> DbResult<u64> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1, \
+         last_error = 'the worker stopped during the final attempt' \
+         WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= max_attempts",
+    )
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// unscoped: leases belong to the worker, whatever the tenant.

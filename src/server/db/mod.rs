@@ -87,6 +87,21 @@ impl UserScope {
     }
 }
 
+/// unscoped: a PostgreSQL notification to every instance listening on
+/// `channel`; inside a transaction it is sent on commit.
+pub async fn notify<'e, E: Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    channel: &str,
+    payload: &str,
+) -> DbResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -1,6 +1,7 @@
 //! The scheduler: a job that re-queues itself every minute and queues the
 //! periodic work that is due (subscription renewals, token refreshes ahead
-//! of expiry, polling syncs, housekeeping). Being a job, it runs on exactly
+//! of expiry, polling syncs, housekeeping: purging old finished jobs and
+//! burying jobs whose worker died during their final attempt). Being a job, it runs on exactly
 //! one instance at a time and survives restarts.
 
 use super::{kinds, Enqueue, JobError};

@@ -4,7 +4,7 @@
 //! Calendly user, then stored with its processing job in one transaction.
 
 use super::signature::{self, SignatureError};
-use super::{record, store_and_queue};
+use super::{record, store_and_queue, unrouted};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
 use crate::server::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::db::TenantScope;
@@ -37,21 +37,14 @@ pub async fn receive(
     let connection = connections_repo::find_by_public_id(state.db.pool(), public_id)
         .await?
         .filter(|c| c.state == ConnectionState::Connected);
-    let unrouted = |detail| NewEvent {
-        tenant: None,
-        user: None,
-        connection: None,
-        provider: Provider::Calendly,
-        event_type: "unknown",
-        dedupe_key: None,
-        result: WebhookResult::Unrouted,
-        detail: Some(detail),
-        payload: None,
-    };
     let Some(connection) = connection else {
         record(
             state,
-            &unrouted("no connected calendar has this webhook URL"),
+            &unrouted(
+                Provider::Calendly,
+                WebhookResult::Unrouted,
+                "no connected calendar has this webhook URL",
+            ),
         )
         .await?;
         return Ok(Outcome::Unrouted);
@@ -80,7 +73,11 @@ pub async fn receive(
     let Some(key) = key else {
         record(
             state,
-            &unrouted("the connection has no active subscription"),
+            &unrouted(
+                Provider::Calendly,
+                WebhookResult::Unrouted,
+                "the connection has no active subscription",
+            ),
         )
         .await?;
         return Ok(Outcome::Unrouted);

@@ -1,7 +1,7 @@
 //! `POST /webhooks/google`: watch-channel notifications. The body is empty;
 //! the headers name the channel, carry its token and a message number.
 
-use super::{record, same_secret, store_and_queue};
+use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState};
 use crate::server::db::subscriptions as subscriptions_repo;
 use crate::server::db::webhook_events::{NewEvent, WebhookResult};
@@ -34,7 +34,11 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
     let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
         record(
             state,
-            &unrouted(WebhookResult::Rejected, "missing X-Goog headers"),
+            &unrouted(
+                Provider::Google,
+                WebhookResult::Rejected,
+                "missing X-Goog headers",
+            ),
         )
         .await?;
         return Ok(Outcome::Malformed);
@@ -45,7 +49,11 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
     let Some(sub) = sub else {
         record(
             state,
-            &unrouted(WebhookResult::Ignored, "unknown or stopped channel"),
+            &unrouted(
+                Provider::Google,
+                WebhookResult::Ignored,
+                "unknown or stopped channel",
+            ),
         )
         .await?;
         return Ok(Outcome::Ignored);
@@ -112,18 +120,4 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
     } else {
         Outcome::Duplicate
     })
-}
-
-fn unrouted(result: WebhookResult, detail: &str) -> NewEvent<'_> {
-    NewEvent {
-        tenant: None,
-        user: None,
-        connection: None,
-        provider: Provider::Google,
-        event_type: "unknown",
-        dedupe_key: None,
-        result,
-        detail: Some(detail),
-        payload: None,
-    }
 }

@@ -1,6 +1,6 @@
 //! Microsoft Graph change and lifecycle notifications.
 
-use super::{record, same_secret, store_and_queue};
+use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState};
 use crate::server::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
@@ -55,20 +55,6 @@ pub enum Channel {
     Lifecycle,
 }
 
-fn unrouted(result: WebhookResult, detail: &str) -> NewEvent<'_> {
-    NewEvent {
-        tenant: None,
-        user: None,
-        connection: None,
-        provider: Provider::Microsoft,
-        event_type: "unknown",
-        dedupe_key: None,
-        result,
-        detail: Some(detail),
-        payload: None,
-    }
-}
-
 pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
     let items = serde_json::from_slice::<Value>(body)
         .ok()
@@ -76,7 +62,11 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
     let Some(items) = items else {
         record(
             state,
-            &unrouted(WebhookResult::Rejected, "not a Graph notification body"),
+            &unrouted(
+                Provider::Microsoft,
+                WebhookResult::Rejected,
+                "not a Graph notification body",
+            ),
         )
         .await?;
         return Ok(Outcome::Malformed);
@@ -98,7 +88,11 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     let Some(subscription_id) = text("subscriptionId") else {
         record(
             state,
-            &unrouted(WebhookResult::Rejected, "no subscriptionId"),
+            &unrouted(
+                Provider::Microsoft,
+                WebhookResult::Rejected,
+                "no subscriptionId",
+            ),
         )
         .await?;
         return Ok(false);
@@ -110,7 +104,11 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     let Some(sub) = sub else {
         record(
             state,
-            &unrouted(WebhookResult::Ignored, "unknown or stopped subscription"),
+            &unrouted(
+                Provider::Microsoft,
+                WebhookResult::Ignored,
+                "unknown or stopped subscription",
+            ),
         )
         .await?;
         return Ok(true);

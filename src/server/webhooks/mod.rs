@@ -8,11 +8,28 @@ pub mod google;
 pub mod microsoft;
 pub mod signature;
 
-use crate::server::db::webhook_events::{self as events_repo, NewEvent};
+use crate::model::Provider;
+use crate::server::db::webhook_events::{self as events_repo, NewEvent, WebhookResult};
 use crate::server::db::DbError;
 use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Queue};
 use crate::server::state::AppState;
+
+/// A delivery that could not be tied to a tenant (unknown target or
+/// unreadable), for the record.
+pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) -> NewEvent<'_> {
+    NewEvent {
+        tenant: None,
+        user: None,
+        connection: None,
+        provider,
+        event_type: "unknown",
+        dedupe_key: None,
+        result,
+        detail: Some(detail),
+        payload: None,
+    }
+}
 
 /// Records a delivery that leads nowhere (rejected, unrouted, ignored).
 pub(crate) async fn record(state: &AppState, event: &NewEvent<'_>) -> Result<(), AppError> {
