@@ -279,4 +279,19 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   await expect(page.locator(".week-column .block", { hasText: "Discovery call" })).toBeVisible();
   await shot(page, "21-meetings-week");
   await bobContext.close();
+
+  // The admin sees the deliveries, the connections' webhooks and the jobs behind them.
+  await page.goto("/admin/webhooks?provider=calendly");
+  await expect(page.locator("tr[data-result='processed']").first()).toBeVisible();
+  await page.locator("tr[data-result='processed'] summary").first().click();
+  await expect(page.locator("pre.payload").first()).toContainText("invitee");
+  await expect(page.getByRole("button", { name: "Replay" }).first()).toBeInViewport();
+  await shot(page, "22-admin-webhooks");
+  await page.goto("/admin/connections");
+  await expect(page.getByTestId("scheduler")).toContainText("next run");
+  await expect(page.locator("tr[data-provider='calendly'] [data-testid='subscription-state']").first()).toHaveText("1 active");
+  await shot(page, "23-admin-connections");
+  await page.goto("/admin/jobs?status=done");
+  await expect(page.locator("tr[data-job='webhook.process']").first()).toBeVisible();
+  await shot(page, "24-admin-jobs");
 });

@@ -1,6 +1,6 @@
 use super::AdminTabs;
 use crate::api::operations::get_webhook_events;
-use crate::app::components::connection_status::utc_minutes;
+use crate::app::components::connection_status::utc_short;
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::{Provider, WebhookEventView};
 use leptos::prelude::*;
@@ -74,39 +74,54 @@ pub fn AdminWebhooksPage() -> impl IntoView {
     }
 }
 
+/// Dedupe keys hold long provider URIs: the first part and the end are
+/// enough to tell them apart (the whole key is in the tooltip).
+fn short_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 48 {
+        return key.to_owned();
+    }
+    let head: String = key
+        .split('|')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(24)
+        .collect();
+    let tail: String = chars[chars.len() - 20..].iter().collect();
+    format!("{head}|…{tail}")
+}
+
 #[component]
 fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
     view! {
         <section class="card">
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"Received"</th><th>"Provider"</th><th>"Type"</th><th>"User"</th><th>"Result"</th><th>"Latency"</th><th>"Dedupe key / payload"</th><th></th></tr></thead>
+                    <thead><tr><th>"Received (UTC)"</th><th>"Type"</th><th>"User"</th><th>"Result"</th><th>"Latency"</th><th>"Dedupe key / payload"</th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|e| {
                             let replayable = e.dedupe_key.is_some() && e.user_email.is_some();
                             view! {
                                 <tr data-webhook=e.id.clone() data-result=e.result.clone()>
-                                    <td class="nowrap">{utc_minutes(&e.received_at)}</td>
-                                    <td class="nowrap"><ProviderIcon provider=e.provider/>" "{e.provider.label()}</td>
-                                    <td><code>{e.event_type.clone()}</code></td>
+                                    <td class="nowrap">{utc_short(&e.received_at)}</td>
+                                    <td class="nowrap" title=e.provider.label()><ProviderIcon provider=e.provider/>" "<code>{e.event_type.clone()}</code></td>
                                     <td>{e.user_email.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td>
                                         <span class=format!("badge badge-webhook-{}", e.result)>{e.result.clone()}</span>
                                         {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{format!("+{} duplicate(s)", e.duplicates)}</span> })}
                                         {e.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}
+                                        {replayable.then(|| view! {
+                                            <form method="post" action=format!("/admin/webhooks/{}/replay", e.id) class="replay">
+                                                <button type="submit" class="button small">"Replay"</button>
+                                            </form>
+                                        })}
                                     </td>
                                     <td class="nowrap">{e.latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
                                     <td class="payload-cell">
-                                        <code class="small">{e.dedupe_key.clone().unwrap_or_default()}</code>
+                                        <code class="small" title=e.dedupe_key.clone().unwrap_or_default()>{e.dedupe_key.as_deref().map(short_key).unwrap_or_default()}</code>
                                         {e.payload.clone().map(|p| view! {
                                             <details><summary>"Payload"</summary><pre class="payload">{p}</pre></details>
-                                        })}
-                                    </td>
-                                    <td class="actions">
-                                        {replayable.then(|| view! {
-                                            <form method="post" action=format!("/admin/webhooks/{}/replay", e.id)>
-                                                <button type="submit" class="button small">"Replay"</button>
-                                            </form>
                                         })}
                                     </td>
                                 </tr>
