@@ -25,6 +25,19 @@ async fn tenant(app: &TestApp, name: &str) -> TenantScope {
     .tenant
 }
 
+/// Stores on a connection of its own, returned to the pool right after
+/// (the app's shutdown waits for every pooled connection).
+async fn store(
+    vault: &calbridge::server::vault::Vault,
+    pool: &sqlx::AnyPool,
+    scope: &calbridge::server::db::TenantScope,
+    owner: SecretOwner<'_>,
+    value: &str,
+) {
+    let mut conn = pool.acquire().await.unwrap();
+    vault.store(&mut conn, scope, owner, value).await.unwrap();
+}
+
 fn owner(id: &str) -> SecretOwner<'_> {
     SecretOwner {
         kind: "connection",
@@ -38,11 +51,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    let mut conn = pool.acquire().await.unwrap();
-    vault
-        .store(&mut conn, &t1, owner("c1"), SECRET)
-        .await
-        .unwrap();
+    store(vault, pool, &t1, owner("c1"), SECRET).await;
     let loaded = vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap();
     assert_eq!(loaded.expose(), SECRET);
     assert!(
@@ -51,10 +60,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     );
 
     // Storing again replaces the value (one row per owner and purpose).
-    vault
-        .store(&mut conn, &t1, owner("c1"), "second")
-        .await
-        .unwrap();
+    store(vault, pool, &t1, owner("c1"), "second").await;
     assert_eq!(
         vault
             .load(pool, &t1, owner("c1"))
@@ -64,10 +70,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
             .expose(),
         "second"
     );
-    vault
-        .store(&mut conn, &t1, owner("c1"), SECRET)
-        .await
-        .unwrap();
+    store(vault, pool, &t1, owner("c1"), SECRET).await;
 
     // The stored bytes never contain the plaintext.
     let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets")
@@ -103,15 +106,8 @@ async fn ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    let mut conn = pool.acquire().await.unwrap();
-    vault
-        .store(&mut conn, &t1, owner("c1"), SECRET)
-        .await
-        .unwrap();
-    vault
-        .store(&mut conn, &t1, owner("c2"), "other")
-        .await
-        .unwrap();
+    store(vault, pool, &t1, owner("c1"), SECRET).await;
+    store(vault, pool, &t1, owner("c2"), "other").await;
     // An attacker with write access to the table swaps c1's ciphertext into c2.
     sqlx::query(
         "UPDATE secrets SET nonce = (SELECT nonce FROM secrets WHERE owner_id = 'c1'), \
@@ -138,17 +134,13 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     let app = start_app!(backend);
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    let mut conn = pool.acquire().await.unwrap();
     let mut expected = Vec::new();
     for t in ["one", "two"] {
         let scope = tenant(&app, t).await;
         for i in 0..5 {
             let id = format!("{t}-{i}");
             let value = format!("token-{t}-{i}");
-            vault
-                .store(&mut conn, &scope, owner(&id), &value)
-                .await
-                .unwrap();
+            store(vault, pool, &scope, owner(&id), &value).await;
             expected.push((scope, id, value));
         }
     }
