@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use std::process::Command;
+use std::time::Duration;
 
 async fn health_ready_and_metrics(backend: Backend) {
     let app = start_app!(backend);
@@ -180,6 +181,31 @@ on_both_backends!(
     pages_render_without_javascript,
     sandbox_is_mounted_and_announced,
 );
+
+/// Tests (and any embedder) build several routers in one process. Building
+/// one must never leave a page that another is rendering waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_rendering_while_other_routers_are_built() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let state = app.state.clone();
+    let building = tokio::task::spawn_blocking(move || {
+        for _ in 0..300 {
+            drop(calbridge::server::http::router(state.clone()));
+        }
+    });
+    let client = app.client();
+    for _ in 0..60 {
+        let page = tokio::time::timeout(Duration::from_secs(5), async {
+            client.get(app.url("/login")).send().await?.text().await
+        })
+        .await
+        .expect("the page finished rendering")
+        .unwrap();
+        assert!(page.contains("</html>"));
+    }
+    building.await.unwrap();
+    app.stop().await;
+}
 
 fn calbridge(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_calbridge"));

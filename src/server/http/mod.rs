@@ -21,8 +21,19 @@ use tower_http::limit::RequestBodyLimitLayer;
 /// Form posts and JSON bodies are small; webhooks set their own limit later.
 const BODY_LIMIT: usize = 256 * 1024;
 
+/// The app's page routes, generated once per process. Generating them
+/// runs the app with resource loading switched off process-wide (a global
+/// flag in leptos_server), so a page rendered by another router in this
+/// process at that moment would wait forever on its resources
+/// (leptos-rs/leptos#4773). Several routers share a process in tests.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let leptos_options = state.leptos_options.clone();
     let sandbox = match &state.sandbox {
         Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()),
