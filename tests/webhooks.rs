@@ -352,6 +352,57 @@ async fn the_same_delivery_twenty_times_makes_one_meeting(backend: Backend) {
     app.stop().await;
 }
 
+/// A burst of different deliveries, each sent twice, with forged ones mixed
+/// in, arrives together (so they share group commits): every booking
+/// becomes exactly one meeting, every repeat is counted, every forgery is
+/// refused and recorded.
+async fn a_burst_of_mixed_deliveries_is_stored_exactly(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let (url, key, first) = undelivered_booking(&app, &ada, 1).await;
+    let creator = creator_uri(&app, app.state.sandbox.as_ref().unwrap());
+    let mut bodies = vec![first];
+    for i in 0..24 {
+        let booking = book(&app, "alice@sandbox.test", &format!("Guest{i}"), 2 + i % 20).await;
+        bodies.push(body_for(&booking, &creator));
+    }
+    let signed = |body: &str| signature::sign(key.as_bytes(), now(), body.as_bytes());
+    let forged = |body: &str| signature::sign(b"not the key", now(), body.as_bytes());
+    let mut sends = Vec::new();
+    for body in &bodies {
+        sends.push(deliver(&url, body, Some(signed(body))));
+        sends.push(deliver(&url, body, Some(signed(body))));
+    }
+    for body in bodies.iter().take(5) {
+        sends.push(deliver(&url, body, Some(forged(body))));
+    }
+    let statuses = futures::future::join_all(sends).await;
+    let with = |code: StatusCode| statuses.iter().filter(|s| **s == code).count();
+    assert_eq!(with(StatusCode::ACCEPTED), 25, "{statuses:?}");
+    assert_eq!(with(StatusCode::OK), 25, "{statuses:?}");
+    assert_eq!(with(StatusCode::UNAUTHORIZED), 5, "{statuses:?}");
+    eventually("all processed", || async {
+        count(&app, "webhook_events WHERE result = 'processed'").await == 25
+    })
+    .await;
+    assert_eq!(
+        count(&app, "webhook_events WHERE result = 'rejected'").await,
+        5
+    );
+    assert_eq!(
+        count(
+            &app,
+            "webhook_events WHERE result = 'processed' AND duplicates = 1"
+        )
+        .await,
+        25
+    );
+    assert_eq!(count(&app, "jobs WHERE kind = 'webhook.process'").await, 25);
+    assert_eq!(meetings(&app, &ada).await.len(), 25);
+    app.stop().await;
+}
+
 /// Reschedules and cancellations delivered twice and in reverse order end
 /// as the sandbox's truth.
 async fn out_of_order_deliveries_converge_to_the_truth(backend: Backend) {
@@ -525,6 +576,7 @@ async fn admins_see_and_replay_webhooks(backend: Backend) {
 }
 
 on_both_backends!(
+    a_burst_of_mixed_deliveries_is_stored_exactly,
     admins_see_and_replay_webhooks,
     a_booking_becomes_a_meeting_for_its_owner_only,
     bad_signatures_are_rejected_and_store_nothing_else,

@@ -20,7 +20,7 @@ use crate::server::tokens::CallError;
 
 const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 
-fn setup_job(scope: &TenantScope, id: ConnectionId) -> Enqueue<'_> {
+fn setup_job(scope: &TenantScope, id: ConnectionId) -> Enqueue {
     Enqueue::now(
         Some(scope),
         kinds::SETUP,
@@ -283,6 +283,7 @@ async fn disconnect_owned(state: &AppState, owner: &UserScope, id: ConnectionId)
     repo::set_state(&mut *tx, owner, id, ConnectionState::Disconnected, None).await?;
     subscriptions::stop_in(&mut tx, state.db.backend(), scope, id).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.calendly_routes.forget_all();
     state.jobs.wake();
     Ok(())
 }

@@ -41,6 +41,16 @@ impl From<DbError> for AppError {
     }
 }
 
+impl From<crate::server::webhooks::ingest::IngestError> for AppError {
+    fn from(e: crate::server::webhooks::ingest::IngestError) -> Self {
+        use crate::server::webhooks::ingest::IngestError;
+        match e {
+            IngestError::Db(db) => db.into(),
+            IngestError::Stopped => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<VaultError> for AppError {
     fn from(e: VaultError) -> Self {
         match e {

@@ -27,7 +27,7 @@ async fn store(
     event_id: Option<&str>,
 ) -> Result<(), JobError> {
     let id = repo::upsert(
-        state.db.pool(),
+        &mut *state.db.writer().await?,
         &connection.owner,
         connection.id,
         meeting,
@@ -74,7 +74,7 @@ pub async fn process_calendly_event(
         .await?;
     store(state, &connection, &meeting, Some(event_id)).await?;
     events_repo::finish(
-        state.db.pool(),
+        &mut *state.db.writer().await?,
         scope,
         event_id,
         WebhookResult::Processed,
@@ -113,9 +113,20 @@ pub async fn sync(
         }
         Provider::Microsoft => sync_graph(state, &connection).await?,
     };
-    connections_repo::set_synced(state.db.pool(), &connection.owner, connection.id, started)
-        .await?;
-    events_repo::finish_queued_before(state.db.pool(), scope, connection.id, started).await?;
+    connections_repo::set_synced(
+        &mut *state.db.writer().await?,
+        &connection.owner,
+        connection.id,
+        started,
+    )
+    .await?;
+    events_repo::finish_queued_before(
+        &mut *state.db.writer().await?,
+        scope,
+        connection.id,
+        started,
+    )
+    .await?;
     tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), changed, "sync finished");
     Ok(())
 }
@@ -151,7 +162,7 @@ async fn cancel(
     provider_event_id: &str,
 ) -> Result<(), JobError> {
     if let Some(id) = repo::mark_canceled(
-        state.db.pool(),
+        &mut *state.db.writer().await?,
         &connection.owner,
         connection.id,
         provider_event_id,
@@ -240,7 +251,7 @@ async fn sync_google_calendar(
                 }
             }
             connections_repo::set_calendar_sync_token(
-                state.db.pool(),
+                &mut *state.db.writer().await?,
                 scope,
                 connection.id,
                 calendar_id,
@@ -302,7 +313,7 @@ async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, 
             (Some(next), _) => url = next,
             (None, delta) => {
                 connections_repo::set_delta_link(
-                    state.db.pool(),
+                    &mut *state.db.writer().await?,
                     &connection.owner,
                     connection.id,
                     delta.as_deref(),

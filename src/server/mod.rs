@@ -100,11 +100,14 @@ pub async fn build_state(
         Some(sandbox) => sandbox_apps(&config, sandbox),
         None => config.instance_apps.clone(),
     };
+    let jobs: Arc<jobs::Queue> = Arc::default();
     Ok(AppState {
         sandbox,
         provider_http: providers::ProviderHttp::default(),
         tokens: Arc::default(),
-        jobs: Arc::default(),
+        ingest: Arc::new(webhooks::ingest::Ingest::start(db.clone(), jobs.clone())),
+        calendly_routes: Arc::default(),
+        jobs,
         clock: Arc::default(),
         live: Arc::default(),
         instance_apps: Arc::new(instance_apps),

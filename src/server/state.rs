@@ -26,6 +26,11 @@ pub struct AppState {
     pub jobs: Arc<crate::server::jobs::Queue>,
     pub clock: Arc<crate::server::clock::Clock>,
     pub live: Arc<crate::server::live::Live>,
+    /// Where webhook receivers store deliveries (group commit).
+    pub ingest: Arc<crate::server::webhooks::ingest::Ingest>,
+    /// Calendly webhook routes with their signing keys, so a delivery needs
+    /// no database read.
+    pub calendly_routes: Arc<crate::server::webhooks::routes::CalendlyRoutes>,
 }
 
 impl AppState {

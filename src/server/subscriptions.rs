@@ -163,6 +163,7 @@ async fn record(
         )
         .await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.calendly_routes.forget_all();
     tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), subscription = %id, "subscription created");
     Ok(())
 }
@@ -180,6 +181,7 @@ async fn stopped(state: &AppState, sub: &Subscription, note: Option<&str>) -> Re
     .await?;
     db::vault::delete_for_owner(&mut *tx, &sub.tenant, "subscription", &sub.id.to_string()).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.calendly_routes.forget_all();
     Ok(())
 }
 
@@ -195,6 +197,7 @@ async fn failed(state: &AppState, sub: &Subscription, error: &JobError) -> Resul
         Some(state.clock.now_ms() + RETRY_FAILED_MS),
     )
     .await?;
+    state.calendly_routes.forget_all();
     Ok(())
 }
 

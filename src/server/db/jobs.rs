@@ -27,6 +27,93 @@ pub async fn enqueue(
     backend: Backend,
     job: NewJob<'_>,
 ) -> DbResult<JobId> {
+    let mut ids = enqueue_many(conn, backend, std::slice::from_ref(&job)).await?;
+    ids.pop()
+        .ok_or_else(|| DbError::Corrupt("enqueue returned no id".into()))
+}
+
+/// Columns bound per job by [`insert_plain`].
+const INSERT_COLUMNS: usize = 8;
+/// Jobs per INSERT statement (see webhook_events' ROWS_PER_STATEMENT).
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// [`enqueue`] for many jobs: those without a coalescing key go in with one
+/// statement per [`ROWS_PER_STATEMENT`], and every instance gets one wake-up.
+/// The ids come back in the order of `jobs`.
+pub async fn enqueue_many(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    jobs: &[NewJob<'_>],
+) -> DbResult<Vec<JobId>> {
+    let mut ids = Vec::with_capacity(jobs.len());
+    let plain: Vec<(JobId, &NewJob)> = jobs
+        .iter()
+        .filter(|j| j.coalesce_key.is_none())
+        .map(|j| (JobId::generate(), j))
+        .collect();
+    for chunk in plain.chunks(ROWS_PER_STATEMENT) {
+        insert_plain(conn, chunk).await?;
+    }
+    let mut plain_ids = plain.iter().map(|(id, _)| *id);
+    for job in jobs {
+        let id = match job.coalesce_key {
+            None => plain_ids
+                .next()
+                .ok_or_else(|| DbError::Corrupt("job id missing".into()))?,
+            Some(_) => insert_coalesced(conn, backend, job).await?,
+        };
+        ids.push(id);
+    }
+    if backend == Backend::Postgres && !jobs.is_empty() {
+        super::notify(&mut *conn, NOTIFY_CHANNEL, "").await?;
+    }
+    Ok(ids)
+}
+
+async fn insert_plain(conn: &mut AnyConnection, jobs: &[(JobId, &NewJob<'_>)]) -> DbResult<()> {
+    let values = (0..jobs.len())
+        .map(|row| {
+            let p = |col: usize| format!("${}", row * INSERT_COLUMNS + col);
+            format!(
+                "({}, {}, {}, {}, 'queued', {}, 0, {}, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at) \
+         VALUES {values}"
+    );
+    let now = now_ms();
+    let mut query = sqlx::query(&sql);
+    for (id, job) in jobs {
+        query = query
+            .bind(id.to_string())
+            .bind(job.tenant.map(TenantScope::tenant))
+            .bind(job.kind)
+            .bind(job.payload.to_string())
+            .bind(job.run_at)
+            .bind(job.max_attempts)
+            .bind(now)
+            .bind(now);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn insert_coalesced(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    job: &NewJob<'_>,
+) -> DbResult<JobId> {
     let id = JobId::generate();
     let now = now_ms();
     let earliest = match backend {
@@ -50,9 +137,6 @@ pub async fn enqueue(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    if backend == Backend::Postgres {
-        super::notify(&mut *conn, NOTIFY_CHANNEL, "").await?;
-    }
     parse_id(&stored)
 }
 
@@ -94,14 +178,22 @@ pub async fn claim<'e, E: Executor<'e, Database = Any>>(
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
     };
+    // Due queued jobs and reclaimable ones are picked separately, each
+    // limited in index order: one OR over both made SQLite collect and sort
+    // every due job on each claim, which slowed down as the backlog grew.
+    let not_running_elsewhere = "(j.coalesce_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
+         WHERE r.coalesce_key = j.coalesce_key AND r.status = 'running' AND r.id <> j.id AND r.lease_expires_at >= $3))";
     let rows: Vec<ClaimedRow> = sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3 \
-         WHERE id IN (SELECT j.id FROM jobs j \
-           WHERE ((j.status = 'queued' AND j.run_at <= $3) \
-                  OR (j.status = 'running' AND j.lease_expires_at < $3 AND j.attempts < j.max_attempts)) \
-           AND (j.coalesce_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r WHERE r.coalesce_key = j.coalesce_key \
-                AND r.status = 'running' AND r.id <> j.id AND r.lease_expires_at >= $3)) \
-           ORDER BY j.run_at LIMIT $4 {lock}) \
+         WHERE id IN (SELECT id FROM ( \
+           SELECT id, run_at FROM (SELECT j.id, j.run_at FROM jobs j \
+             WHERE j.status = 'queued' AND j.run_at <= $3 AND {not_running_elsewhere} \
+             ORDER BY j.run_at LIMIT $4 {lock}) queued \
+           UNION ALL \
+           SELECT id, run_at FROM (SELECT j.id, j.run_at FROM jobs j \
+             WHERE j.status = 'running' AND j.lease_expires_at < $3 AND j.attempts < j.max_attempts \
+             AND {not_running_elsewhere} LIMIT $4 {lock}) expired \
+         ) due ORDER BY run_at LIMIT $4) \
          RETURNING id, tenant_id, kind, payload, attempts, max_attempts"
     ))
     .bind(owner)

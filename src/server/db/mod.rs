@@ -19,9 +19,59 @@ use crate::model::{TenantId, UserId};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction; on SQLite it also holds the write gate (see
+/// [`Db::begin_write`]). Dereferences to the connection.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+/// A pooled connection for single write statements, holding the write gate
+/// on SQLite. Dereferences to the connection.
+pub struct Writer {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _gates: [Option<OwnedMutexGuard<()>>; 2],
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -49,6 +99,15 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers of this process queue here,
+    /// in order, rather than in SQLite's busy handler, which polls with
+    /// sleeps growing to 100 ms and so turns brief contention into long
+    /// stalls. PostgreSQL needs no gate.
+    write_gate: Option<Arc<Mutex<()>>>,
+    /// Background writers ([`Db::writer`]) queue here first, so at most one
+    /// of them waits at the write gate: a request's write never waits
+    /// behind a pile of job bookkeeping.
+    background_gate: Option<Arc<Mutex<()>>>,
 }
 
 /// Proof that a query runs on behalf of one tenant. Only the auth layer (from
@@ -182,7 +241,13 @@ impl Db {
                     .await?
             }
         };
-        Ok(Db { pool, backend })
+        let gate = || (backend == Backend::Sqlite).then(Arc::default);
+        Ok(Db {
+            pool,
+            backend,
+            write_gate: gate(),
+            background_gate: gate(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -214,13 +279,35 @@ impl Db {
         matches!(applied, Ok(n) if n as usize >= self.migrator().iter().count())
     }
 
-    /// A write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so a read-then-write inside it can never fail
-    /// half-way with SQLITE_BUSY.
+    async fn pass(gate: &Option<Arc<Mutex<()>>>) -> Option<OwnedMutexGuard<()>> {
+        match gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// A write transaction. On SQLite it passes the write gate and takes the
+    /// write lock up front (`BEGIN IMMEDIATE`), so a read-then-write inside
+    /// it can never fail half-way with SQLITE_BUSY. Never open a second one
+    /// while holding one: the gate would wait for itself.
     pub async fn begin_write(&self) -> DbResult<Tx> {
-        Ok(match self.backend {
+        let gate = Self::pass(&self.write_gate).await;
+        let inner = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner, _gate: gate })
+    }
+
+    /// A connection for a single background write statement (job claims
+    /// and results, meeting updates), through the write gate like
+    /// [`Db::begin_write`] but behind at most one other background writer.
+    pub async fn writer(&self) -> DbResult<Writer> {
+        let background = Self::pass(&self.background_gate).await;
+        let gate = Self::pass(&self.write_gate).await;
+        Ok(Writer {
+            conn: self.pool.acquire().await?,
+            _gates: [gate, background],
         })
     }
 

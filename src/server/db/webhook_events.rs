@@ -29,53 +29,94 @@ impl WebhookResult {
     }
 }
 
-pub struct NewEvent<'a> {
-    pub tenant: Option<&'a TenantScope>,
+/// A delivery to record. Owned, so it can wait in the ingest writer's
+/// queue after the request that made it has moved on.
+pub struct NewEvent {
+    pub tenant: Option<TenantScope>,
     pub user: Option<UserId>,
     pub connection: Option<ConnectionId>,
     pub provider: Provider,
-    pub event_type: &'a str,
-    pub dedupe_key: Option<&'a str>,
+    pub event_type: String,
+    pub dedupe_key: Option<String>,
     pub result: WebhookResult,
-    pub detail: Option<&'a str>,
-    pub payload: Option<&'a str>,
+    pub detail: Option<String>,
+    pub payload: Option<String>,
 }
 
-/// unscoped: a delivery may arrive for no tenant (unrouted); the row names
+/// Columns bound per event by [`insert_many`].
+const INSERT_COLUMNS: usize = 11;
+/// Events per INSERT statement. Small enough that binding stays cheap:
+/// SQLite looks each `$n` name up in a list, so a statement's binding time
+/// grows with the square of its parameter count.
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// unscoped: a delivery may arrive for no tenant (unrouted); each row names
 /// its tenant when there is one.
 ///
-/// Inserts the event; `None` when its dedupe key was seen before, in which
-/// case the original's duplicate count goes up instead.
-pub async fn insert(conn: &mut AnyConnection, new: &NewEvent<'_>) -> DbResult<Option<String>> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let inserted: Option<String> = sqlx::query_scalar(
-        "INSERT INTO webhook_events (id, tenant_id, user_id, connection_id, provider, event_type, dedupe_key, result, \
-         detail, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id",
-    )
-    .bind(&id)
-    .bind(new.tenant.map(TenantScope::tenant))
-    .bind(new.user.map(|u| u.to_string()))
-    .bind(new.connection.map(|c| c.to_string()))
-    .bind(new.provider.as_str())
-    .bind(new.event_type)
-    .bind(new.dedupe_key)
-    .bind(new.result.as_str())
-    .bind(new.detail)
-    .bind(new.payload)
-    .bind(now_ms())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if inserted.is_none() {
+/// Inserts `events` (each with the id the caller chose) in one statement;
+/// for each, whether it was new. An event whose dedupe key was seen before
+/// (earlier, or earlier in this batch) is not inserted; the original's
+/// duplicate count goes up instead.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    events: &[(&str, &NewEvent)],
+) -> DbResult<Vec<bool>> {
+    let mut inserted = std::collections::HashSet::new();
+    let now = now_ms();
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|row| {
+                let first = row * INSERT_COLUMNS;
+                let params = (1..=INSERT_COLUMNS)
+                    .map(|col| format!("${}", first + col))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("({params})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO webhook_events (id, tenant_id, user_id, connection_id, provider, event_type, dedupe_key, result, \
+             detail, payload, received_at) VALUES {values} \
+             ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id"
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for (id, new) in chunk {
+            query = query
+                .bind(*id)
+                .bind(new.tenant.as_ref().map(TenantScope::tenant))
+                .bind(new.user.map(|u| u.to_string()))
+                .bind(new.connection.map(|c| c.to_string()))
+                .bind(new.provider.as_str())
+                .bind(new.event_type.as_str())
+                .bind(new.dedupe_key.as_deref())
+                .bind(new.result.as_str())
+                .bind(new.detail.as_deref())
+                .bind(new.payload.as_deref())
+                .bind(now);
+        }
+        inserted.extend(query.fetch_all(&mut *conn).await?);
+    }
+    let mut repeats: std::collections::HashMap<(&str, &str), i64> = Default::default();
+    for (id, new) in events {
+        if let (false, Some(key)) = (inserted.contains(*id), new.dedupe_key.as_deref()) {
+            *repeats.entry((new.provider.as_str(), key)).or_default() += 1;
+        }
+    }
+    for ((provider, key), count) in repeats {
         sqlx::query(
-            "UPDATE webhook_events SET duplicates = duplicates + 1 WHERE provider = $1 AND dedupe_key = $2",
+            "UPDATE webhook_events SET duplicates = duplicates + $1 WHERE provider = $2 AND dedupe_key = $3",
         )
-        .bind(new.provider.as_str())
-        .bind(new.dedupe_key)
+        .bind(count)
+        .bind(provider)
+        .bind(key)
         .execute(&mut *conn)
         .await?;
     }
-    Ok(inserted)
+    Ok(events
+        .iter()
+        .map(|(id, _)| inserted.contains(*id))
+        .collect())
 }
 
 #[derive(FromRow)]

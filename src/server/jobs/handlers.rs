@@ -72,7 +72,7 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
                 let last_attempt = job.attempts >= job.max_attempts;
                 if last_attempt || matches!(e, JobError::Permanent(_)) {
                     webhook_events::finish(
-                        state.db.pool(),
+                        &mut *state.db.writer().await?,
                         scope,
                         event,
                         webhook_events::WebhookResult::Failed,

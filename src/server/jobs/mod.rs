@@ -94,18 +94,22 @@ pub fn backoff(attempt: i64) -> Duration {
 }
 
 /// A job to queue.
-pub struct Enqueue<'a> {
-    pub tenant: Option<&'a TenantScope>,
-    pub kind: &'a str,
+pub struct Enqueue {
+    pub tenant: Option<TenantScope>,
+    pub kind: &'static str,
     pub payload: serde_json::Value,
     pub coalesce_key: Option<String>,
     pub run_at: i64,
 }
 
-impl<'a> Enqueue<'a> {
-    pub fn now(tenant: Option<&'a TenantScope>, kind: &'a str, payload: serde_json::Value) -> Self {
+impl Enqueue {
+    pub fn now(
+        tenant: Option<&TenantScope>,
+        kind: &'static str,
+        payload: serde_json::Value,
+    ) -> Self {
         Enqueue {
-            tenant,
+            tenant: tenant.copied(),
             kind,
             payload,
             coalesce_key: None,
@@ -121,6 +125,18 @@ impl<'a> Enqueue<'a> {
     pub fn at(mut self, run_at: i64) -> Self {
         self.run_at = run_at;
         self
+    }
+
+    /// How the storage layer takes it.
+    pub(crate) fn as_new_job(&self) -> NewJob<'_> {
+        NewJob {
+            tenant: self.tenant.as_ref(),
+            kind: self.kind,
+            payload: &self.payload,
+            coalesce_key: self.coalesce_key.as_deref(),
+            run_at: self.run_at,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
     }
 }
 
@@ -150,25 +166,13 @@ impl Queue {
     pub async fn enqueue_in(
         conn: &mut sqlx::AnyConnection,
         backend: Backend,
-        job: &Enqueue<'_>,
+        job: &Enqueue,
     ) -> DbResult<JobId> {
-        repo::enqueue(
-            conn,
-            backend,
-            NewJob {
-                tenant: job.tenant,
-                kind: job.kind,
-                payload: &job.payload,
-                coalesce_key: job.coalesce_key.as_deref(),
-                run_at: job.run_at,
-                max_attempts: DEFAULT_MAX_ATTEMPTS,
-            },
-        )
-        .await
+        repo::enqueue(conn, backend, job.as_new_job()).await
     }
 
     /// Queues a job in its own transaction and wakes the workers.
-    pub async fn enqueue(&self, db: &Db, job: &Enqueue<'_>) -> DbResult<JobId> {
+    pub async fn enqueue(&self, db: &Db, job: &Enqueue) -> DbResult<JobId> {
         let mut tx = db.begin_write().await?;
         let id = Self::enqueue_in(&mut tx, db.backend(), job).await?;
         tx.commit().await?;
@@ -202,15 +206,18 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             Vec::new()
         } else {
             let lease_until = db::now_ms() + LEASE.as_millis() as i64;
-            match repo::claim(
-                state.db.pool(),
-                state.db.backend(),
-                &queue.owner,
-                free as i64,
-                lease_until,
-            )
-            .await
-            {
+            let claimed = async {
+                let mut writer = state.db.writer().await?;
+                repo::claim(
+                    &mut *writer,
+                    state.db.backend(),
+                    &queue.owner,
+                    free as i64,
+                    lease_until,
+                )
+                .await
+            };
+            match claimed.await {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming jobs failed");
@@ -256,7 +263,8 @@ async fn heartbeat(db: Db, owner: String) {
     loop {
         tick.tick().await;
         let until = db::now_ms() + LEASE.as_millis() as i64;
-        if let Err(e) = repo::heartbeat(db.pool(), &owner, until).await {
+        let beat = async { repo::heartbeat(&mut *db.writer().await?, &owner, until).await };
+        if let Err(e) = beat.await {
             tracing::warn!(error = %e, "job heartbeat failed");
         }
     }
@@ -264,16 +272,27 @@ async fn heartbeat(db: Db, owner: String) {
 
 async fn execute(state: &AppState, job: repo::Job) {
     let started = std::time::Instant::now();
-    let kind = job.kind.clone();
     let result = handlers::handle(state, &job).await;
-    metrics::histogram!("calbridge_job_seconds", "kind" => kind.clone())
+    metrics::histogram!("calbridge_job_seconds", "kind" => job.kind.clone())
         .record(started.elapsed().as_secs_f64());
+    if let Err(e) = record_result(state, &job, result).await {
+        tracing::warn!(job = %job.id, error = %e, "recording a job result failed; the lease will expire");
+    }
+}
+
+/// Marks the job done, queued again for a retry, or dead.
+async fn record_result(
+    state: &AppState,
+    job: &repo::Job,
+    result: Result<(), JobError>,
+) -> DbResult<()> {
     let owner = &state.jobs.owner;
-    let outcome = match result {
+    let kind = job.kind.clone();
+    match result {
         Ok(()) => {
-            metrics::counter!("calbridge_jobs_total", "kind" => kind.clone(), "result" => "done")
+            metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => "done")
                 .increment(1);
-            repo::complete(state.db.pool(), job.id, owner).await
+            repo::complete(&mut *state.db.writer().await?, job.id, owner).await
         }
         Err(error) => {
             let retry_at = match &error {
@@ -283,14 +302,19 @@ async fn execute(state: &AppState, job: repo::Job) {
                 _ => None,
             };
             let result = if retry_at.is_some() { "retry" } else { "dead" };
-            metrics::counter!("calbridge_jobs_total", "kind" => kind.clone(), "result" => result)
-                .increment(1);
             tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, %error, "job failed");
-            repo::fail(state.db.pool(), job.id, owner, &error.to_string(), retry_at).await
+            metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => result)
+                .increment(1);
+            let error = error.to_string();
+            repo::fail(
+                &mut *state.db.writer().await?,
+                job.id,
+                owner,
+                &error,
+                retry_at,
+            )
+            .await
         }
-    };
-    if let Err(e) = outcome {
-        tracing::warn!(job = %job.id, error = %e, "recording a job result failed; the lease will expire");
     }
 }
 

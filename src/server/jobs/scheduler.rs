@@ -17,7 +17,7 @@ const REFRESH_AHEAD: Duration = Duration::from_secs(10 * 60);
 /// Finished jobs are kept this long for the admin view.
 const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 3600);
 
-fn tick_job(run_at: i64) -> Enqueue<'static> {
+fn tick_job(run_at: i64) -> Enqueue {
     Enqueue::now(None, kinds::TICK, serde_json::json!({}))
         .coalesced(COALESCE_KEY)
         .at(run_at)

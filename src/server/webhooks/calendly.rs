@@ -7,11 +7,12 @@ use super::signature::{self, SignatureError};
 use super::{record, store_and_queue, unrouted};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
 use crate::server::db::webhook_events::{NewEvent, WebhookResult};
-use crate::server::db::TenantScope;
 use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
 use crate::server::error::AppError;
 use crate::server::jobs::{kinds, Enqueue};
 use crate::server::state::AppState;
+use crate::server::webhooks::routes::Route;
+use std::sync::Arc;
 
 /// How a delivery was answered.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,101 +29,140 @@ pub enum Outcome {
     Malformed(&'static str),
 }
 
+/// Why a delivery has nowhere to go.
+enum Unroutable {
+    NoConnection,
+    NoSubscription,
+}
+
+impl Unroutable {
+    fn detail(&self) -> &'static str {
+        match self {
+            Unroutable::NoConnection => "no connected calendar has this webhook URL",
+            Unroutable::NoSubscription => "the connection has no active subscription",
+        }
+    }
+}
+
+/// Reads the route for `public_id` from the database and caches it.
+async fn load_route(
+    state: &AppState,
+    public_id: &str,
+) -> Result<Result<Arc<Route>, Unroutable>, AppError> {
+    let connection = connections_repo::find_by_public_id(state.db.pool(), public_id)
+        .await?
+        .filter(|c| c.state == ConnectionState::Connected);
+    let Some(connection) = connection else {
+        return Ok(Err(Unroutable::NoConnection));
+    };
+    let scope = &connection.owner.tenant;
+    let subs =
+        subscriptions_repo::current_for_connection(state.db.pool(), scope, connection.id).await?;
+    for sub in subs.iter().filter(|s| s.state == SubscriptionState::Active) {
+        if let Some(key) = crate::server::subscriptions::secret(state, sub).await? {
+            let route = Arc::new(Route::new(
+                connection.id,
+                connection.owner,
+                connection.provider_account_id,
+                key,
+            ));
+            state.calendly_routes.put(public_id, route.clone());
+            return Ok(Ok(route));
+        }
+    }
+    Ok(Err(Unroutable::NoSubscription))
+}
+
 pub async fn receive(
     state: &AppState,
     public_id: &str,
     signature_header: Option<&str>,
     body: &[u8],
 ) -> Result<Outcome, AppError> {
-    let connection = connections_repo::find_by_public_id(state.db.pool(), public_id)
-        .await?
-        .filter(|c| c.state == ConnectionState::Connected);
-    let Some(connection) = connection else {
-        record(
-            state,
-            &unrouted(
-                Provider::Calendly,
-                WebhookResult::Unrouted,
-                "no connected calendar has this webhook URL",
-            ),
-        )
-        .await?;
-        return Ok(Outcome::Unrouted);
+    let now = state.clock.now_ms() / 1000;
+    let cached = state.calendly_routes.get(public_id);
+    let was_cached = cached.is_some();
+    let route = match cached {
+        Some(route) => route,
+        None => match load_route(state, public_id).await? {
+            Ok(route) => route,
+            Err(why) => {
+                record(
+                    state,
+                    unrouted(Provider::Calendly, WebhookResult::Unrouted, why.detail()),
+                )
+                .await?;
+                return Ok(Outcome::Unrouted);
+            }
+        },
     };
-    let scope: &TenantScope = &connection.owner.tenant;
-    let rejected = |detail| NewEvent {
-        tenant: Some(scope),
-        user: Some(connection.owner.user_id()),
-        connection: Some(connection.id),
-        provider: Provider::Calendly,
-        event_type: "unknown",
-        dedupe_key: None,
-        result: WebhookResult::Rejected,
-        detail: Some(detail),
-        payload: None,
-    };
-    let subs =
-        subscriptions_repo::current_for_connection(state.db.pool(), scope, connection.id).await?;
-    let mut key = None;
-    for sub in subs.iter().filter(|s| s.state == SubscriptionState::Active) {
-        key = crate::server::subscriptions::secret(state, sub).await?;
-        if key.is_some() {
-            break;
+    let mut verified = signature::verify(
+        signature_header,
+        route.signing_key.expose().as_bytes(),
+        body,
+        now,
+    );
+    let mut route = route;
+    // The key may have been replaced since it was cached: check once more
+    // against the stored one.
+    if verified.is_err() && was_cached {
+        if let Ok(fresh) = load_route(state, public_id).await? {
+            verified = signature::verify(
+                signature_header,
+                fresh.signing_key.expose().as_bytes(),
+                body,
+                now,
+            );
+            route = fresh;
         }
     }
-    let Some(key) = key else {
-        record(
-            state,
-            &unrouted(
-                Provider::Calendly,
-                WebhookResult::Unrouted,
-                "the connection has no active subscription",
-            ),
-        )
-        .await?;
-        return Ok(Outcome::Unrouted);
+    let rejected = |detail: &str| NewEvent {
+        tenant: Some(route.owner.tenant),
+        user: Some(route.owner.user_id()),
+        connection: Some(route.connection),
+        provider: Provider::Calendly,
+        event_type: "unknown".into(),
+        dedupe_key: None,
+        result: WebhookResult::Rejected,
+        detail: Some(detail.into()),
+        payload: None,
     };
-    let now = state.clock.now_ms() / 1000;
-    if let Err(e) = signature::verify(signature_header, key.expose().as_bytes(), body, now) {
-        record(state, &rejected(&e.to_string())).await?;
+    if let Err(e) = verified {
+        record(state, rejected(&e.to_string())).await?;
         return Ok(Outcome::Unauthenticated(e));
     }
     let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(body) else {
-        record(state, &rejected("the body is not JSON")).await?;
+        record(state, rejected("the body is not JSON")).await?;
         return Ok(Outcome::Malformed("the body is not JSON"));
     };
     let (Some(event_type), Some(invitee)) =
         (parsed["event"].as_str(), parsed["payload"]["uri"].as_str())
     else {
-        record(state, &rejected("no event name or invitee URI")).await?;
+        record(state, rejected("no event name or invitee URI")).await?;
         return Ok(Outcome::Malformed("no event name or invitee URI"));
     };
     // The key is per connection, so this only fails if routing went wrong.
     let creator = parsed["created_by"].as_str();
-    if creator.is_some_and(|c| c != connection.provider_account_id) {
+    if creator.is_some_and(|c| c != route.calendly_user) {
         record(
             state,
-            &rejected("created_by is not this connection's Calendly user"),
+            rejected("created_by is not this connection's Calendly user"),
         )
         .await?;
         return Ok(Outcome::Malformed("created_by does not match"));
     }
-    let dedupe_key = format!("{event_type}|{invitee}");
-    let payload = String::from_utf8_lossy(body);
+    let scope = route.owner.tenant;
     let event = NewEvent {
-        tenant: Some(scope),
-        user: Some(connection.owner.user_id()),
-        connection: Some(connection.id),
-        provider: Provider::Calendly,
-        event_type,
-        dedupe_key: Some(&dedupe_key),
+        dedupe_key: Some(format!("{event_type}|{invitee}")),
+        event_type: event_type.into(),
         result: WebhookResult::Queued,
         detail: None,
-        payload: Some(&payload),
+        payload: Some(String::from_utf8_lossy(body).into_owned()),
+        ..rejected("")
     };
-    let queued = store_and_queue(state, &event, |event_id| {
+    let queued = store_and_queue(state, event, |event_id| {
         Enqueue::now(
-            Some(scope),
+            Some(&scope),
             kinds::PROCESS_WEBHOOK,
             serde_json::json!({ "event": event_id }),
         )

@@ -34,7 +34,7 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
     let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
         record(
             state,
-            &unrouted(
+            unrouted(
                 Provider::Google,
                 WebhookResult::Rejected,
                 "missing X-Goog headers",
@@ -49,7 +49,7 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
     let Some(sub) = sub else {
         record(
             state,
-            &unrouted(
+            unrouted(
                 Provider::Google,
                 WebhookResult::Ignored,
                 "unknown or stopped channel",
@@ -69,44 +69,37 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         sub.connection_id,
     )
     .await?;
-    let routed = |result, detail: &'static str, dedupe: Option<&'static str>| NewEvent {
-        tenant: Some(&sub.tenant),
+    let routed = |result, detail: &str| NewEvent {
+        tenant: Some(sub.tenant),
         user: Some(connection.owner.user_id()),
         connection: Some(connection.id),
         provider: Provider::Google,
-        event_type: "unknown",
-        dedupe_key: dedupe,
+        event_type: "unknown".into(),
+        dedupe_key: None,
         result,
-        detail: Some(detail),
+        detail: Some(detail.into()),
         payload: None,
     };
     if !token_ok {
         record(
             state,
-            &routed(WebhookResult::Rejected, "wrong channel token", None),
+            routed(WebhookResult::Rejected, "wrong channel token"),
         )
         .await?;
         return Ok(Outcome::Unauthenticated);
     }
     if resource_state == "sync" {
-        record(
-            state,
-            &routed(WebhookResult::Ignored, "sync handshake", None),
-        )
-        .await?;
+        record(state, routed(WebhookResult::Ignored, "sync handshake")).await?;
         return Ok(Outcome::Ignored);
     }
-    let dedupe_key = format!("{channel_id}|{}", n.message_number.unwrap_or("?"));
-    let calendar = sub.calendar_id.clone().unwrap_or_default();
+    let calendar = sub.calendar_id.as_deref().unwrap_or_default();
     let event = NewEvent {
-        event_type: resource_state,
-        dedupe_key: Some(&dedupe_key),
-        result: WebhookResult::Queued,
-        detail: Some(&calendar),
-        ..routed(WebhookResult::Queued, "", None)
+        event_type: resource_state.into(),
+        dedupe_key: Some(format!("{channel_id}|{}", n.message_number.unwrap_or("?"))),
+        ..routed(WebhookResult::Queued, calendar)
     };
     // One pending sync per connection however many notifications arrive.
-    let queued = store_and_queue(state, &event, |_| {
+    let queued = store_and_queue(state, event, |_| {
         Enqueue::now(
             Some(&sub.tenant),
             kinds::SYNC,

@@ -62,7 +62,7 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
     let Some(items) = items else {
         record(
             state,
-            &unrouted(
+            unrouted(
                 Provider::Microsoft,
                 WebhookResult::Rejected,
                 "not a Graph notification body",
@@ -88,7 +88,7 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     let Some(subscription_id) = text("subscriptionId") else {
         record(
             state,
-            &unrouted(
+            unrouted(
                 Provider::Microsoft,
                 WebhookResult::Rejected,
                 "no subscriptionId",
@@ -104,7 +104,7 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     let Some(sub) = sub else {
         record(
             state,
-            &unrouted(
+            unrouted(
                 Provider::Microsoft,
                 WebhookResult::Ignored,
                 "unknown or stopped subscription",
@@ -120,26 +120,24 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         (Some(received), Some(stored)) => same_secret(received, stored.expose()),
         _ => false,
     };
-    let routed = |result, event_type, detail, dedupe_key| NewEvent {
-        tenant: Some(&sub.tenant),
+    let routed = |result, event_type: &str| NewEvent {
+        tenant: Some(sub.tenant),
         user: Some(connection.owner.user_id()),
         connection: Some(connection.id),
         provider: Provider::Microsoft,
-        event_type,
-        dedupe_key,
+        event_type: event_type.into(),
+        dedupe_key: None,
         result,
-        detail,
+        detail: None,
         payload: None,
     };
     if !client_state_ok {
         record(
             state,
-            &routed(
-                WebhookResult::Rejected,
-                "unknown",
-                Some("wrong clientState"),
-                None,
-            ),
+            NewEvent {
+                detail: Some("wrong clientState".into()),
+                ..routed(WebhookResult::Rejected, "unknown")
+            },
         )
         .await?;
         return Ok(false);
@@ -149,7 +147,6 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     if let Some(o) = redacted.as_object_mut() {
         o.remove("clientState");
     }
-    let payload = redacted.to_string();
     let (event_type, dedupe_key, job) = match channel {
         Channel::Changes => {
             let change = text("changeType").unwrap_or("changed");
@@ -198,11 +195,12 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         }
     };
     let event = NewEvent {
-        payload: Some(&payload),
-        ..routed(WebhookResult::Queued, event_type, None, Some(&dedupe_key))
+        payload: Some(redacted.to_string()),
+        dedupe_key: Some(dedupe_key),
+        ..routed(WebhookResult::Queued, event_type)
     };
     let (kind, job_payload, coalesce) = job;
-    store_and_queue(state, &event, |_| {
+    store_and_queue(state, event, |_| {
         Enqueue::now(Some(&sub.tenant), kind, job_payload).coalesced(coalesce)
     })
     .await?;

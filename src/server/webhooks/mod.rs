@@ -5,55 +5,52 @@
 pub mod admin;
 pub mod calendly;
 pub mod google;
+pub mod ingest;
 pub mod microsoft;
+pub mod routes;
 pub mod signature;
 
 use crate::model::Provider;
-use crate::server::db::webhook_events::{self as events_repo, NewEvent, WebhookResult};
-use crate::server::db::DbError;
+use crate::server::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::error::AppError;
-use crate::server::jobs::{Enqueue, Queue};
+use crate::server::jobs::Enqueue;
 use crate::server::state::AppState;
+use ingest::Stored;
 
 /// A delivery that could not be tied to a tenant (unknown target or
 /// unreadable), for the record.
-pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) -> NewEvent<'_> {
+pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) -> NewEvent {
     NewEvent {
         tenant: None,
         user: None,
         connection: None,
         provider,
-        event_type: "unknown",
+        event_type: "unknown".into(),
         dedupe_key: None,
         result,
-        detail: Some(detail),
+        detail: Some(detail.into()),
         payload: None,
     }
 }
 
 /// Records a delivery that leads nowhere (rejected, unrouted, ignored).
-pub(crate) async fn record(state: &AppState, event: &NewEvent<'_>) -> Result<(), AppError> {
-    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    events_repo::insert(&mut conn, event).await?;
+pub(crate) async fn record(state: &AppState, event: NewEvent) -> Result<(), AppError> {
+    state
+        .ingest
+        .store(event, None::<fn(&str) -> Enqueue>)
+        .await?;
     Ok(())
 }
 
-/// Stores a verified delivery and its job in one transaction; `false` when
-/// its dedupe key was seen before (nothing queued, duplicate counted).
-pub(crate) async fn store_and_queue<'a>(
+/// Stores a verified delivery and its job durably (group commit); `false`
+/// when its dedupe key was seen before (nothing queued, duplicate counted).
+pub(crate) async fn store_and_queue(
     state: &AppState,
-    event: &NewEvent<'_>,
-    job: impl FnOnce(&str) -> Enqueue<'a>,
+    event: NewEvent,
+    job: impl FnOnce(&str) -> Enqueue,
 ) -> Result<bool, AppError> {
-    let mut tx = state.db.begin_write().await?;
-    let Some(event_id) = events_repo::insert(&mut tx, event).await? else {
-        tx.commit().await.map_err(DbError::from)?;
-        return Ok(false);
-    };
-    Queue::enqueue_in(&mut tx, state.db.backend(), &job(&event_id)).await?;
-    tx.commit().await.map_err(DbError::from)?;
-    state.jobs.wake();
-    Ok(true)
+    let stored = state.ingest.store(event, Some(job)).await?;
+    Ok(stored == Stored::New)
 }
 
 /// Constant-time comparison of a secret a notification carries.
