@@ -45,29 +45,29 @@ pub async fn enqueue_many(
     backend: Backend,
     jobs: &[NewJob<'_>],
 ) -> DbResult<Vec<JobId>> {
-    let mut ids = Vec::with_capacity(jobs.len());
-    let plain: Vec<(JobId, &NewJob)> = jobs
-        .iter()
-        .filter(|j| j.coalesce_key.is_none())
-        .map(|j| (JobId::generate(), j))
-        .collect();
+    // Coalesced jobs go in ordered by key, so transactions that touch the
+    // same keys wait for each other instead of deadlocking.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| jobs[i].coalesce_key);
+    let mut ids: Vec<Option<JobId>> = vec![None; jobs.len()];
+    let mut plain = Vec::new();
+    for i in order {
+        ids[i] = Some(match jobs[i].coalesce_key {
+            None => {
+                let id = JobId::generate();
+                plain.push((id, &jobs[i]));
+                id
+            }
+            Some(_) => insert_coalesced(conn, backend, &jobs[i]).await?,
+        });
+    }
     for chunk in plain.chunks(ROWS_PER_STATEMENT) {
         insert_plain(conn, chunk).await?;
-    }
-    let mut plain_ids = plain.iter().map(|(id, _)| *id);
-    for job in jobs {
-        let id = match job.coalesce_key {
-            None => plain_ids
-                .next()
-                .ok_or_else(|| DbError::Corrupt("job id missing".into()))?,
-            Some(_) => insert_coalesced(conn, backend, job).await?,
-        };
-        ids.push(id);
     }
     if backend == Backend::Postgres && !jobs.is_empty() {
         super::notify(&mut *conn, NOTIFY_CHANNEL, "").await?;
     }
-    Ok(ids)
+    Ok(ids.into_iter().flatten().collect())
 }
 
 async fn insert_plain(conn: &mut AnyConnection, jobs: &[(JobId, &NewJob<'_>)]) -> DbResult<()> {

@@ -63,7 +63,11 @@ pub async fn insert_many(
 ) -> DbResult<Vec<bool>> {
     let mut inserted = std::collections::HashSet::new();
     let now = now_ms();
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    // In dedupe-key order, so concurrent batches that share keys wait for
+    // each other instead of deadlocking (PostgreSQL).
+    let mut ordered = events.to_vec();
+    ordered.sort_by_key(|(_, e)| (e.provider.as_str(), e.dedupe_key.as_deref()));
+    for chunk in ordered.chunks(ROWS_PER_STATEMENT) {
         let values = (0..chunk.len())
             .map(|row| {
                 let first = row * INSERT_COLUMNS;
@@ -97,7 +101,8 @@ pub async fn insert_many(
         }
         inserted.extend(query.fetch_all(&mut *conn).await?);
     }
-    let mut repeats: std::collections::HashMap<(&str, &str), i64> = Default::default();
+    // Ordered, so the originals are updated in key order too.
+    let mut repeats: std::collections::BTreeMap<(&str, &str), i64> = Default::default();
     for (id, new) in events {
         if let (false, Some(key)) = (inserted.contains(*id), new.dedupe_key.as_deref()) {
             *repeats.entry((new.provider.as_str(), key)).or_default() += 1;
