@@ -33,7 +33,7 @@ pub async fn enqueue(
 }
 
 /// Columns bound per job by [`insert_plain`].
-const INSERT_COLUMNS: usize = 8;
+const INSERT_COLUMNS: usize = 10;
 /// Jobs per INSERT statement (see webhook_events' ROWS_PER_STATEMENT).
 const ROWS_PER_STATEMENT: usize = 32;
 
@@ -71,26 +71,10 @@ pub async fn enqueue_many(
 }
 
 async fn insert_plain(conn: &mut AnyConnection, jobs: &[(JobId, &NewJob<'_>)]) -> DbResult<()> {
-    let values = (0..jobs.len())
-        .map(|row| {
-            let p = |col: usize| format!("${}", row * INSERT_COLUMNS + col);
-            format!(
-                "({}, {}, {}, {}, 'queued', {}, 0, {}, {}, {})",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
         "INSERT INTO jobs (id, tenant_id, kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at) \
-         VALUES {values}"
+         VALUES {}",
+        super::values_placeholders(jobs.len(), INSERT_COLUMNS)
     );
     let now = now_ms();
     let mut query = sqlx::query(&sql);
@@ -100,7 +84,9 @@ async fn insert_plain(conn: &mut AnyConnection, jobs: &[(JobId, &NewJob<'_>)]) -
             .bind(job.tenant.map(TenantScope::tenant))
             .bind(job.kind)
             .bind(job.payload.to_string())
+            .bind("queued")
             .bind(job.run_at)
+            .bind(0_i64)
             .bind(job.max_attempts)
             .bind(now)
             .bind(now);

@@ -23,54 +23,53 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// A write transaction; on SQLite it also holds the write gate (see
-/// [`Db::begin_write`]). Dereferences to the connection.
-pub struct Tx {
-    inner: sqlx::Transaction<'static, sqlx::Any>,
-    _gate: Option<OwnedMutexGuard<()>>,
-}
-
-impl Tx {
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
-    }
-
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.inner.rollback().await
-    }
-}
-
-impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
-}
-
-/// A pooled connection for single write statements, holding the write gate
-/// on SQLite. Dereferences to the connection.
-pub struct Writer {
-    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+/// A connection that, on SQLite, holds its place at the write gate (see
+/// [`Db::begin_write`]) until dropped. Dereferences to the connection.
+pub struct Gated<C> {
+    conn: C,
     _gates: [Option<OwnedMutexGuard<()>>; 2],
 }
 
-impl std::ops::Deref for Writer {
+/// A write transaction.
+pub type Tx = Gated<sqlx::Transaction<'static, sqlx::Any>>;
+/// A pooled connection for single background write statements.
+pub type Writer = Gated<sqlx::pool::PoolConnection<sqlx::Any>>;
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.conn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.conn.rollback().await
+    }
+}
+
+impl<C: std::ops::Deref<Target = sqlx::AnyConnection>> std::ops::Deref for Gated<C> {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &Self::Target {
         &self.conn
     }
 }
 
-impl std::ops::DerefMut for Writer {
+impl<C: std::ops::DerefMut<Target = sqlx::AnyConnection>> std::ops::DerefMut for Gated<C> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.conn
     }
+}
+
+/// `($1, $2, …), ($n+1, …)`: the VALUES list of a multi-row INSERT.
+pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params = (1..=columns)
+                .map(|col| format!("${}", row * columns + col))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +295,10 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { inner, _gate: gate })
+        Ok(Gated {
+            conn: inner,
+            _gates: [gate, None],
+        })
     }
 
     /// A connection for a single background write statement (job claims
@@ -305,7 +307,7 @@ impl Db {
     pub async fn writer(&self) -> DbResult<Writer> {
         let background = Self::pass(&self.background_gate).await;
         let gate = Self::pass(&self.write_gate).await;
-        Ok(Writer {
+        Ok(Gated {
             conn: self.pool.acquire().await?,
             _gates: [gate, background],
         })
@@ -339,4 +341,15 @@ fn sqlite_url_with_create(url: &str) -> DbResult<String> {
         query.push_str("mode=rwc");
     }
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_placeholders;
+
+    #[test]
+    fn values_placeholders_number_every_row() {
+        assert_eq!(values_placeholders(1, 2), "($1, $2)");
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 }

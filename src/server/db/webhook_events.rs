@@ -68,17 +68,7 @@ pub async fn insert_many(
     let mut ordered = events.to_vec();
     ordered.sort_by_key(|(_, e)| (e.provider.as_str(), e.dedupe_key.as_deref()));
     for chunk in ordered.chunks(ROWS_PER_STATEMENT) {
-        let values = (0..chunk.len())
-            .map(|row| {
-                let first = row * INSERT_COLUMNS;
-                let params = (1..=INSERT_COLUMNS)
-                    .map(|col| format!("${}", first + col))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({params})")
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = super::values_placeholders(chunk.len(), INSERT_COLUMNS);
         let sql = format!(
             "INSERT INTO webhook_events (id, tenant_id, user_id, connection_id, provider, event_type, dedupe_key, result, \
              detail, payload, received_at) VALUES {values} \

@@ -80,8 +80,19 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<Outcome, AppError> {
     let now = state.clock.now_ms() / 1000;
-    let cached = state.calendly_routes.get(public_id);
-    let was_cached = cached.is_some();
+    let check = |route: &Route| {
+        signature::verify(
+            signature_header,
+            route.signing_key.expose().as_bytes(),
+            body,
+            now,
+        )
+    };
+    let cached = state
+        .calendly_routes
+        .get(public_id)
+        .filter(|route| check(route).is_ok());
+    // Not cached, or the key was replaced since: read the route again.
     let route = match cached {
         Some(route) => route,
         None => match load_route(state, public_id).await? {
@@ -96,26 +107,7 @@ pub async fn receive(
             }
         },
     };
-    let mut verified = signature::verify(
-        signature_header,
-        route.signing_key.expose().as_bytes(),
-        body,
-        now,
-    );
-    let mut route = route;
-    // The key may have been replaced since it was cached: check once more
-    // against the stored one.
-    if verified.is_err() && was_cached {
-        if let Ok(fresh) = load_route(state, public_id).await? {
-            verified = signature::verify(
-                signature_header,
-                fresh.signing_key.expose().as_bytes(),
-                body,
-                now,
-            );
-            route = fresh;
-        }
-    }
+    let verified = check(&route);
     let rejected = |detail: &str| NewEvent {
         tenant: Some(route.owner.tenant),
         user: Some(route.owner.user_id()),

@@ -64,15 +64,15 @@ impl Ingest {
         Ingest { sender }
     }
 
-    /// Stores `event`, and `job` (built from the event's id) when the event
-    /// is new; returns once both are committed.
+    /// Stores `event`, and the job `job` builds from the event's id (if
+    /// any) when the event is new; returns once both are committed.
     pub async fn store(
         &self,
         event: NewEvent,
-        job: Option<impl FnOnce(&str) -> Enqueue>,
+        job: impl FnOnce(&str) -> Option<Enqueue>,
     ) -> Result<Stored, IngestError> {
         let id = uuid::Uuid::now_v7().to_string();
-        let job = job.map(|make| make(&id));
+        let job = job(&id);
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Delivery {

@@ -35,10 +35,7 @@ pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) 
 
 /// Records a delivery that leads nowhere (rejected, unrouted, ignored).
 pub(crate) async fn record(state: &AppState, event: NewEvent) -> Result<(), AppError> {
-    state
-        .ingest
-        .store(event, None::<fn(&str) -> Enqueue>)
-        .await?;
+    state.ingest.store(event, |_| None).await?;
     Ok(())
 }
 
@@ -49,7 +46,7 @@ pub(crate) async fn store_and_queue(
     event: NewEvent,
     job: impl FnOnce(&str) -> Enqueue,
 ) -> Result<bool, AppError> {
-    let stored = state.ingest.store(event, Some(job)).await?;
+    let stored = state.ingest.store(event, |id| Some(job(id))).await?;
     Ok(stored == Stored::New)
 }
 
