@@ -138,6 +138,15 @@ async fn record(
     let scope = &connection.owner.tenant;
     let id_text = id.to_string();
     let mut tx = state.db.begin_write().await?;
+    // Locked, so a disconnect either comes first (seen here) or waits and
+    // then stops this subscription with the others.
+    let current = connections_repo::lock(
+        &mut tx,
+        state.db.backend(),
+        &connection.owner,
+        connection.id,
+    )
+    .await?;
     repo::insert(
         &mut *tx,
         scope,
@@ -162,8 +171,16 @@ async fn record(
             secret.expose(),
         )
         .await?;
+    let disconnected_meanwhile = current.state == ConnectionState::Disconnected;
+    if disconnected_meanwhile {
+        // Created after the disconnect's clean-up was planned: it needs one.
+        stop_in(&mut tx, state.db.backend(), scope, connection.id).await?;
+    }
     tx.commit().await.map_err(DbError::from)?;
     state.calendly_routes.forget_all();
+    if disconnected_meanwhile {
+        state.jobs.wake();
+    }
     tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), subscription = %id, "subscription created");
     Ok(())
 }

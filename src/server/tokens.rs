@@ -196,7 +196,9 @@ impl TokenManager {
             .ok_or(AppError::Invalid("app_missing"))?;
         let mut tx = state.db.begin_write().await?;
         // Another instance may have refreshed while we waited for the row.
-        let expiry = repo::lock_token_expiry(&mut tx, state.db.backend(), owner, id).await?;
+        let expiry = repo::lock(&mut tx, state.db.backend(), owner, id)
+            .await?
+            .token_expires_at;
         if !force && fresh(expiry) {
             tx.rollback().await.map_err(DbError::from)?;
             return Self::stored_access(state, owner, &id_text).await;

@@ -314,29 +314,40 @@ pub async fn take_state<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Inside a write transaction: the connection's token expiry, with the row
-/// locked (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already holds
-/// the write lock) so only one refresh per connection runs at a time.
-pub async fn lock_token_expiry(
+/// What [`lock`] read.
+pub struct Locked {
+    pub state: ConnectionState,
+    pub token_expires_at: Option<i64>,
+}
+
+/// Inside a write transaction: the connection's state and token expiry,
+/// with the row locked (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE`
+/// already holds the write lock), so a token refresh, a disconnect or a
+/// recorded subscription wait for each other.
+pub async fn lock(
     tx: &mut super::Tx,
     backend: super::Backend,
     owner: &UserScope,
     id: ConnectionId,
-) -> DbResult<Option<i64>> {
+) -> DbResult<Locked> {
     let lock = if backend == super::Backend::Postgres {
         " FOR UPDATE"
     } else {
         ""
     };
-    let row: Option<(Option<i64>,)> = sqlx::query_as(&format!(
-        "SELECT token_expires_at FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3{lock}"
+    let row: Option<(String, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT state, token_expires_at FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3{lock}"
     ))
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
     .bind(id.to_string())
     .fetch_optional(&mut **tx)
     .await?;
-    row.map(|(expires,)| expires).ok_or(DbError::NotFound)
+    let (state, token_expires_at) = row.ok_or(DbError::NotFound)?;
+    Ok(Locked {
+        state: state.parse().map_err(DbError::Corrupt)?,
+        token_expires_at,
+    })
 }
 
 pub async fn set_token_expiry<'e, E: Executor<'e, Database = Any>>(
