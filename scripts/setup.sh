@@ -12,6 +12,13 @@ export PATH="$HOME/.cargo/bin:$root/tools/node_modules/.bin:$PATH"
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
+# The tools are built once and never profiled: skip their release profile's
+# fat LTO (one single-threaded link of many minutes) and use every core.
+tool_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_TARGET_DIR="${HOME}/.cache/calbridge/tool-build" cargo install "$@"
+}
+
 # The WASM target for the hydrate build.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -22,7 +29,7 @@ fi
 # from fetching binaries at build time.
 if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
   say "installing cargo-leptos 0.3.10 (a few minutes, once)"
-  cargo install cargo-leptos --version 0.3.10 --locked --features no_downloads
+  tool_install cargo-leptos --version 0.3.10 --locked --features no_downloads
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock exactly.
@@ -30,7 +37,7 @@ fi
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${wasm_bindgen_version}\$"; then
   say "installing wasm-bindgen-cli ${wasm_bindgen_version} (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "${wasm_bindgen_version}" --force
+  tool_install wasm-bindgen-cli --version "${wasm_bindgen_version}" --force
 fi
 
 # wasm-opt for release builds, from the npm package binaryen, project-local.

@@ -575,7 +575,142 @@ async fn admins_see_and_replay_webhooks(backend: Backend) {
     app.stop().await;
 }
 
+/// A correctly signed delivery whose invitee URI points at another host:
+/// calbridge must not send the owner's token there (nor fetch anything),
+/// and the event ends `failed` as "untrusted URL".
+async fn a_payload_url_off_the_provider_api_is_never_followed(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let (url, key, body) = undelivered_booking(&app, &ada, 9).await;
+    let listener = common::sandbox::start_receiver().await;
+    let mut forged: Value = serde_json::from_str(&body).unwrap();
+    let sandbox_prefix = app.url("/sandbox/calendly");
+    let lookalikes = [
+        listener.url("/sandbox/calendly/scheduled_events/E/invitees/I"),
+        format!("{sandbox_prefix}/../../evil/invitees/I"),
+        format!(
+            "{}/sandbox/calendly/scheduled_events/E/invitees/I",
+            app.base.replace("http://", "http://mallory:pw@")
+        ),
+    ];
+    for (i, uri) in lookalikes.iter().enumerate() {
+        forged["payload"]["uri"] = json!(uri);
+        forged["created_at"] = json!(format!("2030-01-0{}T09:00:00.000000Z", i + 1));
+        let body = forged.to_string();
+        let header = signature::sign(key.as_bytes(), now(), body.as_bytes());
+        assert!(deliver(&url, &body, Some(header)).await.is_success());
+    }
+    eventually("every forged delivery ends failed", || async {
+        count(&app, "webhook_events WHERE result = 'failed'").await == lookalikes.len() as i64
+    })
+    .await;
+    let details: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT detail FROM webhook_events WHERE result = 'failed'")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        details
+            .iter()
+            .all(|d| d.as_deref() == Some("untrusted URL")),
+        "{details:?}"
+    );
+    assert!(listener.received().is_empty(), "the listener got a request");
+    assert_eq!(count(&app, "meetings").await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "jobs WHERE kind = 'webhook.process' AND status = 'dead'"
+        )
+        .await,
+        lookalikes.len() as i64,
+        "refused at once, not retried"
+    );
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("provider_untrusted_urls_total{provider=\"calendly\"}"),
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+/// A booking whose location is a `javascript:` URL shows no link anywhere.
+async fn a_javascript_location_never_becomes_a_link(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    for (day, location) in [
+        (
+            10,
+            json!({"type": "custom", "location": "javascript:alert(1)"}),
+        ),
+        (
+            11,
+            json!({"type": "zoom", "location": "javascript:alert(1)", "join_url": "javascript:alert(1)"}),
+        ),
+        (
+            12,
+            json!({"type": "zoom", "join_url": "data:text/html,<script>alert(1)</script>"}),
+        ),
+    ] {
+        let resp = reqwest::Client::new()
+            .post(app.url("/sandbox/_control/calendly/bookings"))
+            .json(&json!({
+                "host_email": "alice@sandbox.test",
+                "invitee_name": "Mallory",
+                "invitee_email": "mallory@example.com",
+                "start_time": format!("2026-12-{day}T10:00:00Z"),
+                "end_time": format!("2026-12-{day}T10:30:00Z"),
+                "event_name": "Intro call",
+                "location": location,
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+    }
+    eventually("the bookings arrive", || async {
+        meetings(&app, &ada).await.len() == 3
+    })
+    .await;
+    for m in meetings(&app, &ada).await {
+        assert!(m["join_url"].is_null(), "{m}");
+    }
+    let stored: Vec<Option<String>> = sqlx::query_scalar("SELECT join_url FROM meetings")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert!(stored.iter().all(Option::is_none), "{stored:?}");
+    let html = ada
+        .get(app.url("/meetings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Mallory"), "the meetings are on the page");
+    let hrefs = regex::Regex::new(r#"href="([^"]*)""#).unwrap();
+    for href in hrefs.captures_iter(&html) {
+        let target = href[1].to_ascii_lowercase();
+        assert!(
+            !target.starts_with("javascript:") && !target.starts_with("data:"),
+            "unsafe link rendered: {target}"
+        );
+    }
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_payload_url_off_the_provider_api_is_never_followed,
+    a_javascript_location_never_becomes_a_link,
     a_burst_of_mixed_deliveries_is_stored_exactly,
     admins_see_and_replay_webhooks,
     a_booking_becomes_a_meeting_for_its_owner_only,

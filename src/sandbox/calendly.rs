@@ -1588,6 +1588,9 @@ pub struct BookingRequest {
     pub start_time: String,
     pub end_time: String,
     pub event_name: String,
+    /// The event's `location` object as the host set it up (any shape
+    /// Calendly allows, e.g. a custom text); the event type's when absent.
+    pub location: Option<Value>,
 }
 
 /// An invitee books a meeting with `host_email`: a new scheduled event with
@@ -1625,7 +1628,10 @@ pub fn book(sandbox: &Sandbox, req: BookingRequest) -> Result<Value, Response> {
             .find(|t| t.uuid == event_type)
             .map(|t| (t.name.clone(), t.location_kind.clone()))
             .unwrap_or_default();
-        let location = location_for(&mut world, &kind);
+        let location = match req.location {
+            Some(location) => location,
+            None => location_for(&mut world, &kind),
+        };
         let event = create_event(
             &mut world,
             NewEvent {
@@ -1907,6 +1913,7 @@ async fn control_book(AxState(s): S, body: Bytes) -> Response {
             start_time: required("start_time"),
             end_time: required("end_time"),
             event_name: field("event_name").unwrap_or_default(),
+            location: body.get("location").filter(|l| l.is_object()).cloned(),
         };
         if !missing.is_empty() {
             return Err(super::control::bad_request(format!(

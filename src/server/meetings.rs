@@ -11,7 +11,7 @@ use crate::server::db::{self, DbError, TenantScope};
 use crate::server::error::AppResult;
 use crate::server::jobs::JobError;
 use crate::server::providers::api::ProviderError;
-use crate::server::providers::{calendly, google, microsoft, ProviderMeeting};
+use crate::server::providers::{self, calendly, google, microsoft, ProviderMeeting};
 use crate::server::state::AppState;
 use crate::server::tokens::CallError;
 use chrono::{TimeZone, Utc};
@@ -23,19 +23,29 @@ const HORIZON_MS: i64 = 365 * DAY_MS;
 async fn store(
     state: &AppState,
     connection: &Connection,
-    meeting: &ProviderMeeting,
+    mut meeting: ProviderMeeting,
     event_id: Option<&str>,
 ) -> Result<(), JobError> {
+    meeting.keep_safe_links(local_link_origin(state).as_deref());
     let id = repo::upsert(
         &mut *state.db.writer().await?,
         &connection.owner,
         connection.id,
-        meeting,
+        &meeting,
         event_id,
     )
     .await?;
     publish(state, connection, &id).await;
     Ok(())
+}
+
+/// The one origin whose `http:` links may be rendered: the built-in
+/// sandbox's own, while it runs.
+fn local_link_origin(state: &AppState) -> Option<String> {
+    state
+        .sandbox
+        .is_some()
+        .then(|| state.config.public_origin())
 }
 
 async fn publish(state: &AppState, connection: &Connection, meeting_id: &str) {
@@ -72,7 +82,7 @@ pub async fn process_calendly_event(
             |token| async move { calendly::booking(http, &token, invitee_uri).await },
         )
         .await?;
-    store(state, &connection, &meeting, Some(event_id)).await?;
+    store(state, &connection, meeting, Some(event_id)).await?;
     events_repo::finish(
         &mut *state.db.writer().await?,
         scope,
@@ -150,10 +160,11 @@ async fn sync_calendly(state: &AppState, connection: &Connection) -> Result<usiz
             |token| async move { calendly::all_bookings(http, api_base, &token, user).await },
         )
         .await?;
-    for meeting in &bookings {
+    let count = bookings.len();
+    for meeting in bookings {
         store(state, connection, meeting, None).await?;
     }
-    Ok(bookings.len())
+    Ok(count)
 }
 
 async fn cancel(
@@ -227,14 +238,14 @@ async fn sync_google_calendar(
                 }
                 other => other?,
             };
-            for meeting in &page.meetings {
-                store(state, connection, meeting, None).await?;
+            changed += page.meetings.len() + page.removed.len();
+            for meeting in page.meetings {
                 seen.push(meeting.provider_event_id.clone());
+                store(state, connection, meeting, None).await?;
             }
             for removed in &page.removed {
                 cancel(state, connection, removed).await?;
             }
-            changed += page.meetings.len() + page.removed.len();
             if let Some(next) = page.next_page {
                 page_token = Some(next);
                 continue;
@@ -302,16 +313,21 @@ async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, 
             }
             other => other?,
         };
-        for meeting in &page.meetings {
+        changed += page.meetings.len() + page.removed.len();
+        for meeting in page.meetings {
             store(state, connection, meeting, None).await?;
         }
         for removed in &page.removed {
             cancel(state, connection, removed).await?;
         }
-        changed += page.meetings.len() + page.removed.len();
         match (page.next_link, page.delta_link) {
             (Some(next), _) => url = next,
             (None, delta) => {
+                // Checked before it is kept: every later sync starts there.
+                if let Some(link) = &delta {
+                    http.pin(Provider::Microsoft, link)
+                        .map_err(|e| JobError::Permanent(e.to_string()))?;
+                }
                 connections_repo::set_delta_link(
                     &mut *state.db.writer().await?,
                     &connection.owner,
@@ -325,7 +341,14 @@ async fn sync_graph(state: &AppState, connection: &Connection) -> Result<usize, 
     }
 }
 
-fn view(row: MeetingRow, tz: chrono_tz::Tz) -> Result<MeetingView, DbError> {
+/// One meeting for the page. Links are checked again here, so rows stored
+/// before links were checked at import never render as an unsafe `href`.
+fn view(
+    row: MeetingRow,
+    tz: chrono_tz::Tz,
+    local_origin: Option<&str>,
+) -> Result<MeetingView, DbError> {
+    let link = |l: Option<String>| l.and_then(|l| providers::safe_link(&l, local_origin));
     let local = |ms: i64| {
         Utc.timestamp_millis_opt(ms)
             .single()
@@ -344,14 +367,18 @@ fn view(row: MeetingRow, tz: chrono_tz::Tz) -> Result<MeetingView, DbError> {
         invitee_name: row.invitee_name,
         invitee_email: row.invitee_email,
         location: row.location,
-        join_url: row.join_url,
-        reschedule_url: row.reschedule_url,
-        cancel_url: row.cancel_url,
+        join_url: link(row.join_url),
+        reschedule_url: link(row.reschedule_url),
+        cancel_url: link(row.cancel_url),
     })
 }
 
 /// Groups rows (already in order) by day in `tz`.
-fn group_by_day(rows: Vec<MeetingRow>, tz: chrono_tz::Tz) -> Result<Vec<MeetingDay>, DbError> {
+fn group_by_day(
+    rows: Vec<MeetingRow>,
+    tz: chrono_tz::Tz,
+    local_origin: Option<&str>,
+) -> Result<Vec<MeetingDay>, DbError> {
     let mut days: Vec<MeetingDay> = Vec::new();
     for row in rows {
         let start = Utc
@@ -360,7 +387,7 @@ fn group_by_day(rows: Vec<MeetingRow>, tz: chrono_tz::Tz) -> Result<Vec<MeetingD
             .unwrap_or_default()
             .with_timezone(&tz);
         let date = start.format("%Y-%m-%d").to_string();
-        let meeting = view(row, tz)?;
+        let meeting = view(row, tz, local_origin)?;
         match days.last_mut() {
             Some(day) if day.date == date => day.meetings.push(meeting),
             _ => days.push(MeetingDay {
@@ -393,7 +420,7 @@ pub async fn page(state: &AppState, caller: &Caller, past: bool) -> AppResult<Me
         .await?
         .is_empty();
     Ok(MeetingsPage {
-        days: group_by_day(rows, tz)?,
+        days: group_by_day(rows, tz, local_link_origin(state).as_deref())?,
         time_zone: tz.name().to_owned(),
         today: Utc::now().with_timezone(&tz).format("%Y-%m-%d").to_string(),
         has_connections,
@@ -429,12 +456,14 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         let early = late - 12 * 3600 * 1000;
-        let utc = group_by_day(vec![row("a", early), row("b", late)], chrono_tz::UTC).unwrap();
+        let utc =
+            group_by_day(vec![row("a", early), row("b", late)], chrono_tz::UTC, None).unwrap();
         assert_eq!(utc.len(), 1);
         assert_eq!(utc[0].date, "2026-11-23");
         let paris = group_by_day(
             vec![row("a", early), row("b", late)],
             chrono_tz::Europe::Paris,
+            None,
         )
         .unwrap();
         assert_eq!(

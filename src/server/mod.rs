@@ -103,7 +103,7 @@ pub async fn build_state(
     let jobs: Arc<jobs::Queue> = Arc::default();
     Ok(AppState {
         sandbox,
-        provider_http: providers::ProviderHttp::default(),
+        provider_http: providers::ProviderHttp::new(config.endpoints.clone()),
         tokens: Arc::default(),
         ingest: Arc::new(webhooks::ingest::Ingest::start(db.clone(), jobs.clone())),
         calendly_routes: Arc::default(),

@@ -18,6 +18,11 @@ pub enum ProviderError {
     Network(String),
     #[error("the provider's answer could not be read: {0}")]
     Decode(String),
+    /// A URL from a payload or response that is not under the provider's
+    /// configured API base; no request was made. The URL is kept for logs
+    /// but not shown: the reason is the same whatever the attacker chose.
+    #[error("untrusted URL")]
+    UntrustedUrl(String),
 }
 
 impl ProviderError {
@@ -33,7 +38,7 @@ impl ProviderError {
         match self {
             ProviderError::Network(_) | ProviderError::Decode(_) => true,
             ProviderError::Rejected { status, .. } => *status == 429 || *status >= 500,
-            ProviderError::Unauthorized(_) => false,
+            ProviderError::Unauthorized(_) | ProviderError::UntrustedUrl(_) => false,
         }
     }
 }
@@ -63,9 +68,12 @@ pub async fn call(
     token: &SecretString,
     body: Option<&Value>,
 ) -> Result<Value, ProviderError> {
+    let url = http.pin(provider, url)?;
     let resp = http
         .send(provider, |c| {
-            let request = c.request(method.clone(), url).bearer_auth(token.expose());
+            let request = c
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose());
             match body {
                 Some(b) => request.json(b),
                 None => request,

@@ -13,6 +13,7 @@ pub mod subscriptions;
 
 use crate::model::{MeetingStatus, Provider};
 use crate::server::crypto::SecretString;
+use api::ProviderError;
 use rand::Rng;
 use std::time::Duration;
 
@@ -34,6 +35,19 @@ pub struct ProviderMeeting {
     pub reschedule_url: Option<String>,
     pub rescheduled_to: Option<String>,
     pub provider_updated_at: Option<i64>,
+}
+
+impl ProviderMeeting {
+    /// Drops every link that may not become an `href` (see [`safe_link`]).
+    pub fn keep_safe_links(&mut self, local_origin: Option<&str>) {
+        for link in [
+            &mut self.join_url,
+            &mut self.cancel_url,
+            &mut self.reschedule_url,
+        ] {
+            *link = link.take().and_then(|l| safe_link(&l, local_origin));
+        }
+    }
 }
 
 /// Where one provider's OAuth server and API live.
@@ -165,28 +179,48 @@ pub struct BaseUrls {
     pub microsoft_api: Option<String>,
 }
 
-/// The one HTTP client every provider call uses.
+/// Checks that `candidate` lies under `api_base`: same scheme, host and port,
+/// and a path inside the base's path. The check runs on the parsed,
+/// normalised URL, so dot segments (also percent-encoded ones) cannot climb
+/// out of the prefix; URLs carrying credentials are refused too.
+pub fn pin_under(api_base: &str, candidate: &str) -> Result<url::Url, ProviderError> {
+    let untrusted = || ProviderError::UntrustedUrl(candidate.chars().take(200).collect());
+    let base = url::Url::parse(api_base).map_err(|_| untrusted())?;
+    let url = url::Url::parse(candidate).map_err(|_| untrusted())?;
+    let prefix = base.path().trim_end_matches('/');
+    let path = url.path();
+    let inside = path == prefix || path.starts_with(&format!("{prefix}/"));
+    let same_origin = url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default();
+    if same_origin && inside && url.username().is_empty() && url.password().is_none() {
+        Ok(url)
+    } else {
+        Err(untrusted())
+    }
+}
+
+/// Whether a link from provider data may become an `href`: `https:` always,
+/// `http:` only on `local_origin` (the sandbox's own, in dev). Everything
+/// else (`javascript:`, `data:`, plain text) is dropped.
+pub fn safe_link(link: &str, local_origin: Option<&str>) -> Option<String> {
+    let url = url::Url::parse(link.trim()).ok()?;
+    let allowed = match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => local_origin.is_some_and(|o| url.origin().ascii_serialization() == o),
+        _ => false,
+    };
+    allowed.then(|| url.to_string())
+}
+
+/// The one HTTP client every provider call uses. It knows where each
+/// provider's API lives and sends a bearer token nowhere else.
 #[derive(Clone)]
 pub struct ProviderHttp {
     client: oauth2::reqwest::Client,
+    endpoints: ProviderEndpoints,
     max_attempts: u32,
     base_delay: Duration,
-}
-
-impl Default for ProviderHttp {
-    fn default() -> Self {
-        ProviderHttp {
-            client: oauth2::reqwest::Client::builder()
-                // OAuth code exchanges must never follow redirects.
-                .redirect(oauth2::reqwest::redirect::Policy::none())
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(15))
-                .build()
-                .expect("static reqwest configuration is valid"),
-            max_attempts: 3,
-            base_delay: Duration::from_millis(200),
-        }
-    }
 }
 
 /// How long to wait before the next attempt, or `None` when the answer is final.
@@ -219,8 +253,40 @@ fn retry_delay(
 }
 
 impl ProviderHttp {
+    pub fn new(endpoints: ProviderEndpoints) -> Self {
+        ProviderHttp {
+            client: oauth2::reqwest::Client::builder()
+                // OAuth code exchanges must never follow redirects.
+                .redirect(oauth2::reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("static reqwest configuration is valid"),
+            endpoints,
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+        }
+    }
+
     pub fn client(&self) -> &oauth2::reqwest::Client {
         &self.client
+    }
+
+    pub fn endpoints(&self) -> &ProviderEndpoints {
+        &self.endpoints
+    }
+
+    /// `url` if it lies under `provider`'s API base; otherwise counts it and
+    /// refuses, before any request is made.
+    pub fn pin(&self, provider: Provider, url: &str) -> Result<url::Url, ProviderError> {
+        pin_under(&self.endpoints.get(provider).api_base, url).inspect_err(|_| {
+            metrics::counter!("provider_untrusted_urls_total", "provider" => provider.as_str())
+                .increment(1);
+            tracing::warn!(
+                provider = provider.as_str(),
+                "refused a URL outside the provider's API base"
+            );
+        })
     }
 
     /// Sends the request `build` makes, retrying transient failures.
@@ -541,6 +607,85 @@ mod tests {
             "http://127.0.0.1:3000/sandbox/graph/v1.0"
         );
         assert!(sb.any_under("http://127.0.0.1:3000/sandbox"));
+    }
+
+    #[test]
+    fn only_urls_under_the_api_base_are_followed() {
+        let base = "https://api.calendly.com";
+        let ok = [
+            "https://api.calendly.com/scheduled_events/E/invitees/I",
+            "https://api.calendly.com:443/users/me",
+            "https://API.calendly.com/x?page_token=abc",
+        ];
+        for url in ok {
+            assert!(pin_under(base, url).is_ok(), "{url}");
+        }
+        let graph = "https://graph.microsoft.com/v1.0";
+        assert!(pin_under(
+            graph,
+            "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=x"
+        )
+        .is_ok());
+        let refused = [
+            (base, "http://api.calendly.com/users/me"),
+            (base, "https://api.calendly.com.evil.test/users/me"),
+            (base, "https://evil.test/api.calendly.com/users/me"),
+            (base, "https://api.calendly.com:8443/users/me"),
+            (base, "https://user:pw@api.calendly.com/users/me"),
+            (base, "//evil.test/x"),
+            (base, "/users/me"),
+            (base, "javascript:alert(1)"),
+            (base, ""),
+            (graph, "https://graph.microsoft.com/beta/me"),
+            (graph, "https://graph.microsoft.com/v1.0/../beta/me"),
+            (graph, "https://graph.microsoft.com/v1.0/%2e%2e/beta/me"),
+            (graph, "https://graph.microsoft.com/v1.00/me"),
+            (graph, "https://graph.microsoft.com"),
+            (
+                "http://127.0.0.1:3000/sandbox/calendly",
+                "http://127.0.0.1:3001/sandbox/calendly/x",
+            ),
+            (
+                "http://127.0.0.1:3000/sandbox/calendly",
+                "http://127.0.0.1:3000/sandbox/google/x",
+            ),
+            (
+                "http://127.0.0.1:3000/sandbox/calendly",
+                "http://localhost:3000/sandbox/calendly/x",
+            ),
+        ];
+        for (base, url) in refused {
+            assert!(
+                matches!(pin_under(base, url), Err(ProviderError::UntrustedUrl(_))),
+                "{url} under {base}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_https_links_or_the_sandbox_origin_become_links() {
+        let local = Some("http://127.0.0.1:3000");
+        assert_eq!(
+            safe_link("https://meet.google.com/abc-defg-hij", None).as_deref(),
+            Some("https://meet.google.com/abc-defg-hij")
+        );
+        assert!(safe_link("http://127.0.0.1:3000/sandbox/meet/x", local).is_some());
+        for bad in [
+            "javascript:alert(1)",
+            " javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "http://meet.example.com/x",
+            "http://127.0.0.1:3001/x",
+            "Room 4",
+            "//evil.test/x",
+            "https:evil.test",
+            "",
+        ] {
+            assert_eq!(safe_link(bad, local), None, "{bad}");
+        }
+        assert_eq!(safe_link("http://127.0.0.1:3000/x", None), None);
     }
 
     #[test]
