@@ -43,6 +43,9 @@ async fn run_standalone_sandbox(
     seed: u64,
     apps: &[String],
 ) -> ExitCode {
+    if config.environment == calbridge::server::config::Environment::Production {
+        return fail("CALBRIDGE_ENV: the provider sandbox never runs in production");
+    }
     let apps = match apps
         .iter()
         .map(|a| calbridge::sandbox::App::from_flag(a))
@@ -58,6 +61,10 @@ async fn run_standalone_sandbox(
     let settings = calbridge::sandbox::SandboxSettings {
         base_url: format!("http://{}/sandbox", config.addr),
         seed,
+        callback_origin: deliver_to
+            .as_deref()
+            .and_then(|d| url::Url::parse(d).ok())
+            .map(|u| u.origin().ascii_serialization()),
         deliver_to,
     };
     println!(
@@ -102,7 +109,7 @@ async fn serve(config: &Config) -> ExitCode {
             ))
         }
     };
-    tracing::info!(addr = %config.addr, public_url = %config.public_url, sandbox = config.sandbox, "calbridge listening");
+    tracing::info!(addr = %config.addr, public_url = %config.public_url, sandbox = %config.sandbox_reason, "calbridge listening");
     match http::serve(state, listener, http::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),

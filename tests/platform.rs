@@ -244,6 +244,36 @@ fn bad_configuration_fails_with_one_line_naming_the_variable() {
 }
 
 #[test]
+fn the_sandbox_refuses_to_start_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    for args in [&["serve"][..], &["sandbox"][..]] {
+        let out = calbridge(dir.path())
+            .args(args)
+            .env("CALBRIDGE_ENV", "production")
+            .env("CALBRIDGE_MASTER_KEY", key)
+            .env("CALBRIDGE_SANDBOX", "1")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains("CALBRIDGE_SANDBOX"), "{stderr}");
+        assert!(lines[0].contains("production"), "{stderr}");
+    }
+    // The standalone command refuses production even without the flag.
+    let out = calbridge(dir.path())
+        .arg("sandbox")
+        .env("CALBRIDGE_ENV", "production")
+        .env("CALBRIDGE_MASTER_KEY", key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("production"));
+}
+
+#[test]
 fn operator_commands_work_on_a_fresh_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let out = calbridge(dir.path()).arg("migrate").output().unwrap();

@@ -825,6 +825,11 @@ async fn webhook_subscription_validation_conflicts_listing_and_delete() {
     let url = "http://127.0.0.1:9/hooks/alice";
     let org = me["current_organization"].clone();
 
+    // The sandbox never posts to the internet.
+    for outside in ["https://evil.test/hooks", "http://10.1.2.3/hooks"] {
+        let refused = subscribe(&srv, &access, &me, outside, &["invitee.created"], None).await;
+        assert_eq!(refused.status, 400, "{outside}: {}", refused.body);
+    }
     let unknown = subscribe(&srv, &access, &me, url, &["invitee.exploded"], None).await;
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.body["title"], "Invalid Argument");

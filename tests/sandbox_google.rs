@@ -768,6 +768,17 @@ async fn owner_event(g: &Google, summary: &str) -> Value {
 #[tokio::test]
 async fn watch_channel_notifies_sync_then_exists_until_stopped() {
     let g = setup(8).await;
+    // The sandbox never posts to the internet.
+    for outside in ["https://evil.test/webhooks/google", "http://10.1.2.3/x"] {
+        let (status, err) = g
+            .call(
+                Method::POST,
+                "/calendar/v3/calendars/primary/events/watch",
+                Some(json!({"id": "channel-0", "type": "web_hook", "address": outside})),
+            )
+            .await;
+        assert_eq!(status, 400, "{outside}: {err}");
+    }
     let receiver = start_receiver().await;
     let address = receiver.url("/webhooks/google");
     let (status, channel) = g

@@ -690,6 +690,13 @@ async fn subscription_validation_failures_and_limits() {
     let wrong = format!("http://{}/hook", listener.local_addr().unwrap());
     let app = axum::Router::new().fallback(|| async { "not the token" });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The sandbox never posts to the internet, not even the handshake.
+    for outside in ["https://evil.test/hook", "http://10.1.2.3/hook"] {
+        let (status, err) = subscribe(&srv, &token, outside, None, 60).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{outside}: {err}");
+        let (status, err) = subscribe(&srv, &token, &wrong, Some(outside), 60).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{outside}: {err}");
+    }
     let (status, err) = subscribe(&srv, &token, &wrong, None, 60).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["error"]["code"], "ValidationError");

@@ -1128,6 +1128,12 @@ async fn subscription_create(AxState(s): S, headers: HeaderMap, body: Bytes) -> 
         if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
             return Err(invalid("url", "url must be a valid http(s) URL"));
         }
+        if !s.callback_allowed(url) {
+            return Err(invalid(
+                "url",
+                "the sandbox delivers webhooks only to the app it serves",
+            ));
+        }
         let events: Vec<String> = match body.get("events").and_then(Value::as_array) {
             Some(list) if !list.is_empty() => list
                 .iter()

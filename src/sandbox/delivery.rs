@@ -186,14 +186,20 @@ async fn deliver(sandbox: Sandbox, delivery_id: u64, outbound: Outbound, fault: 
     };
     let started_at = Instant::now();
     let mut attempt_no = 0u32;
-    if fault.drop {
+    let refused = !sandbox.callback_allowed(&outbound.url);
+    if fault.drop || refused {
+        let (error, outcome) = if refused {
+            ("refused: not the app the sandbox serves", "refused")
+        } else {
+            ("dropped by fault injection", "dropped")
+        };
         record(
             1,
             sandbox.world().now(),
             None,
-            Some("dropped by fault injection".into()),
+            Some(error.into()),
             0,
-            "dropped",
+            outcome,
         );
         sandbox
             .deliveries()

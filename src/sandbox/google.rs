@@ -1428,6 +1428,11 @@ async fn watch(
     else {
         return bad("Invalid address: an absolute http(s) URL is required.");
     };
+    if !s.callback_allowed(&address) {
+        return bad(
+            "Invalid address: the sandbox delivers notifications only to the app it serves.",
+        );
+    }
     let token = str_field("token");
     if token.as_ref().is_some_and(|t| t.len() > 256) {
         return bad("The channel token must be at most 256 characters.");

@@ -1568,9 +1568,17 @@ fn normalize_resource(resource: &str, account: &Account) -> Option<String> {
     ok.then(|| r.to_owned())
 }
 
-fn check_url(url: &str, what: &str) -> Result<(), Response> {
+fn check_url(sandbox: &Sandbox, url: &str, what: &str) -> Result<(), Response> {
     match url::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Ok(()),
+        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {
+            if sandbox.callback_allowed(url) {
+                Ok(())
+            } else {
+                Err(invalid(&format!(
+                    "{what} must point at the app the sandbox serves."
+                )))
+            }
+        }
         _ => Err(invalid(&format!("{what} must be an absolute http(s) URL."))),
     }
 }
@@ -1654,10 +1662,10 @@ async fn create_subscription(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        check_url(&notification_url, "notificationUrl")?;
+        check_url(&s, &notification_url, "notificationUrl")?;
         let lifecycle_url = opt_str(&v, "lifecycleNotificationUrl").map_err(|m| invalid(&m))?;
         if let Some(u) = &lifecycle_url {
-            check_url(u, "lifecycleNotificationUrl")?;
+            check_url(&s, u, "lifecycleNotificationUrl")?;
         }
         let resource = v
             .get("resource")

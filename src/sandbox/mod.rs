@@ -38,6 +38,10 @@ pub struct SandboxSettings {
     /// When set, webhook deliveries go to this origin instead of the one in
     /// the registered URL (path and query are kept).
     pub deliver_to: Option<String>,
+    /// The only origin webhooks may be sent to (calbridge's own, when the
+    /// sandbox is mounted in it). `None`: loopback hosts only (a standalone
+    /// sandbox beside tests). Either way it never posts to the internet.
+    pub callback_origin: Option<String>,
 }
 
 /// Tunables the control API can change while the sandbox runs.
@@ -290,6 +294,26 @@ impl Sandbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether a webhook or validation request may go to `url` (where it
+    /// really goes, after `deliver_to`).
+    pub fn callback_allowed(&self, url: &str) -> bool {
+        let Ok(target) = url::Url::parse(&delivery::target_url(self, url)) else {
+            return false;
+        };
+        if !matches!(target.scheme(), "http" | "https") {
+            return false;
+        }
+        match &self.0.settings.callback_origin {
+            Some(origin) => target.origin().ascii_serialization() == *origin,
+            None => match target.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name == "localhost",
+                None => false,
+            },
+        }
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.0.http
     }
@@ -426,6 +450,7 @@ mod tests {
             base_url: "http://127.0.0.1:9/sandbox".into(),
             seed,
             deliver_to: None,
+            callback_origin: None,
         }
     }
 
@@ -447,6 +472,34 @@ mod tests {
         assert_ne!(ids(&a), ids(&c));
         assert_eq!(a.world().token("t_"), b.world().token("t_"));
         assert_eq!(ids(&a).len(), SEED_ACCOUNTS.len() * Provider::ALL.len());
+    }
+
+    #[tokio::test]
+    async fn callbacks_go_only_to_the_allowed_origin() {
+        let standalone = Sandbox::new(settings(1));
+        for ok in [
+            "http://127.0.0.1:9/hook",
+            "http://[::1]:3000/x",
+            "http://localhost:3000/x",
+        ] {
+            assert!(standalone.callback_allowed(ok), "{ok}");
+        }
+        for refused in [
+            "https://evil.test/hook",
+            "http://10.0.0.1/x",
+            "file:///etc/passwd",
+            "nope",
+        ] {
+            assert!(!standalone.callback_allowed(refused), "{refused}");
+        }
+        let mounted = Sandbox::new(SandboxSettings {
+            callback_origin: Some("http://127.0.0.1:3000".into()),
+            ..settings(1)
+        });
+        assert!(mounted.callback_allowed("http://127.0.0.1:3000/webhooks/google"));
+        assert!(!mounted.callback_allowed("http://127.0.0.1:3001/webhooks/google"));
+        assert!(!mounted.callback_allowed("http://localhost:3000/webhooks/google"));
+        assert!(!mounted.callback_allowed("https://evil.test/webhooks/google"));
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub struct Settings {
     pub workers: String,
     #[command(flatten)]
     pub providers: ProviderSettings,
+    #[command(flatten)]
+    pub security: SecuritySettings,
     /// Leptos runtime settings for a binary started outside cargo-leptos.
     #[arg(
         long,
@@ -153,6 +155,32 @@ impl fmt::Debug for Settings {
             .field("environment", &self.environment)
             .field("sandbox", &self.sandbox)
             .field("providers", &self.providers)
+            .finish()
+    }
+}
+
+/// Who may be believed about client addresses, and who may read metrics.
+#[derive(Args, Clone, Default)]
+pub struct SecuritySettings {
+    /// Reverse proxies (IPs or CIDRs, comma-separated) whose
+    /// `X-Forwarded-For` names the real client.
+    #[arg(long, env = "CALBRIDGE_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    #[arg(
+        long,
+        env = "CALBRIDGE_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+}
+
+impl fmt::Debug for SecuritySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecuritySettings")
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -296,6 +324,12 @@ pub struct Config {
     pub demo_password: Option<String>,
     /// Serve the provider sandbox under `/sandbox` and point every provider at it.
     pub sandbox: bool,
+    /// Why the sandbox is on or off, for the start-up log.
+    pub sandbox_reason: String,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token `/metrics` asks for, when set.
+    pub metrics_token: Option<String>,
     /// Run background job workers in this instance.
     pub workers: bool,
     pub db_max_connections: Option<u32>,
@@ -318,6 +352,9 @@ impl fmt::Debug for Config {
             .field("seed_demo", &self.seed_demo)
             .field("demo_password", &self.demo_password.as_ref().map(|_| "***"))
             .field("sandbox", &self.sandbox)
+            .field("sandbox_reason", &self.sandbox_reason)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("instance_apps", &self.instance_apps)
             .field("endpoints", &self.endpoints)
             .finish()
@@ -481,16 +518,65 @@ impl Config {
             microsoft_auth: base_url("MICROSOFT_AUTH_BASE_URL", &p.microsoft_auth_base_url)?,
             microsoft_api: base_url("MICROSOFT_API_BASE_URL", &p.microsoft_api_base_url)?,
         };
-        let sandbox = match s.sandbox.as_str() {
-            "1" | "true" | "yes" => true,
-            "0" | "false" | "no" => false,
-            "auto" => environment == Environment::Dev && instance_apps.is_empty(),
+        let production = environment == Environment::Production;
+        let (sandbox, sandbox_reason) = match s.sandbox.as_str() {
+            "1" | "true" | "yes" if production => {
+                return Err(bad(
+                    "CALBRIDGE_SANDBOX",
+                    "the provider sandbox never runs with CALBRIDGE_ENV=production; set it to 0 or leave it unset",
+                ))
+            }
+            "1" | "true" | "yes" => (true, "on: CALBRIDGE_SANDBOX=1".to_owned()),
+            "0" | "false" | "no" => (false, "off: CALBRIDGE_SANDBOX=0".to_owned()),
+            "auto" if production => (false, "off: CALBRIDGE_ENV=production".to_owned()),
+            "auto" if !instance_apps.is_empty() => (
+                false,
+                "off: provider OAuth credentials are configured".to_owned(),
+            ),
+            "auto" if !addr.ip().is_loopback() => (
+                false,
+                format!("off: listening on {addr}, which is not a loopback address (CALBRIDGE_SANDBOX=1 forces it on in dev)"),
+            ),
+            "auto" => (
+                true,
+                "on: dev, no provider credentials, listening on loopback".to_owned(),
+            ),
             other => {
                 return Err(bad(
                     "CALBRIDGE_SANDBOX",
                     format!("'{other}' is not auto, 1 or 0"),
                 ))
             }
+        };
+
+        let trusted_proxies = s
+            .security
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        bad(
+                            "CALBRIDGE_TRUSTED_PROXIES",
+                            format!("'{p}' is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics_token = match s.security.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.len() < 16 => {
+                return Err(bad(
+                    "CALBRIDGE_METRICS_TOKEN",
+                    "must be at least 16 characters",
+                ))
+            }
+            Some(t) => Some(t.to_owned()),
         };
 
         let workers = match s.workers.as_str() {
@@ -528,6 +614,9 @@ impl Config {
             seed_demo,
             demo_password: s.demo_password.clone().filter(|p| !p.is_empty()),
             sandbox,
+            sandbox_reason,
+            trusted_proxies,
+            metrics_token,
             workers,
             db_max_connections,
             instance_apps,
@@ -574,6 +663,7 @@ mod tests {
             workers: "1".into(),
             db_max_connections: None,
             providers: ProviderSettings::default(),
+            security: SecuritySettings::default(),
         }
     }
 
@@ -662,6 +752,79 @@ mod tests {
         assert!(!format!("{s:?}").contains("secret\""));
         s.sandbox = "1".into();
         assert!(Config::from_settings(&s).unwrap().sandbox);
+        s.sandbox = "maybe".into();
+        assert_eq!(
+            Config::from_settings(&s).unwrap_err().variable,
+            "CALBRIDGE_SANDBOX"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_never_faces_production_or_the_network() {
+        let mut s = settings();
+        s.environment = "production".into();
+        s.master_key = Some(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [7u8; 32],
+        ));
+        let c = Config::from_settings(&s).unwrap();
+        assert!(!c.sandbox, "auto stays off in production");
+        assert!(c.sandbox_reason.contains("production"));
+        for forced in ["1", "true", "yes"] {
+            s.sandbox = forced.into();
+            let e = Config::from_settings(&s).unwrap_err();
+            assert_eq!(e.variable, "CALBRIDGE_SANDBOX");
+            assert!(e.problem.contains("production"), "{e}");
+        }
+
+        let mut s = settings();
+        for public in ["0.0.0.0:3000", "192.168.1.20:3000", "[::]:3000"] {
+            s.addr = Some(public.into());
+            let c = Config::from_settings(&s).unwrap();
+            assert!(!c.sandbox, "auto is off on {public}");
+            assert!(
+                c.sandbox_reason.contains("not a loopback"),
+                "{}",
+                c.sandbox_reason
+            );
+        }
+        for loopback in ["127.0.0.1:3000", "[::1]:3000"] {
+            s.addr = Some(loopback.into());
+            assert!(Config::from_settings(&s).unwrap().sandbox, "{loopback}");
+        }
+        s.addr = Some("0.0.0.0:3000".into());
+        s.sandbox = "1".into();
+        assert!(
+            Config::from_settings(&s).unwrap().sandbox,
+            "forced on in dev"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_and_metrics_token_are_validated() {
+        let mut s = settings();
+        s.security.trusted_proxies = Some("10.0.0.0/8, 127.0.0.1,::1".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        s.security.trusted_proxies = Some("10.0.0.0/8,proxy.local".into());
+        assert_eq!(
+            Config::from_settings(&s).unwrap_err().variable,
+            "CALBRIDGE_TRUSTED_PROXIES"
+        );
+        let mut s = settings();
+        s.security.metrics_token = Some("short".into());
+        assert_eq!(
+            Config::from_settings(&s).unwrap_err().variable,
+            "CALBRIDGE_METRICS_TOKEN"
+        );
+        s.security.metrics_token = Some("a-long-enough-metrics-token".into());
+        let c = Config::from_settings(&s).unwrap();
+        assert!(!format!("{c:?}").contains("a-long-enough"), "redacted");
+    }
+
+    #[test]
+    fn unknown_sandbox_values_are_refused() {
+        let mut s = settings();
         s.sandbox = "maybe".into();
         assert_eq!(
             Config::from_settings(&s).unwrap_err().variable,

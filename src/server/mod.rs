@@ -94,6 +94,7 @@ pub async fn build_state(
             base_url: config.public_link("/sandbox"),
             seed: rand::random(),
             deliver_to: None,
+            callback_origin: Some(config.public_origin()),
         })
     });
     let instance_apps = match &sandbox {

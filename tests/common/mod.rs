@@ -92,6 +92,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Share another instance's data dir (and so its master key).
     pub data_dir: Option<std::path::PathBuf>,
+    /// `CALBRIDGE_TRUSTED_PROXIES`
+    pub trusted_proxies: Option<String>,
 }
 
 impl Default for Options {
@@ -102,6 +104,7 @@ impl Default for Options {
             workers: true,
             database_url: None,
             data_dir: None,
+            trusted_proxies: None,
         }
     }
 }
@@ -142,6 +145,10 @@ impl TestApp {
             // Many test servers share one PostgreSQL (100 connections).
             db_max_connections: Some("6".into()),
             providers: Default::default(),
+            security: calbridge::server::config::SecuritySettings {
+                trusted_proxies: options.trusted_proxies.clone(),
+                ..Default::default()
+            },
         };
         let config = Config::from_settings(&settings).expect("valid test config");
         let leptos_options = LeptosOptions::builder()
@@ -176,8 +183,18 @@ impl TestApp {
     /// A browser-like client: keeps cookies, does not follow redirects and
     /// sends our Origin on every request (as browsers do for form posts).
     pub fn client(&self) -> reqwest::Client {
+        self.client_from(None)
+    }
+
+    /// Like [`client`](Self::client), but as a person elsewhere on the
+    /// network reaching us through a reverse proxy on this machine
+    /// (`X-Forwarded-For: remote`; start with `trusted_proxies`).
+    pub fn client_from(&self, remote: Option<&str>) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::ORIGIN, self.base.parse().unwrap());
+        if let Some(remote) = remote {
+            headers.insert("x-forwarded-for", remote.parse().unwrap());
+        }
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -32,6 +32,7 @@ pub async fn start_sandbox(seed: u64) -> SandboxServer {
         base_url: base.clone(),
         seed,
         deliver_to: None,
+        callback_origin: None,
     });
     let app = axum::Router::new().nest("/sandbox", sandbox.router());
     tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! The axum application: routes, middleware and the server loop.
 
+pub mod client_addr;
 mod forms;
 mod guards;
 mod health;
@@ -36,7 +37,9 @@ pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let leptos_options = state.leptos_options.clone();
     let sandbox = match &state.sandbox {
-        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()),
+        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()).layer(
+            axum::middleware::from_fn_with_state(state.clone(), guards::sandbox_access),
+        ),
         None => Router::new(),
     };
     Router::new()
