@@ -549,6 +549,75 @@ async fn profile_and_validation(backend: Backend) {
     app.stop().await;
 }
 
+/// 50 wrong passwords for one account at once: the throttle's check and
+/// count are one step, so only its limit (5) reach argon2; the rest are
+/// refused before any hashing, and so is the right password while the
+/// email is throttled.
+async fn concurrent_guesses_reach_argon2_at_most_the_limit(backend: Backend) {
+    let app = start_app!(backend);
+    sign_up_first(&app, &app.client(), "ada@example.com").await;
+    let guesses = (0..50).map(|i| {
+        let client = app.client();
+        let app = &app;
+        async move {
+            let resp = log_in(
+                app,
+                &client,
+                "ada@example.com",
+                &format!("guess number {i}"),
+            )
+            .await;
+            location(&resp)
+        }
+    });
+    let outcomes = futures::future::join_all(guesses).await;
+    let checked = outcomes
+        .iter()
+        .filter(|l| l.contains("error=invalid_credentials"))
+        .count();
+    let refused = outcomes
+        .iter()
+        .filter(|l| l.contains("error=rate_limited"))
+        .count();
+    assert_eq!(checked + refused, 50, "{outcomes:?}");
+    assert!(checked <= 5, "{checked} guesses reached argon2");
+    assert!(checked >= 1);
+    let right = log_in(&app, &app.client(), "ada@example.com", PASSWORD).await;
+    assert!(location(&right).contains("error=rate_limited"));
+    app.stop().await;
+}
+
+/// Sign-up refuses what it can before hashing: a closed instance and a bad
+/// invite cost no argon2, and repeated failures from one address are
+/// throttled.
+async fn signup_refusals_are_cheap_and_throttled(backend: Backend) {
+    let app = start_app!(backend);
+    sign_up_first(&app, &app.client(), "ada@example.com").await;
+    let client = app.client();
+    let mut codes = Vec::new();
+    for i in 0..12 {
+        let resp = accept_invite(
+            &app,
+            &client,
+            &format!("no-such-invite-{i}"),
+            "Eve",
+            "eve@example.com",
+            "UTC",
+        )
+        .await;
+        codes.push(location(&resp));
+    }
+    assert!(codes[0].contains("error=invite_invalid"), "{codes:?}");
+    assert!(
+        codes.last().unwrap().contains("error=rate_limited"),
+        "{codes:?}"
+    );
+    let huge = format!("{}@example.com", "a".repeat(300));
+    let resp = log_in(&app, &app.client(), &huge, PASSWORD).await;
+    assert!(location(&resp).contains("error=invalid_credentials"));
+    app.stop().await;
+}
+
 async fn first_signup_races_create_one_tenant(backend: Backend) {
     let app = start_app!(backend);
     let attempts = (0..6).map(|i| {
@@ -577,4 +646,6 @@ on_both_backends!(
     roles_and_removal,
     profile_and_validation,
     first_signup_races_create_one_tenant,
+    concurrent_guesses_reach_argon2_at_most_the_limit,
+    signup_refusals_are_cheap_and_throttled,
 );

@@ -35,6 +35,126 @@ async fn health_ready_and_metrics(backend: Backend) {
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// Every response carries the security headers; a page's only inline
+/// scripts carry the nonce its policy names, fresh on every response.
+async fn security_headers_and_a_nonce_per_page(backend: Backend) {
+    let app = start_app!(backend, common::connect::sandboxed());
+    let client = app.client();
+    let nonce_re = regex::Regex::new(r"'nonce-([A-Za-z0-9_-]+)'").unwrap();
+    let mut nonces = Vec::new();
+    for path in ["/login", "/signup", "/no/such/page"] {
+        let resp = client.get(app.url(path)).send().await.unwrap();
+        let h = resp.headers().clone();
+        let policy = h["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(!policy.contains("'unsafe-inline' 'nonce"), "{policy}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "plain http here"
+        );
+        let nonce = nonce_re.captures(&policy).expect("a nonce")[1].to_owned();
+        let html = resp.text().await.unwrap();
+        let scripts = html.matches("<script").count();
+        let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
+        assert!(scripts > 0, "{path} hydrates");
+        assert_eq!(
+            scripts, with_nonce,
+            "{path}: every inline script has the nonce"
+        );
+        nonces.push(nonce);
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce per response");
+    for path in [
+        "/healthz",
+        "/sandbox/_control/apps",
+        "/pkg/does-not-exist.js",
+    ] {
+        let resp = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(
+            resp.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        assert!(
+            resp.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+/// With `CALBRIDGE_METRICS_TOKEN`, `/metrics` needs it as a bearer token.
+async fn metrics_can_require_a_token(backend: Backend) {
+    let token = "scrape-token-0123456789";
+    let app = start_app!(
+        backend,
+        Options {
+            metrics_token: Some(token.into()),
+            ..Options::default()
+        }
+    );
+    let client = app.client();
+    let anonymous = client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(!anonymous
+        .text()
+        .await
+        .unwrap()
+        .contains("http_requests_total"));
+    let wrong = client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-token-0123456788")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = client
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(right.text().await.unwrap().contains("http_requests_total"));
+    app.stop().await;
+}
+
+/// A page elsewhere cannot start an OAuth flow in the user's session (which
+/// would link whatever account is logged in at the provider).
+async fn connect_cannot_be_started_cross_site(backend: Backend) {
+    let app = start_app!(backend, common::connect::sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    for site in ["cross-site", "same-site"] {
+        let resp = ada
+            .get(app.url("/oauth/calendly/start"))
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{site}");
+    }
+    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(states, 0, "no flow was started");
+    for site in ["same-origin", "none"] {
+        let resp = ada
+            .get(app.url("/oauth/calendly/start"))
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_redirection(), "{site}");
+        assert!(location(&resp).contains("/sandbox/calendly-auth/oauth/authorize"));
+    }
+    app.stop().await;
+}
+
 async fn cross_origin_writes_are_refused(backend: Backend) {
     let app = start_app!(backend);
     let plain = reqwest::Client::builder()
@@ -176,6 +296,9 @@ async fn sandbox_is_mounted_and_announced(backend: Backend) {
 }
 
 on_both_backends!(
+    security_headers_and_a_nonce_per_page,
+    metrics_can_require_a_token,
+    connect_cannot_be_started_cross_site,
     health_ready_and_metrics,
     cross_origin_writes_are_refused,
     pages_render_without_javascript,

@@ -8,6 +8,29 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: file, fullPage: true });
 }
 
+/**
+ * Opens `url` with the WASM held back, so whatever the test types happens
+ * before hydration, as for a fast hand or a password manager on a slow
+ * machine. The returned function lets the WASM load and waits until the
+ * page is hydrated.
+ */
+async function openBeforeHydration(page: Page, url: string): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const pattern = "**/pkg/*.wasm";
+  await page.route(pattern, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(url, { waitUntil: "domcontentloaded" });
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(0);
+  return async () => {
+    release();
+    await expect(page.locator("html[data-hydrated]")).toHaveCount(1);
+    await page.unroute(pattern);
+  };
+}
+
 // The tests share one fresh server: the first one creates the team.
 test.describe.configure({ mode: "serial" });
 
@@ -18,12 +41,20 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   await expect(page.getByRole("heading", { name: "Log in", exact: true })).toBeVisible();
   await shot(page, "01-login");
 
-  await page.goto("/signup");
+  // Everything typed before hydration survives it.
+  const hydrateSignup = await openBeforeHydration(page, "/signup");
   await expect(page.getByRole("heading", { name: "Create your team", exact: true })).toBeVisible();
   await page.getByLabel("Team name").fill("Acme Scheduling");
   await page.getByLabel("Your name").fill("Ada Admin");
   await page.getByLabel("Email").fill("ada@acme.test");
   await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Time zone").fill("Europe/Berlin");
+  await hydrateSignup();
+  await expect(page.getByLabel("Team name")).toHaveValue("Acme Scheduling");
+  await expect(page.getByLabel("Your name")).toHaveValue("Ada Admin");
+  await expect(page.getByLabel("Email")).toHaveValue("ada@acme.test");
+  await expect(page.getByLabel("Password")).toHaveValue(password);
+  await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Berlin");
   await shot(page, "02-signup");
   await page.getByRole("button", { name: "Create team" }).click();
 
@@ -51,10 +82,36 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/meetings$/);
 
-  // The admin creates an invite link for a teammate.
-  await nav.getByRole("link", { name: "Admin" }).click();
-  await expect(page).toHaveURL(/\/admin\/users$/);
+  // The login form, filled before hydration (a password manager), logs in.
+  await page.getByLabel("Account menu").click();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login\?notice=logged_out/);
+  const hydrateLogin = await openBeforeHydration(page, "/login?next=%2Fsettings");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await hydrateLogin();
+  await expect(page.getByLabel("Email")).toHaveValue("ada@acme.test");
+  await expect(page.getByLabel("Password")).toHaveValue(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+
+  // The profile form keeps what was typed too.
+  const hydrateProfile = await openBeforeHydration(page, "/settings");
+  await page.getByLabel("Name", { exact: true }).fill("Ada Lovelace");
+  await page.getByLabel("Time zone").fill("Europe/Paris");
+  await hydrateProfile();
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Ada Lovelace");
+  await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Paris");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page).toHaveURL(/notice=profile_saved/);
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Ada Lovelace");
+  await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Paris");
+
+  // The admin creates an invite link for a teammate, typed before hydration.
+  const hydrateUsers = await openBeforeHydration(page, "/admin/users");
   await page.getByLabel("Email (optional)").fill("bob@acme.test");
+  await hydrateUsers();
+  await expect(page.getByLabel("Email (optional)")).toHaveValue("bob@acme.test");
   await page.getByRole("button", { name: "Create invite link" }).click();
   await expect(page.getByText("Invite link created.")).toBeVisible();
   const linkField = page.getByLabel("Invite link");
@@ -63,14 +120,24 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   expect(link).toContain("/signup?invite=");
   await shot(page, "05-admin-users-invite");
 
-  // The teammate opens the link in their own browser and joins.
-  const invitee = await browser.newContext();
+  // The teammate opens the link in their own browser (in Chicago) and
+  // joins; the time zone field takes the browser's zone once hydrated.
+  const invitee = await browser.newContext({ timezoneId: "America/Chicago" });
   const bob = await invitee.newPage();
   await bob.goto(link);
   await expect(bob.getByRole("heading", { name: "Join Acme Scheduling", exact: true })).toBeVisible();
   await expect(bob.getByLabel("Email")).toHaveValue("bob@acme.test");
+  await expect(bob.locator("html[data-hydrated]")).toHaveCount(1);
+  await expect(bob.getByLabel("Time zone")).toHaveValue("America/Chicago");
+  // …but what the person typed before hydration wins over the browser's zone.
+  const hydrateInvite = await openBeforeHydration(bob, link);
   await bob.getByLabel("Your name").fill("Bob Builder");
   await bob.getByLabel("Password").fill(password);
+  await bob.getByLabel("Time zone").fill("Asia/Tokyo");
+  await hydrateInvite();
+  await expect(bob.getByLabel("Your name")).toHaveValue("Bob Builder");
+  await expect(bob.getByLabel("Password")).toHaveValue(password);
+  await expect(bob.getByLabel("Time zone")).toHaveValue("Asia/Tokyo");
   await shot(bob, "06-invite-signup");
   await bob.getByRole("button", { name: "Join team" }).click();
   await expect(bob).toHaveURL(/\/meetings/);
@@ -83,6 +150,7 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   await shot(bob, "07-member-forbidden");
   await bob.goto("/settings");
   await expect(bob.getByRole("heading", { name: "Profile", exact: true })).toBeVisible();
+  await expect(bob.getByLabel("Time zone")).toHaveValue("Asia/Tokyo");
   await shot(bob, "08-settings");
   await invitee.close();
 
@@ -274,13 +342,30 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   await expect(page.locator("li.meeting.status-canceled", { hasText: "Priya Patel" })).toBeVisible({ timeout: 1000 });
   await shot(page, "20-meetings-canceled");
 
+  // The invitee filter, typed before hydration, filters once hydrated.
+  const hydrateMeetings = await openBeforeHydration(page, "/meetings");
+  await page.getByLabel("Invitee").fill("nobody-by-this-name");
+  await hydrateMeetings();
+  await expect(page.getByLabel("Invitee")).toHaveValue("nobody-by-this-name");
+  await expect(page.locator("li.meeting", { hasText: "Priya Patel" })).toHaveCount(0);
+  await page.getByLabel("Invitee").fill("priya");
+  await expect(page.locator("li.meeting", { hasText: "Priya Patel" })).toBeVisible();
+
   // The week view places the meeting in its day column.
   await page.getByRole("link", { name: "Week" }).click();
   await expect(page.locator(".week-column .block", { hasText: "Discovery call" })).toBeVisible();
   await shot(page, "21-meetings-week");
   await bobContext.close();
 
-  // The admin sees the deliveries, the connections' webhooks and the jobs behind them.
+  // The admin sees the deliveries, the connections' webhooks and the jobs
+  // behind them; the filter form keeps what was typed before hydration.
+  const hydrateWebhooks = await openBeforeHydration(page, "/admin/webhooks");
+  await page.getByLabel("Search").fill("invitee.created");
+  await hydrateWebhooks();
+  await expect(page.getByLabel("Search")).toHaveValue("invitee.created");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/q=invitee\.created/);
+  await expect(page.locator("tr[data-result='processed']").first()).toBeVisible();
   await page.goto("/admin/webhooks?provider=calendly");
   await expect(page.locator("tr[data-result='processed']").first()).toBeVisible();
   await page.locator("tr[data-result='processed'] summary").first().click();

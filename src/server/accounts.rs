@@ -21,7 +21,7 @@ fn invite_secret(id: &str) -> SecretOwner<'_> {
 
 pub fn normalize_email(raw: &str) -> AppResult<String> {
     let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
+    let valid = email.len() <= passwords::MAX_EMAIL_LEN
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -88,15 +88,63 @@ pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<Si
 
 /// Creates an account: the tenant and its admin on an empty instance, or a
 /// member through an invite. Returns a fresh session.
-pub async fn sign_up(state: &AppState, form: SignupForm) -> AppResult<NewSession> {
+///
+/// Everything that can refuse the request is checked before argon2 runs,
+/// and failed sign-ups per client address are throttled like logins, so
+/// sign-up cannot be used to burn the server's CPU.
+pub async fn sign_up(
+    state: &AppState,
+    form: SignupForm,
+    client: Option<&str>,
+) -> AppResult<NewSession> {
     let email = normalize_email(&form.email)?;
     let name = check_len(&form.name, "invalid_name")?;
     let time_zone = check_time_zone(&form.time_zone)?;
     passwords::check_policy(&form.password)?;
+    let client_key = format!("signup-ip:{}", client.unwrap_or("unknown"));
+    if !state.signup_throttle.try_attempt(&[&client_key]) {
+        return Err(AppError::RateLimited);
+    }
+    let result = create_account(state, form, email, name, time_zone).await;
+    if result.is_ok() {
+        state.signup_throttle.succeeded(&[&client_key]);
+    }
+    result
+}
+
+async fn create_account(
+    state: &AppState,
+    form: SignupForm,
+    email: String,
+    name: String,
+    time_zone: String,
+) -> AppResult<NewSession> {
+    let invite_token = form.invite.as_deref().filter(|t| !t.is_empty());
+    // A cheap read first; the transaction below checks again under its lock.
+    match invite_token {
+        Some(token) => {
+            let invite =
+                invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms())
+                    .await?
+                    .ok_or(AppError::Invalid("invite_invalid"))?;
+            if invite.email.as_deref().is_some_and(|e| e != email) {
+                return Err(AppError::Invalid("email_mismatch"));
+            }
+        }
+        None => {
+            check_len(
+                form.tenant_name.as_deref().unwrap_or(""),
+                "invalid_tenant_name",
+            )?;
+            if tenants::count(state.db.pool()).await? > 0 {
+                return Err(AppError::Invalid("signup_closed"));
+            }
+        }
+    }
     let password_hash = passwords::hash(&form.password).await?;
 
     let mut tx = state.db.begin_write().await?;
-    let owner = match form.invite.as_deref().filter(|t| !t.is_empty()) {
+    let owner = match invite_token {
         Some(token) => {
             let invite =
                 invites::find_open_by_token_hash(&mut *tx, &token_hash(token), db::now_ms())
@@ -182,11 +230,16 @@ pub async fn log_in(
     previous_session: Option<&str>,
 ) -> AppResult<NewSession> {
     let email = email.trim().to_lowercase();
+    if !passwords::plausible_login(&email, password) {
+        return Err(AppError::Invalid("invalid_credentials"));
+    }
     let client_key = client.map(|c| format!("ip:{c}"));
     let keys: Vec<&str> = std::iter::once(email.as_str())
         .chain(client_key.as_deref())
         .collect();
-    if state.throttle.is_blocked(&keys) {
+    // Check and count in one step: concurrent guesses cannot all slip
+    // through before the first failure is recorded.
+    if !state.throttle.try_attempt(&keys) {
         return Err(AppError::RateLimited);
     }
     let candidates = users::login_candidates(state.db.pool(), &email).await?;
@@ -201,10 +254,10 @@ pub async fn log_in(
         }
     }
     let Some(user) = matched else {
-        state.throttle.record_failure(&keys);
         tracing::info!("login failed");
         return Err(AppError::Invalid("invalid_credentials"));
     };
+    state.throttle.succeeded(&keys);
     state.throttle.clear(&email);
     let mut tx = state.db.begin_write().await?;
     if let Some(old) = previous_session {

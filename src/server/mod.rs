@@ -116,6 +116,10 @@ pub async fn build_state(
         db,
         vault: Arc::new(vault),
         throttle: Arc::new(LoginThrottle::default()),
+        signup_throttle: Arc::new(LoginThrottle::new(
+            10,
+            std::time::Duration::from_secs(15 * 60),
+        )),
         leptos_options,
     })
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     pub db: Db,
     pub vault: Arc<Vault>,
     pub throttle: Arc<LoginThrottle>,
+    /// Failed sign-ups per client address.
+    pub signup_throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
     /// The built-in provider sandbox, when enabled.
     pub sandbox: Option<crate::sandbox::Sandbox>,

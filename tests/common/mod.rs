@@ -94,6 +94,8 @@ pub struct Options {
     pub data_dir: Option<std::path::PathBuf>,
     /// `CALBRIDGE_TRUSTED_PROXIES`
     pub trusted_proxies: Option<String>,
+    /// `CALBRIDGE_METRICS_TOKEN`
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             database_url: None,
             data_dir: None,
             trusted_proxies: None,
+            metrics_token: None,
         }
     }
 }
@@ -147,7 +150,7 @@ impl TestApp {
             providers: Default::default(),
             security: calbridge::server::config::SecuritySettings {
                 trusted_proxies: options.trusted_proxies.clone(),
-                ..Default::default()
+                metrics_token: options.metrics_token.clone(),
             },
         };
         let config = Config::from_settings(&settings).expect("valid test config");

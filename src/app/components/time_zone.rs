@@ -37,32 +37,38 @@ const COMMON_ZONES: &[&str] = &[
     "America/Vancouver",
 ];
 
-/// The time zone field, server-rendered with `initial`. With `detect`, once
-/// hydrated, the browser's own zone replaces the placeholder value (for new
-/// accounts; an existing profile keeps what the user chose).
+/// The time zone field, server-rendered with `initial` as its `value`
+/// attribute. With `detect`, once hydrated, the browser's own zone replaces
+/// it (for new accounts) — but only while the field still holds `initial`:
+/// whatever the person typed before hydration stays.
 #[component]
 pub fn TimeZoneInput(initial: String, #[prop(optional)] detect: bool) -> impl IntoView {
-    let value = RwSignal::new(initial);
+    let input = NodeRef::<leptos::html::Input>::new();
     #[cfg(not(feature = "hydrate"))]
     let _ = detect;
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if detect {
-            if let Some(tz) = browser_time_zone() {
-                value.set(tz);
+    {
+        let untouched = initial.clone();
+        Effect::new(move |_| {
+            if let (true, Some(field)) = (detect, input.get()) {
+                if field.value() == untouched {
+                    if let Some(tz) = browser_time_zone() {
+                        field.set_value(&tz);
+                    }
+                }
             }
-        }
-    });
+        });
+    }
     view! {
         <label>
             "Time zone"
             <input
+                node_ref=input
                 name="time_zone"
                 list="time-zones"
                 required
                 autocomplete="off"
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                value=initial
             />
             <datalist id="time-zones">
                 {COMMON_ZONES.iter().map(|z| view! { <option value=*z></option> }).collect_view()}

@@ -5,16 +5,18 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let email = move || query.get().get("email").unwrap_or_default();
-    let next = move || query.get().get("next").unwrap_or_default();
+    // Plain values in the server-rendered attributes: hydration never
+    // overwrites what the person (or their password manager) typed.
+    let email = query.get_untracked().get("email").unwrap_or_default();
+    let next = query.get_untracked().get("next").unwrap_or_default();
     view! {
         <Title text="Log in"/>
         <h1>"Log in"</h1>
         <form method="post" action="/auth/login" class="stack">
-            <input type="hidden" name="next" prop:value=next/>
+            <input type="hidden" name="next" value=next/>
             <label>
                 "Email"
-                <input type="email" name="email" required autocomplete="username" prop:value=email/>
+                <input type="email" name="email" required autocomplete="username" value=email/>
             </label>
             <label>
                 "Password"

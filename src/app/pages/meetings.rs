@@ -17,6 +17,18 @@ pub fn MeetingsPage() -> impl IntoView {
     let live = RwSignal::new(false);
     let provider = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
+    // The filters are the DOM's: once hydrated, pick up whatever was chosen
+    // or typed before, and never write the fields back.
+    let provider_field = NodeRef::<leptos::html::Select>::new();
+    let search_field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(field) = provider_field.get() {
+            provider.set(field.value());
+        }
+        if let Some(field) = search_field.get() {
+            search.set(field.value());
+        }
+    });
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::closure::Closure;
@@ -53,14 +65,14 @@ pub fn MeetingsPage() -> impl IntoView {
         <div class="inline-form filters">
             <label>
                 "Provider"
-                <select on:change=move |ev| provider.set(event_target_value(&ev)) prop:value=move || provider.get()>
+                <select node_ref=provider_field on:change=move |ev| provider.set(event_target_value(&ev))>
                     <option value="">"All providers"</option>
                     {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>
                 "Invitee"
-                <input type="search" placeholder="Name or email" on:input=move |ev| search.set(event_target_value(&ev)) prop:value=move || search.get()/>
+                <input node_ref=search_field type="search" placeholder="Name or email" on:input=move |ev| search.set(event_target_value(&ev))/>
             </label>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -6,6 +6,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 const MAX_PASSWORD_LEN: usize = 1024;
@@ -18,9 +19,39 @@ pub fn check_policy(password: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Longest email accepted anywhere (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// Whether a login attempt is worth an argon2 check at all: nothing longer
+/// than any account could have.
+pub fn plausible_login(email: &str, password: &str) -> bool {
+    email.len() <= MAX_EMAIL_LEN && !email.is_empty() && password.len() <= 4 * MAX_PASSWORD_LEN
+}
+
+/// argon2 runs at most one per core: a burst of logins queues here rather
+/// than filling the blocking pool and starving every other request.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+async fn on_hashing_slot<T: Send + 'static>(
+    work: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    metrics::counter!("password_hashes_total").increment(1);
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
 pub async fn hash(password: &str) -> AppResult<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    on_hashing_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -28,13 +59,12 @@ pub async fn hash(password: &str) -> AppResult<String> {
             .map_err(|e| AppError::Internal(format!("argon2: {e}")))
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
 }
 
 pub async fn verify(password: &str, stored_hash: &str) -> AppResult<bool> {
     let password = password.to_owned();
     let stored_hash = stored_hash.to_owned();
-    tokio::task::spawn_blocking(move || {
+    on_hashing_slot(move || {
         let parsed = PasswordHash::new(&stored_hash)
             .map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
         Ok(Argon2::default()
@@ -42,7 +72,6 @@ pub async fn verify(password: &str, stored_hash: &str) -> AppResult<bool> {
             .is_ok())
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
 }
 
 /// Spends the same time as a real check, so an unknown email cannot be told

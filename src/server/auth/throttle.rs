@@ -29,22 +29,24 @@ impl LoginThrottle {
         }
     }
 
-    /// True when any of the keys has too many recent failures.
-    pub fn is_blocked(&self, keys: &[&str]) -> bool {
+    /// Reserves one attempt under every key, atomically: refused (nothing
+    /// counted) when any key already has `max_failures` attempts in its
+    /// window. So however many requests race, at most `max_failures` per key
+    /// get through to the expensive check. A reserved attempt counts as a
+    /// failure unless [`succeeded`](Self::succeeded) gives it back.
+    pub fn try_attempt(&self, keys: &[&str]) -> bool {
         let now = Instant::now();
-        let entries = self.entries.lock().expect("throttle lock poisoned");
-        keys.iter().any(|k| {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() > 50_000 {
+            entries.retain(|_, (_, since)| now.duration_since(*since) < self.window);
+        }
+        let blocked = keys.iter().any(|k| {
             entries.get(*k).is_some_and(|(n, since)| {
                 *n >= self.max_failures && now.duration_since(*since) < self.window
             })
-        })
-    }
-
-    pub fn record_failure(&self, keys: &[&str]) {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().expect("throttle lock poisoned");
-        if entries.len() > 50_000 {
-            entries.retain(|_, (_, since)| now.duration_since(*since) < self.window);
+        });
+        if blocked {
+            return false;
         }
         for key in keys {
             let entry = entries.entry((*key).to_owned()).or_insert((0, now));
@@ -53,12 +55,23 @@ impl LoginThrottle {
             }
             entry.0 += 1;
         }
+        true
+    }
+
+    /// The attempt reserved under `keys` succeeded: it no longer counts.
+    pub fn succeeded(&self, keys: &[&str]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            if let Some(entry) = entries.get_mut(*key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
     }
 
     pub fn clear(&self, key: &str) {
         self.entries
             .lock()
-            .expect("throttle lock poisoned")
+            .unwrap_or_else(|p| p.into_inner())
             .remove(key);
     }
 }
@@ -68,26 +81,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_max_failures_and_forgets_after_window() {
+    fn refuses_after_max_attempts_and_forgets_after_window() {
         let t = LoginThrottle::new(3, Duration::from_millis(50));
-        for _ in 0..2 {
-            t.record_failure(&["a@x", "ip"]);
+        for _ in 0..3 {
+            assert!(t.try_attempt(&["a@x", "ip"]));
         }
-        assert!(!t.is_blocked(&["a@x"]));
-        t.record_failure(&["a@x", "ip"]);
-        assert!(t.is_blocked(&["a@x"]));
-        assert!(t.is_blocked(&["b@x", "ip"]));
-        assert!(!t.is_blocked(&["b@x"]));
+        assert!(!t.try_attempt(&["a@x"]));
+        assert!(!t.try_attempt(&["b@x", "ip"]), "the address is spent");
+        assert!(t.try_attempt(&["b@x"]));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(!t.is_blocked(&["a@x", "ip"]));
+        assert!(t.try_attempt(&["a@x", "ip"]));
     }
 
     #[test]
-    fn clear_resets_one_key() {
+    fn successes_give_their_attempt_back_and_clear_resets_a_key() {
         let t = LoginThrottle::new(1, Duration::from_secs(60));
-        t.record_failure(&["a@x"]);
-        assert!(t.is_blocked(&["a@x"]));
+        assert!(t.try_attempt(&["a@x", "ip"]));
+        t.succeeded(&["a@x", "ip"]);
+        assert!(t.try_attempt(&["a@x", "ip"]));
+        assert!(!t.try_attempt(&["a@x"]));
         t.clear("a@x");
-        assert!(!t.is_blocked(&["a@x"]));
+        assert!(t.try_attempt(&["a@x"]));
+    }
+
+    #[test]
+    fn racing_attempts_never_exceed_the_limit() {
+        let t = std::sync::Arc::new(LoginThrottle::new(5, Duration::from_secs(60)));
+        let admitted = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..50 {
+                s.spawn(|| {
+                    if t.try_attempt(&["a@x"]) {
+                        admitted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.into_inner(), 5);
     }
 }

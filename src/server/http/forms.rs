@@ -2,6 +2,7 @@
 //! accounts service, then redirect (post/redirect/get) with a flash code, so
 //! everything works before the WASM loads.
 
+use super::client_addr::ClientAddr;
 use super::guards::error_page;
 use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId, WebhookEventId};
 use crate::server::accounts::{self, NewSession, SignupForm};
@@ -10,14 +11,13 @@ use crate::server::error::{AppError, AppResult};
 use crate::server::providers::CredentialCheck;
 use crate::server::state::AppState;
 use crate::server::{connections, oauth_apps};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 fn session_cookie(state: &AppState, session: NewSession) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, session.token))
@@ -44,12 +44,46 @@ fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-/// Only same-site relative paths are followed after login.
+/// Only same-origin relative paths are followed after login. Browsers
+/// read `\\` as `/` and drop tabs and newlines, and a proxy may decode
+/// percent-escapes, so the path is judged raw and decoded: no control
+/// characters, no backslash, nothing that starts a second authority.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/meetings",
+    fn acceptable(path: &str) -> bool {
+        let bytes = path.as_bytes();
+        path.starts_with('/')
+            && !matches!(bytes.get(1), Some(b'/') | Some(b'\\'))
+            && !path.chars().any(|c| c.is_control() || c == '\\')
     }
+    let Some(next) = next else {
+        return "/meetings";
+    };
+    let decoded = percent_decode(next);
+    let same_origin = url::Url::parse("http://calbridge.invalid/")
+        .and_then(|base| base.join(next))
+        .is_ok_and(|u| u.host_str() == Some("calbridge.invalid") && u.scheme() == "http");
+    if next.len() <= 2048 && acceptable(next) && acceptable(&decoded) && same_origin {
+        next
+    } else {
+        "/meetings"
+    }
+}
+
+/// Percent-decodes repeatedly (double encoding included), lossily.
+fn percent_decode(text: &str) -> String {
+    let mut current = text.to_owned();
+    for _ in 0..3 {
+        let next: String =
+            url::form_urlencoded::parse(format!("x={}", current.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
 }
 
 /// Not-found and forbidden get an error page with the right status; input
@@ -111,17 +145,16 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
-    let client_ip = client.ip().to_string();
     match accounts::log_in(
         &state,
         &form.email,
         &form.password,
-        Some(&client_ip),
+        Some(&client.key()),
         previous.as_deref(),
     )
     .await
@@ -155,6 +188,7 @@ pub struct SignupFormData {
 
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientAddr,
     jar: CookieJar,
     Form(form): Form<SignupFormData>,
 ) -> Response {
@@ -173,6 +207,7 @@ pub async fn signup(
             time_zone: form.time_zone,
             invite: form.invite,
         },
+        Some(&client.key()),
     )
     .await;
     match result {
@@ -462,11 +497,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_local_paths_are_followed_after_login() {
-        assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
-        assert_eq!(safe_next(Some("//evil.test")), "/meetings");
-        assert_eq!(safe_next(Some("https://evil.test")), "/meetings");
-        assert_eq!(safe_next(Some("/\\evil.test")), "/meetings");
+    fn only_same_origin_paths_are_followed_after_login() {
+        let kept = [
+            "/admin/users",
+            "/meetings?tab=past",
+            "/settings/calendars#google",
+            "/admin/webhooks?q=invitee%20created",
+            "/a/b/../c",
+        ];
+        for next in kept {
+            assert_eq!(safe_next(Some(next)), next, "{next}");
+        }
+        let refused = [
+            "//evil.test",
+            "//evil.test/meetings",
+            "/\\evil.test",
+            "\\\\evil.test",
+            "/%09/evil.test",
+            "/%0a/evil.test",
+            "/%2F/evil.test",
+            "/%2f%2fevil.test",
+            "/%5Cevil.test",
+            "/%255C%255Cevil.test",
+            "/\t/evil.test",
+            "/\n/evil.test",
+            "https:evil.test",
+            "https://evil.test",
+            "http:/evil.test",
+            "javascript:alert(1)",
+            "evil.test",
+            "",
+            " /meetings",
+        ];
+        for next in refused {
+            assert_eq!(safe_next(Some(next)), "/meetings", "{next:?}");
+        }
+        assert_eq!(
+            safe_next(Some(&format!("/{}", "a".repeat(5000)))),
+            "/meetings"
+        );
         assert_eq!(safe_next(None), "/meetings");
     }
 }

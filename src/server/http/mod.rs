@@ -6,6 +6,7 @@ mod guards;
 mod health;
 mod live;
 mod oauth;
+pub mod security_headers;
 mod webhooks;
 
 use crate::app::{shell, App};
@@ -13,7 +14,6 @@ use crate::server::observability;
 use crate::server::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
-use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -106,14 +106,14 @@ pub fn router(state: AppState) -> Router {
             "/admin/apps/{provider}/delete",
             post(forms::delete_oauth_app),
         )
-        .leptos_routes_with_context(&state, routes, || (), {
+        .leptos_routes_with_context(&state, routes, security_headers::adopt_request_nonce, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(|| provide_context(()), shell))
+        >(security_headers::adopt_request_nonce, shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guards::pages,
@@ -124,8 +124,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(observability::track_requests))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(sandbox)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            security_headers::security_headers,
+        ))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight

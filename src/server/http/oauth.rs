@@ -3,14 +3,16 @@
 //! tells the opener window (or, without a popup, redirects to Settings).
 
 use super::guards::error_page;
+use super::security_headers::CspNonce;
 use crate::model::Provider;
 use crate::server::auth::Caller;
 use crate::server::connections::{self, CallbackParams};
 use crate::server::error::AppError;
 use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
 use serde::Deserialize;
 
 fn unknown_provider() -> Response {
@@ -21,14 +23,37 @@ fn unknown_provider() -> Response {
     )
 }
 
+/// Whether the browser says the navigation began on another site (a link or
+/// form elsewhere, a hidden frame): `Sec-Fetch-Site` is sent by every
+/// current browser and cannot be set by a page. Without it (old browsers,
+/// scripts) the session cookie's `SameSite=Lax` still applies.
+fn started_elsewhere(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+}
+
 pub async fn start(
     State(state): State<AppState>,
     caller: Caller,
     Path(p): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     let Ok(provider) = p.parse::<Provider>() else {
         return unknown_provider();
     };
+    if started_elsewhere(&headers) {
+        tracing::warn!(
+            provider = provider.as_str(),
+            "cross-site connect start refused"
+        );
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Start from calbridge",
+            "Connecting a calendar has to start from calbridge's own Settings page.",
+        );
+    }
     match connections::start(&state, &caller, provider).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(AppError::Invalid(code)) => {
@@ -48,6 +73,7 @@ pub struct CallbackQuery {
 
 pub async fn callback(
     State(state): State<AppState>,
+    nonce: Option<Extension<CspNonce>>,
     caller: Caller,
     Path(p): Path<String>,
     Query(q): Query<CallbackQuery>,
@@ -86,6 +112,7 @@ pub async fn callback(
         status,
         result_page(
             &state.config.public_origin(),
+            nonce.map(|Extension(n)| n.0).as_deref().unwrap_or_default(),
             provider,
             ok,
             &message,
@@ -100,6 +127,7 @@ pub async fn callback(
 /// goes back to Settings with a flash message.
 fn result_page(
     origin: &str,
+    nonce: &str,
     provider: Provider,
     ok: bool,
     message: &str,
@@ -125,7 +153,7 @@ fn result_page(
 <noscript><meta http-equiv="refresh" content="0;url={back_attr}"></noscript></head>
 <body><main class="error-page"><div class="card"><h1>{title}</h1><p>{message_html}</p>
 <p><a class="button" href="{back_attr}">Back to Settings</a></p></div></main>
-<script>
+<script nonce="{nonce}">
 (function () {{
   var message = {payload};
   if (window.opener && !window.opener.closed) {{
@@ -142,6 +170,7 @@ fn result_page(
             "Not connected"
         },
         message_html = esc(message),
+        nonce = esc(nonce),
         back_attr = esc(&back),
         payload = script_json(&payload),
         origin = script_json(&serde_json::Value::String(origin.to_owned())),

@@ -680,7 +680,6 @@ mod tests {
             "http://127.0.0.1:3001/x",
             "Room 4",
             "//evil.test/x",
-            "https:evil.test",
             "",
         ] {
             assert_eq!(safe_link(bad, local), None, "{bad}");
