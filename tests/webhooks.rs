@@ -708,7 +708,64 @@ async fn a_javascript_location_never_becomes_a_link(backend: Backend) {
     app.stop().await;
 }
 
+/// A collective event (two hosts, one invitee URI) is delivered to each
+/// host's own subscription: each delivery is its own event, not a
+/// duplicate of the other, and each host gets the meeting.
+async fn a_collective_event_becomes_a_meeting_for_each_host(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
+    connect_with_hook(&app, &ada, "alice@sandbox.test").await;
+    connect_with_hook(&app, &bob, "bob@sandbox.test").await;
+    let resp = reqwest::Client::new()
+        .post(app.url("/sandbox/_control/calendly/bookings"))
+        .json(&json!({
+            "host_email": "alice@sandbox.test",
+            "co_host_emails": ["bob@sandbox.test"],
+            "invitee_name": "Pat",
+            "invitee_email": "pat@example.com",
+            "start_time": "2026-12-16T10:00:00Z",
+            "end_time": "2026-12-16T11:00:00Z",
+            "event_name": "Panel interview",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let booking: Value = resp.json().await.unwrap();
+    let invitee_uri = booking["invitee"]["uri"].as_str().unwrap().to_owned();
+    for (who, client) in [("ada", &ada), ("bob", &bob)] {
+        eventually(&format!("the meeting reaches {who}"), || async {
+            meetings(&app, client)
+                .await
+                .iter()
+                .any(|m| m["title"] == "Panel interview" && m["invitee_name"] == "Pat")
+        })
+        .await;
+    }
+    let processed: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT dedupe_key, duplicates FROM webhook_events WHERE result = 'processed'",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(processed.len(), 2, "{processed:?}");
+    assert!(processed.iter().all(|(key, _)| key.contains(&invitee_uri)));
+    assert_ne!(processed[0].0, processed[1].0);
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT user_id) FROM meetings WHERE provider_event_id = $1",
+    )
+    .bind(&invitee_uri)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(owners, 2);
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_collective_event_becomes_a_meeting_for_each_host,
     a_payload_url_off_the_provider_api_is_never_followed,
     a_javascript_location_never_becomes_a_link,
     a_burst_of_mixed_deliveries_is_stored_exactly,

@@ -80,6 +80,9 @@ pub struct ScheduledEvent {
     pub uuid: String,
     /// Account id of the host.
     pub host: String,
+    /// Further hosts of a collective event (account ids): each sees the
+    /// event and its invitees and gets its own deliveries.
+    pub co_hosts: Vec<String>,
     pub event_type: String,
     pub name: String,
     /// `active` or `canceled`.
@@ -154,6 +157,12 @@ pub struct State {
     /// By invitee uuid.
     pub invitees: HashMap<String, Invitee>,
     pub subscriptions: Vec<Subscription>,
+}
+
+impl ScheduledEvent {
+    pub fn hosted_by(&self, account_id: &str) -> bool {
+        self.host == account_id || self.co_hosts.iter().any(|h| h == account_id)
+    }
 }
 
 impl State {
@@ -468,11 +477,17 @@ fn event_json(base: &str, world: &World, ev: &ScheduledEvent) -> Value {
         "invitees_counter": { "total": invitees.len(), "active": active, "limit": 1 },
         "created_at": ts(ev.created_at),
         "updated_at": ts(ev.updated_at),
-        "event_memberships": [{
-            "user": user_uri(base, &ev.host),
-            "user_email": host.map(|a| a.email.clone()),
-            "user_name": host.map(|a| a.name.clone()),
-        }],
+        "event_memberships": std::iter::once(&ev.host)
+            .chain(&ev.co_hosts)
+            .map(|id| {
+                let member = if *id == ev.host { host } else { world.account(Provider::Calendly, id) };
+                json!({
+                    "user": user_uri(base, id),
+                    "user_email": member.map(|a| a.email.clone()),
+                    "user_name": member.map(|a| a.name.clone()),
+                })
+            })
+            .collect::<Vec<_>>(),
         "event_guests": [],
     });
     if let Some(c) = &ev.cancellation {
@@ -897,7 +912,7 @@ fn visible_event<'a>(
     world
         .calendly
         .event(uuid)
-        .filter(|e| world.calendly.org_of(&e.host) == my_org)
+        .filter(|e| world.calendly.org_of(&e.host) == my_org || e.hosted_by(&me.id))
         .ok_or_else(not_found)
 }
 
@@ -936,7 +951,7 @@ async fn events_list(AxState(s): S, headers: HeaderMap, Query(q): Query<Params>)
             .calendly
             .events
             .iter()
-            .filter(|e| hosts.contains(&e.host))
+            .filter(|e| hosts.iter().any(|h| e.hosted_by(h)))
             .filter(|e| status.is_none_or(|st| &e.status == st))
             .filter(|e| min.is_none_or(|m| e.start_time >= m))
             .filter(|e| max.is_none_or(|m| e.start_time < m))
@@ -1090,7 +1105,7 @@ async fn busy_times(AxState(s): S, headers: HeaderMap, Query(q): Query<Params>) 
             .calendly
             .events
             .iter()
-            .filter(|e| hosts.contains(&e.host) && e.status == "active")
+            .filter(|e| hosts.iter().any(|h| e.hosted_by(h)) && e.status == "active")
             .filter(|e| e.start_time < end && e.end_time > start)
             .collect();
         events.sort_by_key(|e| e.start_time);
@@ -1335,7 +1350,7 @@ fn notify(base: &str, world: &World, event: &str, invitee_uuid: &str) -> Vec<Out
         .iter()
         .filter(|sub| sub.state == "active" && sub.events.iter().any(|e| e == event))
         .filter(|sub| match sub.scope.as_str() {
-            "user" => sub.user.as_deref() == Some(ev.host.as_str()),
+            "user" => sub.user.as_deref().is_some_and(|u| ev.hosted_by(u)),
             _ => Some(sub.organization.as_str()) == host_org,
         })
         .map(|sub| {
@@ -1488,6 +1503,7 @@ fn location_for(world: &mut World, kind: &str) -> Value {
 
 struct NewEvent {
     host: String,
+    co_hosts: Vec<String>,
     event_type: String,
     name: String,
     start: DateTime<Utc>,
@@ -1501,6 +1517,7 @@ fn create_event(world: &mut World, new: NewEvent) -> String {
     world.calendly.events.push(ScheduledEvent {
         uuid: uuid.clone(),
         host: new.host,
+        co_hosts: new.co_hosts,
         event_type: new.event_type,
         name: new.name,
         status: "active".to_owned(),
@@ -1597,6 +1614,8 @@ pub struct BookingRequest {
     /// The event's `location` object as the host set it up (any shape
     /// Calendly allows, e.g. a custom text); the event type's when absent.
     pub location: Option<Value>,
+    /// A collective event: these Calendly accounts host it too.
+    pub co_host_emails: Vec<String>,
 }
 
 /// An invitee books a meeting with `host_email`: a new scheduled event with
@@ -1638,10 +1657,23 @@ pub fn book(sandbox: &Sandbox, req: BookingRequest) -> Result<Value, Response> {
             Some(location) => location,
             None => location_for(&mut world, &kind),
         };
+        let mut co_hosts = Vec::new();
+        for email in &req.co_host_emails {
+            let co_host = world
+                .account_by_email(Provider::Calendly, email.trim())
+                .ok_or_else(|| {
+                    control_error(
+                        StatusCode::NOT_FOUND,
+                        format!("no Calendly account with email '{email}'"),
+                    )
+                })?;
+            co_hosts.push(co_host.id.clone());
+        }
         let event = create_event(
             &mut world,
             NewEvent {
                 host: host.id.clone(),
+                co_hosts,
                 event_type,
                 name,
                 start,
@@ -1783,6 +1815,7 @@ pub fn reschedule(
             &mut world,
             NewEvent {
                 host: old.host.clone(),
+                co_hosts: old.co_hosts.clone(),
                 event_type: old.event_type.clone(),
                 name: old.name.clone(),
                 start,
@@ -1920,6 +1953,16 @@ async fn control_book(AxState(s): S, body: Bytes) -> Response {
             end_time: required("end_time"),
             event_name: field("event_name").unwrap_or_default(),
             location: body.get("location").filter(|l| l.is_object()).cloned(),
+            co_host_emails: body
+                .get("co_host_emails")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         if !missing.is_empty() {
             return Err(super::control::bad_request(format!(

@@ -145,7 +145,8 @@ pub async fn receive(
     }
     let scope = route.owner.tenant;
     let event = NewEvent {
-        dedupe_key: Some(format!("{event_type}|{invitee}")),
+        // Per receiving connection: a collective event reaches each host.
+        dedupe_key: Some(format!("{event_type}|{invitee}|{}", route.connection)),
         event_type: event_type.into(),
         result: WebhookResult::Queued,
         detail: None,
