@@ -253,7 +253,78 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
     app.stop().await;
 }
 
+/// Ada disconnects her Google account; Bob then connects the same account.
+/// The connection's data moves with it: Ada sees nothing of it any more
+/// (not even later changes), Bob gets it all re-imported, and at the
+/// provider only Bob's watch channel is left.
+async fn a_reconnected_account_takes_its_data_to_the_new_owner(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
+    connected_and_synced(&app, &ada, "google").await;
+    control(&app, "google/events", event("Planning", 3)).await;
+    eventually("ada sees the event", || async {
+        meetings(&app, &ada).await.len() == 1
+    })
+    .await;
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/disconnect")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
+
+    connected_and_synced(&app, &bob, "google").await;
+    assert_eq!(
+        connections(&app, &bob).await[0]["id"],
+        id.as_str(),
+        "the same account"
+    );
+    assert!(meetings(&app, &ada).await.is_empty(), "ada's copy is gone");
+    eventually("bob gets the calendar imported", || async {
+        statuses(&meetings(&app, &bob).await) == [("Planning".to_owned(), "scheduled".to_owned())]
+    })
+    .await;
+    control(&app, "google/events", event("Retro", 4)).await;
+    eventually("bob sees the next change", || async {
+        meetings(&app, &bob).await.len() == 2
+    })
+    .await;
+    assert!(meetings(&app, &ada).await.is_empty(), "ada never sees it");
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT u.email FROM meetings m JOIN users u ON u.id = m.user_id",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(owners, ["bob@example.com"]);
+    eventually("only bob's watch channel is left at Google", || async {
+        let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        channels["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == "active")
+            .count()
+            == 1
+    })
+    .await;
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_reconnected_account_takes_its_data_to_the_new_owner,
     google_notifications_drive_incremental_syncs,
     graph_notifications_drive_delta_syncs_and_lifecycle,
 );

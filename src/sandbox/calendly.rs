@@ -1613,8 +1613,10 @@ pub struct BookingRequest {
     pub event_name: String,
     /// The event's `location` object as the host set it up (any shape
     /// Calendly allows, e.g. a custom text); the event type's when absent.
+    #[serde(default)]
     pub location: Option<Value>,
     /// A collective event: these Calendly accounts host it too.
+    #[serde(default)]
     pub co_host_emails: Vec<String>,
 }
 

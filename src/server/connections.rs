@@ -7,6 +7,8 @@ use crate::model::{
 };
 use crate::server::auth::{random_token, token_hash, AdminCaller, Caller};
 use crate::server::db::connections::{self as repo, LinkedAccount, NewState};
+use crate::server::db::jobs as jobs_repo;
+use crate::server::db::meetings as meetings_repo;
 use crate::server::db::subscriptions as subscriptions_repo;
 use crate::server::db::vault::SecretOwner;
 use crate::server::db::{self, DbError, TenantScope, UserScope};
@@ -211,13 +213,7 @@ pub async fn callback(
         }
         Some(existing) => {
             if existing.owner != caller.user {
-                db::vault::delete_for_owner(
-                    &mut *tx,
-                    &existing.owner.tenant,
-                    "connection",
-                    &existing.id.to_string(),
-                )
-                .await?;
+                hand_over(state, &mut tx, &existing.owner, &caller.user, existing.id).await?;
             }
             repo::reconnect(&mut *tx, &caller.user, existing.id, &linked).await?;
             existing.id
@@ -259,6 +255,29 @@ pub async fn callback(
     Ok(ConnectOutcome::Connected {
         email: account.email,
     })
+}
+
+/// A disconnected provider account connected again by someone else: in the
+/// same transaction as the move, the old owner's copy of its data goes
+/// (tokens, meetings, calendars, sync cursors, queued jobs), and what is
+/// still live at the provider is handed over to be deleted with the new
+/// tokens. The new owner's set-up job imports everything afresh.
+async fn hand_over(
+    state: &AppState,
+    tx: &mut db::Tx,
+    from: &UserScope,
+    to: &UserScope,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let id_text = id.to_string();
+    db::vault::delete_for_owner(&mut **tx, &from.tenant, "connection", &id_text).await?;
+    meetings_repo::delete_for_connection(&mut **tx, &from.tenant, id).await?;
+    repo::forget_sync_state(&mut **tx, &from.tenant, id).await?;
+    jobs_repo::drop_queued_for_connection(&mut **tx, &from.tenant, id).await?;
+    subscriptions_repo::hand_over(&mut **tx, &from.tenant, &to.tenant, id).await?;
+    subscriptions::stop_in(tx, state.db.backend(), &to.tenant, id).await?;
+    tracing::info!(connection = %id, "provider account moved to another user; the old owner's copy is gone");
+    Ok(())
 }
 
 pub async fn list(state: &AppState, caller: &Caller) -> AppResult<Vec<ConnectionView>> {

@@ -85,9 +85,11 @@ fn ConnectButton(provider: Provider) -> impl IntoView {
         {
             ev.prevent_default();
             let w = window();
+            // A fresh window each time: reusing a named one could hand us a
+            // popup that is still closing, and the flow would go nowhere.
             let popup = w.open_with_url_and_target_and_features(
                 &target,
-                "calbridge-connect",
+                "_blank",
                 "popup,width=520,height=720",
             );
             if !matches!(popup, Ok(Some(_))) {

@@ -206,6 +206,29 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     Ok(id)
 }
 
+/// Before a disconnected connection moves to a new owner: its calendars
+/// (with their sync tokens) and its delta link go, so nothing of the old
+/// owner's sync carries over.
+pub async fn forget_sync_state(
+    conn: &mut sqlx::AnyConnection,
+    scope: &TenantScope,
+    id: ConnectionId,
+) -> DbResult<()> {
+    sqlx::query("DELETE FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(scope.tenant())
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE connections SET delta_link = NULL, last_sync_at = NULL WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Reconnecting: fresh account details, state back to connected.
 /// unscoped: a disconnected account may move to a new owner in another tenant.
 pub async fn reconnect<'e, E: Executor<'e, Database = Any>>(

@@ -455,3 +455,20 @@ pub async fn discard_dead<'e, E: Executor<'e, Database = Any>>(
         .await?;
     found(done.rows_affected())
 }
+
+/// Drops the queued jobs about one connection (by the `connection` field
+/// of their payload): its provider account moved to another person.
+pub async fn drop_queued_for_connection<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    connection: crate::model::ConnectionId,
+) -> DbResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM jobs WHERE tenant_id = $1 AND status = 'queued' AND payload LIKE $2",
+    )
+    .bind(scope.tenant())
+    .bind(format!("%\"connection\":\"{connection}\"%"))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -164,3 +164,18 @@ pub async fn live_event_ids<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(ex)
     .await?)
 }
+
+/// Forgets every meeting a connection brought in (its provider account
+/// moved to another person, who re-imports them).
+pub async fn delete_for_connection<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &super::TenantScope,
+    connection: ConnectionId,
+) -> DbResult<u64> {
+    let done = sqlx::query("DELETE FROM meetings WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(scope.tenant())
+        .bind(connection.to_string())
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -228,3 +228,35 @@ pub async fn stop_all_for_connection<'e, E: Executor<'e, Database = Any>>(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A connection's subscriptions follow its provider account to a new
+/// tenant, all marked for deletion at the provider; their secrets, sealed
+/// to the old tenant, are forgotten (a stopping subscription verifies
+/// nothing).
+pub async fn hand_over(
+    conn: &mut sqlx::AnyConnection,
+    from: &TenantScope,
+    to: &TenantScope,
+    connection: ConnectionId,
+) -> DbResult<()> {
+    sqlx::query(
+        "DELETE FROM secrets WHERE tenant_id = $1 AND owner_kind = 'subscription' AND owner_id IN \
+         (SELECT id FROM subscriptions WHERE tenant_id = $1 AND connection_id = $2)",
+    )
+    .bind(from.tenant())
+    .bind(connection.to_string())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE subscriptions SET tenant_id = $1, renew_at = NULL, updated_at = $2, \
+         state = CASE WHEN state = 'stopped' THEN 'stopped' ELSE 'stopping' END \
+         WHERE tenant_id = $3 AND connection_id = $4",
+    )
+    .bind(to.tenant())
+    .bind(now_ms())
+    .bind(from.tenant())
+    .bind(connection.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
