@@ -670,6 +670,7 @@ pub fn flash_text(code: &str) -> Option<&'static str> {
         "connection_refreshed" => "Tokens refreshed with the provider.",
         "refresh_failed" => "The provider refused to refresh the tokens; the user must reconnect.",
         "connect_taken" => "That provider account is already connected by another calbridge user.",
+        "provider_unreachable" => "A calendar provider could not be reached to revoke this member's access, so nothing was removed. Try again in a minute.",
         _ => return None,
     })
 }

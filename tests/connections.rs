@@ -9,6 +9,7 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
+use std::time::Duration;
 
 /// Every text and byte value stored in a table.
 async fn table_dump(app: &TestApp, table: &str) -> Vec<u8> {
@@ -671,7 +672,135 @@ async fn a_401_refreshes_once_and_retries(backend: Backend) {
     app.stop().await;
 }
 
+/// Removing a member disconnects their calendars the normal way before the
+/// account goes: afterwards the sandbox holds no live subscription and no
+/// usable token for them, the vault holds none of their secrets, and their
+/// open live stream has ended.
+async fn removing_a_member_cleans_up_at_every_provider(backend: Backend) {
+    use calbridge::model::Provider;
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let bob = join_as_member(&app, &ada, "bob@example.com").await;
+    for provider in ["calendly", "google", "microsoft"] {
+        connect(&app, &bob, provider, "bob@sandbox.test").await;
+    }
+    eventually("bob's subscriptions are live", || async {
+        let list = connections(&app, &bob).await;
+        list.len() == 3 && list.iter().all(|c| c["subscription"]["active"] == 1)
+    })
+    .await;
+    let mut stream = bob.get(app.url("/api/live")).send().await.unwrap();
+    stream.chunk().await.unwrap();
+
+    let members: Value = members(&app, &ada).await;
+    let bob_id = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "bob@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/admin/users/{bob_id}/remove")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resp), "/admin/users?notice=member_removed");
+
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "bob's live stream was closed");
+
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    let world = sandbox.world();
+    let account = |p| {
+        world
+            .account_by_email(p, "bob@sandbox.test")
+            .unwrap()
+            .id
+            .clone()
+    };
+    let now = world.now();
+    for provider in [Provider::Calendly, Provider::Google] {
+        let id = account(provider);
+        let usable = world
+            .oauth
+            .access_tokens
+            .values()
+            .chain(world.oauth.refresh_tokens.values())
+            .filter(|g| g.provider == provider && g.account_id == id)
+            .filter(|g| !g.revoked && !g.used && g.expires_at.is_none_or(|e| e > now))
+            .count();
+        assert_eq!(usable, 0, "{provider:?}: a usable token is left");
+    }
+    let calendly_user = account(Provider::Calendly);
+    assert!(!world
+        .calendly
+        .subscriptions
+        .iter()
+        .any(|s| s.state == "active" && s.user.as_deref() == Some(calendly_user.as_str())));
+    assert!(
+        world.microsoft.subscriptions.is_empty(),
+        "{:?}",
+        world.microsoft.subscriptions.len()
+    );
+    drop(world);
+    let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        channels["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] != "active"),
+        "{channels}"
+    );
+    assert_eq!(secrets_of(&app, "connection").await, 0);
+    assert_eq!(secrets_of(&app, "subscription").await, 0);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    app.stop().await;
+}
+
+/// Logging out ends that browser's live stream, and only that one.
+async fn logging_out_ends_that_sessions_stream(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let laptop = app.client();
+    sign_up_first(&app, &laptop, "ada@example.com").await;
+    let phone = app.client();
+    log_in(&app, &phone, "ada@example.com", PASSWORD).await;
+    let mut laptop_stream = laptop.get(app.url("/api/live")).send().await.unwrap();
+    let mut phone_stream = phone.get(app.url("/api/live")).send().await.unwrap();
+    laptop_stream.chunk().await.unwrap();
+    phone_stream.chunk().await.unwrap();
+    let resp = post_form(&laptop, &app.url("/auth/logout"), &[]).await;
+    assert_eq!(location(&resp), "/login?notice=logged_out");
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = laptop_stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the logged-out stream was closed");
+    let quiet = tokio::time::timeout(Duration::from_millis(500), phone_stream.chunk()).await;
+    assert!(quiet.is_err(), "the other session's stream stays open");
+    app.stop().await;
+}
+
 on_both_backends!(
+    removing_a_member_cleans_up_at_every_provider,
+    logging_out_ends_that_sessions_stream,
     a_401_refreshes_once_and_retries,
     disconnect_succeeds_locally_when_the_provider_fails,
     admins_see_and_manage_every_connection_in_their_tenant,

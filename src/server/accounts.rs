@@ -270,8 +270,17 @@ pub async fn log_in(
     Ok(session)
 }
 
+/// Ends the session, and with it that browser's live stream.
 pub async fn log_out(state: &AppState, session_token: &str) -> AppResult<()> {
-    sessions::delete(state.db.pool(), &token_hash(session_token)).await?;
+    let hash = token_hash(session_token);
+    let owner = sessions::find_owner(state.db.pool(), &hash, db::now_ms()).await?;
+    sessions::delete(state.db.pool(), &hash).await?;
+    if let Some(owner) = owner {
+        state
+            .live
+            .end_session(&state.db, owner.user.user_id(), &hash)
+            .await;
+    }
     Ok(())
 }
 
@@ -409,11 +418,20 @@ pub async fn remove_member(state: &AppState, admin: &AdminCaller, user: UserId) 
         return Err(AppError::Invalid("not_yourself"));
     }
     let scope = admin.0.scope();
+    users::get(state.db.pool(), scope, user).await?;
+    let member = UserScope::new(scope.clone(), user);
+    // Their calendars are disconnected the normal way first, while they
+    // still exist: subscriptions deleted and tokens revoked at the provider.
+    let connections = crate::server::connections::disconnect_all(state, &member).await?;
     let mut tx = state.db.begin_write().await?;
-    users::get(&mut *tx, scope, user).await?;
+    for connection in connections {
+        db::jobs::drop_queued_for_connection(&mut *tx, scope, connection).await?;
+    }
     sessions::delete_for_user(&mut *tx, scope, user).await?;
     users::delete(&mut *tx, scope, user).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.live.end_user(&state.db, user).await;
+    tracing::info!(user = %user, "member removed");
     Ok(())
 }
 

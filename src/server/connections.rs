@@ -295,6 +295,28 @@ pub async fn disconnect(state: &AppState, caller: &Caller, id: ConnectionId) -> 
     disconnect_owned(state, &caller.user, id).await
 }
 
+/// Disconnects every connection of `owner` and finishes the clean-up at
+/// each provider now (removing a member): deletes the subscriptions,
+/// revokes the tokens and forgets them. A provider that cannot be reached
+/// stops the removal with `provider_unreachable`, so nothing stays live
+/// there unnoticed. Returns the connections' ids.
+pub async fn disconnect_all(state: &AppState, owner: &UserScope) -> AppResult<Vec<ConnectionId>> {
+    let mut ids = Vec::new();
+    for connection in repo::list_for_user(state.db.pool(), owner).await? {
+        if connection.state != ConnectionState::Disconnected {
+            disconnect_owned(state, owner, connection.id).await?;
+        }
+        match subscriptions::cleanup(state, &owner.tenant, connection.id).await {
+            Ok(()) => ids.push(connection.id),
+            Err(e) => {
+                tracing::warn!(connection = %connection.id, error = %e, "clean-up at the provider failed");
+                return Err(AppError::Invalid("provider_unreachable"));
+            }
+        }
+    }
+    Ok(ids)
+}
+
 async fn disconnect_owned(state: &AppState, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
     let scope = &owner.tenant;
     repo::get_for_user(state.db.pool(), owner, id).await?;

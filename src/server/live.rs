@@ -13,6 +13,37 @@ use tokio::sync::{broadcast, watch};
 
 pub const NOTIFY_CHANNEL: &str = "calbridge_live";
 
+const SESSION_ENDED: &str = "session_ended";
+const USER_REMOVED: &str = "user_removed";
+
+/// What one stream does with an event published to its user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Pass it to the browser.
+    Forward,
+    /// Meant for the user's other sessions: not for this browser.
+    Skip,
+    /// This stream's session is over: close it.
+    End,
+}
+
+/// Sorts an event for the stream of session `session_hash`.
+pub fn delivery(event: &str, session_hash: &str) -> Delivery {
+    // Control events are tiny JSON objects that start with their kind.
+    if !event.starts_with("{\"kind\":\"session_ended\"")
+        && !event.starts_with("{\"kind\":\"user_removed\"")
+    {
+        return Delivery::Forward;
+    }
+    let parsed: serde_json::Value = serde_json::from_str(event).unwrap_or_default();
+    match parsed["kind"].as_str() {
+        Some(USER_REMOVED) => Delivery::End,
+        Some(SESSION_ENDED) if parsed["session"] == session_hash => Delivery::End,
+        Some(SESSION_ENDED) => Delivery::Skip,
+        _ => Delivery::Forward,
+    }
+}
+
 /// Events a slow browser may fall behind by before it is told to resync.
 const BUFFER: usize = 64;
 
@@ -68,6 +99,18 @@ impl Live {
         }
     }
 
+    /// Ends the streams of one session (logged out), on every instance.
+    pub async fn end_session(&self, db: &Db, user: UserId, session_hash: &str) {
+        let event = serde_json::json!({ "kind": SESSION_ENDED, "session": session_hash });
+        self.publish(db, user, event.to_string()).await;
+    }
+
+    /// Ends every stream of a user (removed from the team), on every instance.
+    pub async fn end_user(&self, db: &Db, user: UserId) {
+        let event = serde_json::json!({ "kind": USER_REMOVED });
+        self.publish(db, user, event.to_string()).await;
+    }
+
     /// A change NOTIFYed by any instance (`"{user} {event}"`), for this
     /// instance's open pages.
     pub fn forward(&self, note: &str) {
@@ -104,6 +147,17 @@ mod tests {
         live.publish_here(alice, "one".into());
         assert_eq!(alice_rx.recv().await.unwrap(), "one");
         assert!(bob_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn control_events_end_only_their_streams() {
+        let ended = serde_json::json!({ "kind": SESSION_ENDED, "session": "abc" }).to_string();
+        assert_eq!(delivery(&ended, "abc"), Delivery::End);
+        assert_eq!(delivery(&ended, "other"), Delivery::Skip);
+        let removed = serde_json::json!({ "kind": USER_REMOVED }).to_string();
+        assert_eq!(delivery(&removed, "abc"), Delivery::End);
+        let change = serde_json::json!({ "kind": "meeting", "id": "m1" }).to_string();
+        assert_eq!(delivery(&change, "abc"), Delivery::Forward);
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 //! falls too far behind gets `resync` (refetch) instead of a wedged stream.
 
 use crate::server::auth::Caller;
+use crate::server::live::{delivery, Delivery};
 use crate::server::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,23 +20,30 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let updates = state.live.subscribe(caller.user.user_id());
     let closing = state.live.closing();
+    let session = caller.session_hash;
     let hello =
         futures_util::stream::once(async { Ok(Event::default().event("hello").data("{}")) });
     let changes = futures_util::stream::unfold(
-        (updates, closing),
-        |(mut updates, mut closing)| async move {
-            if *closing.borrow() {
-                return None;
+        (updates, closing, session),
+        |(mut updates, mut closing, session)| async move {
+            loop {
+                if *closing.borrow() {
+                    return None;
+                }
+                let event = tokio::select! {
+                    received = updates.recv() => match received {
+                        Ok(change) => match delivery(&change, &session) {
+                            Delivery::Forward => Event::default().event("meeting").data(change),
+                            Delivery::Skip => continue,
+                            Delivery::End => return None,
+                        },
+                        Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = closing.changed() => return None,
+                };
+                return Some((Ok(event), (updates, closing, session)));
             }
-            let event = tokio::select! {
-                received = updates.recv() => match received {
-                    Ok(change) => Event::default().event("meeting").data(change),
-                    Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
-                    Err(RecvError::Closed) => return None,
-                },
-                _ = closing.changed() => return None,
-            };
-            Some((Ok(event), (updates, closing)))
         },
     );
     Sse::new(futures_util::StreamExt::chain(hello, changes))
