@@ -717,40 +717,41 @@ async fn removing_a_member_cleans_up_at_every_provider(backend: Backend) {
     .await;
     assert!(ended.is_ok(), "bob's live stream was closed");
 
-    let sandbox = app.state.sandbox.as_ref().unwrap();
-    let world = sandbox.world();
-    let account = |p| {
-        world
-            .account_by_email(p, "bob@sandbox.test")
-            .unwrap()
-            .id
-            .clone()
-    };
-    let now = world.now();
-    for provider in [Provider::Calendly, Provider::Google] {
-        let id = account(provider);
-        let usable = world
-            .oauth
-            .access_tokens
-            .values()
-            .chain(world.oauth.refresh_tokens.values())
-            .filter(|g| g.provider == provider && g.account_id == id)
-            .filter(|g| !g.revoked && !g.used && g.expires_at.is_none_or(|e| e > now))
-            .count();
-        assert_eq!(usable, 0, "{provider:?}: a usable token is left");
+    {
+        let sandbox = app.state.sandbox.as_ref().unwrap();
+        let world = sandbox.world();
+        let account = |p| {
+            world
+                .account_by_email(p, "bob@sandbox.test")
+                .unwrap()
+                .id
+                .clone()
+        };
+        let now = world.now();
+        for provider in [Provider::Calendly, Provider::Google] {
+            let id = account(provider);
+            let usable = world
+                .oauth
+                .access_tokens
+                .values()
+                .chain(world.oauth.refresh_tokens.values())
+                .filter(|g| g.provider == provider && g.account_id == id)
+                .filter(|g| !g.revoked && !g.used && g.expires_at.is_none_or(|e| e > now))
+                .count();
+            assert_eq!(usable, 0, "{provider:?}: a usable token is left");
+        }
+        let calendly_user = account(Provider::Calendly);
+        assert!(!world
+            .calendly
+            .subscriptions
+            .iter()
+            .any(|s| s.state == "active" && s.user.as_deref() == Some(calendly_user.as_str())));
+        assert!(
+            world.microsoft.subscriptions.is_empty(),
+            "{:?}",
+            world.microsoft.subscriptions.len()
+        );
     }
-    let calendly_user = account(Provider::Calendly);
-    assert!(!world
-        .calendly
-        .subscriptions
-        .iter()
-        .any(|s| s.state == "active" && s.user.as_deref() == Some(calendly_user.as_str())));
-    assert!(
-        world.microsoft.subscriptions.is_empty(),
-        "{:?}",
-        world.microsoft.subscriptions.len()
-    );
-    drop(world);
     let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
         .await
         .unwrap()

@@ -419,7 +419,7 @@ pub async fn remove_member(state: &AppState, admin: &AdminCaller, user: UserId) 
     }
     let scope = admin.0.scope();
     users::get(state.db.pool(), scope, user).await?;
-    let member = UserScope::new(scope.clone(), user);
+    let member = UserScope::new(*scope, user);
     // Their calendars are disconnected the normal way first, while they
     // still exist: subscriptions deleted and tokens revoked at the provider.
     let connections = crate::server::connections::disconnect_all(state, &member).await?;

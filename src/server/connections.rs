@@ -272,9 +272,9 @@ async fn hand_over(
     let id_text = id.to_string();
     db::vault::delete_for_owner(&mut **tx, &from.tenant, "connection", &id_text).await?;
     meetings_repo::delete_for_connection(&mut **tx, &from.tenant, id).await?;
-    repo::forget_sync_state(&mut **tx, &from.tenant, id).await?;
+    repo::forget_sync_state(tx, &from.tenant, id).await?;
     jobs_repo::drop_queued_for_connection(&mut **tx, &from.tenant, id).await?;
-    subscriptions_repo::hand_over(&mut **tx, &from.tenant, &to.tenant, id).await?;
+    subscriptions_repo::hand_over(tx, &from.tenant, &to.tenant, id).await?;
     subscriptions::stop_in(tx, state.db.backend(), &to.tenant, id).await?;
     tracing::info!(connection = %id, "provider account moved to another user; the old owner's copy is gone");
     Ok(())
