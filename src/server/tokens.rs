@@ -3,8 +3,9 @@
 //! Calendly refresh tokens are single use: two refreshes racing with the
 //! same token break the connection. So refreshes are serialized per
 //! connection twice over: an in-process single-flight lock (many tasks, one
-//! refresh) and a database row lock (many instances, one refresh), with the
-//! expiry re-read after each lock. The new refresh token is stored before the
+//! refresh) and a lease on the connection row (many instances, one
+//! refresh), with the token stamp re-read after each. No transaction is
+//! open during the provider call. The new refresh token is stored before the
 //! new access token is used, and `invalid_grant` is only believed after
 //! re-reading the row (another instance may have won the race).
 
@@ -23,6 +24,12 @@ use std::sync::{Arc, Mutex};
 
 /// Refresh this long before the provider's expiry.
 const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// How long a refresh lease holds: beyond the token call's 15 s timeout, so
+/// a lease only lapses when its holder died.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often an instance waiting for another's refresh looks again.
+const LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub const RECONNECT_NEEDED: &str =
     "Reconnect needed: the provider no longer accepts calbridge's tokens.";
@@ -179,6 +186,11 @@ impl TokenManager {
             .map(|_| ())
     }
 
+    /// One refresh with the provider. The token call runs outside any
+    /// transaction (and, on SQLite, outside the write gate), so logins,
+    /// webhook ingest and job claims never wait for a slow provider.
+    /// Instances exclude each other with a short lease on the connection
+    /// row; the result is stored by compare-and-set on `token_version`.
     async fn refresh(
         &self,
         state: &AppState,
@@ -189,25 +201,29 @@ impl TokenManager {
     ) -> AppResult<SecretString> {
         let id_text = id.to_string();
         let scope = &owner.tenant;
-        // Read before the write transaction: inside it, a second pool
-        // connection could wait on writers that wait on us.
         let (client_id, secret) = oauth_apps::credentials(state, scope, connection.provider)
             .await?
             .ok_or(AppError::Invalid("app_missing"))?;
-        let mut tx = state.db.begin_write().await?;
-        // Another instance may have refreshed while we waited for the row.
-        let expiry = repo::lock(&mut tx, state.db.backend(), owner, id)
-            .await?
-            .token_expires_at;
-        if !force && fresh(expiry) {
-            tx.rollback().await.map_err(DbError::from)?;
+        let holder = uuid::Uuid::now_v7().to_string();
+        let Some(seen) = self.take_lease(state, owner, id, &holder, force).await? else {
+            // Refreshed by someone else while we waited for the lease.
             return Self::stored_access(state, owner, &id_text).await;
-        }
-        let refresh = state
+        };
+        let release = || async {
+            repo::release_refresh_lease(&mut *state.db.writer().await?, owner, id, &holder).await
+        };
+        let refresh = match state
             .vault
-            .load(&mut *tx, scope, owner_of(&id_text, "refresh_token"))
-            .await?
-            .ok_or(AppError::Invalid("connect_failed"))?;
+            .load(state.db.pool(), scope, owner_of(&id_text, "refresh_token"))
+            .await
+        {
+            Ok(Some(token)) => token,
+            other => {
+                release().await?;
+                other?;
+                return Err(AppError::Invalid("connect_failed"));
+            }
+        };
         let result = providers::refresh_token(
             &state.provider_http,
             connection.provider,
@@ -220,6 +236,16 @@ impl TokenManager {
         .await;
         match result {
             Ok(tokens) => {
+                let expires_at = tokens
+                    .expires_in
+                    .map(|d| db::now_ms() + d.as_millis() as i64);
+                let mut tx = state.db.begin_write().await?;
+                if !repo::record_refresh(&mut *tx, owner, id, seen.version, expires_at).await? {
+                    // Newer tokens were stored meanwhile (reconnected): they stay.
+                    tx.rollback().await.map_err(DbError::from)?;
+                    release().await?;
+                    return Self::stored_access(state, owner, &id_text).await;
+                }
                 // The rotated refresh token is stored before the access token is used.
                 if let Some(rotated) = &tokens.refresh_token {
                     state
@@ -241,21 +267,17 @@ impl TokenManager {
                         tokens.access_token.expose(),
                     )
                     .await?;
-                let expires_at = tokens
-                    .expires_in
-                    .map(|d| db::now_ms() + d.as_millis() as i64);
-                repo::set_token_expiry(&mut *tx, owner, id, expires_at).await?;
                 tx.commit().await.map_err(DbError::from)?;
                 tracing::info!(connection = %id, provider = connection.provider.as_str(), "access token refreshed");
                 Ok(tokens.access_token)
             }
             Err(RefreshError::InvalidGrant(reason)) => {
-                tx.rollback().await.map_err(DbError::from)?;
+                release().await?;
                 // Believe it only if nobody refreshed in the meantime.
-                let current = repo::get_for_user(state.db.pool(), owner, id).await?;
-                if !force && fresh(current.token_expires_at) {
+                if repo::token_stamp(state.db.pool(), owner, id).await?.version != seen.version {
                     return Self::stored_access(state, owner, &id_text).await;
                 }
+                let current = repo::get_for_user(state.db.pool(), owner, id).await?;
                 if current.state != ConnectionState::Connected {
                     return Err(AppError::Invalid("connect_failed"));
                 }
@@ -272,12 +294,52 @@ impl TokenManager {
                 Err(AppError::Invalid("connect_failed"))
             }
             Err(RefreshError::Other(reason)) => {
-                tx.rollback().await.map_err(DbError::from)?;
+                release().await?;
                 metrics::counter!("token_refresh_failures_total", "provider" => connection.provider.as_str()).increment(1);
                 Err(AppError::Internal(format!(
                     "token refresh failed: {reason}"
                 )))
             }
+        }
+    }
+
+    /// Waits for the connection's refresh lease. `None` when, meanwhile,
+    /// another instance stored fresh tokens (or, unforced, they are still
+    /// fresh): nothing left to do. Otherwise the token stamp the refresh
+    /// must still find when it stores its result.
+    async fn take_lease(
+        &self,
+        state: &AppState,
+        owner: &UserScope,
+        id: ConnectionId,
+        holder: &str,
+        force: bool,
+    ) -> AppResult<Option<repo::TokenStamp>> {
+        let first = repo::token_stamp(state.db.pool(), owner, id).await?;
+        let give_up = std::time::Instant::now() + LEASE + LEASE;
+        loop {
+            let until = db::now_ms() + LEASE.as_millis() as i64;
+            let taken =
+                repo::take_refresh_lease(&mut *state.db.writer().await?, owner, id, holder, until)
+                    .await?;
+            let now = repo::token_stamp(state.db.pool(), owner, id).await?;
+            let done_elsewhere = now.version != first.version || (!force && fresh(now.expires_at));
+            if done_elsewhere {
+                if taken {
+                    repo::release_refresh_lease(&mut *state.db.writer().await?, owner, id, holder)
+                        .await?;
+                }
+                return Ok(None);
+            }
+            if taken {
+                return Ok(Some(now));
+            }
+            if std::time::Instant::now() > give_up {
+                return Err(AppError::Internal(
+                    "another instance's token refresh did not finish".into(),
+                ));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
         }
     }
 }

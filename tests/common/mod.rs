@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod connect;
+pub mod process;
 pub mod sandbox;
 
 use calbridge::server::config::{Config, Settings};

@@ -206,6 +206,104 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     Ok(id)
 }
 
+/// Where a connection's tokens stand: when the access token expires, and
+/// the version every stored refresh bumps.
+pub struct TokenStamp {
+    pub expires_at: Option<i64>,
+    pub version: i64,
+}
+
+pub async fn token_stamp<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+) -> DbResult<TokenStamp> {
+    let row: Option<(Option<i64>, i64)> = sqlx::query_as(
+        "SELECT token_expires_at, token_version FROM connections WHERE tenant_id = $1 AND user_id = $2 AND id = $3",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    let (expires_at, version) = row.ok_or(DbError::NotFound)?;
+    Ok(TokenStamp {
+        expires_at,
+        version,
+    })
+}
+
+/// Takes the connection's refresh lease for `holder` until `until`, unless
+/// someone else holds an unexpired one. One short statement: no
+/// transaction stays open while the provider is called.
+pub async fn take_refresh_lease<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    holder: &str,
+    until: i64,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE connections SET refresh_lease_owner = $1, refresh_lease_until = $2 \
+         WHERE tenant_id = $3 AND user_id = $4 AND id = $5 \
+         AND (refresh_lease_until IS NULL OR refresh_lease_until < $6 OR refresh_lease_owner = $1)",
+    )
+    .bind(holder)
+    .bind(until)
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .bind(now_ms())
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn release_refresh_lease<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    holder: &str,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE connections SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
+         WHERE tenant_id = $1 AND user_id = $2 AND id = $3 AND refresh_lease_owner = $4",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .bind(holder)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Records a refresh if nobody stored one since `seen_version` was read
+/// (compare-and-set), releasing the lease. False: someone else's tokens
+/// are newer and stay.
+pub async fn record_refresh<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: ConnectionId,
+    seen_version: i64,
+    expires_at: Option<i64>,
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE connections SET token_expires_at = $1, token_version = token_version + 1, \
+         refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $2 \
+         WHERE tenant_id = $3 AND user_id = $4 AND id = $5 AND token_version = $6",
+    )
+    .bind(expires_at)
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .bind(seen_version)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Before a disconnected connection moves to a new owner: its calendars
 /// (with their sync tokens) and its delta link go, so nothing of the old
 /// owner's sync carries over.
@@ -241,7 +339,7 @@ pub async fn reconnect<'e, E: Executor<'e, Database = Any>>(
     let done = sqlx::query(
         "UPDATE connections SET tenant_id = $1, user_id = $2, account_email = $3, account_name = $4, organization = $5, \
          state = 'connected', token_expires_at = $6, connected_at = $7, last_error = NULL, updated_at = $7, \
-         sync_mode = 'webhook' \
+         sync_mode = 'webhook', token_version = token_version + 1 \
          WHERE id = $8 AND (state = 'disconnected' OR (tenant_id = $1 AND user_id = $2))",
     )
     .bind(owner.tenant.tenant())
@@ -345,8 +443,8 @@ pub struct Locked {
 
 /// Inside a write transaction: the connection's state and token expiry,
 /// with the row locked (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE`
-/// already holds the write lock), so a token refresh, a disconnect or a
-/// recorded subscription wait for each other.
+/// already holds the write lock), so a disconnect and a recorded
+/// subscription wait for each other.
 pub async fn lock(
     tx: &mut super::Tx,
     backend: super::Backend,
@@ -371,25 +469,6 @@ pub async fn lock(
         state: state.parse().map_err(DbError::Corrupt)?,
         token_expires_at,
     })
-}
-
-pub async fn set_token_expiry<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    owner: &UserScope,
-    id: ConnectionId,
-    expires_at: Option<i64>,
-) -> DbResult<()> {
-    let done = sqlx::query(
-        "UPDATE connections SET token_expires_at = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
-    )
-    .bind(expires_at)
-    .bind(now_ms())
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .bind(id.to_string())
-    .execute(ex)
-    .await?;
-    found(done.rows_affected())
 }
 
 pub async fn set_sync_mode<'e, E: Executor<'e, Database = Any>>(
