@@ -162,7 +162,17 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
     );
     let recorded = results(&app, "google").await;
     assert_eq!(recorded.iter().filter(|r| *r == "rejected").count(), 1);
-    assert!(recorded.iter().filter(|r| *r == "ignored").count() >= 2);
+    // Unroutable notifications of one minute share one record and count.
+    let ignored: Vec<i64> =
+        sqlx::query_scalar("SELECT duplicates FROM webhook_events WHERE result = 'ignored'")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(ignored.len(), 1, "{ignored:?}");
+    assert!(
+        ignored[0] >= 1,
+        "the unknown channel was counted: {ignored:?}"
+    );
     assert_eq!(meetings(&app, &ada).await, before, "nothing changed");
     app.stop().await;
 }

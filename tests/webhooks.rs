@@ -86,6 +86,17 @@ async fn count(app: &TestApp, table: &str) -> i64 {
         .unwrap()
 }
 
+/// Refused deliveries counted, including repeats folded into one record.
+async fn refusals(app: &TestApp, result: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(duplicates + 1), 0) AS BIGINT) FROM webhook_events WHERE result = $1",
+    )
+    .bind(result)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap()
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -255,11 +266,14 @@ async fn bad_signatures_are_rejected_and_store_nothing_else(backend: Backend) {
         );
     }
     let recorded = events(&app).await;
-    assert_eq!(recorded.len(), cases.len());
     assert!(
         recorded.iter().all(|(result, _, _)| result == "rejected"),
         "{recorded:?}"
     );
+    // One record per source and minute (two if the minute turned), every
+    // refusal counted on it.
+    assert!((1..=2).contains(&recorded.len()), "{recorded:?}");
+    assert_eq!(refusals(&app, "rejected").await, cases.len() as i64);
     assert_eq!(count(&app, "meetings").await, 0);
     assert_eq!(
         count(&app, "jobs WHERE kind = 'webhook.process'").await,
@@ -386,10 +400,7 @@ async fn a_burst_of_mixed_deliveries_is_stored_exactly(backend: Backend) {
         count(&app, "webhook_events WHERE result = 'processed'").await == 25
     })
     .await;
-    assert_eq!(
-        count(&app, "webhook_events WHERE result = 'rejected'").await,
-        5
-    );
+    assert_eq!(refusals(&app, "rejected").await, 5);
     assert_eq!(
         count(
             &app,
@@ -764,7 +775,66 @@ async fn a_collective_event_becomes_a_meeting_for_each_host(backend: Backend) {
     app.stop().await;
 }
 
+/// Anyone can post garbage at the webhook endpoints. Forged deliveries to a
+/// real hook, deliveries to hooks that do not exist and oversized Graph
+/// batches are refused and counted, but stored at most once per source,
+/// result and minute.
+async fn garbage_cannot_grow_the_database(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    let (url, _key, body) = undelivered_booking(&app, &ada, 17).await;
+    let before = count(&app, "webhook_events").await;
+    let forged = signature::sign(b"not the key", now(), body.as_bytes());
+    let sends = (0..150).map(|i| {
+        let url = url.clone();
+        let body = body.clone();
+        let forged = forged.clone();
+        let unknown = app.url(&format!("/webhooks/calendly/no-such-hook-{i}"));
+        async move {
+            let a = deliver(&url, &body, Some(forged.clone())).await;
+            let b = deliver(&unknown, &body, Some(forged)).await;
+            (a, b)
+        }
+    });
+    for (to_real, to_unknown) in futures::future::join_all(sends).await {
+        assert_eq!(to_real, StatusCode::UNAUTHORIZED);
+        assert!(
+            to_unknown.is_success(),
+            "unknown hooks answer 2xx: {to_unknown}"
+        );
+    }
+    let items: Vec<Value> = (0..101)
+        .map(|i| json!({"subscriptionId": format!("s{i}"), "clientState": "x", "changeType": "created", "resource": "me/events/x"}))
+        .collect();
+    let batch = reqwest::Client::new()
+        .post(app.url("/webhooks/microsoft"))
+        .json(&json!({ "value": items }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
+
+    let stored = count(&app, "webhook_events").await - before;
+    // One per (result, source) in the minute; two if the minute turned.
+    assert!(
+        (3..=6).contains(&stored),
+        "{stored} records for 301 bad deliveries"
+    );
+    let counted = refusals(&app, "rejected").await + refusals(&app, "unrouted").await;
+    assert_eq!(counted, 301, "every refusal is counted");
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("webhooks_discarded_total"), "{metrics}");
+    app.stop().await;
+}
+
 on_both_backends!(
+    garbage_cannot_grow_the_database,
     a_collective_event_becomes_a_meeting_for_each_host,
     a_payload_url_off_the_provider_api_is_never_followed,
     a_javascript_location_never_becomes_a_link,

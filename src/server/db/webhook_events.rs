@@ -281,6 +281,7 @@ pub async fn requeue<'e, E: Executor<'e, Database = Any>>(
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "UPDATE webhook_events SET result = 'queued', processed_at = NULL, detail = NULL \
          WHERE tenant_id = $1 AND id = $2 AND connection_id IS NOT NULL AND dedupe_key IS NOT NULL \
+         AND result NOT IN ('rejected', 'unrouted', 'ignored') \
          RETURNING provider, connection_id",
     )
     .bind(scope.tenant())

@@ -48,6 +48,10 @@ pub enum Outcome {
     Malformed,
 }
 
+/// Graph batches a few notifications per request; a batch this large is
+/// not Graph, and verifying each item would cost a lookup.
+pub const MAX_BATCH_ITEMS: usize = 100;
+
 /// Which URL the batch came to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -71,6 +75,18 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
         .await?;
         return Ok(Outcome::Malformed);
     };
+    if items.len() > MAX_BATCH_ITEMS {
+        record(
+            state,
+            unrouted(
+                Provider::Microsoft,
+                WebhookResult::Rejected,
+                "more notifications in one batch than Graph sends",
+            ),
+        )
+        .await?;
+        return Ok(Outcome::Malformed);
+    }
     let mut any_valid = false;
     for item in &items {
         any_valid |= one(state, channel, item).await?;

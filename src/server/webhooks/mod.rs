@@ -34,7 +34,22 @@ pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) 
 }
 
 /// Records a delivery that leads nowhere (rejected, unrouted, ignored).
-pub(crate) async fn record(state: &AppState, event: NewEvent) -> Result<(), AppError> {
+/// Anyone can send these, so they are counted, and stored at most once per
+/// source (the connection it claimed, or "unknown"), result and minute:
+/// repeats only raise the first record's count, and garbage cannot grow
+/// the database faster than that.
+pub(crate) async fn record(state: &AppState, mut event: NewEvent) -> Result<(), AppError> {
+    metrics::counter!(
+        "webhooks_discarded_total",
+        "provider" => event.provider.as_str(),
+        "result" => event.result.as_str()
+    )
+    .increment(1);
+    let source = event
+        .connection
+        .map_or_else(|| "unknown".to_owned(), |c| c.to_string());
+    let minute = crate::server::db::now_ms() / 60_000;
+    event.dedupe_key = Some(format!("{}|{source}|{minute}", event.result.as_str()));
     state.ingest.store(event, |_| None).await?;
     Ok(())
 }

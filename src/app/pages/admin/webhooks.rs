@@ -101,7 +101,9 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                     <thead><tr><th>"Received (UTC)"</th><th>"Type"</th><th>"User"</th><th>"Result"</th><th>"Latency"</th><th>"Dedupe key / payload"</th></tr></thead>
                     <tbody>
                         {rows.into_iter().map(|e| {
-                            let replayable = e.dedupe_key.is_some() && e.user_email.is_some();
+                            // Only verified deliveries can be processed again.
+                            let verified = !matches!(e.result.as_str(), "rejected" | "unrouted" | "ignored");
+                            let replayable = verified && e.dedupe_key.is_some() && e.user_email.is_some();
                             view! {
                                 <tr data-webhook=e.id.clone() data-result=e.result.clone()>
                                     <td class="nowrap">{utc_short(&e.received_at)}</td>
@@ -109,7 +111,7 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                                     <td>{e.user_email.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td>
                                         <span class=format!("badge badge-webhook-{}", e.result)>{e.result.clone()}</span>
-                                        {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{format!("+{} duplicate(s)", e.duplicates)}</span> })}
+                                        {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{if verified { format!("+{} duplicate(s)", e.duplicates) } else { format!("+{} more this minute", e.duplicates) }}</span> })}
                                         {e.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}
                                         {replayable.then(|| view! {
                                             <form method="post" action=format!("/admin/webhooks/{}/replay", e.id) class="replay">
