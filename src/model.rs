@@ -370,6 +370,20 @@ pub struct JobsPage {
     pub counts: Vec<(JobStatus, i64)>,
     /// RFC 3339: the next scheduler run (renewals, refreshes, polling).
     pub scheduler_next_run: Option<String>,
+    /// The last housekeeping run, if any yet.
+    pub housekeeping: Option<HousekeepingView>,
+}
+
+/// What the last housekeeping run removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HousekeepingView {
+    /// RFC 3339.
+    pub finished_at: String,
+    pub sessions: i64,
+    pub oauth_states: i64,
+    pub webhook_events: i64,
+    pub secrets: i64,
+    pub retention_days: u64,
 }
 
 /// A connection as admins see it on `/admin/connections`.

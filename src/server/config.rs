@@ -127,6 +127,14 @@ pub struct Settings {
     /// when dedicated worker instances share the PostgreSQL database).
     #[arg(long, env = "CALBRIDGE_WORKERS", default_value = "1", global = true)]
     pub workers: String,
+    /// Webhook events older than this many days are purged.
+    #[arg(
+        long,
+        env = "CALBRIDGE_RETENTION_DAYS",
+        default_value = "30",
+        global = true
+    )]
+    pub retention_days: String,
     #[command(flatten)]
     pub providers: ProviderSettings,
     #[command(flatten)]
@@ -330,6 +338,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Bearer token `/metrics` asks for, when set.
     pub metrics_token: Option<String>,
+    /// How long webhook events are kept.
+    pub retention: Duration,
     /// Run background job workers in this instance.
     pub workers: bool,
     pub db_max_connections: Option<u32>,
@@ -355,6 +365,7 @@ impl fmt::Debug for Config {
             .field("sandbox_reason", &self.sandbox_reason)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("retention", &self.retention)
             .field("instance_apps", &self.instance_apps)
             .field("endpoints", &self.endpoints)
             .finish()
@@ -579,6 +590,18 @@ impl Config {
             Some(t) => Some(t.to_owned()),
         };
 
+        let retention_days: u64 = s
+            .retention_days
+            .parse()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| {
+                bad(
+                    "CALBRIDGE_RETENTION_DAYS",
+                    "must be a number of days from 1 to 3650",
+                )
+            })?;
+
         let workers = match s.workers.as_str() {
             "1" | "true" | "yes" => true,
             "0" | "false" | "no" => false,
@@ -617,6 +640,7 @@ impl Config {
             sandbox_reason,
             trusted_proxies,
             metrics_token,
+            retention: Duration::from_secs(retention_days * 24 * 3600),
             workers,
             db_max_connections,
             instance_apps,
@@ -662,6 +686,7 @@ mod tests {
             sandbox: "auto".into(),
             workers: "1".into(),
             db_max_connections: None,
+            retention_days: "30".into(),
             providers: ProviderSettings::default(),
             security: SecuritySettings::default(),
         }
@@ -684,6 +709,10 @@ mod tests {
                 "DATABASE_URL",
             ),
             (|s| s.addr = Some("localhost".into()), "LEPTOS_SITE_ADDR"),
+            (
+                |s| s.retention_days = "0".into(),
+                "CALBRIDGE_RETENTION_DAYS",
+            ),
             (
                 |s| s.public_url = Some("not a url".into()),
                 "CALBRIDGE_PUBLIC_URL",

@@ -148,6 +148,7 @@ impl TestApp {
             workers: if options.workers { "1" } else { "0" }.into(),
             // Many test servers share one PostgreSQL (100 connections).
             db_max_connections: Some("6".into()),
+            retention_days: "30".into(),
             providers: Default::default(),
             security: calbridge::server::config::SecuritySettings {
                 trusted_proxies: options.trusted_proxies.clone(),

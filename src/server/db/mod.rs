@@ -4,6 +4,7 @@
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
 pub mod connections;
+pub mod housekeeping;
 pub mod invites;
 pub mod jobs;
 pub mod meetings;

@@ -99,12 +99,3 @@ pub async fn delete_for_user<'e, E: Executor<'e, Database = Any>>(
         .await?;
     Ok(())
 }
-
-/// unscoped: housekeeping across all tenants.
-pub async fn delete_expired<'e, E: Executor<'e, Database = Any>>(ex: E, now: i64) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(ex)
-        .await?
-        .rows_affected())
-}

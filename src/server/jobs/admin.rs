@@ -1,6 +1,6 @@
 //! `/admin/jobs`: the tenant's jobs, and retrying or discarding dead ones.
 
-use crate::model::{JobId, JobStatus, JobView, JobsPage};
+use crate::model::{HousekeepingView, JobId, JobStatus, JobView, JobsPage};
 use crate::server::auth::AdminCaller;
 use crate::server::db::{self, jobs as repo};
 use crate::server::error::AppResult;
@@ -34,6 +34,16 @@ pub async fn page(
         scheduler_next_run: super::scheduler::next_run(state)
             .await?
             .map(db::ms_to_rfc3339),
+        housekeeping: db::housekeeping::last(&state.db)
+            .await?
+            .map(|run| HousekeepingView {
+                finished_at: db::ms_to_rfc3339(run.finished_at),
+                sessions: run.sessions,
+                oauth_states: run.oauth_states,
+                webhook_events: run.webhook_events,
+                secrets: run.secrets,
+                retention_days: state.config.retention.as_secs() / 86_400,
+            }),
     })
 }
 

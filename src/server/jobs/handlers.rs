@@ -27,6 +27,7 @@ fn id_field<T: FromStr>(job: &Job, field: &str) -> Result<T, JobError> {
 pub async fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         kinds::TICK => scheduler::tick(state).await,
+        kinds::HOUSEKEEPING => super::housekeeping::run(state).await,
         kinds::SETUP => {
             let connection = connections_repo::get_in_tenant(
                 state.db.pool(),

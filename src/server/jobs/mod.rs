@@ -9,6 +9,7 @@
 
 pub mod admin;
 mod handlers;
+pub mod housekeeping;
 pub mod scheduler;
 
 /// The kinds of job.
@@ -27,6 +28,9 @@ pub mod kinds {
     pub const RECREATE: &str = "subscription.recreate";
     /// Turn a stored webhook delivery into a meeting.
     pub const PROCESS_WEBHOOK: &str = "webhook.process";
+    /// Purge expired sessions, OAuth states, old webhook events and
+    /// orphaned secrets.
+    pub const HOUSEKEEPING: &str = "housekeeping";
 }
 
 use crate::model::JobId;

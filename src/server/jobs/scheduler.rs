@@ -1,7 +1,8 @@
 //! The scheduler: a job that re-queues itself every minute and queues the
 //! periodic work that is due (subscription renewals, token refreshes ahead
-//! of expiry, polling syncs, housekeeping: purging old finished jobs and
-//! burying jobs whose worker died during their final attempt). Being a job, it runs on exactly
+//! of expiry, polling syncs, the hourly housekeeping job, purging old
+//! finished jobs and burying jobs whose worker died during their final
+//! attempt). Being a job, it runs on exactly
 //! one instance at a time and survives restarts.
 
 use super::{kinds, Enqueue, JobError};
@@ -82,6 +83,7 @@ pub async fn tick(state: &AppState) -> Result<(), JobError> {
             ));
         }
     }
+    let housekeeping = super::housekeeping::due(state, now).await?;
     let mut tx = state.db.begin_write().await?;
     for (tenant, kind, payload, key) in &due {
         super::Queue::enqueue_in(
@@ -90,6 +92,9 @@ pub async fn tick(state: &AppState) -> Result<(), JobError> {
             &Enqueue::now(Some(tenant), kind, payload.clone()).coalesced(key.clone()),
         )
         .await?;
+    }
+    if let Some(housekeeping) = &housekeeping {
+        super::Queue::enqueue_in(&mut tx, state.db.backend(), housekeeping).await?;
     }
     super::Queue::enqueue_in(
         &mut tx,

@@ -42,6 +42,15 @@ pub fn AdminJobsPage() -> impl IntoView {
                             "Scheduler (renewals, token refreshes, polling): next run "
                             {page.scheduler_next_run.as_deref().map(utc_minutes).unwrap_or_else(|| "not scheduled".into())}
                         </p>
+                        <p class="muted small" data-testid="housekeeping">
+                            {match &page.housekeeping {
+                                Some(h) => format!(
+                                    "Housekeeping: last run {}; removed {} expired session(s), {} OAuth state(s), {} webhook event(s) older than {} days and {} orphaned secret(s).",
+                                    utc_minutes(&h.finished_at), h.sessions, h.oauth_states, h.webhook_events, h.retention_days, h.secrets,
+                                ),
+                                None => "Housekeeping: not run yet (hourly, queued by the scheduler).".to_owned(),
+                            }}
+                        </p>
                         <JobsTable jobs=page.jobs/>
                     }.into_any()
                 }
