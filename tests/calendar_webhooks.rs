@@ -162,17 +162,16 @@ async fn google_notifications_drive_incremental_syncs(backend: Backend) {
     );
     let recorded = results(&app, "google").await;
     assert_eq!(recorded.iter().filter(|r| *r == "rejected").count(), 1);
-    // Unroutable notifications of one minute share one record and count.
+    // Unroutable notifications of one minute share one record and count
+    // (two records if the minute turned in between).
     let ignored: Vec<i64> =
         sqlx::query_scalar("SELECT duplicates FROM webhook_events WHERE result = 'ignored'")
             .fetch_all(app.state.db.pool())
             .await
             .unwrap();
-    assert_eq!(ignored.len(), 1, "{ignored:?}");
-    assert!(
-        ignored[0] >= 1,
-        "the unknown channel was counted: {ignored:?}"
-    );
+    assert!((1..=2).contains(&ignored.len()), "{ignored:?}");
+    let seen: i64 = ignored.iter().map(|d| d + 1).sum();
+    assert!(seen >= 2, "the unknown channel was counted: {ignored:?}");
     assert_eq!(meetings(&app, &ada).await, before, "nothing changed");
     app.stop().await;
 }
@@ -289,6 +288,18 @@ async fn a_reconnected_account_takes_its_data_to_the_new_owner(backend: Backend)
     )
     .await;
     assert_eq!(location(&resp), "/settings/calendars?notice=disconnected");
+    // The clean-up revokes Ada's grant at Google, which would take a grant
+    // issued meanwhile with it (providers revoke per grant): let it finish.
+    eventually("ada's clean-up finished", || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'connection.cleanup' AND status = 'done'",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+            == 1
+    })
+    .await;
 
     connected_and_synced(&app, &bob, "google").await;
     assert_eq!(

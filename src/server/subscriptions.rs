@@ -737,6 +737,12 @@ async fn revoke(state: &AppState, connection: &Connection) -> Result<(), JobErro
         id: &id_text,
         purpose,
     };
+    // Reconnected (or moved to another user) while the tokens were read:
+    // they may be the new connection's, which must not be revoked.
+    let stamp = || connections_repo::token_stamp(state.db.pool(), &connection.owner, connection.id);
+    let Ok(before) = stamp().await else {
+        return Ok(());
+    };
     let refresh = state
         .vault
         .load(state.db.pool(), scope, owner("refresh_token"))
@@ -745,6 +751,12 @@ async fn revoke(state: &AppState, connection: &Connection) -> Result<(), JobErro
         .vault
         .load(state.db.pool(), scope, owner("access_token"))
         .await?;
+    if !stamp()
+        .await
+        .is_ok_and(|after| after.version == before.version)
+    {
+        return Ok(());
+    }
     let app = crate::server::oauth_apps::credentials(state, scope, connection.provider).await?;
     let (Some(token), Some((client_id, secret))) = (refresh.or(access), app) else {
         return Ok(());
