@@ -326,19 +326,7 @@ async fn a_reconnected_account_takes_its_data_to_the_new_owner(backend: Backend)
     .unwrap();
     assert_eq!(owners, ["bob@example.com"]);
     eventually("only bob's watch channel is left at Google", || async {
-        let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        channels["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["state"] == "active")
-            .count()
-            == 1
+        active_google_channels(&app).await == 1
     })
     .await;
     app.stop().await;

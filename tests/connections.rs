@@ -230,18 +230,7 @@ async fn bad_states_store_nothing(backend: Backend) {
 
 /// The kinds of token-endpoint activity the sandbox saw, in order.
 async fn token_events(app: &TestApp) -> Vec<String> {
-    let events: Value = reqwest::get(app.url("/sandbox/_control/oauth/events"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
+    token_events_at(&app.url("/sandbox")).await
 }
 
 async fn refresh_count(app: &TestApp) -> usize {
@@ -693,16 +682,7 @@ async fn removing_a_member_cleans_up_at_every_provider(backend: Backend) {
     let mut stream = bob.get(app.url("/api/live")).send().await.unwrap();
     stream.chunk().await.unwrap();
 
-    let members: Value = members(&app, &ada).await;
-    let bob_id = members["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "bob@example.com")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_id = member_id(&app, &ada, "bob@example.com").await;
     let resp = post_form(
         &ada,
         &app.url(&format!("/admin/users/{bob_id}/remove")),
@@ -752,20 +732,7 @@ async fn removing_a_member_cleans_up_at_every_provider(backend: Backend) {
             world.microsoft.subscriptions.len()
         );
     }
-    let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        channels["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["state"] != "active"),
-        "{channels}"
-    );
+    assert_eq!(active_google_channels(&app).await, 0);
     assert_eq!(secrets_of(&app, "connection").await, 0);
     assert_eq!(secrets_of(&app, "subscription").await, 0);
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")

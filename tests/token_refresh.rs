@@ -12,21 +12,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn refreshes_seen(app_or_sandbox_base: &str) -> Vec<String> {
-    let events: Value = reqwest::get(format!("{app_or_sandbox_base}/_control/oauth/events"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The token endpoint is held for 3 s; meanwhile a signed webhook delivery
 /// is stored and acknowledged, and a login succeeds — the refresh is still
 /// in flight when both come back.
@@ -98,7 +83,7 @@ async fn writes_go_on_while_a_refresh_waits_on_the_provider(backend: Backend) {
         !test_call.is_finished(),
         "the webhook and the login waited for the provider's token call"
     );
-    assert!(!refreshes_seen(&app.url("/sandbox"))
+    assert!(!token_events_at(&app.url("/sandbox"))
         .await
         .contains(&"refresh".to_owned()));
 
@@ -106,7 +91,7 @@ async fn writes_go_on_while_a_refresh_waits_on_the_provider(backend: Backend) {
         test_call.await.unwrap(),
         "/settings/calendars?notice=connection_ok"
     );
-    let kinds = refreshes_seen(&app.url("/sandbox")).await;
+    let kinds = token_events_at(&app.url("/sandbox")).await;
     assert_eq!(
         kinds.iter().filter(|k| *k == "refresh").count(),
         1,
@@ -225,7 +210,7 @@ async fn two_instances_refresh_a_single_use_token_once() {
             .all(|l| l == "/settings/calendars?notice=connection_ok"),
         "{results:?}"
     );
-    let kinds = refreshes_seen(&sandbox.base).await;
+    let kinds = token_events_at(&sandbox.base).await;
     assert_eq!(
         kinds.iter().filter(|k| *k == "refresh").count(),
         1,

@@ -55,16 +55,25 @@ fn creator_uri(app: &TestApp, sandbox: &calbridge::sandbox::Sandbox) -> String {
 }
 
 async fn book(app: &TestApp, host: &str, invitee: &str, day: u32) -> Value {
+    book_with(app, host, invitee, day, json!({})).await
+}
+
+/// Books with further booking fields (`location`, `co_host_emails`, …).
+async fn book_with(app: &TestApp, host: &str, invitee: &str, day: u32, extra: Value) -> Value {
+    let mut booking = json!({
+        "host_email": host,
+        "invitee_name": invitee,
+        "invitee_email": format!("{}@example.com", invitee.to_lowercase()),
+        "start_time": format!("2026-12-{day:02}T10:00:00Z"),
+        "end_time": format!("2026-12-{day:02}T10:30:00Z"),
+        "event_name": "Intro call",
+    });
+    if let (Some(fields), Value::Object(more)) = (booking.as_object_mut(), extra) {
+        fields.extend(more);
+    }
     let resp = reqwest::Client::new()
         .post(app.url("/sandbox/_control/calendly/bookings"))
-        .json(&json!({
-            "host_email": host,
-            "invitee_name": invitee,
-            "invitee_email": format!("{}@example.com", invitee.to_lowercase()),
-            "start_time": format!("2026-12-{day:02}T10:00:00Z"),
-            "end_time": format!("2026-12-{day:02}T10:30:00Z"),
-            "event_name": "Intro call",
-        }))
+        .json(&booking)
         .send()
         .await
         .unwrap();
@@ -671,21 +680,14 @@ async fn a_javascript_location_never_becomes_a_link(backend: Backend) {
             json!({"type": "zoom", "join_url": "data:text/html,<script>alert(1)</script>"}),
         ),
     ] {
-        let resp = reqwest::Client::new()
-            .post(app.url("/sandbox/_control/calendly/bookings"))
-            .json(&json!({
-                "host_email": "alice@sandbox.test",
-                "invitee_name": "Mallory",
-                "invitee_email": "mallory@example.com",
-                "start_time": format!("2026-12-{day}T10:00:00Z"),
-                "end_time": format!("2026-12-{day}T10:30:00Z"),
-                "event_name": "Intro call",
-                "location": location,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::CREATED);
+        book_with(
+            &app,
+            "alice@sandbox.test",
+            "Mallory",
+            day,
+            json!({ "location": location }),
+        )
+        .await;
     }
     eventually("the bookings arrive", || async {
         meetings(&app, &ada).await.len() == 3
@@ -729,22 +731,14 @@ async fn a_collective_event_becomes_a_meeting_for_each_host(backend: Backend) {
     let bob = join_as_member(&app, &ada, "bob@example.com").await;
     connect_with_hook(&app, &ada, "alice@sandbox.test").await;
     connect_with_hook(&app, &bob, "bob@sandbox.test").await;
-    let resp = reqwest::Client::new()
-        .post(app.url("/sandbox/_control/calendly/bookings"))
-        .json(&json!({
-            "host_email": "alice@sandbox.test",
-            "co_host_emails": ["bob@sandbox.test"],
-            "invitee_name": "Pat",
-            "invitee_email": "pat@example.com",
-            "start_time": "2026-12-16T10:00:00Z",
-            "end_time": "2026-12-16T11:00:00Z",
-            "event_name": "Panel interview",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let booking: Value = resp.json().await.unwrap();
+    let booking = book_with(
+        &app,
+        "alice@sandbox.test",
+        "Pat",
+        16,
+        json!({ "co_host_emails": ["bob@sandbox.test"], "event_name": "Panel interview" }),
+    )
+    .await;
     let invitee_uri = booking["invitee"]["uri"].as_str().unwrap().to_owned();
     for (who, client) in [("ada", &ada), ("bob", &bob)] {
         eventually(&format!("the meeting reaches {who}"), || async {

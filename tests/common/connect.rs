@@ -145,3 +145,49 @@ pub async fn meetings(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
         .flat_map(|d| d["meetings"].as_array().unwrap().clone())
         .collect()
 }
+
+/// The kinds of token-endpoint activity a sandbox saw, in order
+/// (`sandbox_base` ends in `/sandbox`).
+pub async fn token_events_at(sandbox_base: &str) -> Vec<String> {
+    let events: Value = reqwest::get(format!("{sandbox_base}/_control/oauth/events"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A member's user id, from the admin's member list.
+pub async fn member_id(app: &TestApp, admin: &reqwest::Client, email: &str) -> String {
+    members(app, admin).await["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == email)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// How many watch channels the sandbox's Google holds active.
+pub async fn active_google_channels(app: &TestApp) -> usize {
+    let channels: Value = reqwest::get(app.url("/sandbox/_control/google/channels"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    channels["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "active")
+        .count()
+}
