@@ -31,10 +31,20 @@ async function openBeforeHydration(page: Page, url: string): Promise<() => Promi
   };
 }
 
+/** Collects every Content-Security-Policy violation the page reports. */
+function cspViolations(page: Page): string[] {
+  const seen: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) seen.push(message.text());
+  });
+  return seen;
+}
+
 // The tests share one fresh server: the first one creates the team.
 test.describe.configure({ mode: "serial" });
 
 test("sign up, log out, log in, invite a teammate who signs up", async ({ page, browser }) => {
+  const violations = cspViolations(page);
   // An empty instance: the first visitor creates the team and becomes its admin.
   await page.goto("/");
   await expect(page).toHaveURL(/\/login$/);
@@ -166,6 +176,7 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   expect(missing?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found", exact: true })).toBeVisible();
   await shot(page, "10-not-found");
+  expect(violations).toEqual([]);
 });
 
 test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page }) => {
@@ -216,6 +227,7 @@ test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page
 });
 
 test("connect calendars in a popup, fall back when popups are blocked, disconnect", async ({ page }) => {
+  const violations = cspViolations(page);
   await page.goto("/login");
   await page.getByLabel("Email").fill("ada@acme.test");
   await page.getByLabel("Password").fill(password);
@@ -274,9 +286,11 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
   await expect(page.getByText("Calendar disconnected.")).toBeVisible();
   await expect(page.locator("tr[data-provider='google']")).toContainText("disconnected");
   await shot(page, "17-calendars-disconnected");
+  expect(violations).toEqual([]);
 });
 
 test("live meetings: a booking appears for its owner only, and a cancellation strikes it through", async ({ page, browser }) => {
+  const violations = cspViolations(page);
   // Ada (admin) has alice@sandbox.test's Calendly connected from the previous test.
   await page.goto("/login");
   await page.getByLabel("Email").fill("ada@acme.test");
@@ -378,5 +392,7 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   await shot(page, "23-admin-connections");
   await page.goto("/admin/jobs?status=done");
   await expect(page.locator("tr[data-job='webhook.process']").first()).toBeVisible();
+  await expect(page.getByTestId("housekeeping")).toContainText("Housekeeping: last run");
   await shot(page, "24-admin-jobs");
+  expect(violations).toEqual([]);
 });
