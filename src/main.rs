@@ -46,6 +46,13 @@ async fn run_standalone_sandbox(
     if config.environment == calbridge::server::config::Environment::Production {
         return fail("CALBRIDGE_ENV: the provider sandbox never runs in production");
     }
+    // Its control API hands out every secret it holds: this machine only.
+    if !config.addr.ip().is_loopback() {
+        return fail(format!(
+            "--addr: the standalone sandbox listens only on a loopback address, not {}",
+            config.addr
+        ));
+    }
     let apps = match apps
         .iter()
         .map(|a| calbridge::sandbox::App::from_flag(a))

@@ -385,6 +385,13 @@ fn the_sandbox_refuses_to_start_in_production() {
         assert!(lines[0].contains("CALBRIDGE_SANDBOX"), "{stderr}");
         assert!(lines[0].contains("production"), "{stderr}");
     }
+    // The standalone sandbox never listens beyond this machine.
+    let out = calbridge(dir.path())
+        .args(["sandbox", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     // The standalone command refuses production even without the flag.
     let out = calbridge(dir.path())
         .arg("sandbox")
