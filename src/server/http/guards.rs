@@ -164,7 +164,11 @@ fn sandbox_area(path: &str) -> SandboxArea {
 /// logged-in person; everyone else gets a 404, as if there were no sandbox.
 /// A browser write from another site (Origin not ours) is refused even from
 /// loopback, so a web page cannot drive the panel through the user's browser.
-pub async fn sandbox_access(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn sandbox_access(
+    State(state): State<std::sync::Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let area = sandbox_area(req.uri().path());
     if area == SandboxArea::Provider {
         return next.run(req).await;

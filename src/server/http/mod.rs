@@ -38,7 +38,12 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let sandbox = match &state.sandbox {
         Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()).layer(
-            axum::middleware::from_fn_with_state(state.clone(), guards::sandbox_access),
+            // One Arc per request, not a clone of every component: provider
+            // calls to the sandbox go through here too.
+            axum::middleware::from_fn_with_state(
+                std::sync::Arc::new(state.clone()),
+                guards::sandbox_access,
+            ),
         ),
         None => Router::new(),
     };
@@ -127,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(sandbox)
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            std::sync::Arc::new(security_headers::SecurityHeaders::new(&state)),
             security_headers::security_headers,
         ))
 }

@@ -55,32 +55,69 @@ pub fn adopt_request_nonce() {
     }
 }
 
+/// For anything that is not a page: nothing may load, nothing may frame it.
+const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// What the middleware adds, decided once when the router is built.
+pub struct SecurityHeaders {
+    live_reload: bool,
+    hsts: bool,
+    non_page_policy: HeaderValue,
+}
+
+impl SecurityHeaders {
+    pub fn new(state: &AppState) -> Self {
+        SecurityHeaders {
+            live_reload: state.leptos_options.reload_port > 0
+                && std::env::var_os("LEPTOS_WATCH").is_some()
+                && state.config.environment == crate::server::config::Environment::Dev,
+            hsts: state.config.public_url.scheme() == "https",
+            non_page_policy: HeaderValue::from_static(NON_PAGE_POLICY),
+        }
+    }
+}
+
+/// Every response gets `nosniff` and a policy; pages (HTML) get the full
+/// policy with their nonce and the document headers. Webhook receivers
+/// never render a page, so their hot path skips the nonce altogether.
 pub async fn security_headers(
-    State(state): State<AppState>,
+    State(config): State<std::sync::Arc<SecurityHeaders>>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let nonce = CspNonce::generate();
-    req.extensions_mut().insert(nonce.clone());
+    let nonce = (!req.uri().path().starts_with("/webhooks/")).then(CspNonce::generate);
+    if let Some(nonce) = &nonce {
+        req.extensions_mut().insert(nonce.clone());
+    }
     let mut response = next.run(req).await;
-    let live_reload = state.leptos_options.reload_port > 0
-        && std::env::var_os("LEPTOS_WATCH").is_some()
-        && state.config.environment == crate::server::config::Environment::Dev;
     let headers = response.headers_mut();
-    let policy = content_security_policy(&nonce.0, live_reload);
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    let page = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let page_policy = nonce.filter(|_| page).and_then(|n| {
+        HeaderValue::from_str(&content_security_policy(&n.0, config.live_reload)).ok()
+    });
+    match page_policy {
+        Some(policy) => {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+        None => {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                config.non_page_policy.clone(),
+            );
+        }
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if state.config.public_url.scheme() == "https" {
+    if config.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
