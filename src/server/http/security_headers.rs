@@ -62,7 +62,6 @@ const NON_PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 pub struct SecurityHeaders {
     live_reload: bool,
     hsts: bool,
-    non_page_policy: HeaderValue,
 }
 
 impl SecurityHeaders {
@@ -72,7 +71,6 @@ impl SecurityHeaders {
                 && std::env::var_os("LEPTOS_WATCH").is_some()
                 && state.config.environment == crate::server::config::Environment::Dev,
             hsts: state.config.public_url.scheme() == "https",
-            non_page_policy: HeaderValue::from_static(NON_PAGE_POLICY),
         }
     }
 }
@@ -109,7 +107,7 @@ pub async fn security_headers(
         None => {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
-                config.non_page_policy.clone(),
+                HeaderValue::from_static(NON_PAGE_POLICY),
             );
         }
     }

@@ -183,9 +183,8 @@ pub struct BaseUrls {
 /// and a path inside the base's path. The check runs on the parsed,
 /// normalised URL, so dot segments (also percent-encoded ones) cannot climb
 /// out of the prefix; URLs carrying credentials are refused too.
-pub fn pin_under(api_base: &str, candidate: &str) -> Result<url::Url, ProviderError> {
+pub fn pin_under(base: &url::Url, candidate: &str) -> Result<url::Url, ProviderError> {
     let untrusted = || ProviderError::UntrustedUrl(candidate.chars().take(200).collect());
-    let base = url::Url::parse(api_base).map_err(|_| untrusted())?;
     let url = url::Url::parse(candidate).map_err(|_| untrusted())?;
     let prefix = base.path().trim_end_matches('/');
     let path = url.path();
@@ -218,7 +217,8 @@ pub fn safe_link(link: &str, local_origin: Option<&str>) -> Option<String> {
 #[derive(Clone)]
 pub struct ProviderHttp {
     client: oauth2::reqwest::Client,
-    endpoints: ProviderEndpoints,
+    /// Each provider's API base, parsed once (every call is checked).
+    api_bases: Vec<(Provider, url::Url)>,
     max_attempts: u32,
     base_delay: Duration,
 }
@@ -262,7 +262,10 @@ impl ProviderHttp {
                 .timeout(Duration::from_secs(15))
                 .build()
                 .expect("static reqwest configuration is valid"),
-            endpoints,
+            api_bases: Provider::ALL
+                .into_iter()
+                .filter_map(|p| Some((p, url::Url::parse(&endpoints.get(p).api_base).ok()?)))
+                .collect(),
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
         }
@@ -272,14 +275,15 @@ impl ProviderHttp {
         &self.client
     }
 
-    pub fn endpoints(&self) -> &ProviderEndpoints {
-        &self.endpoints
-    }
-
     /// `url` if it lies under `provider`'s API base; otherwise counts it and
     /// refuses, before any request is made.
     pub fn pin(&self, provider: Provider, url: &str) -> Result<url::Url, ProviderError> {
-        pin_under(&self.endpoints.get(provider).api_base, url).inspect_err(|_| {
+        let base = self.api_bases.iter().find(|(p, _)| *p == provider);
+        let pinned = match base {
+            Some((_, base)) => pin_under(base, url),
+            None => Err(ProviderError::UntrustedUrl(url.chars().take(200).collect())),
+        };
+        pinned.inspect_err(|_| {
             metrics::counter!("provider_untrusted_urls_total", "provider" => provider.as_str())
                 .increment(1);
             tracing::warn!(
@@ -609,6 +613,10 @@ mod tests {
         assert!(sb.any_under("http://127.0.0.1:3000/sandbox"));
     }
 
+    fn pin(base: &str, candidate: &str) -> Result<url::Url, ProviderError> {
+        pin_under(&url::Url::parse(base).unwrap(), candidate)
+    }
+
     #[test]
     fn only_urls_under_the_api_base_are_followed() {
         let base = "https://api.calendly.com";
@@ -618,10 +626,10 @@ mod tests {
             "https://API.calendly.com/x?page_token=abc",
         ];
         for url in ok {
-            assert!(pin_under(base, url).is_ok(), "{url}");
+            assert!(pin(base, url).is_ok(), "{url}");
         }
         let graph = "https://graph.microsoft.com/v1.0";
-        assert!(pin_under(
+        assert!(pin(
             graph,
             "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=x"
         )
@@ -656,7 +664,7 @@ mod tests {
         ];
         for (base, url) in refused {
             assert!(
-                matches!(pin_under(base, url), Err(ProviderError::UntrustedUrl(_))),
+                matches!(pin(base, url), Err(ProviderError::UntrustedUrl(_))),
                 "{url} under {base}"
             );
         }
