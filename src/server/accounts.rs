@@ -121,6 +121,7 @@ async fn create_account(
 ) -> AppResult<NewSession> {
     let invite_token = form.invite.as_deref().filter(|t| !t.is_empty());
     // A cheap read first; the transaction below checks again under its lock.
+    let mut tenant_name = String::new();
     match invite_token {
         Some(token) => {
             let invite =
@@ -132,7 +133,7 @@ async fn create_account(
             }
         }
         None => {
-            check_len(
+            tenant_name = check_len(
                 form.tenant_name.as_deref().unwrap_or(""),
                 "invalid_tenant_name",
             )?;
@@ -176,10 +177,6 @@ async fn create_account(
             UserScope::new(invite.tenant, user_id)
         }
         None => {
-            let tenant_name = check_len(
-                form.tenant_name.as_deref().unwrap_or(""),
-                "invalid_tenant_name",
-            )?;
             tenants::lock_for_first_signup(&mut tx, state.db.backend()).await?;
             if tenants::count(&mut *tx).await? > 0 {
                 return Err(AppError::Invalid("signup_closed"));
