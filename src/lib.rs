@@ -8,10 +8,12 @@
 pub mod api;
 pub mod app;
 pub mod model;
-#[cfg(feature = "ssr")]
+#[cfg(all(feature = "ssr", feature = "sandbox"))]
 pub mod sandbox;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod web;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

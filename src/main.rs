@@ -1,8 +1,11 @@
 //! The `calbridge` binary: `serve` (default), `migrate`, `rotate-key`,
 //! `create-admin`.
 
-use calbridge::server::config::{Cli, Command, Config};
-use calbridge::server::{accounts, build_state, http, observability};
+use calbridge::server::accounts;
+use calbridge::server::app_state::{build_state, AppState};
+use calbridge::server::http;
+use calbridge::server::platform::config::{Cli, Command, Config};
+use calbridge::server::platform::observability;
 use clap::Parser;
 use leptos::config::{get_configuration, LeptosOptions};
 use std::process::ExitCode;
@@ -37,13 +40,14 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 /// `calbridge sandbox`: the provider emulators alone, on `--addr`.
+#[cfg(feature = "sandbox")]
 async fn run_standalone_sandbox(
     config: &Config,
     deliver_to: Option<String>,
     seed: u64,
     apps: &[String],
 ) -> ExitCode {
-    if config.environment == calbridge::server::config::Environment::Production {
+    if config.environment == calbridge::server::platform::config::Environment::Production {
         return fail("CALBRIDGE_ENV: the provider sandbox never runs in production");
     }
     // Its control API hands out every secret it holds: this machine only.
@@ -87,7 +91,7 @@ async fn run_standalone_sandbox(
 }
 
 /// Opens the database (applying migrations) and the vault.
-async fn open_state(config: &Config) -> Result<calbridge::server::state::AppState, ExitCode> {
+async fn open_state(config: &Config) -> Result<AppState, ExitCode> {
     let options = leptos_options(config).map_err(fail)?;
     build_state(config.clone(), options).await.map_err(fail)
 }
@@ -98,7 +102,7 @@ async fn serve(config: &Config) -> ExitCode {
         Err(code) => return code,
     };
     if config.seed_demo {
-        match accounts::seed_demo(&state, config.demo_password.as_deref()).await {
+        match accounts::seed_demo(&state.accounts, config.demo_password.as_deref()).await {
             Ok(Some(password)) => println!(
                 "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {password}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
                 config.public_link("/login")
@@ -117,7 +121,7 @@ async fn serve(config: &Config) -> ExitCode {
         }
     };
     tracing::info!(addr = %config.addr, public_url = %config.public_url, sandbox = %config.sandbox_reason, "calbridge listening");
-    match http::serve(state, listener, http::shutdown_signal()).await {
+    match calbridge::web::serve(state, listener, http::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),
     }
@@ -135,6 +139,7 @@ async fn main() -> ExitCode {
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox {
             deliver_to,
             seed,
@@ -176,8 +181,15 @@ async fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match accounts::create_admin(&state, &tenant, &email, &name, &password, &time_zone)
-                .await
+            match accounts::create_admin(
+                &state.accounts,
+                &tenant,
+                &email,
+                &name,
+                &password,
+                &time_zone,
+            )
+            .await
             {
                 Ok(_) => {
                     println!("admin {email} created in tenant '{tenant}'");

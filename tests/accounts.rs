@@ -388,7 +388,7 @@ async fn tenants_cannot_touch_each_other(backend: Backend) {
 
     // A second tenant, created by the operator.
     let t2_admin = accounts::create_admin(
-        &app.state,
+        &app.state.accounts,
         "Globex",
         "hank@globex.test",
         "Hank",

@@ -64,8 +64,8 @@ fn event(summary: &str, day: u32) -> Value {
     json!({
         "owner_email": "alice@sandbox.test",
         "summary": summary,
-        "start": format!("2026-12-{day:02}T09:00:00Z"),
-        "end": format!("2026-12-{day:02}T10:00:00Z"),
+        "start": common::days_ahead(day, "09:00"),
+        "end": common::days_ahead(day, "10:00"),
         "attendees": ["guest@example.com"],
         "online_meeting": true,
     })

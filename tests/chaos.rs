@@ -162,7 +162,7 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
         let roll: f64 = rng.gen();
         if active.is_empty() || roll < 0.6 {
             let host = &hosts[rng.gen_range(0..hosts.len())];
-            let day = 1 + op % 28;
+            let day = 1 + (op % 28) as u32;
             let hour = 6 + (op / 28) % 14;
             let booking = sandbox
                 .control(
@@ -171,8 +171,8 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
                         "host_email": host,
                         "invitee_name": format!("Guest {op}"),
                         "invitee_email": format!("guest{op}@example.com"),
-                        "start_time": format!("2026-12-{day:02}T{hour:02}:00:00Z"),
-                        "end_time": format!("2026-12-{day:02}T{hour:02}:30:00Z"),
+                        "start_time": common::days_ahead(day, &format!("{hour:02}:00")),
+                        "end_time": common::days_ahead(day, &format!("{hour:02}:30")),
                         "event_name": "Chaos call",
                     }),
                 )
@@ -188,11 +188,11 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
                     )
                     .await;
             } else {
-                let day = 1 + (op + 7) % 28;
+                let day = 1 + ((op + 7) % 28) as u32;
                 let moved = sandbox
                     .control(
                         &format!("/_control/calendly/bookings/{invitee}/reschedule"),
-                        json!({"start_time": format!("2026-12-{day:02}T20:00:00Z"), "end_time": format!("2026-12-{day:02}T20:30:00Z")}),
+                        json!({"start_time": common::days_ahead(day, "20:00"), "end_time": common::days_ahead(day, "20:30")}),
                     )
                     .await;
                 if let Some(new) = moved["invitee"]["uuid"].as_str() {
@@ -204,7 +204,7 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
 
     // Let the sandbox finish delivering and calbridge finish processing.
     let expected = truth(&sandbox, &hosts).await;
-    let db = calbridge::server::db::Db::connect(&database_url)
+    let db = calbridge::server::platform::db::Db::connect(&database_url)
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);

@@ -309,7 +309,7 @@ async fn disconnect_revokes_at_the_provider(backend: Backend) {
     // Someone else's connection id is not found.
     let other = app.client();
     calbridge::server::accounts::create_admin(
-        &app.state,
+        &app.state.accounts,
         "Globex",
         "hank@globex.test",
         "Hank",
@@ -520,7 +520,7 @@ async fn admins_see_and_manage_every_connection_in_their_tenant(backend: Backend
 
     // Other tenants: not found.
     calbridge::server::accounts::create_admin(
-        &app.state,
+        &app.state.accounts,
         "Globex",
         "hank@globex.test",
         "Hank",

@@ -81,7 +81,7 @@ async fn housekeeping_purges_what_expired_and_keeps_the_rest(backend: Backend) {
 
     // The scheduler ran housekeeping at start; forget that run so it is due.
     exec(&app, "DELETE FROM housekeeping_runs").await;
-    calbridge::server::jobs::scheduler::run_now(&app.state)
+    calbridge::server::jobs::scheduler::ensure(&app.state.db, &app.state.jobs)
         .await
         .unwrap();
     app.state.jobs.wake();

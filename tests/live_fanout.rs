@@ -62,8 +62,8 @@ async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
             "host_email": "alice@sandbox.test",
             "invitee_name": "Pat",
             "invitee_email": "pat@example.com",
-            "start_time": "2026-12-02T10:00:00Z",
-            "end_time": "2026-12-02T10:30:00Z",
+            "start_time": common::days_ahead(2, "10:00"),
+            "end_time": common::days_ahead(2, "10:30"),
         }))
         .send()
         .await

@@ -44,7 +44,7 @@ fn register(app: &TestApp, provider: Provider, client_id: &str, secret: &str) {
             provider,
             client_id: client_id.into(),
             client_secret: secret.into(),
-            redirect_uris: vec![app.state.redirect_uri(provider)],
+            redirect_uris: vec![app.state.config.redirect_uri(provider)],
         });
 }
 
@@ -85,6 +85,7 @@ async fn instance_defaults_are_registered_with_the_sandbox(backend: Backend) {
         .unwrap();
     for secret in app
         .state
+        .apps
         .instance_apps
         .iter()
         .map(|a| a.client_secret.clone())
@@ -349,7 +350,7 @@ async fn apps_are_per_tenant_and_admin_only(backend: Backend) {
     )
     .await;
     calbridge::server::accounts::create_admin(
-        &app.state,
+        &app.state.accounts,
         "Globex",
         "hank@globex.test",
         "Hank",

@@ -313,7 +313,7 @@ async fn pages_keep_rendering_while_other_routers_are_built() {
     let state = app.state.clone();
     let building = tokio::task::spawn_blocking(move || {
         for _ in 0..300 {
-            drop(calbridge::server::http::router(state.clone()));
+            drop(calbridge::web::router(state.clone()));
         }
     });
     let client = app.client();

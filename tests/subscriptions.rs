@@ -27,7 +27,7 @@ async fn advance(app: &TestApp, by: Duration) {
 }
 
 async fn run_scheduler(app: &TestApp) {
-    calbridge::server::jobs::scheduler::run_now(&app.state)
+    calbridge::server::jobs::scheduler::ensure(&app.state.db, &app.state.jobs)
         .await
         .unwrap();
 }

@@ -70,7 +70,7 @@ fn violations(file: &str, source: &str) -> Vec<String> {
 
 #[test]
 fn every_tenant_query_is_scoped() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/db");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/platform/db");
     let mut all = Vec::new();
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use calbridge::server::webhooks::signature;
+use calbridge::server::providers::calendly::webhook as signature;
 use common::connect::*;
 use common::process::{connect as connect_process, free_port, Server};
 use common::sandbox::start_sandbox;

@@ -3,9 +3,10 @@
 
 mod common;
 
-use calbridge::server::db::vault::SecretOwner;
-use calbridge::server::db::TenantScope;
-use calbridge::server::{accounts, build_state};
+use calbridge::server::accounts;
+use calbridge::server::app_state::build_state;
+use calbridge::server::platform::db::vault::SecretOwner;
+use calbridge::server::platform::db::TenantScope;
 use common::*;
 use sqlx::Row;
 
@@ -13,7 +14,7 @@ const SECRET: &str = "ya29.super-secret-access-token-value";
 
 async fn tenant(app: &TestApp, name: &str) -> TenantScope {
     accounts::create_admin(
-        &app.state,
+        &app.state.accounts,
         name,
         &format!("admin@{name}.test"),
         "Admin",
@@ -28,9 +29,9 @@ async fn tenant(app: &TestApp, name: &str) -> TenantScope {
 /// Stores on a connection of its own, returned to the pool right after
 /// (the app's shutdown waits for every pooled connection).
 async fn store(
-    vault: &calbridge::server::vault::Vault,
+    vault: &calbridge::server::platform::vault::Vault,
     pool: &sqlx::AnyPool,
-    scope: &calbridge::server::db::TenantScope,
+    scope: &calbridge::server::platform::db::TenantScope,
     owner: SecretOwner<'_>,
     value: &str,
 ) {
@@ -188,7 +189,9 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     );
     // …and a wrong master key is refused at start-up with a clear message.
     let mut wrong = (*app.state.config).clone();
-    wrong.master_key = Some(calbridge::server::config::MasterKeyInput([7u8; 32]));
+    wrong.master_key = Some(calbridge::server::platform::config::MasterKeyInput(
+        [7u8; 32],
+    ));
     let err = build_state(wrong, app.state.leptos_options.clone())
         .await
         .err()

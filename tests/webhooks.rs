@@ -6,7 +6,7 @@
 
 mod common;
 
-use calbridge::server::webhooks::signature;
+use calbridge::server::providers::calendly::webhook as signature;
 use common::connect::*;
 use common::*;
 use reqwest::StatusCode;
@@ -64,8 +64,8 @@ async fn book_with(app: &TestApp, host: &str, invitee: &str, day: u32, extra: Va
         "host_email": host,
         "invitee_name": invitee,
         "invitee_email": format!("{}@example.com", invitee.to_lowercase()),
-        "start_time": format!("2026-12-{day:02}T10:00:00Z"),
-        "end_time": format!("2026-12-{day:02}T10:30:00Z"),
+        "start_time": common::days_ahead(day, "10:00"),
+        "end_time": common::days_ahead(day, "10:30"),
         "event_name": "Intro call",
     });
     if let (Some(fields), Value::Object(more)) = (booking.as_object_mut(), extra) {
@@ -456,7 +456,7 @@ async fn out_of_order_deliveries_converge_to_the_truth(backend: Backend) {
         .post(app.url(&format!(
             "/sandbox/_control/calendly/bookings/{ben}/reschedule"
         )))
-        .json(&json!({"start_time": "2026-12-20T15:00:00Z", "end_time": "2026-12-20T15:30:00Z"}))
+        .json(&json!({"start_time": common::days_ahead(20, "15:00"), "end_time": common::days_ahead(20, "15:30")}))
         .send()
         .await
         .unwrap()

@@ -22,7 +22,7 @@ pub async fn get_shell() -> Result<ShellInfo, ApiError> {
 #[server(endpoint = "signup_mode", input = GetUrl)]
 pub async fn get_signup_mode(invite: Option<String>) -> Result<SignupMode, ApiError> {
     let state = super::context::state();
-    Ok(crate::server::accounts::signup_mode(&state, invite.as_deref()).await?)
+    Ok(crate::server::accounts::signup_mode(&state.accounts, invite.as_deref()).await?)
 }
 
 /// Members and pending invites of the caller's tenant (admins only).
@@ -30,7 +30,7 @@ pub async fn get_signup_mode(invite: Option<String>) -> Result<SignupMode, ApiEr
 pub async fn get_members() -> Result<MembersPage, ApiError> {
     let admin = super::context::require_admin().await?;
     let state = super::context::state();
-    Ok(crate::server::accounts::members_page(&state, &admin).await?)
+    Ok(crate::server::accounts::members_page(&state.accounts, &admin).await?)
 }
 
 /// OAuth apps per provider for the caller's tenant (admins only).
@@ -38,7 +38,7 @@ pub async fn get_members() -> Result<MembersPage, ApiError> {
 pub async fn get_oauth_apps() -> Result<Vec<crate::model::OAuthAppView>, ApiError> {
     let admin = super::context::require_admin().await?;
     let state = super::context::state();
-    Ok(crate::server::oauth_apps::list(&state, &admin).await?)
+    Ok(crate::server::connections::oauth_apps::list(&state.apps, &admin).await?)
 }
 
 /// The caller's calendar connections.
@@ -46,7 +46,7 @@ pub async fn get_oauth_apps() -> Result<Vec<crate::model::OAuthAppView>, ApiErro
 pub async fn get_connections() -> Result<Vec<crate::model::ConnectionView>, ApiError> {
     let caller = super::context::require_caller().await?;
     let state = super::context::state();
-    Ok(crate::server::connections::list(&state, &caller).await?)
+    Ok(crate::server::connections::list(&state.connections, &caller).await?)
 }
 
 /// Every connection in the admin's tenant, optionally filtered.
@@ -67,5 +67,11 @@ pub async fn get_tenant_connections(
         .map(|s| s.parse())
         .transpose()
         .map_err(ApiError::Invalid)?;
-    Ok(crate::server::connections::tenant_list(&app, &admin, provider, connection_state).await?)
+    Ok(crate::server::connections::tenant_list(
+        &app.connections,
+        &admin,
+        provider,
+        connection_state,
+    )
+    .await?)
 }

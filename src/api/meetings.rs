@@ -9,5 +9,5 @@ use leptos::server_fn::codec::GetUrl;
 pub async fn get_meetings(past: bool) -> Result<MeetingsPage, ApiError> {
     let caller = super::context::require_caller().await?;
     let state = super::context::state();
-    Ok(crate::server::meetings::page(&state, &caller, past).await?)
+    Ok(crate::server::meetings::page(&state.meetings, &caller, past).await?)
 }

@@ -8,8 +8,8 @@ pub mod operations;
 #[cfg(feature = "ssr")]
 mod context {
     use crate::model::ApiError;
+    use crate::server::app_state::AppState;
     use crate::server::auth::{AdminCaller, Caller};
-    use crate::server::state::AppState;
     use leptos::prelude::{expect_context, use_context};
 
     pub fn state() -> AppState {
@@ -22,7 +22,7 @@ mod context {
         let Some(parts) = use_context::<axum::http::request::Parts>() else {
             return Ok(None);
         };
-        Caller::from_parts(&parts, &state)
+        Caller::from_parts(&parts, &state.db)
             .await
             .map_err(ApiError::from)
     }

@@ -14,7 +14,7 @@ pub async fn get_jobs(status: Option<String>) -> Result<JobsPage, ApiError> {
         .map(|s| s.parse())
         .transpose()
         .map_err(ApiError::Invalid)?;
-    Ok(crate::server::jobs::admin::page(&state, &admin, status).await?)
+    Ok(crate::server::admin::jobs::page(&state.admin, &admin, status).await?)
 }
 
 /// The tenant's received webhooks, filtered (admins only).
@@ -33,8 +33,8 @@ pub async fn get_webhook_events(
         .map_err(ApiError::Invalid)?;
     let result = result.filter(|r| !r.is_empty());
     let q = q.filter(|q| !q.trim().is_empty());
-    Ok(crate::server::webhooks::admin::list(
-        &state,
+    Ok(crate::server::admin::webhooks::list(
+        &state.admin,
         &admin,
         provider,
         result.as_deref(),

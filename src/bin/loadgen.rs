@@ -11,7 +11,7 @@
 //!    while an SSE client listens as the user, and the time from sending the
 //!    webhook to the `meeting` event (detail fetch included) is measured.
 
-use calbridge::server::webhooks::signature;
+use calbridge::server::providers::calendly::webhook as signature;
 use clap::Parser;
 use rand::Rng;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};

@@ -3,8 +3,9 @@
 //! faults and read the providers' ground truth. Provider-specific control
 //! routes live in the provider modules.
 
-use super::faults::FaultRule;
-use super::{calendly, google, microsoft, Account, App, Sandbox, Tunables, World};
+use super::core::faults::FaultRule;
+use super::core::{bad_request, control_error, Account, App, Tunables};
+use super::{calendly, google, microsoft, Sandbox, World};
 use crate::model::Provider;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -31,15 +32,6 @@ pub fn routes() -> Router<Sandbox> {
         .route("/_control/clock", post(advance_clock))
         .route("/_control/truth", get(truth))
         .route("/_control/oauth/events", get(oauth_events))
-}
-
-/// A 4xx with a plain JSON message, for bad control requests.
-pub fn bad_request(message: impl Into<String>) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": message.into() })),
-    )
-        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -220,11 +212,7 @@ async fn truth(State(s): State<Sandbox>, Query(q): Query<HashMap<String, String>
         }
     }
     if out.is_empty() {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "error": "no such account" })),
-        )
-            .into_response();
+        return control_error(StatusCode::NOT_FOUND, "no such account");
     }
     Json(Value::Object(out)).into_response()
 }

@@ -2,7 +2,9 @@
 //! and every webhook attempt, plus forms to act as an invitee (Calendly) or
 //! a calendar owner (Google, Outlook).
 
-use super::{calendly, google, microsoft, OwnerEvent, Sandbox};
+use super::core::html::escape;
+use super::core::{bad_request, OwnerEvent};
+use super::{calendly, google, microsoft, Sandbox};
 use crate::model::Provider;
 use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -16,13 +18,6 @@ pub fn routes() -> Router<Sandbox> {
         .route("/panel/calendly/book", post(book))
         .route("/panel/calendly/cancel/{uuid}", post(cancel))
         .route("/panel/{provider}/event", post(owner_event))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 const STYLE: &str = "<style>
@@ -53,9 +48,9 @@ async fn panel(State(s): State<Sandbox>) -> Response {
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=muted>{}</td></tr>",
                 a.provider.label(),
-                esc(&a.email),
-                esc(&a.plan),
-                esc(&a.id)
+                escape(&a.email),
+                escape(&a.plan),
+                escape(&a.id)
             )
         })
         .collect();
@@ -66,8 +61,8 @@ async fn panel(State(s): State<Sandbox>) -> Response {
             format!(
                 "<tr><td>{}</td><td>{}</td><td class=muted>{}</td></tr>",
                 a.provider.label(),
-                esc(&a.client_id),
-                esc(&a.redirect_uris.join(", "))
+                escape(&a.client_id),
+                escape(&a.redirect_uris.join(", "))
             )
         })
         .collect();
@@ -95,20 +90,20 @@ async fn panel(State(s): State<Sandbox>) -> Response {
                 .collect();
             bookings.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td></tr>",
-                esc(&account.email),
-                esc(event["name"].as_str().unwrap_or("")),
-                esc(event["start_time"].as_str().unwrap_or("")),
+                escape(&account.email),
+                escape(event["name"].as_str().unwrap_or("")),
+                escape(event["start_time"].as_str().unwrap_or("")),
                 if active { "ok" } else { "bad" },
-                esc(event["status"].as_str().unwrap_or("")),
+                escape(event["status"].as_str().unwrap_or("")),
                 if active {
                     format!(
                         "{} <form method=post action=\"{}/panel/calendly/cancel/{}\" style=display:inline><button class=small>Cancel</button></form>",
-                        esc(&invitees.join(", ")),
+                        escape(&invitees.join(", ")),
                         s.path_prefix(),
-                        esc(uuid)
+                        escape(uuid)
                     )
                 } else {
-                    esc(&invitees.join(", "))
+                    escape(&invitees.join(", "))
                 }
             ));
         }
@@ -126,8 +121,8 @@ async fn panel(State(s): State<Sandbox>) -> Response {
         truths.push_str(&format!(
             "<details><summary>{} — {}</summary><pre>{}</pre></details>",
             account.provider.label(),
-            esc(&account.email),
-            esc(&serde_json::to_string_pretty(&t).unwrap_or_default())
+            escape(&account.email),
+            escape(&serde_json::to_string_pretty(&t).unwrap_or_default())
         ));
     }
     drop(world);
@@ -141,11 +136,11 @@ async fn panel(State(s): State<Sandbox>) -> Response {
                 "<tr><td class=muted>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{} ms</td><td class=muted>{}</td></tr>",
                 a.at.format("%H:%M:%S"),
                 a.provider.label(),
-                esc(&a.label),
+                escape(&a.label),
                 if a.outcome == "delivered" { "ok" } else { "bad" },
                 a.status.map(|s| s.to_string()).unwrap_or_else(|| a.outcome.to_owned()),
                 a.latency_ms,
-                esc(&a.url)
+                escape(&a.url)
             )
         })
         .collect();
@@ -154,7 +149,7 @@ async fn panel(State(s): State<Sandbox>) -> Response {
             .accounts
             .iter()
             .filter(|a| a.provider == p)
-            .map(|a| format!("<option>{}</option>", esc(&a.email)))
+            .map(|a| format!("<option>{}</option>", escape(&a.email)))
             .collect()
     };
     let start = (now + chrono::Duration::days(1))
@@ -231,7 +226,7 @@ async fn owner_event(
     let result = match provider.parse::<Provider>() {
         Ok(Provider::Google) => google::create_owner_event(&s, event),
         Ok(Provider::Microsoft) => microsoft::create_owner_event(&s, event),
-        _ => return super::control::bad_request("unknown provider"),
+        _ => return bad_request("unknown provider"),
     };
     match result {
         Ok(_) => Redirect::to(&s.path_prefix()).into_response(),

@@ -2,12 +2,35 @@
 //! Handlers and server functions stay thin and call these.
 
 use crate::model::{InviteId, InviteView, MemberView, MembersPage, Role, SignupMode, UserId};
-use crate::server::auth::{passwords, random_token, token_hash, AdminCaller, Caller};
-use crate::server::db::vault::SecretOwner;
-use crate::server::db::{self, invites, sessions, tenants, users, DbError, TenantScope, UserScope};
+use crate::server::auth::throttle::LoginThrottle;
+use crate::server::auth::{passwords, AdminCaller, Caller};
+use crate::server::connections::Connections;
 use crate::server::error::{AppError, AppResult};
-use crate::server::state::AppState;
+use crate::server::meetings::live::Live;
+use crate::server::platform::config::Config;
+use crate::server::platform::db::vault::SecretOwner;
+use crate::server::platform::db::Db;
+use crate::server::platform::db::{
+    self, invites, sessions, tenants, users, DbError, TenantScope, UserScope,
+};
+use crate::server::platform::vault::crypto::{random_token, token_hash};
+use crate::server::platform::vault::Vault;
 use std::str::FromStr;
+use std::sync::Arc;
+
+/// What accounts, sessions and invites use.
+#[derive(Clone)]
+pub struct Accounts {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub config: Arc<Config>,
+    pub throttle: Arc<LoginThrottle>,
+    /// Failed sign-ups per client address.
+    pub signup_throttle: Arc<LoginThrottle>,
+    pub live: Arc<Live>,
+    /// Removing a member disconnects their calendars.
+    pub connections: Connections,
+}
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -66,10 +89,10 @@ pub struct SignupForm {
     pub invite: Option<String>,
 }
 
-pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<SignupMode> {
+pub async fn signup_mode(ctx: &Accounts, invite: Option<&str>) -> AppResult<SignupMode> {
     if let Some(token) = invite.filter(|t| !t.is_empty()) {
         let open =
-            invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms())
+            invites::find_open_by_token_hash(ctx.db.pool(), &token_hash(token), db::now_ms())
                 .await?;
         return Ok(match open {
             Some(i) => SignupMode::Invite {
@@ -79,7 +102,7 @@ pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<Si
             None => SignupMode::InviteInvalid,
         });
     }
-    Ok(if tenants::count(state.db.pool()).await? == 0 {
+    Ok(if tenants::count(ctx.db.pool()).await? == 0 {
         SignupMode::FirstAccount
     } else {
         SignupMode::Closed
@@ -92,8 +115,9 @@ pub async fn signup_mode(state: &AppState, invite: Option<&str>) -> AppResult<Si
 /// Everything that can refuse the request is checked before argon2 runs,
 /// and failed sign-ups per client address are throttled like logins, so
 /// sign-up cannot be used to burn the server's CPU.
+#[tracing::instrument(skip_all)]
 pub async fn sign_up(
-    state: &AppState,
+    ctx: &Accounts,
     form: SignupForm,
     client: Option<&str>,
 ) -> AppResult<NewSession> {
@@ -102,18 +126,18 @@ pub async fn sign_up(
     let time_zone = check_time_zone(&form.time_zone)?;
     passwords::check_policy(&form.password)?;
     let client_key = format!("signup-ip:{}", client.unwrap_or("unknown"));
-    if !state.signup_throttle.try_attempt(&[&client_key]) {
+    if !ctx.signup_throttle.try_attempt(&[&client_key]) {
         return Err(AppError::RateLimited);
     }
-    let result = create_account(state, form, email, name, time_zone).await;
+    let result = create_account(ctx, form, email, name, time_zone).await;
     if result.is_ok() {
-        state.signup_throttle.succeeded(&[&client_key]);
+        ctx.signup_throttle.succeeded(&[&client_key]);
     }
     result
 }
 
 async fn create_account(
-    state: &AppState,
+    ctx: &Accounts,
     form: SignupForm,
     email: String,
     name: String,
@@ -125,7 +149,7 @@ async fn create_account(
     match invite_token {
         Some(token) => {
             let invite =
-                invites::find_open_by_token_hash(state.db.pool(), &token_hash(token), db::now_ms())
+                invites::find_open_by_token_hash(ctx.db.pool(), &token_hash(token), db::now_ms())
                     .await?
                     .ok_or(AppError::Invalid("invite_invalid"))?;
             if invite.email.as_deref().is_some_and(|e| e != email) {
@@ -137,14 +161,14 @@ async fn create_account(
                 form.tenant_name.as_deref().unwrap_or(""),
                 "invalid_tenant_name",
             )?;
-            if tenants::count(state.db.pool()).await? > 0 {
+            if tenants::count(ctx.db.pool()).await? > 0 {
                 return Err(AppError::Invalid("signup_closed"));
             }
         }
     }
     let password_hash = passwords::hash(&form.password).await?;
 
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let owner = match invite_token {
         Some(token) => {
             let invite =
@@ -177,7 +201,7 @@ async fn create_account(
             UserScope::new(invite.tenant, user_id)
         }
         None => {
-            tenants::lock_for_first_signup(&mut tx, state.db.backend()).await?;
+            tenants::lock_for_first_signup(&mut tx, ctx.db.backend()).await?;
             if tenants::count(&mut *tx).await? > 0 {
                 return Err(AppError::Invalid("signup_closed"));
             }
@@ -197,19 +221,19 @@ async fn create_account(
             UserScope::new(tenant, user_id)
         }
     };
-    let session = start_session(state, &mut tx, &owner).await?;
+    let session = start_session(ctx, &mut tx, &owner).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), "account created");
     Ok(session)
 }
 
 async fn start_session(
-    state: &AppState,
+    ctx: &Accounts,
     tx: &mut db::Tx,
     owner: &UserScope,
 ) -> AppResult<NewSession> {
     let token = random_token();
-    let ttl_ms = state.config.session_ttl.as_millis() as i64;
+    let ttl_ms = ctx.config.session_ttl.as_millis() as i64;
     sessions::insert(&mut **tx, &token_hash(&token), owner, db::now_ms() + ttl_ms).await?;
     Ok(NewSession {
         token,
@@ -219,8 +243,9 @@ async fn start_session(
 
 /// Checks the password and opens a new session, ending the one the browser
 /// had (session rotation). Wrong password and unknown email are one error.
+#[tracing::instrument(skip_all)]
 pub async fn log_in(
-    state: &AppState,
+    ctx: &Accounts,
     email: &str,
     password: &str,
     client: Option<&str>,
@@ -236,10 +261,10 @@ pub async fn log_in(
         .collect();
     // Check and count in one step: concurrent guesses cannot all slip
     // through before the first failure is recorded.
-    if !state.throttle.try_attempt(&keys) {
+    if !ctx.throttle.try_attempt(&keys) {
         return Err(AppError::RateLimited);
     }
-    let candidates = users::login_candidates(state.db.pool(), &email).await?;
+    let candidates = users::login_candidates(ctx.db.pool(), &email).await?;
     let mut matched = None;
     if candidates.is_empty() {
         passwords::verify_dummy(password).await;
@@ -254,35 +279,34 @@ pub async fn log_in(
         tracing::info!("login failed");
         return Err(AppError::Invalid("invalid_credentials"));
     };
-    state.throttle.succeeded(&keys);
-    state.throttle.clear(&email);
-    let mut tx = state.db.begin_write().await?;
+    ctx.throttle.succeeded(&keys);
+    ctx.throttle.clear(&email);
+    let mut tx = ctx.db.begin_write().await?;
     if let Some(old) = previous_session {
         sessions::delete(&mut *tx, &token_hash(old)).await?;
     }
     let owner = UserScope::new(user.tenant, user.id);
-    let session = start_session(state, &mut tx, &owner).await?;
+    let session = start_session(ctx, &mut tx, &owner).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), "logged in");
     Ok(session)
 }
 
 /// Ends the session, and with it that browser's live stream.
-pub async fn log_out(state: &AppState, session_token: &str) -> AppResult<()> {
+pub async fn log_out(ctx: &Accounts, session_token: &str) -> AppResult<()> {
     let hash = token_hash(session_token);
-    let owner = sessions::find_owner(state.db.pool(), &hash, db::now_ms()).await?;
-    sessions::delete(state.db.pool(), &hash).await?;
+    let owner = sessions::find_owner(ctx.db.pool(), &hash, db::now_ms()).await?;
+    sessions::delete(ctx.db.pool(), &hash).await?;
     if let Some(owner) = owner {
-        state
-            .live
-            .end_session(&state.db, owner.user.user_id(), &hash)
+        ctx.live
+            .end_session(&ctx.db, owner.user.user_id(), &hash)
             .await;
     }
     Ok(())
 }
 
 pub async fn update_profile(
-    state: &AppState,
+    ctx: &Accounts,
     caller: &Caller,
     name: &str,
     time_zone: &str,
@@ -290,7 +314,7 @@ pub async fn update_profile(
     let name = check_len(name, "invalid_name")?;
     let time_zone = check_time_zone(time_zone)?;
     users::set_profile(
-        state.db.pool(),
+        ctx.db.pool(),
         caller.scope(),
         caller.user.user_id(),
         &name,
@@ -300,9 +324,9 @@ pub async fn update_profile(
     Ok(())
 }
 
-pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<MembersPage> {
+pub async fn members_page(ctx: &Accounts, admin: &AdminCaller) -> AppResult<MembersPage> {
     let scope = admin.0.scope();
-    let members = users::list(state.db.pool(), scope)
+    let members = users::list(ctx.db.pool(), scope)
         .await?
         .into_iter()
         .map(|u| MemberView {
@@ -315,11 +339,11 @@ pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<Me
         })
         .collect();
     let mut invite_views = Vec::new();
-    for invite in invites::list_pending(state.db.pool(), scope, db::now_ms()).await? {
+    for invite in invites::list_pending(ctx.db.pool(), scope, db::now_ms()).await? {
         let id = invite.id.to_string();
-        let Some(token) = state
+        let Some(token) = ctx
             .vault
-            .load(state.db.pool(), scope, invite_secret(&id))
+            .load(ctx.db.pool(), scope, invite_secret(&id))
             .await?
         else {
             continue;
@@ -328,7 +352,7 @@ pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<Me
             id: invite.id,
             email: invite.email,
             role: invite.role,
-            link: invite_link(state, token.expose()),
+            link: invite_link(ctx, token.expose()),
             invited_by: invite.invited_by,
             expires_at: db::ms_to_rfc3339(invite.expires_at),
         });
@@ -340,13 +364,13 @@ pub async fn members_page(state: &AppState, admin: &AdminCaller) -> AppResult<Me
     })
 }
 
-fn invite_link(state: &AppState, token: &str) -> String {
-    state.config.public_link(&format!("/signup?invite={token}"))
+fn invite_link(ctx: &Accounts, token: &str) -> String {
+    ctx.config.public_link(&format!("/signup?invite={token}"))
 }
 
 /// Creates an invite and returns its link.
 pub async fn create_invite(
-    state: &AppState,
+    ctx: &Accounts,
     admin: &AdminCaller,
     email: Option<&str>,
     role: Role,
@@ -359,7 +383,7 @@ pub async fn create_invite(
     let scope = admin.0.scope();
     let token = random_token();
     let id = InviteId::generate();
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     invites::insert(
         &mut *tx,
         scope,
@@ -373,17 +397,16 @@ pub async fn create_invite(
         },
     )
     .await?;
-    state
-        .vault
+    ctx.vault
         .store(&mut tx, scope, invite_secret(&id.to_string()), &token)
         .await?;
     tx.commit().await.map_err(DbError::from)?;
-    Ok(invite_link(state, &token))
+    Ok(invite_link(ctx, &token))
 }
 
-pub async fn revoke_invite(state: &AppState, admin: &AdminCaller, id: InviteId) -> AppResult<()> {
+pub async fn revoke_invite(ctx: &Accounts, admin: &AdminCaller, id: InviteId) -> AppResult<()> {
     let scope = admin.0.scope();
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     invites::revoke(&mut *tx, scope, id).await?;
     db::vault::delete_for_owner(&mut *tx, scope, "invite", &id.to_string()).await?;
     tx.commit().await.map_err(DbError::from)?;
@@ -391,13 +414,13 @@ pub async fn revoke_invite(state: &AppState, admin: &AdminCaller, id: InviteId) 
 }
 
 pub async fn change_role(
-    state: &AppState,
+    ctx: &Accounts,
     admin: &AdminCaller,
     user: UserId,
     role: Role,
 ) -> AppResult<()> {
     let scope = admin.0.scope();
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let target = users::get(&mut *tx, scope, user).await?;
     if target.role == Role::Admin
         && role == Role::Member
@@ -410,24 +433,25 @@ pub async fn change_role(
     Ok(())
 }
 
-pub async fn remove_member(state: &AppState, admin: &AdminCaller, user: UserId) -> AppResult<()> {
+#[tracing::instrument(skip_all, fields(tenant = %admin.0.scope().tenant_id(), member = %user))]
+pub async fn remove_member(ctx: &Accounts, admin: &AdminCaller, user: UserId) -> AppResult<()> {
     if user == admin.0.user.user_id() {
         return Err(AppError::Invalid("not_yourself"));
     }
     let scope = admin.0.scope();
-    users::get(state.db.pool(), scope, user).await?;
+    users::get(ctx.db.pool(), scope, user).await?;
     let member = UserScope::new(*scope, user);
     // Their calendars are disconnected the normal way first, while they
     // still exist: subscriptions deleted and tokens revoked at the provider.
-    let connections = crate::server::connections::disconnect_all(state, &member).await?;
-    let mut tx = state.db.begin_write().await?;
+    let connections = crate::server::connections::disconnect_all(&ctx.connections, &member).await?;
+    let mut tx = ctx.db.begin_write().await?;
     for connection in connections {
         db::jobs::drop_queued_for_connection(&mut *tx, scope, connection).await?;
     }
     sessions::delete_for_user(&mut *tx, scope, user).await?;
     users::delete(&mut *tx, scope, user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    state.live.end_user(&state.db, user).await;
+    ctx.live.end_user(&ctx.db, user).await;
     tracing::info!(user = %user, "member removed");
     Ok(())
 }
@@ -435,7 +459,7 @@ pub async fn remove_member(state: &AppState, admin: &AdminCaller, user: UserId) 
 /// Operator command: an admin in the named tenant, creating the tenant when
 /// none has that name.
 pub async fn create_admin(
-    state: &AppState,
+    ctx: &Accounts,
     tenant_name: &str,
     email: &str,
     name: &str,
@@ -448,7 +472,7 @@ pub async fn create_admin(
     let time_zone = check_time_zone(time_zone)?;
     passwords::check_policy(password)?;
     let password_hash = passwords::hash(password).await?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let tenant: TenantScope = match tenants::find_by_name(&mut *tx, &tenant_name).await? {
         Some(t) => t,
         None => tenants::insert(&mut *tx, &tenant_name).await?,
@@ -471,15 +495,15 @@ pub async fn create_admin(
 
 /// Dev convenience: on an empty instance, a demo tenant with an admin and two
 /// members who share one password. Returns the password when one was made up.
-pub async fn seed_demo(state: &AppState, password: Option<&str>) -> AppResult<Option<String>> {
-    if tenants::count(state.db.pool()).await? > 0 {
+pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Option<String>> {
+    if tenants::count(ctx.db.pool()).await? > 0 {
         return Ok(None);
     }
     let generated = password.is_none().then(|| random_token()[..16].to_owned());
     let password = password.or(generated.as_deref()).unwrap_or_default();
     passwords::check_policy(password)?;
     let password_hash = passwords::hash(password).await?;
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let tenant = tenants::insert(&mut *tx, "Demo").await?;
     for (email, name, role) in [
         ("admin@demo.test", "Demo Admin", Role::Admin),

@@ -1,12 +1,11 @@
-//! The service-layer error and the one place it becomes an HTTP status,
-//! a flash code for form posts, or an [`ApiError`] for server functions.
-//! Internal details are logged, never sent.
+//! The service-layer error: what went wrong, in terms a caller can act on.
+//! `http::error` is the one place it becomes a status code; here it only
+//! becomes a flash code, a public message or an [`ApiError`]. Internal
+//! details are logged, never sent.
 
 use crate::model::{flash_text, ApiError};
-use crate::server::db::DbError;
-use crate::server::vault::VaultError;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use crate::server::platform::db::DbError;
+use crate::server::platform::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -41,16 +40,6 @@ impl From<DbError> for AppError {
     }
 }
 
-impl From<crate::server::webhooks::ingest::IngestError> for AppError {
-    fn from(e: crate::server::webhooks::ingest::IngestError) -> Self {
-        use crate::server::webhooks::ingest::IngestError;
-        match e {
-            IngestError::Db(db) => db.into(),
-            IngestError::Stopped => AppError::Internal(e.to_string()),
-        }
-    }
-}
-
 impl From<VaultError> for AppError {
     fn from(e: VaultError) -> Self {
         match e {
@@ -61,18 +50,6 @@ impl From<VaultError> for AppError {
 }
 
 impl AppError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::BadOrigin => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The flash code shown after a form post fails.
     pub fn flash_code(&self) -> &'static str {
         match self {
@@ -84,7 +61,7 @@ impl AppError {
         }
     }
 
-    fn log(&self) {
+    pub fn log(&self) {
         if let AppError::Internal(detail) = self {
             tracing::error!(%detail, "request failed");
         }
@@ -116,14 +93,6 @@ impl ApiError {
             }
             AppError::Internal(_) => ApiError::Internal,
         }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        self.log();
-        let body = serde_json::json!({ "error": self.public_message() });
-        (self.status(), axum::Json(body)).into_response()
     }
 }
 

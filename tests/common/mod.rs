@@ -6,9 +6,9 @@ pub mod connect;
 pub mod process;
 pub mod sandbox;
 
-use calbridge::server::config::{Config, Settings};
-use calbridge::server::state::AppState;
-use calbridge::server::{build_state, http};
+use calbridge::server::app_state::build_state;
+use calbridge::server::app_state::AppState;
+use calbridge::server::platform::config::{Config, Settings};
 use leptos::config::LeptosOptions;
 use std::time::Duration;
 
@@ -150,7 +150,7 @@ impl TestApp {
             db_max_connections: Some("6".into()),
             retention_days: "30".into(),
             providers: Default::default(),
-            security: calbridge::server::config::SecuritySettings {
+            security: calbridge::server::platform::config::SecuritySettings {
                 trusted_proxies: options.trusted_proxies.clone(),
                 metrics_token: options.metrics_token.clone(),
             },
@@ -165,7 +165,7 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_state = state.clone();
         let server = tokio::spawn(async move {
-            http::serve(server_state, listener, async {
+            calbridge::web::serve(server_state, listener, async {
                 let _ = rx.await;
             })
             .await
@@ -379,4 +379,11 @@ macro_rules! start_app {
             None => return,
         }
     };
+}
+
+/// An RFC 3339 UTC time `days` days after tomorrow at `hh_mm`: meetings the
+/// tests book stay upcoming whenever the suite runs.
+pub fn days_ahead(days: u32, hh_mm: &str) -> String {
+    let date = chrono::Utc::now().date_naive() + chrono::Days::new(u64::from(days) + 1);
+    format!("{date}T{hh_mm}:00Z")
 }

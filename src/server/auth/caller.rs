@@ -1,9 +1,9 @@
-use super::{token_hash, SESSION_COOKIE};
+use super::SESSION_COOKIE;
 use crate::model::{CurrentUser, Role};
-use crate::server::db::{self, sessions, TenantScope, UserScope};
 use crate::server::error::AppError;
-use crate::server::state::AppState;
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use crate::server::platform::db::Db;
+use crate::server::platform::db::{self, sessions, TenantScope, UserScope};
+use crate::server::platform::vault::crypto::token_hash;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 
@@ -37,7 +37,7 @@ impl Caller {
     }
 
     /// Resolves the session cookie; `None` when absent, unknown or expired.
-    pub async fn from_parts(parts: &Parts, state: &AppState) -> Result<Option<Caller>, AppError> {
+    pub async fn from_parts(parts: &Parts, db: &Db) -> Result<Option<Caller>, AppError> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(Some(caller.clone()));
         }
@@ -46,7 +46,7 @@ impl Caller {
             return Ok(None);
         };
         let hash = token_hash(cookie.value());
-        let owner = sessions::find_owner(state.db.pool(), &hash, db::now_ms()).await?;
+        let owner = sessions::find_owner(db.pool(), &hash, db::now_ms()).await?;
         Ok(owner.map(|o| Caller {
             user: o.user,
             tenant_name: o.tenant_name,
@@ -56,36 +56,6 @@ impl Caller {
             time_zone: o.time_zone,
             session_hash: hash,
         }))
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_parts(parts, state)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        parts.extensions.insert(caller.clone());
-        Ok(caller)
-    }
-}
-
-impl OptionalFromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let caller = Caller::from_parts(parts, state).await?;
-        if let Some(c) = &caller {
-            parts.extensions.insert(c.clone());
-        }
-        Ok(caller)
     }
 }
 
@@ -100,18 +70,5 @@ impl AdminCaller {
         } else {
             Err(AppError::Forbidden)
         }
-    }
-}
-
-impl FromRequestParts<AppState> for AdminCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        AdminCaller::check(
-            <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await?,
-        )
     }
 }

@@ -3,7 +3,7 @@
 //! `X-Forwarded-For` that is not itself a trusted proxy. A client cannot
 //! choose its throttle bucket or pass for loopback by sending the header.
 
-use crate::server::state::AppState;
+use crate::server::app_state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;

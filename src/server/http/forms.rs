@@ -6,11 +6,11 @@ use super::client_addr::ClientAddr;
 use super::guards::error_page;
 use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId, WebhookEventId};
 use crate::server::accounts::{self, NewSession, SignupForm};
+use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
+use crate::server::connections::{self, oauth_apps};
 use crate::server::error::{AppError, AppResult};
-use crate::server::providers::CredentialCheck;
-use crate::server::state::AppState;
-use crate::server::{connections, oauth_apps};
+use crate::server::providers::oauth::CredentialCheck;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -151,7 +151,7 @@ pub async fn login(
 ) -> Response {
     let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned());
     match accounts::log_in(
-        &state,
+        &state.accounts,
         &form.email,
         &form.password,
         Some(&client.key()),
@@ -198,7 +198,7 @@ pub async fn signup(
         &[("invite", &invite), ("email", form.email.trim())],
     );
     let result = accounts::sign_up(
-        &state,
+        &state.accounts,
         SignupForm {
             tenant_name: form.tenant_name,
             name: form.name,
@@ -221,7 +221,7 @@ pub async fn signup(
 
 pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        if let Err(err) = accounts::log_out(&state, cookie.value()).await {
+        if let Err(err) = accounts::log_out(&state.accounts, cookie.value()).await {
             return err.into_response();
         }
     }
@@ -241,7 +241,7 @@ pub async fn save_profile(
     Form(form): Form<ProfileForm>,
 ) -> Response {
     settle(
-        accounts::update_profile(&state, &caller, &form.name, &form.time_zone).await,
+        accounts::update_profile(&state.accounts, &caller, &form.name, &form.time_zone).await,
         "/settings?notice=profile_saved",
         "/settings",
     )
@@ -259,7 +259,7 @@ pub async fn create_invite(
     Form(form): Form<InviteForm>,
 ) -> Response {
     settle(
-        accounts::create_invite(&state, &admin, form.email.as_deref(), form.role)
+        accounts::create_invite(&state.accounts, &admin, form.email.as_deref(), form.role)
             .await
             .map(drop),
         "/admin/users?notice=invite_created",
@@ -273,7 +273,7 @@ pub async fn revoke_invite(
     IdPath(id): IdPath<InviteId>,
 ) -> Response {
     settle(
-        accounts::revoke_invite(&state, &admin, id).await,
+        accounts::revoke_invite(&state.accounts, &admin, id).await,
         "/admin/users?notice=invite_revoked",
         "/admin/users",
     )
@@ -291,7 +291,7 @@ pub async fn change_role(
     Form(form): Form<RoleForm>,
 ) -> Response {
     settle(
-        accounts::change_role(&state, &admin, id, form.role).await,
+        accounts::change_role(&state.accounts, &admin, id, form.role).await,
         "/admin/users?notice=role_changed",
         "/admin/users",
     )
@@ -303,7 +303,7 @@ pub async fn remove_member(
     IdPath(id): IdPath<UserId>,
 ) -> Response {
     settle(
-        accounts::remove_member(&state, &admin, id).await,
+        accounts::remove_member(&state.accounts, &admin, id).await,
         "/admin/users?notice=member_removed",
         "/admin/users",
     )
@@ -324,7 +324,7 @@ pub async fn save_oauth_app(
     Form(form): Form<OAuthAppFormData>,
 ) -> Response {
     let result = oauth_apps::save(
-        &state,
+        &state.apps,
         &admin,
         oauth_apps::AppForm {
             provider: form.provider,
@@ -347,7 +347,7 @@ pub async fn test_oauth_app(
     admin: AdminCaller,
     IdPath(provider): IdPath<Provider>,
 ) -> Response {
-    match oauth_apps::test(&state, &admin, provider).await {
+    match oauth_apps::test(&state.apps, &admin, provider).await {
         Ok(outcome) => {
             let code = match outcome {
                 CredentialCheck::Accepted => "notice=app_check_ok",
@@ -366,7 +366,7 @@ pub async fn delete_oauth_app(
     IdPath(provider): IdPath<Provider>,
 ) -> Response {
     settle(
-        oauth_apps::delete(&state, &admin, provider).await,
+        oauth_apps::delete(&state.apps, &admin, provider).await,
         "/admin/apps?notice=app_deleted",
         "/admin/apps",
     )
@@ -378,7 +378,7 @@ pub async fn disconnect(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     settle(
-        connections::disconnect(&state, &caller, id).await,
+        connections::disconnect(&state.connections, &caller, id).await,
         "/settings/calendars?notice=disconnected",
         "/settings/calendars",
     )
@@ -389,7 +389,7 @@ pub async fn test_connection(
     caller: Caller,
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    match connections::test(&state, &caller, id).await {
+    match connections::test(&state.connections, &caller, id).await {
         Ok(true) => Redirect::to("/settings/calendars?notice=connection_ok").into_response(),
         Ok(false) => Redirect::to("/settings/calendars?error=connection_broken").into_response(),
         Err(err) => fail(err, "/settings/calendars"),
@@ -401,7 +401,7 @@ pub async fn admin_refresh_connection(
     admin: AdminCaller,
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
-    match connections::admin_refresh(&state, &admin, id).await {
+    match connections::admin_refresh(&state.connections, &admin, id).await {
         Ok(true) => Redirect::to("/admin/connections?notice=connection_refreshed").into_response(),
         Ok(false) => Redirect::to("/admin/connections?error=refresh_failed").into_response(),
         Err(err) => fail(err, "/admin/connections"),
@@ -414,7 +414,7 @@ pub async fn admin_disconnect_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     settle(
-        connections::admin_disconnect(&state, &admin, id).await,
+        connections::admin_disconnect(&state.connections, &admin, id).await,
         "/admin/connections?notice=disconnected",
         "/admin/connections",
     )
@@ -438,7 +438,8 @@ pub async fn save_calendars(
         }
     }
     settle(
-        connections::save_calendars(&state, &caller, id, &busy, booking.as_deref()).await,
+        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_deref())
+            .await,
         "/settings/calendars?notice=calendars_saved",
         "/settings/calendars",
     )
@@ -450,7 +451,7 @@ pub async fn admin_resync_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     settle(
-        connections::admin_resync(&state, &admin, id).await,
+        connections::admin_resync(&state.connections, &admin, id).await,
         "/admin/connections?notice=resync_queued",
         "/admin/connections",
     )
@@ -462,7 +463,7 @@ pub async fn retry_job(
     IdPath(id): IdPath<JobId>,
 ) -> Response {
     settle(
-        crate::server::jobs::admin::retry(&state, &admin, id).await,
+        crate::server::admin::jobs::retry(&state.admin, &admin, id).await,
         "/admin/jobs?notice=job_retried",
         "/admin/jobs",
     )
@@ -474,7 +475,7 @@ pub async fn discard_job(
     IdPath(id): IdPath<JobId>,
 ) -> Response {
     settle(
-        crate::server::jobs::admin::discard(&state, &admin, id).await,
+        crate::server::admin::jobs::discard(&state.admin, &admin, id).await,
         "/admin/jobs?notice=job_discarded",
         "/admin/jobs",
     )
@@ -486,7 +487,7 @@ pub async fn replay_webhook(
     IdPath(id): IdPath<WebhookEventId>,
 ) -> Response {
     settle(
-        crate::server::webhooks::admin::replay(&state, &admin, id).await,
+        crate::server::admin::webhooks::replay(&state.admin, &admin, id).await,
         "/admin/webhooks?notice=webhook_replayed",
         "/admin/webhooks",
     )

@@ -2,10 +2,9 @@
 //! login/role checks for pages, applied before any page renders so they hold
 //! with or without JavaScript.
 
-use super::client_addr::ClientAddr;
+use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::AppError;
-use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -15,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 /// callbacks); they authenticate by signature instead of cookie.
 const CROSS_ORIGIN_PATHS: &[&str] = &["/webhooks/", "/sandbox/"];
 
-fn request_origin(headers: &HeaderMap) -> Option<String> {
+pub(super) fn request_origin(headers: &HeaderMap) -> Option<String> {
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         return Some(origin.to_owned());
     }
@@ -80,7 +79,7 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let caller = match Caller::from_parts(&parts, &state).await {
+    let caller = match Caller::from_parts(&parts, &state.db).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
@@ -127,73 +126,6 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
     next.run(req).await
 }
 
-/// Parts of the mounted sandbox that act for a person rather than speak a
-/// provider's API (which needs tokens or client secrets of its own).
-#[derive(Debug, PartialEq, Eq)]
-enum SandboxArea {
-    /// Panel and control API: every signing key and client secret, fault
-    /// injection, acting as any invitee.
-    Operator,
-    /// The consent screens: choosing which sandbox account to grant.
-    Consent,
-    Provider,
-}
-
-fn sandbox_area(path: &str) -> SandboxArea {
-    let Some(rest) = path.strip_prefix("/sandbox") else {
-        return SandboxArea::Provider;
-    };
-    let consent = rest == "/calendly-auth/oauth/authorize"
-        || rest == "/google-oauth/auth"
-        || (rest.starts_with("/microsoft-login/") && rest.ends_with("/oauth2/v2.0/authorize"));
-    if rest.is_empty()
-        || rest == "/"
-        || rest.starts_with("/_control/")
-        || rest.starts_with("/panel/")
-    {
-        SandboxArea::Operator
-    } else if consent {
-        SandboxArea::Consent
-    } else {
-        SandboxArea::Provider
-    }
-}
-
-/// The sandbox's operator parts answer only this machine (a loopback peer)
-/// or a logged-in admin, its consent screens only this machine or a
-/// logged-in person; everyone else gets a 404, as if there were no sandbox.
-/// A browser write from another site (Origin not ours) is refused even from
-/// loopback, so a web page cannot drive the panel through the user's browser.
-pub async fn sandbox_access(
-    State(state): State<std::sync::Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let area = sandbox_area(req.uri().path());
-    if area == SandboxArea::Provider {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let foreign_write = !matches!(parts.method, Method::GET | Method::HEAD)
-        && request_origin(&parts.headers).is_some_and(|o| o != state.config.public_origin());
-    let allowed = !foreign_write
-        && (ClientAddr::of(&parts, &state.config.trusted_proxies).is_loopback()
-            || match Caller::from_parts(&parts, &state).await {
-                Ok(Some(caller)) => {
-                    area == SandboxArea::Consent || caller.role == crate::model::Role::Admin
-                }
-                _ => false,
-            });
-    if !allowed {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "Page not found",
-            "There is nothing at this address.",
-        );
-    }
-    next.run(Request::from_parts(parts, body)).await
-}
-
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -232,29 +164,6 @@ mod tests {
         assert!(matches!(access_for("/login"), Access::Anonymous));
         assert!(matches!(access_for("/pkg/calbridge.css"), Access::Public));
         assert!(matches!(access_for("/healthz"), Access::Public));
-    }
-
-    #[test]
-    fn sandbox_paths_map_to_areas() {
-        use SandboxArea::*;
-        for (path, area) in [
-            ("/sandbox", Operator),
-            ("/sandbox/", Operator),
-            ("/sandbox/_control/apps", Operator),
-            ("/sandbox/_control/truth", Operator),
-            ("/sandbox/panel/calendly/book", Operator),
-            ("/sandbox/calendly-auth/oauth/authorize", Consent),
-            ("/sandbox/google-oauth/auth", Consent),
-            (
-                "/sandbox/microsoft-login/common/oauth2/v2.0/authorize",
-                Consent,
-            ),
-            ("/sandbox/calendly-auth/oauth/token", Provider),
-            ("/sandbox/calendly/users/me", Provider),
-            ("/sandbox/graph/v1.0/me/events", Provider),
-        ] {
-            assert_eq!(sandbox_area(path), area, "{path}");
-        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::server::state::AppState;
+use crate::server::app_state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +40,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::server::observability::metrics_handle().render(),
+        crate::server::platform::observability::metrics_handle().render(),
     )
         .into_response()
 }

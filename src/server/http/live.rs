@@ -4,9 +4,9 @@
 //! its list, so a gap while disconnected is never missed. A browser that
 //! falls too far behind gets `resync` (refetch) instead of a wedged stream.
 
+use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
-use crate::server::live::{delivery, Delivery};
-use crate::server::state::AppState;
+use crate::server::meetings::live::{delivery, Delivery};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;

@@ -1,52 +1,31 @@
-//! The axum application: routes, middleware and the server loop.
+//! The HTTP layer: every non-page route (form posts, OAuth, webhooks,
+//! health, the live stream), the guards and middleware, and the mapping of
+//! service errors to status codes. `crate::web` mounts it beside the pages.
 
 pub mod client_addr;
+mod error;
+mod extract;
 mod forms;
 mod guards;
 mod health;
 mod live;
 mod oauth;
+#[cfg(feature = "sandbox")]
+mod sandbox_guard;
 pub mod security_headers;
 mod webhooks;
 
-use crate::app::{shell, App};
-use crate::server::observability;
-use crate::server::state::AppState;
+use crate::server::app_state::AppState;
+use crate::server::platform::observability;
 use axum::routing::{get, post};
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::net::SocketAddr;
-use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
 /// Form posts and JSON bodies are small; webhooks set their own limit later.
 const BODY_LIMIT: usize = 256 * 1024;
 
-/// The app's page routes, generated once per process. Generating them
-/// runs the app with resource loading switched off process-wide (a global
-/// flag in leptos_server), so a page rendered by another router in this
-/// process at that moment would wait forever on its resources
-/// (leptos-rs/leptos#4773). Several routers share a process in tests.
-fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
-pub fn router(state: AppState) -> Router {
-    let routes = page_routes();
-    let leptos_options = state.leptos_options.clone();
-    let sandbox = match &state.sandbox {
-        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()).layer(
-            // One Arc per request, not a clone of every component: provider
-            // calls to the sandbox go through here too.
-            axum::middleware::from_fn_with_state(
-                std::sync::Arc::new(state.clone()),
-                guards::sandbox_access,
-            ),
-        ),
-        None => Router::new(),
-    };
+/// Every route that is not a page.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -111,73 +90,41 @@ pub fn router(state: AppState) -> Router {
             "/admin/apps/{provider}/delete",
             post(forms::delete_oauth_app),
         )
-        .leptos_routes_with_context(&state, routes, security_headers::adopt_request_nonce, {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(security_headers::adopt_request_nonce, shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guards::pages,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guards::same_origin,
-        ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(observability::track_requests))
-        .with_state(state.clone())
-        .merge(sandbox)
-        .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(security_headers::SecurityHeaders::new(&state)),
-            security_headers::security_headers,
-        ))
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
-/// requests finish and closes the pool.
-pub async fn serve(
-    state: AppState,
-    listener: TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let db = state.db.clone();
-    let live = state.live.clone();
-    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
-    let workers = state
-        .config
-        .workers
-        .then(|| tokio::spawn(crate::server::jobs::run(state.clone(), workers_stop)));
-    let notifications = crate::server::pg_notify::listen(&state);
-    // Histograms keep raw samples until drained; drain them regularly.
-    let upkeep = tokio::spawn(async {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            observability::metrics_handle().run_upkeep();
-        }
-    });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_workers.send(true);
-            live.close();
-        })
-        .await;
-    if let Some(workers) = workers {
-        let _ = workers.await;
-    }
-    if let Some(notifications) = notifications {
-        notifications.abort();
-    }
-    upkeep.abort();
-    db.close().await;
-    served?;
-    Ok(())
+/// Wraps the app's routes (pages included) in the guards and middleware,
+/// and mounts the sandbox when it runs.
+pub fn finish(app: Router<AppState>, state: AppState) -> Router {
+    #[cfg(feature = "sandbox")]
+    let sandbox = match &state.sandbox {
+        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()).layer(
+            // One Arc per request, not a clone of every component: provider
+            // calls to the sandbox go through here too.
+            axum::middleware::from_fn_with_state(
+                std::sync::Arc::new(state.clone()),
+                sandbox_guard::sandbox_access,
+            ),
+        ),
+        None => Router::new(),
+    };
+    #[cfg(not(feature = "sandbox"))]
+    let sandbox = Router::new();
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guards::pages,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guards::same_origin,
+    ))
+    .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+    .layer(axum::middleware::from_fn(observability::track_requests))
+    .with_state(state.clone())
+    .merge(sandbox)
+    .layer(axum::middleware::from_fn_with_state(
+        std::sync::Arc::new(security_headers::SecurityHeaders::new(&state)),
+        security_headers::security_headers,
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -5,10 +5,10 @@
 use super::guards::error_page;
 use super::security_headers::CspNonce;
 use crate::model::Provider;
+use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::connections::{self, CallbackParams};
 use crate::server::error::AppError;
-use crate::server::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -54,7 +54,7 @@ pub async fn start(
             "Connecting a calendar has to start from calbridge's own Settings page.",
         );
     }
-    match connections::start(&state, &caller, provider).await {
+    match connections::start(&state.connections, &caller, provider).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(AppError::Invalid(code)) => {
             Redirect::to(&format!("/settings/calendars?error={code}")).into_response()
@@ -82,7 +82,7 @@ pub async fn callback(
         return unknown_provider();
     };
     let outcome = match connections::callback(
-        &state,
+        &state.connections,
         &caller,
         provider,
         CallbackParams {

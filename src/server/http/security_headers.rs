@@ -4,7 +4,7 @@
 //! `nosniff`, `Referrer-Policy: same-origin`, no framing, and HSTS when
 //! calbridge is served over https.
 
-use crate::server::state::AppState;
+use crate::server::app_state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
@@ -69,7 +69,7 @@ impl SecurityHeaders {
         SecurityHeaders {
             live_reload: state.leptos_options.reload_port > 0
                 && std::env::var_os("LEPTOS_WATCH").is_some()
-                && state.config.environment == crate::server::config::Environment::Dev,
+                && state.config.environment == crate::server::platform::config::Environment::Dev,
             hsts: state.config.public_url.scheme() == "https",
         }
     }

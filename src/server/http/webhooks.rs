@@ -1,7 +1,7 @@
 //! HTTP endpoints providers deliver to.
 
+use crate::server::app_state::AppState;
 use crate::server::error::AppError;
-use crate::server::state::AppState;
 use crate::server::webhooks::calendly::{self, Outcome};
 use crate::server::webhooks::google;
 use crate::server::webhooks::microsoft::{self, Channel, Handshake};
@@ -19,7 +19,7 @@ async fn microsoft(
     if let Some(echo) = microsoft::handshake(&query) {
         return echo;
     }
-    let status = match microsoft::receive(&state, channel, &body).await {
+    let status = match microsoft::receive(&state.receivers, channel, &body).await {
         Ok(microsoft::Outcome::Accepted) => StatusCode::ACCEPTED,
         Ok(microsoft::Outcome::Unauthenticated) => StatusCode::UNAUTHORIZED,
         Ok(microsoft::Outcome::Malformed) => StatusCode::BAD_REQUEST,
@@ -61,7 +61,7 @@ pub async fn google_notification(State(state): State<AppState>, headers: HeaderM
         resource_state: header("x-goog-resource-state"),
         message_number: header("x-goog-message-number"),
     };
-    let status = match google::receive(&state, &notification).await {
+    let status = match google::receive(&state.receivers, &notification).await {
         Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => {
             StatusCode::OK
         }
@@ -83,13 +83,13 @@ pub async fn calendly_delivery(
     let signature = headers
         .get("calendly-webhook-signature")
         .and_then(|v| v.to_str().ok());
-    let outcome = calendly::receive(&state, &public_id, signature, &body).await;
+    let outcome = calendly::receive(&state.receivers, &public_id, signature, &body).await;
     let status = match &outcome {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED,
         Ok(Outcome::Duplicate | Outcome::Unrouted) => StatusCode::OK,
         Ok(Outcome::Unauthenticated(_)) => StatusCode::UNAUTHORIZED,
         Ok(Outcome::Malformed(_)) => StatusCode::BAD_REQUEST,
-        Err(e) => e.status(),
+        Err(e) => super::error::status(e),
     };
     if let Err(e) = outcome {
         return AppError::into_response(e);

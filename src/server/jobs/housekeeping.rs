@@ -3,38 +3,37 @@
 //! period go, and so do secrets whose owner row is gone (PKCE verifiers of
 //! expired states among them). Each run is recorded for the admin page.
 
-use super::{kinds, Enqueue, JobError};
-use crate::server::db::{self, housekeeping as repo};
-use crate::server::state::AppState;
+use super::{Enqueue, Job, JobError};
+use crate::server::platform::db::{self, housekeeping as repo, Db};
 use std::time::{Duration, Instant};
 
 /// How often housekeeping runs.
 pub const EVERY: Duration = Duration::from_secs(3600);
 
 /// The housekeeping job, when the last run is older than [`EVERY`].
-pub async fn due(state: &AppState, now: i64) -> Result<Option<Enqueue>, db::DbError> {
-    let last = repo::last(&state.db).await?;
+pub async fn due(db: &Db, now: i64) -> Result<Option<Enqueue>, db::DbError> {
+    let last = repo::last(db).await?;
     let due = last.is_none_or(|run| run.finished_at + (EVERY.as_millis() as i64) <= now);
-    Ok(due.then(|| {
-        Enqueue::now(None, kinds::HOUSEKEEPING, serde_json::json!({}))
-            .coalesced(kinds::HOUSEKEEPING)
-    }))
+    Ok(due.then(|| Enqueue::now(None, Job::Housekeeping).coalesced(Job::Housekeeping.kind())))
 }
 
-pub async fn run(state: &AppState) -> Result<(), JobError> {
+/// Purges what is past its time; `retention` is how long webhook events are
+/// kept.
+#[tracing::instrument(skip_all)]
+pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
     let started = Instant::now();
     let now = db::now_ms();
-    let retention_ms = state.config.retention.as_millis() as i64;
+    let retention_ms = retention.as_millis() as i64;
     let mut run = repo::Run {
-        sessions: repo::purge_sessions(&state.db, now).await?,
-        oauth_states: repo::purge_oauth_states(&state.db, now).await?,
-        webhook_events: repo::purge_webhook_events(&state.db, now - retention_ms).await?,
+        sessions: repo::purge_sessions(db, now).await?,
+        oauth_states: repo::purge_oauth_states(db, now).await?,
+        webhook_events: repo::purge_webhook_events(db, now - retention_ms).await?,
         ..repo::Run::default()
     };
-    run.secrets = repo::purge_orphaned_secrets(&state.db).await?;
+    run.secrets = repo::purge_orphaned_secrets(db).await?;
     run.finished_at = db::now_ms();
     run.duration_ms = started.elapsed().as_millis() as i64;
-    repo::record(&state.db, &run).await?;
+    repo::record(db, &run).await?;
     tracing::info!(
         sessions = run.sessions,
         oauth_states = run.oauth_states,

@@ -7,37 +7,16 @@
 //! is queued (in-process notify, plus `LISTEN/NOTIFY` across instances on
 //! PostgreSQL) and otherwise look for due jobs every second.
 
-pub mod admin;
-mod handlers;
 pub mod housekeeping;
+mod kind;
 pub mod scheduler;
 
-/// The kinds of job.
-pub mod kinds {
-    /// The scheduler's own run.
-    pub const TICK: &str = "scheduler.tick";
-    /// After connecting: calendars, subscriptions.
-    pub const SETUP: &str = "connection.setup";
-    /// Import changes from the provider.
-    pub const SYNC: &str = "connection.sync";
-    /// Refresh the access token ahead of expiry.
-    pub const REFRESH: &str = "connection.refresh";
-    /// After disconnecting: delete subscriptions, revoke tokens.
-    pub const CLEANUP: &str = "connection.cleanup";
-    pub const RENEW: &str = "subscription.renew";
-    pub const RECREATE: &str = "subscription.recreate";
-    /// Turn a stored webhook delivery into a meeting.
-    pub const PROCESS_WEBHOOK: &str = "webhook.process";
-    /// Purge expired sessions, OAuth states, old webhook events and
-    /// orphaned secrets.
-    pub const HOUSEKEEPING: &str = "housekeeping";
-}
+pub use kind::Job;
 
 use crate::model::JobId;
-use crate::server::db::jobs::{self as repo, NewJob};
-use crate::server::db::{self, Backend, Db, DbError, DbResult, TenantScope};
 use crate::server::error::AppError;
-use crate::server::state::AppState;
+use crate::server::platform::db::jobs::{self as repo, NewJob};
+use crate::server::platform::db::{self, Backend, Db, DbError, DbResult, TenantScope};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,8 +61,8 @@ impl From<DbError> for JobError {
     }
 }
 
-impl From<crate::server::vault::VaultError> for JobError {
-    fn from(e: crate::server::vault::VaultError) -> Self {
+impl From<crate::server::platform::vault::VaultError> for JobError {
+    fn from(e: crate::server::platform::vault::VaultError) -> Self {
         AppError::from(e).into()
     }
 }
@@ -100,22 +79,18 @@ pub fn backoff(attempt: i64) -> Duration {
 /// A job to queue.
 pub struct Enqueue {
     pub tenant: Option<TenantScope>,
-    pub kind: &'static str,
-    pub payload: serde_json::Value,
+    pub job: Job,
+    payload: serde_json::Value,
     pub coalesce_key: Option<String>,
     pub run_at: i64,
 }
 
 impl Enqueue {
-    pub fn now(
-        tenant: Option<&TenantScope>,
-        kind: &'static str,
-        payload: serde_json::Value,
-    ) -> Self {
+    pub fn now(tenant: Option<&TenantScope>, job: Job) -> Self {
         Enqueue {
             tenant: tenant.copied(),
-            kind,
-            payload,
+            payload: job.payload(),
+            job,
             coalesce_key: None,
             run_at: db::now_ms(),
         }
@@ -135,7 +110,7 @@ impl Enqueue {
     pub(crate) fn as_new_job(&self) -> NewJob<'_> {
         NewJob {
             tenant: self.tenant.as_ref(),
-            kind: self.kind,
+            kind: self.job.kind(),
             payload: &self.payload,
             coalesce_key: self.coalesce_key.as_deref(),
             run_at: self.run_at,
@@ -144,7 +119,7 @@ impl Enqueue {
     }
 }
 
-/// The queue handle kept in [`AppState`].
+/// The queue: wakes this instance's workers and names their leases.
 pub struct Queue {
     wake: Notify,
     /// This instance's name on the leases it holds.
@@ -158,7 +133,7 @@ impl Default for Queue {
             owner: format!(
                 "{}-{}",
                 std::process::id(),
-                crate::server::auth::random_token()
+                crate::server::platform::vault::crypto::random_token()
             ),
         }
     }
@@ -190,16 +165,49 @@ impl Queue {
     }
 }
 
+/// What runs a claimed job: the composition root, which knows every domain.
+pub trait RunJob: Send + Sync + 'static {
+    fn run(
+        &self,
+        tenant: Option<&TenantScope>,
+        job: Job,
+    ) -> impl std::future::Future<Output = Result<(), JobError>> + Send;
+
+    /// After the last attempt failed, or a permanent failure.
+    fn gave_up(
+        &self,
+        tenant: Option<&TenantScope>,
+        job: &Job,
+        error: &JobError,
+    ) -> impl std::future::Future<Output = Result<(), JobError>> + Send;
+}
+
+/// The worker pool's view of storage and the queue.
+struct Worker<H> {
+    db: Db,
+    queue: Arc<Queue>,
+    handler: Arc<H>,
+}
+
 /// Runs the workers until `shutdown` flips to true, then waits briefly for
 /// running jobs and returns the leases of those that did not finish.
-pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let queue = state.jobs.clone();
+pub async fn run<H: RunJob>(
+    db: Db,
+    queue: Arc<Queue>,
+    handler: Arc<H>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let worker = Arc::new(Worker {
+        db: db.clone(),
+        queue: queue.clone(),
+        handler,
+    });
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     let mut running = JoinSet::new();
-    if let Err(e) = scheduler::run_now(&state).await {
+    if let Err(e) = scheduler::ensure(&db, &queue).await {
         tracing::warn!(error = %e, "could not schedule the scheduler; retrying on the next tick");
     }
-    let heartbeat = tokio::spawn(heartbeat(state.db.clone(), queue.owner.clone()));
+    let heartbeat = tokio::spawn(heartbeat(db.clone(), queue.owner.clone()));
     loop {
         if *shutdown.borrow() {
             break;
@@ -211,10 +219,10 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         } else {
             let lease_until = db::now_ms() + LEASE.as_millis() as i64;
             let claimed = async {
-                let mut writer = state.db.writer().await?;
+                let mut writer = db.writer().await?;
                 repo::claim(
                     &mut *writer,
-                    state.db.backend(),
+                    db.backend(),
                     &queue.owner,
                     free as i64,
                     lease_until,
@@ -234,9 +242,9 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
-            let state = state.clone();
+            let worker = worker.clone();
             running.spawn(async move {
-                execute(&state, job).await;
+                worker.execute(job).await;
                 drop(permit);
             });
         }
@@ -255,7 +263,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     .await;
     running.abort_all();
     heartbeat.abort();
-    match repo::release(state.db.pool(), &queue.owner).await {
+    match repo::release(db.pool(), &queue.owner).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(jobs = n, "returned the leases of unfinished jobs"),
         Err(e) => tracing::warn!(error = %e, "returning leases failed; they expire by themselves"),
@@ -274,50 +282,63 @@ async fn heartbeat(db: Db, owner: String) {
     }
 }
 
-async fn execute(state: &AppState, job: repo::Job) {
-    let started = std::time::Instant::now();
-    let result = handlers::handle(state, &job).await;
-    metrics::histogram!("calbridge_job_seconds", "kind" => job.kind.clone())
-        .record(started.elapsed().as_secs_f64());
-    if let Err(e) = record_result(state, &job, result).await {
-        tracing::warn!(job = %job.id, error = %e, "recording a job result failed; the lease will expire");
-    }
-}
-
-/// Marks the job done, queued again for a retry, or dead.
-async fn record_result(
-    state: &AppState,
-    job: &repo::Job,
-    result: Result<(), JobError>,
-) -> DbResult<()> {
-    let owner = &state.jobs.owner;
-    let kind = job.kind.clone();
-    match result {
-        Ok(()) => {
-            metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => "done")
-                .increment(1);
-            repo::complete(&mut *state.db.writer().await?, job.id, owner).await
+impl<H: RunJob> Worker<H> {
+    async fn execute(&self, job: repo::Job) {
+        let started = std::time::Instant::now();
+        let result = match Job::from_stored(&job.kind, &job.payload) {
+            Ok(typed) => self.attempt(&job, typed).await,
+            Err(e) => Err(JobError::Permanent(e)),
+        };
+        metrics::histogram!("calbridge_job_seconds", "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(e) = self.record_result(&job, result).await {
+            tracing::warn!(job = %job.id, error = %e, "recording a job result failed; the lease will expire");
         }
-        Err(error) => {
-            let retry_at = match &error {
-                JobError::Retry(_) if job.attempts < job.max_attempts => {
-                    Some(db::now_ms() + backoff(job.attempts).as_millis() as i64)
-                }
-                _ => None,
-            };
-            let result = if retry_at.is_some() { "retry" } else { "dead" };
-            tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, %error, "job failed");
-            metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => result)
-                .increment(1);
-            let error = error.to_string();
-            repo::fail(
-                &mut *state.db.writer().await?,
-                job.id,
-                owner,
-                &error,
-                retry_at,
-            )
-            .await
+    }
+
+    async fn attempt(&self, row: &repo::Job, job: Job) -> Result<(), JobError> {
+        let tenant = row.tenant.as_ref();
+        let result = self.handler.run(tenant, job.clone()).await;
+        if let Err(error) = &result {
+            let last_attempt = row.attempts >= row.max_attempts;
+            if last_attempt || matches!(error, JobError::Permanent(_)) {
+                self.handler.gave_up(tenant, &job, error).await?;
+            }
+        }
+        result
+    }
+
+    /// Marks the job done, queued again for a retry, or dead.
+    async fn record_result(&self, job: &repo::Job, result: Result<(), JobError>) -> DbResult<()> {
+        let owner = &self.queue.owner;
+        let kind = job.kind.clone();
+        match result {
+            Ok(()) => {
+                metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => "done")
+                    .increment(1);
+                repo::complete(&mut *self.db.writer().await?, job.id, owner).await
+            }
+            Err(error) => {
+                let retry_at = match &error {
+                    JobError::Retry(_) if job.attempts < job.max_attempts => {
+                        Some(db::now_ms() + backoff(job.attempts).as_millis() as i64)
+                    }
+                    _ => None,
+                };
+                let result = if retry_at.is_some() { "retry" } else { "dead" };
+                tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, %error, "job failed");
+                metrics::counter!("calbridge_jobs_total", "kind" => kind, "result" => result)
+                    .increment(1);
+                let error = error.to_string();
+                repo::fail(
+                    &mut *self.db.writer().await?,
+                    job.id,
+                    owner,
+                    &error,
+                    retry_at,
+                )
+                .await
+            }
         }
     }
 }

@@ -3,15 +3,17 @@
 //! subscription's signing key, cross-checked against the connection's
 //! Calendly user, then stored with its processing job in one transaction.
 
-use super::signature::{self, SignatureError};
+use super::Receivers;
 use super::{record, store_and_queue, unrouted};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
-use crate::server::db::webhook_events::{NewEvent, WebhookResult};
-use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
+use crate::server::connections::routes::Route;
 use crate::server::error::AppError;
-use crate::server::jobs::{kinds, Enqueue};
-use crate::server::state::AppState;
-use crate::server::webhooks::routes::Route;
+use crate::server::jobs::{Enqueue, Job};
+use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::platform::db::{
+    connections as connections_repo, subscriptions as subscriptions_repo,
+};
+use crate::server::providers::calendly::webhook::{self as signature, SignatureError};
 use std::sync::Arc;
 
 /// How a delivery was answered.
@@ -46,10 +48,10 @@ impl Unroutable {
 
 /// Reads the route for `public_id` from the database and caches it.
 async fn load_route(
-    state: &AppState,
+    ctx: &Receivers,
     public_id: &str,
 ) -> Result<Result<Arc<Route>, Unroutable>, AppError> {
-    let connection = connections_repo::find_by_public_id(state.db.pool(), public_id)
+    let connection = connections_repo::find_by_public_id(ctx.db.pool(), public_id)
         .await?
         .filter(|c| c.state == ConnectionState::Connected);
     let Some(connection) = connection else {
@@ -57,29 +59,32 @@ async fn load_route(
     };
     let scope = &connection.owner.tenant;
     let subs =
-        subscriptions_repo::current_for_connection(state.db.pool(), scope, connection.id).await?;
+        subscriptions_repo::current_for_connection(ctx.db.pool(), scope, connection.id).await?;
     for sub in subs.iter().filter(|s| s.state == SubscriptionState::Active) {
-        if let Some(key) = crate::server::subscriptions::secret(state, sub).await? {
+        if let Some(key) =
+            crate::server::connections::subscriptions::secret(&ctx.db, &ctx.vault, sub).await?
+        {
             let route = Arc::new(Route::new(
                 connection.id,
                 connection.owner,
                 connection.provider_account_id,
                 key,
             ));
-            state.calendly_routes.put(public_id, route.clone());
+            ctx.calendly_routes.put(public_id, route.clone());
             return Ok(Ok(route));
         }
     }
     Ok(Err(Unroutable::NoSubscription))
 }
 
+#[tracing::instrument(skip_all, fields(public_id))]
 pub async fn receive(
-    state: &AppState,
+    ctx: &Receivers,
     public_id: &str,
     signature_header: Option<&str>,
     body: &[u8],
 ) -> Result<Outcome, AppError> {
-    let now = state.clock.now_ms() / 1000;
+    let now = ctx.clock.now_ms() / 1000;
     let check = |route: &Route| {
         signature::verify(
             signature_header,
@@ -88,18 +93,18 @@ pub async fn receive(
             now,
         )
     };
-    let cached = state
+    let cached = ctx
         .calendly_routes
         .get(public_id)
         .filter(|route| check(route).is_ok());
     // Not cached, or the key was replaced since: read the route again.
     let route = match cached {
         Some(route) => route,
-        None => match load_route(state, public_id).await? {
+        None => match load_route(ctx, public_id).await? {
             Ok(route) => route,
             Err(why) => {
                 record(
-                    state,
+                    ctx,
                     unrouted(Provider::Calendly, WebhookResult::Unrouted, why.detail()),
                 )
                 .await?;
@@ -120,24 +125,24 @@ pub async fn receive(
         payload: None,
     };
     if let Err(e) = verified {
-        record(state, rejected(&e.to_string())).await?;
+        record(ctx, rejected(&e.to_string())).await?;
         return Ok(Outcome::Unauthenticated(e));
     }
     let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(body) else {
-        record(state, rejected("the body is not JSON")).await?;
+        record(ctx, rejected("the body is not JSON")).await?;
         return Ok(Outcome::Malformed("the body is not JSON"));
     };
     let (Some(event_type), Some(invitee)) =
         (parsed["event"].as_str(), parsed["payload"]["uri"].as_str())
     else {
-        record(state, rejected("no event name or invitee URI")).await?;
+        record(ctx, rejected("no event name or invitee URI")).await?;
         return Ok(Outcome::Malformed("no event name or invitee URI"));
     };
     // The key is per connection, so this only fails if routing went wrong.
     let creator = parsed["created_by"].as_str();
     if creator.is_some_and(|c| c != route.calendly_user) {
         record(
-            state,
+            ctx,
             rejected("created_by is not this connection's Calendly user"),
         )
         .await?;
@@ -153,11 +158,12 @@ pub async fn receive(
         payload: Some(String::from_utf8_lossy(body).into_owned()),
         ..rejected("")
     };
-    let queued = store_and_queue(state, event, |event_id| {
+    let queued = store_and_queue(ctx, event, |event_id| {
         Enqueue::now(
             Some(&scope),
-            kinds::PROCESS_WEBHOOK,
-            serde_json::json!({ "event": event_id }),
+            Job::ProcessWebhook {
+                event: event_id.to_owned(),
+            },
         )
     })
     .await?;

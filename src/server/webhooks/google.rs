@@ -1,13 +1,13 @@
 //! `POST /webhooks/google`: watch-channel notifications. The body is empty;
 //! the headers name the channel, carry its token and a message number.
 
+use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState};
-use crate::server::db::subscriptions as subscriptions_repo;
-use crate::server::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::error::AppError;
-use crate::server::jobs::{kinds, Enqueue};
-use crate::server::state::AppState;
+use crate::server::jobs::{Enqueue, Job};
+use crate::server::platform::db::subscriptions as subscriptions_repo;
+use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
 
 /// The `X-Goog-*` headers of one notification.
 pub struct Notification<'a> {
@@ -30,10 +30,11 @@ pub enum Outcome {
     Malformed,
 }
 
-pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, AppError> {
+#[tracing::instrument(skip_all, fields(channel = n.channel_id))]
+pub async fn receive(ctx: &Receivers, n: &Notification<'_>) -> Result<Outcome, AppError> {
     let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Google,
                 WebhookResult::Rejected,
@@ -43,12 +44,12 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         .await?;
         return Ok(Outcome::Malformed);
     };
-    let sub = subscriptions_repo::find_by_external(state.db.pool(), Provider::Google, channel_id)
+    let sub = subscriptions_repo::find_by_external(ctx.db.pool(), Provider::Google, channel_id)
         .await?
         .filter(|s| s.state == SubscriptionState::Active);
     let Some(sub) = sub else {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Google,
                 WebhookResult::Ignored,
@@ -58,13 +59,14 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         .await?;
         return Ok(Outcome::Ignored);
     };
-    let stored = crate::server::subscriptions::secret(state, &sub).await?;
+    let stored =
+        crate::server::connections::subscriptions::secret(&ctx.db, &ctx.vault, &sub).await?;
     let token_ok = match (n.channel_token, stored) {
         (Some(received), Some(stored)) => same_secret(received, stored.expose()),
         _ => false,
     };
-    let connection = crate::server::db::connections::get_in_tenant(
-        state.db.pool(),
+    let connection = crate::server::platform::db::connections::get_in_tenant(
+        ctx.db.pool(),
         &sub.tenant,
         sub.connection_id,
     )
@@ -81,15 +83,11 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         payload: None,
     };
     if !token_ok {
-        record(
-            state,
-            routed(WebhookResult::Rejected, "wrong channel token"),
-        )
-        .await?;
+        record(ctx, routed(WebhookResult::Rejected, "wrong channel token")).await?;
         return Ok(Outcome::Unauthenticated);
     }
     if resource_state == "sync" {
-        record(state, routed(WebhookResult::Ignored, "sync handshake")).await?;
+        record(ctx, routed(WebhookResult::Ignored, "sync handshake")).await?;
         return Ok(Outcome::Ignored);
     }
     let calendar = sub.calendar_id.as_deref().unwrap_or_default();
@@ -99,11 +97,12 @@ pub async fn receive(state: &AppState, n: &Notification<'_>) -> Result<Outcome, 
         ..routed(WebhookResult::Queued, calendar)
     };
     // One pending sync per connection however many notifications arrive.
-    let queued = store_and_queue(state, event, |_| {
+    let queued = store_and_queue(ctx, event, |_| {
         Enqueue::now(
             Some(&sub.tenant),
-            kinds::SYNC,
-            serde_json::json!({ "connection": connection.id }),
+            Job::SyncConnection {
+                connection: connection.id,
+            },
         )
         .coalesced(format!("sync:{}", connection.id))
     })

@@ -5,10 +5,11 @@
 //! A delivery is still acknowledged only once it is durable, but a burst
 //! costs one commit (one fsync on SQLite) instead of one per request.
 
-use crate::server::db::jobs as jobs_repo;
-use crate::server::db::webhook_events::{self as events_repo, NewEvent};
-use crate::server::db::{Backend, Db, DbError};
+use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Queue};
+use crate::server::platform::db::jobs as jobs_repo;
+use crate::server::platform::db::webhook_events::{self as events_repo, NewEvent};
+use crate::server::platform::db::{Backend, Db, DbError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -34,6 +35,15 @@ pub enum IngestError {
     Db(#[from] DbError),
     #[error("the ingest writer stopped")]
     Stopped,
+}
+
+impl From<IngestError> for AppError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Db(db) => db.into(),
+            IngestError::Stopped => AppError::Internal(e.to_string()),
+        }
+    }
 }
 
 struct Delivery {

@@ -1,12 +1,14 @@
 //! Microsoft Graph change and lifecycle notifications.
 
+use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState};
-use crate::server::db::webhook_events::{NewEvent, WebhookResult};
-use crate::server::db::{connections as connections_repo, subscriptions as subscriptions_repo};
 use crate::server::error::AppError;
-use crate::server::jobs::{kinds, Enqueue};
-use crate::server::state::AppState;
+use crate::server::jobs::{Enqueue, Job};
+use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::platform::db::{
+    connections as connections_repo, subscriptions as subscriptions_repo,
+};
 use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,19 +55,20 @@ pub enum Outcome {
 pub const MAX_BATCH_ITEMS: usize = 100;
 
 /// Which URL the batch came to.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
     Changes,
     Lifecycle,
 }
 
-pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
+#[tracing::instrument(skip_all, fields(channel = ?channel))]
+pub async fn receive(ctx: &Receivers, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
     let items = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("value").and_then(Value::as_array).cloned());
     let Some(items) = items else {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Microsoft,
                 WebhookResult::Rejected,
@@ -77,7 +80,7 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
     };
     if items.len() > MAX_BATCH_ITEMS {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Microsoft,
                 WebhookResult::Rejected,
@@ -89,7 +92,7 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
     }
     let mut any_valid = false;
     for item in &items {
-        any_valid |= one(state, channel, item).await?;
+        any_valid |= one(ctx, channel, item).await?;
     }
     Ok(if any_valid || items.is_empty() {
         Outcome::Accepted
@@ -99,11 +102,11 @@ pub async fn receive(state: &AppState, channel: Channel, body: &[u8]) -> Result<
 }
 
 /// One notification; `true` unless its clientState was wrong.
-async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, AppError> {
+async fn one(ctx: &Receivers, channel: Channel, item: &Value) -> Result<bool, AppError> {
     let text = |key: &str| item.get(key).and_then(Value::as_str);
     let Some(subscription_id) = text("subscriptionId") else {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Microsoft,
                 WebhookResult::Rejected,
@@ -114,12 +117,12 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         return Ok(false);
     };
     let sub =
-        subscriptions_repo::find_by_external(state.db.pool(), Provider::Microsoft, subscription_id)
+        subscriptions_repo::find_by_external(ctx.db.pool(), Provider::Microsoft, subscription_id)
             .await?
             .filter(|s| s.state == SubscriptionState::Active);
     let Some(sub) = sub else {
         record(
-            state,
+            ctx,
             unrouted(
                 Provider::Microsoft,
                 WebhookResult::Ignored,
@@ -130,8 +133,9 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         return Ok(true);
     };
     let connection =
-        connections_repo::get_in_tenant(state.db.pool(), &sub.tenant, sub.connection_id).await?;
-    let stored = crate::server::subscriptions::secret(state, &sub).await?;
+        connections_repo::get_in_tenant(ctx.db.pool(), &sub.tenant, sub.connection_id).await?;
+    let stored =
+        crate::server::connections::subscriptions::secret(&ctx.db, &ctx.vault, &sub).await?;
     let client_state_ok = match (text("clientState"), stored) {
         (Some(received), Some(stored)) => same_secret(received, stored.expose()),
         _ => false,
@@ -149,7 +153,7 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
     };
     if !client_state_ok {
         record(
-            state,
+            ctx,
             NewEvent {
                 detail: Some("wrong clientState".into()),
                 ..routed(WebhookResult::Rejected, "unknown")
@@ -176,8 +180,9 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
                     .unwrap_or("?")
             );
             let job = (
-                kinds::SYNC,
-                serde_json::json!({ "connection": connection.id }),
+                Job::SyncConnection {
+                    connection: connection.id,
+                },
                 format!("sync:{}", connection.id),
             );
             (change, key, job)
@@ -191,19 +196,22 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
             let job = match lifecycle {
                 // Renewing by PATCH with a fresh token reauthorizes.
                 "reauthorizationRequired" => (
-                    kinds::RENEW,
-                    serde_json::json!({ "subscription": sub.id }),
+                    Job::RenewSubscription {
+                        subscription: sub.id,
+                    },
                     format!("renew:{}", sub.id),
                 ),
                 "subscriptionRemoved" => (
-                    kinds::RECREATE,
-                    serde_json::json!({ "subscription": sub.id }),
+                    Job::RecreateSubscription {
+                        subscription: sub.id,
+                    },
                     format!("recreate:{}", sub.id),
                 ),
                 // `missed` (and anything new): catch up with a delta sync.
                 _ => (
-                    kinds::SYNC,
-                    serde_json::json!({ "connection": connection.id }),
+                    Job::SyncConnection {
+                        connection: connection.id,
+                    },
                     format!("sync:{}", connection.id),
                 ),
             };
@@ -215,9 +223,9 @@ async fn one(state: &AppState, channel: Channel, item: &Value) -> Result<bool, A
         dedupe_key: Some(dedupe_key),
         ..routed(WebhookResult::Queued, event_type)
     };
-    let (kind, job_payload, coalesce) = job;
-    store_and_queue(state, event, |_| {
-        Enqueue::now(Some(&sub.tenant), kind, job_payload).coalesced(coalesce)
+    let (job, coalesce) = job;
+    store_and_queue(ctx, event, |_| {
+        Enqueue::now(Some(&sub.tenant), job).coalesced(coalesce)
     })
     .await?;
     Ok(true)

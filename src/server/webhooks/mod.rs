@@ -2,20 +2,32 @@
 //! one transaction, then acknowledge. No provider is called on the request
 //! path; the jobs do that.
 
-pub mod admin;
 pub mod calendly;
 pub mod google;
 pub mod ingest;
 pub mod microsoft;
-pub mod routes;
-pub mod signature;
 
 use crate::model::Provider;
-use crate::server::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::connections::routes::CalendlyRoutes;
 use crate::server::error::AppError;
 use crate::server::jobs::Enqueue;
-use crate::server::state::AppState;
+use crate::server::platform::clock::Clock;
+use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
+use crate::server::platform::db::Db;
+use crate::server::platform::vault::Vault;
 use ingest::Stored;
+use std::sync::Arc;
+
+/// What the webhook receivers use: no provider call, only verification
+/// data and the group-committed store.
+#[derive(Clone)]
+pub struct Receivers {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub clock: Arc<Clock>,
+    pub ingest: Arc<ingest::Ingest>,
+    pub calendly_routes: Arc<CalendlyRoutes>,
+}
 
 /// A delivery that could not be tied to a tenant (unknown target or
 /// unreadable), for the record.
@@ -38,7 +50,7 @@ pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) 
 /// source (the connection it claimed, or "unknown"), result and minute:
 /// repeats only raise the first record's count, and garbage cannot grow
 /// the database faster than that.
-pub(crate) async fn record(state: &AppState, mut event: NewEvent) -> Result<(), AppError> {
+pub(crate) async fn record(ctx: &Receivers, mut event: NewEvent) -> Result<(), AppError> {
     metrics::counter!(
         "webhooks_discarded_total",
         "provider" => event.provider.as_str(),
@@ -48,20 +60,20 @@ pub(crate) async fn record(state: &AppState, mut event: NewEvent) -> Result<(), 
     let source = event
         .connection
         .map_or_else(|| "unknown".to_owned(), |c| c.to_string());
-    let minute = crate::server::db::now_ms() / 60_000;
+    let minute = crate::server::platform::db::now_ms() / 60_000;
     event.dedupe_key = Some(format!("{}|{source}|{minute}", event.result.as_str()));
-    state.ingest.store(event, |_| None).await?;
+    ctx.ingest.store(event, |_| None).await?;
     Ok(())
 }
 
 /// Stores a verified delivery and its job durably (group commit); `false`
 /// when its dedupe key was seen before (nothing queued, duplicate counted).
 pub(crate) async fn store_and_queue(
-    state: &AppState,
+    ctx: &Receivers,
     event: NewEvent,
     job: impl FnOnce(&str) -> Enqueue,
 ) -> Result<bool, AppError> {
-    let stored = state.ingest.store(event, |id| Some(job(id))).await?;
+    let stored = ctx.ingest.store(event, |id| Some(job(id))).await?;
     Ok(stored == Stored::New)
 }
 

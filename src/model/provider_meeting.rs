@@ -1,0 +1,24 @@
+//! The provider-neutral meeting the provider adapters produce and the
+//! meetings store keeps (server only).
+
+use super::{MeetingStatus, Provider};
+
+/// A meeting as the provider reports it now.
+pub struct ProviderMeeting {
+    pub provider: Provider,
+    pub provider_event_id: String,
+    pub title: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub time_zone: Option<String>,
+    pub status: MeetingStatus,
+    pub invitee_name: Option<String>,
+    pub invitee_email: Option<String>,
+    pub attendees: Vec<String>,
+    pub location: Option<String>,
+    pub join_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub reschedule_url: Option<String>,
+    pub rescheduled_to: Option<String>,
+    pub provider_updated_at: Option<i64>,
+}

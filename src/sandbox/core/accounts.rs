@@ -1,0 +1,100 @@
+//! The people and OAuth clients the sandbox knows, and what a calendar
+//! owner does in a provider's own UI.
+
+use crate::model::Provider;
+use serde::{Deserialize, Serialize};
+
+/// Accounts every fresh sandbox starts with, per provider.
+pub const SEED_ACCOUNTS: &[(&str, &str)] = &[
+    ("alice@sandbox.test", "Alice Sandbox"),
+    ("bob@sandbox.test", "Bob Sandbox"),
+    ("carol@sandbox.test", "Carol Sandbox"),
+];
+
+/// A person's account at one provider.
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    /// Provider-side id (UUID); Calendly user UUID, Graph user id, …
+    pub id: String,
+    pub provider: Provider,
+    pub email: String,
+    pub name: String,
+    /// `free` or `paid` (Calendly webhooks need a paid plan).
+    pub plan: String,
+    pub time_zone: String,
+}
+
+/// A registered OAuth client.
+#[derive(Clone, Debug, Serialize)]
+pub struct App {
+    pub provider: Provider,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl App {
+    /// Parses `PROVIDER,CLIENT_ID,CLIENT_SECRET,REDIRECT_URI` (the standalone
+    /// command's `--app`).
+    pub fn from_flag(text: &str) -> Result<App, String> {
+        let parts: Vec<&str> = text.splitn(4, ',').map(str::trim).collect();
+        let [provider, client_id, client_secret, redirect_uri] = parts[..] else {
+            return Err(format!(
+                "'{text}' is not PROVIDER,CLIENT_ID,CLIENT_SECRET,REDIRECT_URI"
+            ));
+        };
+        if client_id.is_empty()
+            || client_secret.is_empty()
+            || url::Url::parse(redirect_uri).is_err()
+        {
+            return Err(format!(
+                "'{text}' needs a client id, a secret and an absolute redirect URI"
+            ));
+        }
+        Ok(App {
+            provider: provider.parse()?,
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            redirect_uris: vec![redirect_uri.to_owned()],
+        })
+    }
+}
+
+/// A calendar owner changing their calendar in the provider's own UI
+/// (control API and panel), for Google and Microsoft.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OwnerEvent {
+    pub owner_email: String,
+    pub summary: String,
+    /// RFC 3339.
+    pub start: String,
+    /// RFC 3339.
+    pub end: String,
+    #[serde(default)]
+    pub attendees: Vec<String>,
+    #[serde(default)]
+    pub online_meeting: bool,
+    /// Google calendar id (defaults to the owner's primary calendar).
+    #[serde(default)]
+    pub calendar_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apps_parse_from_the_command_line() {
+        let app = App::from_flag("google,cid,secret,http://127.0.0.1:3000/oauth/google/callback")
+            .unwrap();
+        assert_eq!(app.provider, Provider::Google);
+        assert_eq!(
+            app.redirect_uris,
+            vec!["http://127.0.0.1:3000/oauth/google/callback"]
+        );
+        assert!(App::from_flag("google,cid,secret").is_err());
+        assert!(App::from_flag("yahoo,cid,secret,http://x/cb").is_err());
+        assert!(App::from_flag("google,,secret,http://x/cb").is_err());
+        assert!(App::from_flag("google,cid,secret,not a url").is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! What the Google emulator stores: each account's calendars with their
+//! events and change sequence, push channels, and sync and page tokens.
+
+use crate::sandbox::core::Account;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Default)]
+pub struct State {
+    pub(super) calendars: Vec<Calendar>,
+    pub(super) channels: Vec<Channel>,
+    pub(super) sync_tokens: HashMap<String, SyncToken>,
+    pub(super) page_tokens: HashMap<String, PageState>,
+    pub(super) etag_counter: u64,
+}
+
+pub(super) struct Calendar {
+    pub(super) id: String,
+    pub(super) account_id: String,
+    pub(super) summary: String,
+    pub(super) time_zone: String,
+    pub(super) primary: bool,
+    /// Change sequence: bumped by every insert, update and delete.
+    pub(super) seq: u64,
+    pub(super) updated: DateTime<Utc>,
+    pub(super) events: Vec<Event>,
+    pub(super) index: HashMap<String, usize>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct When {
+    pub(super) json: Value,
+    pub(super) at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Event {
+    pub(super) id: String,
+    pub(super) status: String,
+    pub(super) summary: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) location: Option<String>,
+    pub(super) start: When,
+    pub(super) end: When,
+    pub(super) attendees: Vec<Value>,
+    pub(super) conference: Option<Value>,
+    pub(super) hangout_link: Option<String>,
+    pub(super) creator: String,
+    pub(super) created: DateTime<Utc>,
+    pub(super) updated: DateTime<Utc>,
+    pub(super) sequence: i64,
+    pub(super) etag: u64,
+    /// The calendar's change sequence when this event last changed.
+    pub(super) changed: u64,
+    pub(super) extra: Map<String, Value>,
+}
+
+impl Event {
+    pub(super) fn new(id: String, creator: String, now: DateTime<Utc>) -> Event {
+        let placeholder = When {
+            json: Value::Null,
+            at: now,
+        };
+        Event {
+            id,
+            status: "confirmed".into(),
+            summary: None,
+            description: None,
+            location: None,
+            start: placeholder.clone(),
+            end: placeholder,
+            attendees: Vec::new(),
+            conference: None,
+            hangout_link: None,
+            creator,
+            created: now,
+            updated: now,
+            sequence: 0,
+            etag: 0,
+            changed: 0,
+            extra: Map::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Channel {
+    pub(super) id: String,
+    pub(super) resource_id: String,
+    pub(super) resource_uri: String,
+    pub(super) account_id: String,
+    pub(super) calendar_id: String,
+    pub(super) address: String,
+    pub(super) token: Option<String>,
+    pub(super) expires_at: DateTime<Utc>,
+    pub(super) stopped: bool,
+    pub(super) message_number: u64,
+}
+
+pub(super) struct SyncToken {
+    pub(super) calendar_id: String,
+    pub(super) seq: u64,
+    pub(super) valid: bool,
+}
+
+#[derive(Clone)]
+pub(super) struct PageState {
+    pub(super) calendar_id: String,
+    pub(super) ids: Arc<Vec<String>>,
+    pub(super) offset: usize,
+    pub(super) max_results: usize,
+    pub(super) next_sync_seq: u64,
+}
+
+pub(super) fn calendar_index(state: &State, account: &Account, id: &str) -> Option<usize> {
+    state.calendars.iter().position(|c| {
+        c.account_id == account.id
+            && if id == "primary" {
+                c.primary
+            } else {
+                c.id.eq_ignore_ascii_case(id)
+            }
+    })
+}

@@ -1,0 +1,253 @@
+//! Control routes under `/_control/microsoft/`: the calendar owner editing
+//! in Outlook, and tests invalidating delta tokens, expiring subscriptions
+//! and sending lifecycle notifications.
+
+use super::input::EventInput;
+use super::mailbox::{create, live_event, mailbox_mut, remove, update};
+use super::notifications::send_lifecycle;
+use super::state::Attendee;
+use super::wire::{parse_query_time, render_event, utc};
+use crate::model::Provider;
+use crate::sandbox::core::{bad_request, control_error, respond, Account, OwnerEvent};
+use crate::sandbox::{Sandbox, World};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The owner adds an event in Outlook: subscriptions on their mailbox are
+/// notified.
+pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
+    let start = parse_query_time(&event.start)
+        .ok_or_else(|| bad_request("start must be an RFC 3339 date-time"))?;
+    let end = parse_query_time(&event.end)
+        .ok_or_else(|| bad_request("end must be an RFC 3339 date-time"))?;
+    if end <= start {
+        return Err(bad_request("end must be after start"));
+    }
+    if event.attendees.iter().any(|a| !a.contains('@')) {
+        return Err(bad_request("attendees must be email addresses"));
+    }
+    let mut world = sandbox.world();
+    let account = owner(&world, &event.owner_email)?;
+    let input = EventInput {
+        subject: Some(event.summary),
+        start: Some((start, "UTC".into())),
+        end: Some((end, "UTC".into())),
+        attendees: Some(
+            event
+                .attendees
+                .iter()
+                .map(|a| Attendee {
+                    address: a.to_lowercase(),
+                    name: a.clone(),
+                    kind: "required".into(),
+                })
+                .collect(),
+        ),
+        is_online_meeting: Some(event.online_meeting),
+        online_meeting_provider: event.online_meeting.then(|| "teamsForBusiness".into()),
+        ..EventInput::default()
+    };
+    let created = create(sandbox, &mut world, &account, input)?;
+    Ok(render_event(sandbox.base(), &account.id, &created, &utc()))
+}
+
+fn parse_control_body(body: &Bytes) -> Result<Value, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(bad_request("the body must be a JSON object")),
+        Err(e) => Err(bad_request(format!("malformed JSON: {e}"))),
+    }
+}
+
+fn owner(world: &World, email: &str) -> Result<Account, Response> {
+    if email.trim().is_empty() {
+        return Err(bad_request("owner_email is required"));
+    }
+    world
+        .account_by_email(Provider::Microsoft, email.trim())
+        .cloned()
+        .ok_or_else(|| {
+            control_error(
+                StatusCode::NOT_FOUND,
+                "no Microsoft account with that owner_email",
+            )
+        })
+}
+
+pub(super) async fn control_create(AxState(s): AxState<Sandbox>, body: Bytes) -> Response {
+    let event: OwnerEvent = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(e) => return bad_request(format!("invalid owner event: {e}")),
+    };
+    match create_owner_event(&s, event) {
+        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Err(e) => e,
+    }
+}
+
+pub(super) async fn control_patch(
+    AxState(s): AxState<Sandbox>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    respond((|| -> Result<Response, Response> {
+        let v = parse_control_body(&body)?;
+        let email = v
+            .get("owner_email")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let text = |key: &str| -> Result<Option<String>, Response> {
+            match v.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(x)) => Ok(Some(x.clone())),
+                Some(_) => Err(bad_request(format!("{key} must be a string"))),
+            }
+        };
+        let time = |key: &str| -> Result<Option<(DateTime<Utc>, String)>, Response> {
+            match text(key)? {
+                None => Ok(None),
+                Some(x) => parse_query_time(&x)
+                    .map(|d| Some((d, "UTC".to_owned())))
+                    .ok_or_else(|| bad_request(format!("{key} must be an RFC 3339 date-time"))),
+            }
+        };
+        let input = EventInput {
+            subject: text("summary")?,
+            start: time("start")?,
+            end: time("end")?,
+            ..EventInput::default()
+        };
+        let mut world = s.world();
+        let account = owner(&world, email)?;
+        let current = live_event(&world, &account.id, &id).ok_or_else(|| {
+            control_error(
+                StatusCode::NOT_FOUND,
+                "no such event in that owner's calendar",
+            )
+        })?;
+        let start = input.start.as_ref().map_or(current.start, |x| x.0);
+        let end = input.end.as_ref().map_or(current.end, |x| x.0);
+        if end <= start {
+            return Err(bad_request("end must be after start"));
+        }
+        let event = update(&s, &mut world, &account.id, &id, input, None)?;
+        Ok(Json(render_event(s.base(), &account.id, &event, &utc())).into_response())
+    })())
+}
+
+pub(super) async fn control_delete(
+    AxState(s): AxState<Sandbox>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    respond((|| -> Result<Response, Response> {
+        let mut world = s.world();
+        let account = owner(&world, q.get("owner_email").map_or("", String::as_str))?;
+        if live_event(&world, &account.id, &id).is_none() {
+            return Err(control_error(
+                StatusCode::NOT_FOUND,
+                "no such event in that owner's calendar",
+            ));
+        }
+        remove(&s, &mut world, &account.id, &id, None)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })())
+}
+
+/// The accounts a control call targets: one owner, or every Microsoft user.
+fn targets(world: &World, body: &Bytes) -> Result<Vec<Account>, Response> {
+    let v = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        parse_control_body(body)?
+    };
+    match v.get("owner_email") {
+        None | Some(Value::Null) => Ok(world
+            .accounts
+            .iter()
+            .filter(|a| a.provider == Provider::Microsoft)
+            .cloned()
+            .collect()),
+        Some(Value::String(email)) => Ok(vec![owner(world, email)?]),
+        Some(_) => Err(bad_request("owner_email must be a string")),
+    }
+}
+
+pub(super) async fn control_invalidate(AxState(s): AxState<Sandbox>, body: Bytes) -> Response {
+    respond((|| -> Result<Response, Response> {
+        let mut world = s.world();
+        let accounts = targets(&world, &body)?;
+        for a in &accounts {
+            mailbox_mut(&mut world, &a.id).sync_epoch += 1;
+        }
+        let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+        world
+            .microsoft
+            .cursors
+            .retain(|_, c| !ids.contains(&c.user_id.as_str()));
+        Ok(Json(json!({ "invalidated": accounts.len() })).into_response())
+    })())
+}
+
+pub(super) async fn control_expire(AxState(s): AxState<Sandbox>, body: Bytes) -> Response {
+    respond((|| -> Result<Response, Response> {
+        let mut world = s.world();
+        let accounts = targets(&world, &body)?;
+        let now = world.now();
+        let mut expired = 0;
+        for sub in world.microsoft.subscriptions.iter_mut() {
+            if accounts.iter().any(|a| a.id == sub.user_id) && sub.expires > now {
+                sub.expires = now - Duration::seconds(1);
+                expired += 1;
+            }
+        }
+        Ok(Json(json!({ "expired": expired })).into_response())
+    })())
+}
+
+pub(super) async fn control_lifecycle(AxState(s): AxState<Sandbox>, body: Bytes) -> Response {
+    respond((|| -> Result<Response, Response> {
+        let v = parse_control_body(&body)?;
+        let id = v
+            .get("subscription_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_request("subscription_id is required"))?;
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(
+            kind,
+            "reauthorizationRequired" | "subscriptionRemoved" | "missed"
+        ) {
+            return Err(bad_request(
+                "kind must be reauthorizationRequired, subscriptionRemoved or missed",
+            ));
+        }
+        let mut world = s.world();
+        let i = world
+            .microsoft
+            .subscriptions
+            .iter()
+            .position(|sub| sub.id == id)
+            .ok_or_else(|| control_error(StatusCode::NOT_FOUND, "no such subscription"))?;
+        let sub = world.microsoft.subscriptions[i].clone();
+        if sub.lifecycle_url.is_none() {
+            return Err(bad_request(
+                "the subscription has no lifecycleNotificationUrl",
+            ));
+        }
+        let delivery = send_lifecycle(&s, &sub, kind);
+        if kind == "subscriptionRemoved" {
+            world.microsoft.subscriptions.remove(i);
+        }
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "delivery_id": delivery, "subscription_id": id, "kind": kind })),
+        )
+            .into_response())
+    })())
+}

@@ -1,0 +1,18 @@
+//! Read models and actions of the admin pages.
+
+pub mod jobs;
+pub mod webhooks;
+
+use crate::server::jobs::Queue;
+use crate::server::platform::db::Db;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the admin read models and actions use.
+#[derive(Clone)]
+pub struct Admin {
+    pub db: Db,
+    pub jobs: Arc<Queue>,
+    /// How long webhook events are kept (shown with housekeeping).
+    pub retention: Duration,
+}

@@ -1,0 +1,540 @@
+//! Connecting calendars: the popup OAuth flow (state + PKCE bound to the
+//! session that started it), the connection list, and disconnecting.
+
+pub mod oauth_apps;
+pub mod routes;
+pub mod subscriptions;
+pub mod tokens;
+
+use crate::model::{
+    CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
+    SubscriptionSummary, TenantConnectionView,
+};
+use crate::server::auth::{AdminCaller, Caller};
+use crate::server::error::{AppError, AppResult};
+use crate::server::jobs::{Enqueue, Job, Queue};
+use crate::server::platform::clock::Clock;
+use crate::server::platform::config::Config;
+use crate::server::platform::db::connections::{self as repo, LinkedAccount, NewState};
+use crate::server::platform::db::jobs as jobs_repo;
+use crate::server::platform::db::meetings as meetings_repo;
+use crate::server::platform::db::subscriptions as subscriptions_repo;
+use crate::server::platform::db::vault::SecretOwner;
+use crate::server::platform::db::Db;
+use crate::server::platform::db::{self, DbError, TenantScope, UserScope};
+use crate::server::platform::vault::crypto::{random_token, token_hash};
+use crate::server::platform::vault::Vault;
+use crate::server::providers;
+use crate::server::providers::ProviderHttp;
+use oauth_apps::OAuthApps;
+use routes::CalendlyRoutes;
+use std::sync::Arc;
+use tokens::CallError;
+use tokens::TokenManager;
+
+/// What the connection services use: storage and the vault, provider calls
+/// with the connection's tokens, and the queue for the work that follows.
+#[derive(Clone)]
+pub struct Connections {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub config: Arc<Config>,
+    pub provider_http: ProviderHttp,
+    pub clock: Arc<Clock>,
+    pub tokens: Arc<TokenManager>,
+    pub jobs: Arc<Queue>,
+    pub calendly_routes: Arc<CalendlyRoutes>,
+    pub apps: OAuthApps,
+}
+
+const STATE_TTL_MS: i64 = 10 * 60 * 1000;
+
+fn setup_job(scope: &TenantScope, id: ConnectionId) -> Enqueue {
+    Enqueue::now(Some(scope), Job::SetUpConnection { connection: id })
+        .coalesced(format!("setup:{id}"))
+}
+
+fn token_owner<'a>(connection: &'a str, purpose: &'a str) -> SecretOwner<'a> {
+    SecretOwner {
+        kind: "connection",
+        id: connection,
+        purpose,
+    }
+}
+
+fn verifier_owner(state_hash: &str) -> SecretOwner<'_> {
+    SecretOwner {
+        kind: "oauth_state",
+        id: state_hash,
+        purpose: "pkce_verifier",
+    }
+}
+
+/// How a connect attempt ended, for the callback page.
+#[derive(Debug)]
+pub enum ConnectOutcome {
+    Connected {
+        email: String,
+    },
+    /// The state was missing, forged, expired, used, or from another session:
+    /// nothing was stored.
+    InvalidState,
+    /// The provider sent the user back with an error (e.g. access denied).
+    ProviderError {
+        code: &'static str,
+        reason: String,
+    },
+    /// The account is linked to another calbridge user.
+    Taken,
+    Failed {
+        reason: String,
+    },
+}
+
+/// Creates a single-use state and returns the provider's authorize URL.
+#[tracing::instrument(skip_all, fields(tenant = %caller.scope().tenant_id(), user = %caller.user.user_id(), provider = provider.as_str()))]
+pub async fn start(ctx: &Connections, caller: &Caller, provider: Provider) -> AppResult<String> {
+    let scope = caller.scope();
+    let (client_id, secret) = oauth_apps::credentials(&ctx.apps, scope, provider)
+        .await?
+        .ok_or(AppError::Invalid("app_missing"))?;
+    let token = random_token();
+    let hash = token_hash(&token);
+    let endpoints = ctx.provider_http.endpoints(provider);
+    let (url, verifier) = providers::oauth::authorize_url(
+        provider,
+        endpoints,
+        &client_id,
+        &secret,
+        &ctx.config.redirect_uri(provider),
+        &token,
+    )
+    .map_err(AppError::Internal)?;
+    let mut tx = ctx.db.begin_write().await?;
+    repo::insert_state(
+        &mut *tx,
+        &caller.user,
+        NewState {
+            state_hash: &hash,
+            session_hash: &caller.session_hash,
+            provider,
+            scopes: &providers::api(provider).scopes().join(" "),
+            opener_origin: Some(&ctx.config.public_origin()),
+            expires_at: db::now_ms() + STATE_TTL_MS,
+        },
+    )
+    .await?;
+    ctx.vault
+        .store(&mut tx, scope, verifier_owner(&hash), verifier.expose())
+        .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(url)
+}
+
+pub struct CallbackParams {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Completes a connect attempt. Only the session that started it can finish it.
+#[tracing::instrument(skip_all, fields(tenant = %caller.scope().tenant_id(), user = %caller.user.user_id(), provider = provider.as_str()))]
+pub async fn callback(
+    ctx: &Connections,
+    caller: &Caller,
+    provider: Provider,
+    params: CallbackParams,
+) -> AppResult<ConnectOutcome> {
+    let Some(raw_state) = params.state.filter(|s| !s.is_empty()) else {
+        return Ok(ConnectOutcome::InvalidState);
+    };
+    let hash = token_hash(&raw_state);
+    let scope = caller.scope();
+    let taken = repo::take_state(
+        ctx.db.pool(),
+        &caller.user,
+        &hash,
+        &caller.session_hash,
+        provider,
+        db::now_ms(),
+    )
+    .await?;
+    if !taken {
+        return Ok(ConnectOutcome::InvalidState);
+    }
+    let verifier = ctx
+        .vault
+        .load(ctx.db.pool(), scope, verifier_owner(&hash))
+        .await?;
+    db::vault::delete_for_owner(ctx.db.pool(), scope, "oauth_state", &hash).await?;
+    if let Some(error) = params.error {
+        let reason = match params.error_description {
+            Some(d) => format!("{error}: {d}"),
+            None => error.clone(),
+        };
+        let code = if error == "access_denied" {
+            "connect_denied"
+        } else {
+            "connect_failed"
+        };
+        return Ok(ConnectOutcome::ProviderError { code, reason });
+    }
+    let (Some(code), Some(verifier)) = (params.code, verifier) else {
+        return Ok(ConnectOutcome::InvalidState);
+    };
+    let (client_id, secret) = oauth_apps::credentials(&ctx.apps, scope, provider)
+        .await?
+        .ok_or(AppError::Invalid("app_missing"))?;
+    let endpoints = ctx.provider_http.endpoints(provider);
+    let tokens = match providers::oauth::exchange_code(
+        &ctx.provider_http,
+        provider,
+        endpoints,
+        &client_id,
+        &secret,
+        &ctx.config.redirect_uri(provider),
+        &code,
+        &verifier,
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(reason) => return Ok(ConnectOutcome::Failed { reason }),
+    };
+    let account = match providers::api(provider)
+        .account(&ctx.provider_http, &tokens.access_token)
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(ConnectOutcome::Failed {
+                reason: e.to_string(),
+            })
+        }
+    };
+    let expires_at = tokens
+        .expires_in
+        .map(|d| db::now_ms() + d.as_millis() as i64);
+    let linked = LinkedAccount {
+        provider,
+        provider_account_id: &account.id,
+        account_email: &account.email,
+        account_name: &account.name,
+        organization: account.organization.as_deref(),
+        token_expires_at: expires_at,
+    };
+    let mut tx = ctx.db.begin_write().await?;
+    let id = match repo::find_by_account(&mut *tx, provider, &account.id).await? {
+        Some(existing)
+            if existing.owner != caller.user && existing.state != ConnectionState::Disconnected =>
+        {
+            return Ok(ConnectOutcome::Taken);
+        }
+        Some(existing) => {
+            if existing.owner != caller.user {
+                hand_over(ctx, &mut tx, &existing.owner, &caller.user, existing.id).await?;
+            }
+            repo::reconnect(&mut *tx, &caller.user, existing.id, &linked).await?;
+            existing.id
+        }
+        None => repo::insert(&mut *tx, &caller.user, &linked).await?,
+    };
+    let id_text = id.to_string();
+    ctx.vault
+        .store(
+            &mut tx,
+            scope,
+            token_owner(&id_text, "access_token"),
+            tokens.access_token.expose(),
+        )
+        .await?;
+    match &tokens.refresh_token {
+        Some(rt) => {
+            ctx.vault
+                .store(
+                    &mut tx,
+                    scope,
+                    token_owner(&id_text, "refresh_token"),
+                    rt.expose(),
+                )
+                .await?
+        }
+        None => {
+            db::vault::delete_purpose(&mut *tx, scope, "connection", &id_text, "refresh_token")
+                .await?;
+        }
+    }
+    // Subscriptions and the first import happen in the background.
+    Queue::enqueue_in(&mut tx, ctx.db.backend(), &setup_job(scope, id)).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    ctx.jobs.wake();
+    tracing::info!(provider = provider.as_str(), connection = %id, "calendar connected");
+    Ok(ConnectOutcome::Connected {
+        email: account.email,
+    })
+}
+
+/// A disconnected provider account connected again by someone else: in the
+/// same transaction as the move, the old owner's copy of its data goes
+/// (tokens, meetings, calendars, sync cursors, queued jobs), and what is
+/// still live at the provider is handed over to be deleted with the new
+/// tokens. The new owner's set-up job imports everything afresh.
+async fn hand_over(
+    ctx: &Connections,
+    tx: &mut db::Tx,
+    from: &UserScope,
+    to: &UserScope,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let id_text = id.to_string();
+    db::vault::delete_for_owner(&mut **tx, &from.tenant, "connection", &id_text).await?;
+    meetings_repo::delete_for_connection(&mut **tx, &from.tenant, id).await?;
+    repo::forget_sync_state(tx, &from.tenant, id).await?;
+    jobs_repo::drop_queued_for_connection(&mut **tx, &from.tenant, id).await?;
+    subscriptions_repo::hand_over(tx, &from.tenant, &to.tenant, id).await?;
+    subscriptions::stop_in(tx, ctx.db.backend(), &to.tenant, id).await?;
+    tracing::info!(connection = %id, "provider account moved to another user; the old owner's copy is gone");
+    Ok(())
+}
+
+pub async fn list(ctx: &Connections, caller: &Caller) -> AppResult<Vec<ConnectionView>> {
+    let mut views = Vec::new();
+    for c in repo::list_for_user(ctx.db.pool(), &caller.user).await? {
+        views.push(view(ctx, c).await?);
+    }
+    Ok(views)
+}
+
+/// Revokes the tokens at the provider, forgets them and marks the
+/// connection disconnected (its history stays). A provider that cannot be
+/// reached does not block disconnecting here.
+pub async fn disconnect(ctx: &Connections, caller: &Caller, id: ConnectionId) -> AppResult<()> {
+    disconnect_owned(ctx, &caller.user, id).await
+}
+
+/// Disconnects every connection of `owner` and finishes the clean-up at
+/// each provider now (removing a member): deletes the subscriptions,
+/// revokes the tokens and forgets them. A provider that cannot be reached
+/// stops the removal with `provider_unreachable`, so nothing stays live
+/// there unnoticed. Returns the connections' ids.
+pub async fn disconnect_all(ctx: &Connections, owner: &UserScope) -> AppResult<Vec<ConnectionId>> {
+    let mut ids = Vec::new();
+    for connection in repo::list_for_user(ctx.db.pool(), owner).await? {
+        if connection.state != ConnectionState::Disconnected {
+            disconnect_owned(ctx, owner, connection.id).await?;
+        }
+        match subscriptions::cleanup(ctx, &owner.tenant, connection.id).await {
+            Ok(()) => ids.push(connection.id),
+            Err(e) => {
+                tracing::warn!(connection = %connection.id, error = %e, "clean-up at the provider failed");
+                return Err(AppError::Invalid("provider_unreachable"));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), connection = %id))]
+async fn disconnect_owned(ctx: &Connections, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
+    let scope = &owner.tenant;
+    repo::get_for_user(ctx.db.pool(), owner, id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    repo::set_state(&mut *tx, owner, id, ConnectionState::Disconnected, None).await?;
+    subscriptions::stop_in(&mut tx, ctx.db.backend(), scope, id).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    ctx.calendly_routes.forget_all();
+    ctx.jobs.wake();
+    Ok(())
+}
+
+async fn view(ctx: &Connections, c: repo::Connection) -> AppResult<ConnectionView> {
+    let scope = &c.owner.tenant;
+    let subs = subscriptions_repo::current_for_connection(ctx.db.pool(), scope, c.id).await?;
+    let live = |s: &&subscriptions_repo::Subscription| s.state != SubscriptionState::Stopping;
+    let subscription = SubscriptionSummary {
+        active: subs
+            .iter()
+            .filter(|s| s.state == SubscriptionState::Active)
+            .count(),
+        failed: subs
+            .iter()
+            .filter(|s| s.state == SubscriptionState::Failed)
+            .count(),
+        next_renewal_at: subs
+            .iter()
+            .filter(live)
+            .filter_map(|s| s.renew_at)
+            .min()
+            .map(db::ms_to_rfc3339),
+        last_error: subs.iter().filter(live).find_map(|s| s.last_error.clone()),
+    };
+    let calendars = repo::calendars(ctx.db.pool(), scope, c.id)
+        .await?
+        .into_iter()
+        .map(|cal| CalendarView {
+            booking_target: c.booking_calendar_id.as_deref() == Some(cal.calendar_id.as_str())
+                || (c.booking_calendar_id.is_none() && cal.primary),
+            id: cal.calendar_id,
+            name: cal.name,
+            primary: cal.primary,
+            writable: cal.writable,
+            busy: cal.busy,
+        })
+        .collect();
+    Ok(ConnectionView {
+        id: c.id,
+        provider: c.provider,
+        account_email: c.account_email,
+        account_name: c.account_name,
+        state: c.state,
+        connected_at: db::ms_to_rfc3339(c.connected_at),
+        last_sync_at: c.last_sync_at.map(db::ms_to_rfc3339),
+        token_expires_at: c.token_expires_at.map(db::ms_to_rfc3339),
+        last_error: c.last_error,
+        sync_mode: c.sync_mode,
+        subscription,
+        calendars,
+    })
+}
+
+/// Every connection of the admin's tenant.
+pub async fn tenant_list(
+    ctx: &Connections,
+    admin: &AdminCaller,
+    provider: Option<Provider>,
+    connection_state: Option<ConnectionState>,
+) -> AppResult<Vec<TenantConnectionView>> {
+    let mut views = Vec::new();
+    for (c, user_name, user_email) in
+        repo::list_for_tenant(ctx.db.pool(), admin.0.scope(), provider, connection_state).await?
+    {
+        views.push(TenantConnectionView {
+            connection: view(ctx, c).await?,
+            user_name,
+            user_email,
+        });
+    }
+    Ok(views)
+}
+
+pub async fn admin_disconnect(
+    ctx: &Connections,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
+    disconnect_owned(ctx, &connection.owner, id).await
+}
+
+/// Refreshes the tokens now; `false` when the provider refused.
+#[tracing::instrument(skip_all, fields(tenant = %admin.0.scope().tenant_id(), connection = %id))]
+pub async fn admin_refresh(
+    ctx: &Connections,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<bool> {
+    let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
+    match ctx.tokens.refresh_now(&connection.owner, id).await {
+        Ok(()) => Ok(true),
+        Err(AppError::Invalid(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A cheap authenticated call (the account lookup) with a valid token.
+pub async fn test(ctx: &Connections, caller: &Caller, id: ConnectionId) -> AppResult<bool> {
+    let connection = repo::get_for_user(ctx.db.pool(), &caller.user, id).await?;
+    let http = &ctx.provider_http;
+    let provider_api = providers::api(connection.provider);
+    let result = ctx
+        .tokens
+        .call(&caller.user, id, false, |token| async move {
+            provider_api.account(http, &token).await
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(CallError::Token(AppError::Invalid(_))) => Ok(false),
+        Err(CallError::Token(e)) => Err(e),
+        Err(CallError::Provider(e)) => {
+            repo::set_note(
+                ctx.db.pool(),
+                &caller.user,
+                id,
+                connection.state,
+                Some(&e.to_string()),
+            )
+            .await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Saves which calendars count as busy and which receives new bookings,
+/// then adjusts the watch channels to match.
+#[tracing::instrument(skip_all, fields(tenant = %caller.scope().tenant_id(), connection = %id))]
+pub async fn save_calendars(
+    ctx: &Connections,
+    caller: &Caller,
+    id: ConnectionId,
+    busy: &[String],
+    booking_calendar_id: Option<&str>,
+) -> AppResult<()> {
+    let connection = repo::get_for_user(ctx.db.pool(), &caller.user, id).await?;
+    let known = repo::calendars(ctx.db.pool(), caller.scope(), id).await?;
+    let is_known = |cal: &str| known.iter().any(|k| k.calendar_id == cal);
+    if !busy.iter().all(|b| is_known(b)) {
+        return Err(AppError::Invalid("unknown_calendar"));
+    }
+    if let Some(target) = booking_calendar_id {
+        if !known.iter().any(|k| k.calendar_id == target && k.writable) {
+            return Err(AppError::Invalid("unknown_calendar"));
+        }
+    }
+    let mut tx = ctx.db.begin_write().await?;
+    repo::save_calendar_choice(&mut tx, &caller.user, id, busy, booking_calendar_id).await?;
+    Queue::enqueue_in(
+        &mut tx,
+        ctx.db.backend(),
+        &setup_job(caller.scope(), connection.id),
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    ctx.jobs.wake();
+    Ok(())
+}
+
+/// Admin "force resync": queue an import from the provider now.
+pub async fn admin_resync(
+    ctx: &Connections,
+    admin: &AdminCaller,
+    id: ConnectionId,
+) -> AppResult<()> {
+    let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
+    if connection.state != ConnectionState::Connected {
+        return Err(AppError::Invalid("connect_failed"));
+    }
+    subscriptions::queue_sync(ctx, &connection)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// For the callback page: success, a flash code and a short, safe message.
+pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, &'static str, String) {
+    match outcome {
+        ConnectOutcome::Connected { email } => (true, "connected", format!("{} connected as {email}.", provider.label())),
+        ConnectOutcome::InvalidState => (
+            false,
+            "connect_failed",
+            "This connection attempt is invalid or has expired. Start again from Settings → Calendars.".into(),
+        ),
+        ConnectOutcome::ProviderError { code, reason } => (false, code, format!("{} said: {reason}", provider.label())),
+        ConnectOutcome::Taken => (
+            false,
+            "connect_taken",
+            format!("This {} account is already connected by another calbridge user.", provider.label()),
+        ),
+        ConnectOutcome::Failed { reason } => (false, "connect_failed", format!("{} could not be connected: {reason}", provider.label())),
+    }
+}

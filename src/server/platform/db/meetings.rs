@@ -1,0 +1,181 @@
+//! Meetings imported from providers, one per (connection, provider event).
+
+use super::{now_ms, DbError, DbResult, UserScope};
+use crate::model::ProviderMeeting;
+use crate::model::{ConnectionId, MeetingStatus, Provider};
+use sqlx::{Any, Executor, FromRow};
+
+/// Inserts or updates the meeting to match the provider; running it twice
+/// changes nothing the second time. Returns the meeting's id.
+pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    connection: ConnectionId,
+    m: &ProviderMeeting,
+    webhook_event_id: Option<&str>,
+) -> DbResult<String> {
+    let now = now_ms();
+    let id: String = sqlx::query_scalar(
+        "INSERT INTO meetings (id, tenant_id, user_id, connection_id, provider, provider_event_id, title, starts_at, ends_at, \
+         time_zone, status, invitee_name, invitee_email, attendees, location, join_url, cancel_url, reschedule_url, \
+         rescheduled_to, provider_updated_at, webhook_event_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
+         ON CONFLICT (connection_id, provider_event_id) DO UPDATE SET title = excluded.title, starts_at = excluded.starts_at, \
+         ends_at = excluded.ends_at, time_zone = excluded.time_zone, status = excluded.status, \
+         invitee_name = excluded.invitee_name, invitee_email = excluded.invitee_email, attendees = excluded.attendees, \
+         location = excluded.location, join_url = excluded.join_url, cancel_url = excluded.cancel_url, \
+         reschedule_url = excluded.reschedule_url, rescheduled_to = excluded.rescheduled_to, \
+         provider_updated_at = excluded.provider_updated_at, \
+         webhook_event_id = COALESCE(excluded.webhook_event_id, meetings.webhook_event_id), updated_at = excluded.updated_at \
+         WHERE meetings.tenant_id = excluded.tenant_id \
+         RETURNING id",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(connection.to_string())
+    .bind(m.provider.as_str())
+    .bind(&m.provider_event_id)
+    .bind(&m.title)
+    .bind(m.starts_at)
+    .bind(m.ends_at)
+    .bind(&m.time_zone)
+    .bind(m.status.as_str())
+    .bind(&m.invitee_name)
+    .bind(&m.invitee_email)
+    .bind(serde_json::to_string(&m.attendees).unwrap_or_else(|_| "[]".into()))
+    .bind(&m.location)
+    .bind(&m.join_url)
+    .bind(&m.cancel_url)
+    .bind(&m.reschedule_url)
+    .bind(&m.rescheduled_to)
+    .bind(m.provider_updated_at)
+    .bind(webhook_event_id)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
+    Ok(id)
+}
+
+#[derive(FromRow)]
+pub struct MeetingRow {
+    pub id: String,
+    pub provider: String,
+    pub title: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub status: String,
+    pub invitee_name: Option<String>,
+    pub invitee_email: Option<String>,
+    pub location: Option<String>,
+    pub join_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub reschedule_url: Option<String>,
+}
+
+impl MeetingRow {
+    pub fn provider(&self) -> DbResult<Provider> {
+        self.provider.parse().map_err(DbError::Corrupt)
+    }
+    pub fn status(&self) -> DbResult<MeetingStatus> {
+        self.status.parse().map_err(DbError::Corrupt)
+    }
+}
+
+const COLUMNS: &str =
+    "id, provider, title, starts_at, ends_at, status, invitee_name, invitee_email, location, \
+     join_url, cancel_url, reschedule_url";
+
+/// The user's meetings starting in `[from, to)`, earliest first.
+pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    from: i64,
+    to: i64,
+    ascending: bool,
+) -> DbResult<Vec<MeetingRow>> {
+    let order = if ascending { "ASC" } else { "DESC" };
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND starts_at >= $3 AND starts_at < $4 \
+         ORDER BY starts_at {order}, id LIMIT 1000"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(ex)
+    .await?)
+}
+
+pub async fn get_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: &str,
+) -> DbResult<MeetingRow> {
+    let row: Option<MeetingRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND id = $3"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.ok_or(DbError::NotFound)
+}
+
+/// Marks a meeting canceled (the provider deleted it); its id when it
+/// existed and changed.
+pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    connection: ConnectionId,
+    provider_event_id: &str,
+) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE meetings SET status = 'canceled', updated_at = $1 \
+         WHERE tenant_id = $2 AND user_id = $3 AND connection_id = $4 AND provider_event_id = $5 AND status <> 'canceled' \
+         RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(connection.to_string())
+    .bind(provider_event_id)
+    .fetch_optional(ex)
+    .await?)
+}
+
+/// Provider event ids of the connection's live meetings starting with
+/// `prefix` (one Google calendar), for a full resync to find deletions.
+pub async fn live_event_ids<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    connection: ConnectionId,
+    prefix: &str,
+) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT provider_event_id FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 \
+         AND status <> 'canceled' AND substr(provider_event_id, 1, length($4)) = $4",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(connection.to_string())
+    .bind(prefix)
+    .fetch_all(ex)
+    .await?)
+}
+
+/// Forgets every meeting a connection brought in (its provider account
+/// moved to another person, who re-imports them).
+pub async fn delete_for_connection<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &super::TenantScope,
+    connection: ConnectionId,
+) -> DbResult<u64> {
+    let done = sqlx::query("DELETE FROM meetings WHERE tenant_id = $1 AND connection_id = $2")
+        .bind(scope.tenant())
+        .bind(connection.to_string())
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

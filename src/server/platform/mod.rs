@@ -1,0 +1,10 @@
+//! What every domain builds on: configuration, time, observability,
+//! cross-instance notifications, storage and the secret vault.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod endpoints;
+pub mod notify;
+pub mod observability;
+pub mod vault;

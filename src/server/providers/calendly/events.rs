@@ -1,0 +1,240 @@
+//! Calendly bookings: an invitee and its scheduled event, read back from
+//! the API so that whatever order webhooks arrive in, calbridge stores what
+//! Calendly holds now.
+
+use crate::model::{MeetingStatus, Provider};
+use crate::server::platform::vault::crypto::SecretString;
+use crate::server::providers::client::{get_json, ProviderError};
+use crate::server::providers::{ProviderHttp, ProviderMeeting};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+struct Resource<T> {
+    resource: T,
+}
+
+#[derive(Deserialize)]
+struct Invitee {
+    uri: String,
+    email: Option<String>,
+    name: Option<String>,
+    status: String,
+    timezone: Option<String>,
+    event: String,
+    #[serde(default)]
+    rescheduled: bool,
+    new_invitee: Option<String>,
+    cancel_url: Option<String>,
+    reschedule_url: Option<String>,
+    updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    name: String,
+    status: String,
+    start_time: String,
+    end_time: String,
+    #[serde(default)]
+    location: Value,
+    updated_at: Option<String>,
+}
+
+fn ms(rfc3339: &str) -> Result<i64, ProviderError> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| ProviderError::Decode(format!("time '{rfc3339}': {e}")))
+}
+
+/// Location text and join link from Calendly's `location` object (Zoom,
+/// Google Meet, Teams, phone, in person …).
+fn location(v: &Value) -> (Option<String>, Option<String>) {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let join = text("join_url").or_else(|| {
+        text("location").filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+    });
+    let place = text("location").or_else(|| text("type"));
+    (place, join)
+}
+
+/// The booking behind an invitee URI, as Calendly holds it now.
+pub async fn booking(
+    http: &ProviderHttp,
+    token: &SecretString,
+    invitee_uri: &str,
+) -> Result<ProviderMeeting, ProviderError> {
+    let invitee: Resource<Invitee> = get_json(http, Provider::Calendly, invitee_uri, token).await?;
+    let invitee = invitee.resource;
+    let event: Resource<Event> = get_json(http, Provider::Calendly, &invitee.event, token).await?;
+    meeting(invitee, event.resource)
+}
+
+fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderError> {
+    let status = if invitee.status == "canceled" || event.status == "canceled" {
+        if invitee.rescheduled {
+            MeetingStatus::Rescheduled
+        } else {
+            MeetingStatus::Canceled
+        }
+    } else {
+        MeetingStatus::Scheduled
+    };
+    let (place, join_url) = location(&event.location);
+    let updated = [invitee.updated_at.as_deref(), event.updated_at.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| ms(t).ok())
+        .max();
+    Ok(ProviderMeeting {
+        provider: Provider::Calendly,
+        provider_event_id: invitee.uri,
+        title: event.name,
+        starts_at: ms(&event.start_time)?,
+        ends_at: ms(&event.end_time)?,
+        time_zone: invitee.timezone,
+        status,
+        invitee_name: invitee.name,
+        invitee_email: invitee.email,
+        attendees: Vec::new(),
+        location: place,
+        join_url,
+        cancel_url: invitee.cancel_url,
+        reschedule_url: invitee.reschedule_url,
+        rescheduled_to: invitee.new_invitee,
+        provider_updated_at: updated,
+    })
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    collection: Vec<T>,
+    pagination: Pagination,
+}
+
+#[derive(Deserialize)]
+struct Pagination {
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EventRef {
+    uri: String,
+}
+
+/// Every booking of the user's scheduled events (polling mode and full
+/// resyncs): pages through `scheduled_events`, then each event's invitees.
+pub async fn all_bookings(
+    http: &ProviderHttp,
+    api_base: &str,
+    token: &SecretString,
+    user_uri: &str,
+) -> Result<Vec<ProviderMeeting>, ProviderError> {
+    let mut first = url::Url::parse(&format!("{api_base}/scheduled_events"))
+        .map_err(|e| ProviderError::Decode(e.to_string()))?;
+    first
+        .query_pairs_mut()
+        .append_pair("user", user_uri)
+        .append_pair("count", "100");
+    let mut next = Some(first.to_string());
+    let mut bookings = Vec::new();
+    while let Some(url) = next {
+        let page: Page<EventRef> = get_json(http, Provider::Calendly, &url, token).await?;
+        for event in page.collection {
+            let mut invitees_url = format!("{}/invitees?count=100", event.uri);
+            loop {
+                let invitees: Page<Invitee> =
+                    get_json(http, Provider::Calendly, &invitees_url, token).await?;
+                let details: Resource<Event> =
+                    get_json(http, Provider::Calendly, &event.uri, token).await?;
+                for invitee in invitees.collection {
+                    let event = Event {
+                        name: details.resource.name.clone(),
+                        status: details.resource.status.clone(),
+                        start_time: details.resource.start_time.clone(),
+                        end_time: details.resource.end_time.clone(),
+                        location: details.resource.location.clone(),
+                        updated_at: details.resource.updated_at.clone(),
+                    };
+                    bookings.push(meeting(invitee, event)?);
+                }
+                match invitees.pagination.next_page {
+                    Some(more) => invitees_url = more,
+                    None => break,
+                }
+            }
+        }
+        next = page.pagination.next_page;
+    }
+    Ok(bookings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn invitee(status: &str, rescheduled: bool) -> Invitee {
+        Invitee {
+            uri: "https://api.calendly.com/scheduled_events/E/invitees/I".into(),
+            email: Some("pat@example.com".into()),
+            name: Some("Pat".into()),
+            status: status.into(),
+            timezone: Some("Europe/Paris".into()),
+            event: "https://api.calendly.com/scheduled_events/E".into(),
+            rescheduled,
+            new_invitee: rescheduled.then(|| "https://api.calendly.com/x/invitees/J".into()),
+            cancel_url: None,
+            reschedule_url: None,
+            updated_at: Some("2026-11-21T10:00:00Z".into()),
+        }
+    }
+
+    fn event(status: &str, location: Value) -> Event {
+        Event {
+            name: "Intro call".into(),
+            status: status.into(),
+            start_time: "2026-11-23T09:00:00.000000Z".into(),
+            end_time: "2026-11-23T09:30:00.000000Z".into(),
+            location,
+            updated_at: Some("2026-11-21T11:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn status_follows_invitee_and_event() {
+        let m = meeting(invitee("active", false), event("active", Value::Null)).unwrap();
+        assert_eq!(m.status, MeetingStatus::Scheduled);
+        let m = meeting(invitee("canceled", false), event("active", Value::Null)).unwrap();
+        assert_eq!(m.status, MeetingStatus::Canceled);
+        let m = meeting(invitee("active", false), event("canceled", Value::Null)).unwrap();
+        assert_eq!(m.status, MeetingStatus::Canceled);
+        let m = meeting(invitee("canceled", true), event("active", Value::Null)).unwrap();
+        assert_eq!(m.status, MeetingStatus::Rescheduled);
+        assert!(m.rescheduled_to.is_some());
+    }
+
+    #[test]
+    fn times_and_join_links_are_read() {
+        let m = meeting(
+            invitee("active", false),
+            event(
+                "active",
+                json!({"type": "google_conference", "join_url": "https://meet.google.com/abc"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(m.starts_at, 1_795_424_400_000);
+        assert_eq!(m.ends_at - m.starts_at, 30 * 60 * 1000);
+        assert_eq!(m.join_url.as_deref(), Some("https://meet.google.com/abc"));
+        assert_eq!(m.location.as_deref(), Some("google_conference"));
+        assert_eq!(
+            m.provider_updated_at,
+            Some(ms("2026-11-21T11:00:00Z").unwrap())
+        );
+        let (place, join) = location(&json!({"type": "physical", "location": "Room 4"}));
+        assert_eq!((place.as_deref(), join), (Some("Room 4"), None));
+        let (_, join) = location(&json!({"type": "custom", "location": "https://zoom.us/j/1"}));
+        assert_eq!(join.as_deref(), Some("https://zoom.us/j/1"));
+    }
+}

@@ -1,0 +1,161 @@
+//! Microsoft Graph calendar changes: `calendarView/delta` pages.
+
+use crate::model::{MeetingStatus, Provider};
+use crate::server::platform::vault::crypto::SecretString;
+use crate::server::providers::client::{get_json, ProviderError};
+use crate::server::providers::{ProviderHttp, ProviderMeeting};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub struct DeltaPage {
+    pub meetings: Vec<ProviderMeeting>,
+    /// Ids of events that were deleted (`@removed`).
+    pub removed: Vec<String>,
+    pub next_link: Option<String>,
+    /// On the last page: where the next delta starts.
+    pub delta_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    value: Vec<Value>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
+}
+
+/// Graph date-times come as `{dateTime: "2026-12-01T10:00:00.0000000", timeZone}`.
+fn time(v: &Value) -> Option<i64> {
+    let text = v.get("dateTime")?.as_str()?;
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let zone: chrono_tz::Tz = v
+        .get("timeZone")
+        .and_then(Value::as_str)
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    naive
+        .and_local_timezone(zone)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+fn meeting(item: &Value) -> Option<ProviderMeeting> {
+    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    let attendees: Vec<String> = item["attendees"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| text(&a["emailAddress"]["address"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let first_name = item["attendees"][0]["emailAddress"]["name"].as_str();
+    Some(ProviderMeeting {
+        provider: Provider::Microsoft,
+        provider_event_id: text(&item["id"])?,
+        title: text(&item["subject"]).unwrap_or_else(|| "(no title)".into()),
+        starts_at: time(&item["start"])?,
+        ends_at: time(&item["end"])?,
+        time_zone: text(&item["originalStartTimeZone"]),
+        status: if item["isCancelled"] == true {
+            MeetingStatus::Canceled
+        } else {
+            MeetingStatus::Scheduled
+        },
+        invitee_name: first_name.map(str::to_owned),
+        invitee_email: attendees.first().cloned(),
+        attendees,
+        location: text(&item["location"]["displayName"]),
+        join_url: text(&item["onlineMeeting"]["joinUrl"]),
+        cancel_url: None,
+        reschedule_url: text(&item["webLink"]),
+        rescheduled_to: None,
+        provider_updated_at: text(&item["lastModifiedDateTime"])
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.timestamp_millis()),
+    })
+}
+
+/// The first delta request over a window of the calendar.
+pub fn initial_delta_url(api_base: &str, from_ms: i64, to_ms: i64) -> String {
+    let stamp = |ms| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let mut url = url::Url::parse(&format!("{api_base}/me/calendarView/delta"))
+        .unwrap_or_else(|_| url::Url::parse("http://invalid/").expect("static URL"));
+    url.query_pairs_mut()
+        .append_pair("startDateTime", &stamp(from_ms))
+        .append_pair("endDateTime", &stamp(to_ms));
+    url.to_string()
+}
+
+/// One page of changes from a next/delta link.
+pub async fn delta_page(
+    http: &ProviderHttp,
+    token: &SecretString,
+    url: &str,
+) -> Result<DeltaPage, ProviderError> {
+    let page: Page = get_json(http, Provider::Microsoft, url, token).await?;
+    let mut meetings = Vec::new();
+    let mut removed = Vec::new();
+    for item in &page.value {
+        if item.get("@removed").is_some() {
+            if let Some(id) = item["id"].as_str() {
+                removed.push(id.to_owned());
+            }
+        } else {
+            meetings.extend(meeting(item));
+        }
+    }
+    Ok(DeltaPage {
+        meetings,
+        removed,
+        next_link: page.next_link,
+        delta_link: page.delta_link,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_an_event_with_a_teams_link_in_its_time_zone() {
+        let m = meeting(&json!({
+            "id": "AAMk1", "subject": "Sync",
+            "start": {"dateTime": "2026-12-01T10:00:00.0000000", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2026-12-01T10:30:00.0000000", "timeZone": "Europe/Paris"},
+            "attendees": [{"emailAddress": {"name": "Bo", "address": "bo@example.com"}}],
+            "onlineMeeting": {"joinUrl": "https://teams.microsoft.com/l/x"},
+            "isCancelled": false
+        }))
+        .unwrap();
+        assert_eq!(m.starts_at, 1_796_115_600_000);
+        assert_eq!(
+            m.join_url.as_deref(),
+            Some("https://teams.microsoft.com/l/x")
+        );
+        assert_eq!(m.invitee_name.as_deref(), Some("Bo"));
+        assert_eq!(m.status, MeetingStatus::Scheduled);
+        let cancelled = meeting(&json!({
+            "id": "x", "isCancelled": true,
+            "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": "UTC"}
+        }))
+        .unwrap();
+        assert_eq!(cancelled.status, MeetingStatus::Canceled);
+    }
+
+    #[test]
+    fn the_first_delta_covers_a_window() {
+        let url = initial_delta_url("https://graph.example/v1.0", 0, 86_400_000);
+        assert!(url.starts_with("https://graph.example/v1.0/me/calendarView/delta?"));
+        assert!(url.contains("startDateTime=1970-01-01T00%3A00%3A00Z"));
+        assert!(url.contains("endDateTime=1970-01-02T00%3A00%3A00Z"));
+    }
+}

@@ -1,0 +1,82 @@
+//! The web application: the Leptos pages and the server's routes in one
+//! axum router, and the server loop. It sits above both `app` and `server`,
+//! so neither imports the other.
+
+use crate::app::{shell, App};
+use crate::server::app_state::AppState;
+use crate::server::http::{self, security_headers};
+use crate::server::platform::observability;
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// The app's page routes, generated once per process. Generating them
+/// runs the app with resource loading switched off process-wide (a global
+/// flag in leptos_server), so a page rendered by another router in this
+/// process at that moment would wait forever on its resources
+/// (leptos-rs/leptos#4773). Several routers share a process in tests.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let app = http::routes()
+        .leptos_routes_with_context(
+            &state,
+            page_routes(),
+            security_headers::adopt_request_nonce,
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security_headers::adopt_request_nonce, shell));
+    http::finish(app, state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish and closes the pool.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let live = state.live.clone();
+    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let workers = state
+        .config
+        .workers
+        .then(|| tokio::spawn(state.clone().run_workers(workers_stop)));
+    let notifications = state.listen_for_notifications();
+    // Histograms keep raw samples until drained; drain them regularly.
+    let upkeep = tokio::spawn(async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            observability::metrics_handle().run_upkeep();
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_workers.send(true);
+            live.close();
+        })
+        .await;
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    if let Some(notifications) = notifications {
+        notifications.abort();
+    }
+    upkeep.abort();
+    db.close().await;
+    served?;
+    Ok(())
+}
