@@ -236,8 +236,9 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
   await page.getByRole("link", { name: "Connect a calendar" }).click();
   await expect(page).toHaveURL(/\/settings\/calendars$/);
   await expect(page.getByText("No calendars connected yet")).toBeVisible();
-  // Let the page hydrate so the buttons open popups.
-  await page.waitForLoadState("networkidle");
+  // Let the page hydrate so the buttons open popups (a link opened before
+  // that has no opener to report back to).
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
 
   for (const [button, provider] of [
     ["Connect Calendly", "calendly"],
@@ -249,8 +250,10 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
     const popup = await popupPromise;
     await expect(popup.getByRole("button", { name: "Allow" })).toBeVisible();
     if (provider === "calendly") await shot(popup, "15-connect-popup");
+    // Listen before clicking: the popup may close before the click returns.
+    const closed = popup.waitForEvent("close");
     await popup.getByRole("button", { name: "Allow" }).click();
-    await popup.waitForEvent("close");
+    await closed;
     // The list updates in place: no reload, the URL is unchanged.
     await expect(page.locator(`tr[data-provider='${provider}']`)).toContainText("alice@sandbox.test");
     await expect(page.getByTestId("connect-result")).toContainText("connected as alice@sandbox.test");
@@ -307,13 +310,14 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   await bob.getByRole("button", { name: "Log in" }).click();
   await expect(bob).toHaveURL(/\/meetings$/);
   await bob.goto("/settings/calendars");
-  await bob.waitForLoadState("networkidle");
+  await expect(bob.locator("html[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
   const popupPromise = bob.waitForEvent("popup");
   await bob.getByRole("link", { name: "Connect Calendly" }).click();
   const popup = await popupPromise;
   await popup.getByLabel("bob@sandbox.test").check();
+  const closed = popup.waitForEvent("close");
   await popup.getByRole("button", { name: "Allow" }).click();
-  await popup.waitForEvent("close");
+  await closed;
   await expect(bob.locator("tr[data-provider='calendly']")).toContainText("bob@sandbox.test");
   await bob.goto("/meetings");
   await expect(bob.getByTestId("live-indicator")).toHaveText("Live");
