@@ -3,10 +3,11 @@
 
 mod common;
 
+use calbridge::model::ConnectionId;
 use calbridge::server::accounts;
 use calbridge::server::app_state::build_state;
-use calbridge::server::platform::db::vault::SecretOwner;
 use calbridge::server::platform::db::TenantScope;
+use calbridge::server::platform::vault::Secret;
 use common::*;
 use sqlx::Row;
 
@@ -32,19 +33,21 @@ async fn store(
     vault: &calbridge::server::platform::vault::Vault,
     pool: &sqlx::AnyPool,
     scope: &calbridge::server::platform::db::TenantScope,
-    owner: SecretOwner<'_>,
+    owner: Secret,
     value: &str,
 ) {
     let mut conn = pool.acquire().await.unwrap();
-    vault.store(&mut conn, scope, owner, value).await.unwrap();
+    vault.store(&mut conn, scope, &owner, value).await.unwrap();
 }
 
-fn owner(id: &str) -> SecretOwner<'_> {
-    SecretOwner {
-        kind: "connection",
-        id,
-        purpose: "access_token",
-    }
+/// The access token of connection number `n` (its id is the UUID `n`).
+fn owner(n: u128) -> Secret {
+    Secret::AccessToken(ConnectionId(uuid::Uuid::from_u128(n)))
+}
+
+/// The `owner_id` column of connection number `n`.
+fn owner_id(n: u128) -> String {
+    uuid::Uuid::from_u128(n).to_string()
 }
 
 async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
@@ -52,8 +55,8 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    store(vault, pool, &t1, owner("c1"), SECRET).await;
-    let loaded = vault.load(pool, &t1, owner("c1")).await.unwrap().unwrap();
+    store(vault, pool, &t1, owner(1), SECRET).await;
+    let loaded = vault.load(pool, &t1, &owner(1)).await.unwrap().unwrap();
     assert_eq!(loaded.expose(), SECRET);
     assert!(
         !format!("{loaded:?}").contains("secret"),
@@ -61,17 +64,17 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
     );
 
     // Storing again replaces the value (one row per owner and purpose).
-    store(vault, pool, &t1, owner("c1"), "second").await;
+    store(vault, pool, &t1, owner(1), "second").await;
     assert_eq!(
         vault
-            .load(pool, &t1, owner("c1"))
+            .load(pool, &t1, &owner(1))
             .await
             .unwrap()
             .unwrap()
             .expose(),
         "second"
     );
-    store(vault, pool, &t1, owner("c1"), SECRET).await;
+    store(vault, pool, &t1, owner(1), SECRET).await;
 
     // The stored bytes never contain the plaintext.
     let rows = sqlx::query("SELECT ciphertext, nonce, key_id FROM secrets")
@@ -98,7 +101,7 @@ async fn secrets_round_trip_and_are_encrypted_at_rest(backend: Backend) {
 
     // Another tenant cannot read it, even knowing the owner id.
     let t2 = tenant(&app, "two").await;
-    assert!(vault.load(pool, &t2, owner("c1")).await.unwrap().is_none());
+    assert!(vault.load(pool, &t2, &owner(1)).await.unwrap().is_none());
     app.stop().await;
 }
 
@@ -107,27 +110,31 @@ async fn ciphertext_copied_to_another_row_does_not_decrypt(backend: Backend) {
     let t1 = tenant(&app, "one").await;
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
-    store(vault, pool, &t1, owner("c1"), SECRET).await;
-    store(vault, pool, &t1, owner("c2"), "other").await;
+    store(vault, pool, &t1, owner(1), SECRET).await;
+    store(vault, pool, &t1, owner(2), "other").await;
     // An attacker with write access to the table swaps c1's ciphertext into c2.
-    sqlx::query(
-        "UPDATE secrets SET nonce = (SELECT nonce FROM secrets WHERE owner_id = 'c1'), \
-         ciphertext = (SELECT ciphertext FROM secrets WHERE owner_id = 'c1'), \
-         key_id = (SELECT key_id FROM secrets WHERE owner_id = 'c1') WHERE owner_id = 'c2'",
-    )
+    let (c1, c2) = (owner_id(1), owner_id(2));
+    sqlx::query(&format!(
+        "UPDATE secrets SET nonce = (SELECT nonce FROM secrets WHERE owner_id = '{c1}'), \
+         ciphertext = (SELECT ciphertext FROM secrets WHERE owner_id = '{c1}'), \
+         key_id = (SELECT key_id FROM secrets WHERE owner_id = '{c1}') WHERE owner_id = '{c2}'"
+    ))
     .execute(pool)
     .await
     .unwrap();
     assert!(
-        vault.load(pool, &t1, owner("c2")).await.is_err(),
+        vault.load(pool, &t1, &owner(2)).await.is_err(),
         "AAD binds the ciphertext to its row"
     );
     // Tampered bytes fail too.
-    sqlx::query("UPDATE secrets SET ciphertext = nonce WHERE owner_id = 'c1'")
-        .execute(pool)
-        .await
-        .unwrap();
-    assert!(vault.load(pool, &t1, owner("c1")).await.is_err());
+    sqlx::query(&format!(
+        "UPDATE secrets SET ciphertext = nonce WHERE owner_id = '{}'",
+        owner_id(1)
+    ))
+    .execute(pool)
+    .await
+    .unwrap();
+    assert!(vault.load(pool, &t1, &owner(1)).await.is_err());
     app.stop().await;
 }
 
@@ -136,12 +143,12 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     let vault = &app.state.vault;
     let pool = app.state.db.pool();
     let mut expected = Vec::new();
-    for t in ["one", "two"] {
+    for (n, t) in [(0u128, "one"), (1, "two")] {
         let scope = tenant(&app, t).await;
         for i in 0..5 {
-            let id = format!("{t}-{i}");
+            let id = n * 10 + i;
             let value = format!("token-{t}-{i}");
-            store(vault, pool, &scope, owner(&id), &value).await;
+            store(vault, pool, &scope, owner(id), &value).await;
             expected.push((scope, id, value));
         }
     }
@@ -162,7 +169,7 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     for (scope, id, value) in &expected {
         assert_eq!(
             vault
-                .load(pool, scope, owner(id))
+                .load(pool, scope, &owner(*id))
                 .await
                 .unwrap()
                 .unwrap()
@@ -180,7 +187,7 @@ async fn rotation_reencrypts_everything(backend: Backend) {
     assert_eq!(
         restarted
             .vault
-            .load(restarted.db.pool(), scope, owner(id))
+            .load(restarted.db.pool(), scope, &owner(*id))
             .await
             .unwrap()
             .unwrap()

@@ -8,13 +8,13 @@ use crate::server::connections::Connections;
 use crate::server::error::{AppError, AppResult};
 use crate::server::meetings::live::Live;
 use crate::server::platform::config::Config;
-use crate::server::platform::db::vault::SecretOwner;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{
     self, invites, sessions, tenants, users, DbError, TenantScope, UserScope,
 };
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Vault;
+use crate::server::platform::vault::{Holder, Secret};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -33,14 +33,6 @@ pub struct Accounts {
 }
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-
-fn invite_secret(id: &str) -> SecretOwner<'_> {
-    SecretOwner {
-        kind: "invite",
-        id,
-        purpose: "link_token",
-    }
-}
 
 pub fn normalize_email(raw: &str) -> AppResult<String> {
     let email = raw.trim().to_lowercase();
@@ -196,12 +188,13 @@ async fn create_account(
                     DbError::NotFound => AppError::Invalid("invite_invalid"),
                     other => other.into(),
                 })?;
-            db::vault::delete_for_owner(&mut *tx, &invite.tenant, "invite", &invite.id.to_string())
+            ctx.vault
+                .forget_all(&mut *tx, &invite.tenant, &Holder::Invite(invite.id))
                 .await?;
             UserScope::new(invite.tenant, user_id)
         }
         None => {
-            tenants::lock_for_first_signup(&mut tx, ctx.db.backend()).await?;
+            tenants::lock_for_first_signup(&mut tx).await?;
             if tenants::count(&mut *tx).await? > 0 {
                 return Err(AppError::Invalid("signup_closed"));
             }
@@ -340,10 +333,9 @@ pub async fn members_page(ctx: &Accounts, admin: &AdminCaller) -> AppResult<Memb
         .collect();
     let mut invite_views = Vec::new();
     for invite in invites::list_pending(ctx.db.pool(), scope, db::now_ms()).await? {
-        let id = invite.id.to_string();
         let Some(token) = ctx
             .vault
-            .load(ctx.db.pool(), scope, invite_secret(&id))
+            .load(ctx.db.pool(), scope, &Secret::InviteLink(invite.id))
             .await?
         else {
             continue;
@@ -398,7 +390,7 @@ pub async fn create_invite(
     )
     .await?;
     ctx.vault
-        .store(&mut tx, scope, invite_secret(&id.to_string()), &token)
+        .store(&mut tx, scope, &Secret::InviteLink(id), &token)
         .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(invite_link(ctx, &token))
@@ -408,7 +400,9 @@ pub async fn revoke_invite(ctx: &Accounts, admin: &AdminCaller, id: InviteId) ->
     let scope = admin.0.scope();
     let mut tx = ctx.db.begin_write().await?;
     invites::revoke(&mut *tx, scope, id).await?;
-    db::vault::delete_for_owner(&mut *tx, scope, "invite", &id.to_string()).await?;
+    ctx.vault
+        .forget_all(&mut *tx, scope, &Holder::Invite(id))
+        .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }

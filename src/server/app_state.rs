@@ -252,7 +252,7 @@ fn tenant(tenant: Option<&TenantScope>) -> Result<&TenantScope, JobError> {
 /// What each kind of job does. Every handler is idempotent: a job may run
 /// again after a crash, a lost lease or an admin's retry.
 impl RunJob for AppState {
-    #[tracing::instrument(skip_all, fields(job = job.kind(), tenant = ?scope.map(|s| s.tenant_id())))]
+    #[tracing::instrument(skip_all, fields(job = job.kind(), tenant = %scope.map(|s| s.tenant_id().to_string()).unwrap_or_default()))]
     async fn run(&self, scope: Option<&TenantScope>, job: Job) -> Result<(), JobError> {
         match job {
             Job::SchedulerTick => scheduler::tick(&self.db, &self.jobs, &self.clock).await,

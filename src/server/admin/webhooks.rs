@@ -79,7 +79,7 @@ pub async fn replay(ctx: &Admin, admin: &AdminCaller, id: WebhookEventId) -> App
         )
         .coalesced(format!("sync:{}", replay.connection)),
     };
-    Queue::enqueue_in(&mut tx, ctx.db.backend(), &job).await?;
+    Queue::enqueue_in(&mut tx, &job).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
     Ok(())

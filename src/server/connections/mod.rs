@@ -19,11 +19,11 @@ use crate::server::platform::db::connections::{self as repo, LinkedAccount, NewS
 use crate::server::platform::db::jobs as jobs_repo;
 use crate::server::platform::db::meetings as meetings_repo;
 use crate::server::platform::db::subscriptions as subscriptions_repo;
-use crate::server::platform::db::vault::SecretOwner;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, DbError, TenantScope, UserScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Vault;
+use crate::server::platform::vault::{Holder, Secret};
 use crate::server::providers;
 use crate::server::providers::ProviderHttp;
 use oauth_apps::OAuthApps;
@@ -52,22 +52,6 @@ const STATE_TTL_MS: i64 = 10 * 60 * 1000;
 fn setup_job(scope: &TenantScope, id: ConnectionId) -> Enqueue {
     Enqueue::now(Some(scope), Job::SetUpConnection { connection: id })
         .coalesced(format!("setup:{id}"))
-}
-
-fn token_owner<'a>(connection: &'a str, purpose: &'a str) -> SecretOwner<'a> {
-    SecretOwner {
-        kind: "connection",
-        id: connection,
-        purpose,
-    }
-}
-
-fn verifier_owner(state_hash: &str) -> SecretOwner<'_> {
-    SecretOwner {
-        kind: "oauth_state",
-        id: state_hash,
-        purpose: "pkce_verifier",
-    }
 }
 
 /// How a connect attempt ended, for the callback page.
@@ -125,7 +109,12 @@ pub async fn start(ctx: &Connections, caller: &Caller, provider: Provider) -> Ap
     )
     .await?;
     ctx.vault
-        .store(&mut tx, scope, verifier_owner(&hash), verifier.expose())
+        .store(
+            &mut tx,
+            scope,
+            &Secret::PkceVerifier(hash.clone()),
+            verifier.expose(),
+        )
         .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(url)
@@ -165,9 +154,11 @@ pub async fn callback(
     }
     let verifier = ctx
         .vault
-        .load(ctx.db.pool(), scope, verifier_owner(&hash))
+        .load(ctx.db.pool(), scope, &Secret::PkceVerifier(hash.clone()))
         .await?;
-    db::vault::delete_for_owner(ctx.db.pool(), scope, "oauth_state", &hash).await?;
+    ctx.vault
+        .forget_all(ctx.db.pool(), scope, &Holder::OAuthState(hash.clone()))
+        .await?;
     if let Some(error) = params.error {
         let reason = match params.error_description {
             Some(d) => format!("{error}: {d}"),
@@ -240,33 +231,28 @@ pub async fn callback(
         }
         None => repo::insert(&mut *tx, &caller.user, &linked).await?,
     };
-    let id_text = id.to_string();
     ctx.vault
         .store(
             &mut tx,
             scope,
-            token_owner(&id_text, "access_token"),
+            &Secret::AccessToken(id),
             tokens.access_token.expose(),
         )
         .await?;
     match &tokens.refresh_token {
         Some(rt) => {
             ctx.vault
-                .store(
-                    &mut tx,
-                    scope,
-                    token_owner(&id_text, "refresh_token"),
-                    rt.expose(),
-                )
+                .store(&mut tx, scope, &Secret::RefreshToken(id), rt.expose())
                 .await?
         }
         None => {
-            db::vault::delete_purpose(&mut *tx, scope, "connection", &id_text, "refresh_token")
+            ctx.vault
+                .forget(&mut *tx, scope, &Secret::RefreshToken(id))
                 .await?;
         }
     }
     // Subscriptions and the first import happen in the background.
-    Queue::enqueue_in(&mut tx, ctx.db.backend(), &setup_job(scope, id)).await?;
+    Queue::enqueue_in(&mut tx, &setup_job(scope, id)).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
     tracing::info!(provider = provider.as_str(), connection = %id, "calendar connected");
@@ -287,13 +273,14 @@ async fn hand_over(
     to: &UserScope,
     id: ConnectionId,
 ) -> AppResult<()> {
-    let id_text = id.to_string();
-    db::vault::delete_for_owner(&mut **tx, &from.tenant, "connection", &id_text).await?;
+    ctx.vault
+        .forget_all(&mut **tx, &from.tenant, &Holder::Connection(id))
+        .await?;
     meetings_repo::delete_for_connection(&mut **tx, &from.tenant, id).await?;
     repo::forget_sync_state(tx, &from.tenant, id).await?;
     jobs_repo::drop_queued_for_connection(&mut **tx, &from.tenant, id).await?;
     subscriptions_repo::hand_over(tx, &from.tenant, &to.tenant, id).await?;
-    subscriptions::stop_in(tx, ctx.db.backend(), &to.tenant, id).await?;
+    subscriptions::stop_in(tx, &to.tenant, id).await?;
     tracing::info!(connection = %id, "provider account moved to another user; the old owner's copy is gone");
     Ok(())
 }
@@ -341,7 +328,7 @@ async fn disconnect_owned(ctx: &Connections, owner: &UserScope, id: ConnectionId
     repo::get_for_user(ctx.db.pool(), owner, id).await?;
     let mut tx = ctx.db.begin_write().await?;
     repo::set_state(&mut *tx, owner, id, ConnectionState::Disconnected, None).await?;
-    subscriptions::stop_in(&mut tx, ctx.db.backend(), scope, id).await?;
+    subscriptions::stop_in(&mut tx, scope, id).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.calendly_routes.forget_all();
     ctx.jobs.wake();
@@ -494,12 +481,7 @@ pub async fn save_calendars(
     }
     let mut tx = ctx.db.begin_write().await?;
     repo::save_calendar_choice(&mut tx, &caller.user, id, busy, booking_calendar_id).await?;
-    Queue::enqueue_in(
-        &mut tx,
-        ctx.db.backend(),
-        &setup_job(caller.scope(), connection.id),
-    )
-    .await?;
+    Queue::enqueue_in(&mut tx, &setup_job(caller.scope(), connection.id)).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
     Ok(())

@@ -6,11 +6,11 @@ use crate::model::{AppSource, OAuthAppState, OAuthAppView, Provider};
 use crate::server::auth::AdminCaller;
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::config::{Config, InstanceApp};
-use crate::server::platform::db::vault::SecretOwner;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, oauth_apps, DbError};
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::platform::vault::Vault;
+use crate::server::platform::vault::{Holder, Secret};
 use crate::server::providers::oauth::{check_credentials, CredentialCheck};
 use crate::server::providers::ProviderHttp;
 use std::sync::Arc;
@@ -25,14 +25,6 @@ pub struct OAuthApps {
     /// Instance-wide apps: from the environment, or registered with the
     /// sandbox at start.
     pub instance_apps: Arc<Vec<InstanceApp>>,
-}
-
-fn secret_owner(id: &str) -> SecretOwner<'_> {
-    SecretOwner {
-        kind: "oauth_app",
-        id,
-        purpose: "client_secret",
-    }
 }
 
 /// One row per provider, as the admin page shows it.
@@ -119,7 +111,7 @@ pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppRes
     };
     if !secret.is_empty() {
         ctx.vault
-            .store(&mut tx, scope, secret_owner(&id.to_string()), secret)
+            .store(&mut tx, scope, &Secret::OAuthClientSecret(id), secret)
             .await?;
     }
     tx.commit().await.map_err(DbError::from)?;
@@ -135,7 +127,9 @@ pub async fn delete(ctx: &OAuthApps, admin: &AdminCaller, provider: Provider) ->
         .into_iter()
         .find(|a| a.provider == provider)
         .ok_or(AppError::NotFound)?;
-    db::vault::delete_for_owner(&mut *tx, scope, "oauth_app", &app.id.to_string()).await?;
+    ctx.vault
+        .forget_all(&mut *tx, scope, &Holder::OAuthApp(app.id))
+        .await?;
     oauth_apps::delete(&mut *tx, scope, app.id).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
@@ -155,7 +149,7 @@ pub async fn credentials(
     if let Some(app) = own {
         let secret = ctx
             .vault
-            .load(ctx.db.pool(), scope, secret_owner(&app.id.to_string()))
+            .load(ctx.db.pool(), scope, &Secret::OAuthClientSecret(app.id))
             .await?
             .ok_or_else(|| AppError::Internal("stored OAuth app has no secret".into()))?;
         return Ok(Some((app.client_id, secret)));

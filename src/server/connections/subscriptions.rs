@@ -12,12 +12,12 @@ use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Job, JobError, Queue};
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::subscriptions::{self as repo, NewSubscription, Subscription};
-use crate::server::platform::db::vault::SecretOwner;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, DbError, TenantScope};
 use crate::server::platform::vault::crypto::random_token;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::platform::vault::Vault;
+use crate::server::platform::vault::{Holder, Secret};
 use crate::server::providers::calendly::subscription::{self as calendly_hooks, Hook};
 use crate::server::providers::client::ProviderError;
 use crate::server::providers::google::subscription::{self as google_channels, Watch};
@@ -42,18 +42,6 @@ const RETRY_FAILED_MS: i64 = HOUR_MS;
 
 pub const POLLING_NOTE: &str = "Calendly webhooks need a paid Calendly plan; calbridge checks this account for changes every 5 minutes instead.";
 
-fn secret_owner(id: &str, provider: Provider) -> SecretOwner<'_> {
-    SecretOwner {
-        kind: "subscription",
-        id,
-        purpose: match provider {
-            Provider::Calendly => "signing_key",
-            Provider::Google => "channel_token",
-            Provider::Microsoft => "client_state",
-        },
-    }
-}
-
 /// The secret a notification must carry (Calendly signing key, Google
 /// channel token, Graph clientState).
 pub async fn secret(
@@ -61,9 +49,12 @@ pub async fn secret(
     vault: &Vault,
     sub: &Subscription,
 ) -> Result<Option<SecretString>, AppError> {
-    let id = sub.id.to_string();
     Ok(vault
-        .load(db.pool(), &sub.tenant, secret_owner(&id, sub.provider))
+        .load(
+            db.pool(),
+            &sub.tenant,
+            &Secret::NotificationSecret(sub.id, sub.provider),
+        )
         .await?)
 }
 
@@ -129,12 +120,10 @@ async fn record(
     renew_at: Option<i64>,
 ) -> Result<(), JobError> {
     let scope = &connection.owner.tenant;
-    let id_text = id.to_string();
     let mut tx = ctx.db.begin_write().await?;
     // Locked, so a disconnect either comes first (seen here) or waits and
     // then stops this subscription with the others.
-    let current =
-        connections_repo::lock(&mut tx, ctx.db.backend(), &connection.owner, connection.id).await?;
+    let current = connections_repo::lock(&mut tx, &connection.owner, connection.id).await?;
     repo::insert(
         &mut *tx,
         scope,
@@ -154,14 +143,14 @@ async fn record(
         .store(
             &mut tx,
             scope,
-            secret_owner(&id_text, connection.provider),
+            &Secret::NotificationSecret(id, connection.provider),
             secret.expose(),
         )
         .await?;
     let disconnected_meanwhile = current.state == ConnectionState::Disconnected;
     if disconnected_meanwhile {
         // Created after the disconnect's clean-up was planned: it needs one.
-        stop_in(&mut tx, ctx.db.backend(), scope, connection.id).await?;
+        stop_in(&mut tx, scope, connection.id).await?;
     }
     tx.commit().await.map_err(DbError::from)?;
     ctx.calendly_routes.forget_all();
@@ -187,7 +176,9 @@ async fn stopped(
         None,
     )
     .await?;
-    db::vault::delete_for_owner(&mut *tx, &sub.tenant, "subscription", &sub.id.to_string()).await?;
+    ctx.vault
+        .forget_all(&mut *tx, &sub.tenant, &Holder::Subscription(sub.id))
+        .await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.calendly_routes.forget_all();
     Ok(())
@@ -682,7 +673,9 @@ pub async fn cleanup(
         tx.rollback().await.map_err(DbError::from)?;
         return Ok(());
     }
-    db::vault::delete_for_owner(&mut *tx, scope, "connection", &connection_id.to_string()).await?;
+    ctx.vault
+        .forget_all(&mut *tx, scope, &Holder::Connection(connection_id))
+        .await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(connection = %connection_id, "provider clean-up finished");
     Ok(())
@@ -705,12 +698,6 @@ async fn noted_cleanup_failure(
 
 async fn revoke(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
     let scope = &connection.owner.tenant;
-    let id_text = connection.id.to_string();
-    let owner = |purpose| SecretOwner {
-        kind: "connection",
-        id: &id_text,
-        purpose,
-    };
     // Reconnected (or moved to another user) while the tokens were read:
     // they may be the new connection's, which must not be revoked.
     let stamp = || connections_repo::token_stamp(ctx.db.pool(), &connection.owner, connection.id);
@@ -719,11 +706,11 @@ async fn revoke(ctx: &Connections, connection: &Connection) -> Result<(), JobErr
     };
     let refresh = ctx
         .vault
-        .load(ctx.db.pool(), scope, owner("refresh_token"))
+        .load(ctx.db.pool(), scope, &Secret::RefreshToken(connection.id))
         .await?;
     let access = ctx
         .vault
-        .load(ctx.db.pool(), scope, owner("access_token"))
+        .load(ctx.db.pool(), scope, &Secret::AccessToken(connection.id))
         .await?;
     if !stamp()
         .await
@@ -770,14 +757,12 @@ pub async fn queue_sync(ctx: &Connections, connection: &Connection) -> Result<()
 /// clean-up, inside the disconnect transaction.
 pub async fn stop_in(
     tx: &mut db::Tx,
-    backend: db::Backend,
     scope: &TenantScope,
     connection_id: crate::model::ConnectionId,
 ) -> Result<(), DbError> {
     repo::stop_all_for_connection(&mut **tx, scope, connection_id).await?;
     Queue::enqueue_in(
         tx,
-        backend,
         &Enqueue::now(
             Some(scope),
             Job::CleanUpConnection {

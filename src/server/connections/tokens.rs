@@ -14,10 +14,10 @@ use crate::server::connections::oauth_apps;
 use crate::server::connections::oauth_apps::OAuthApps;
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::db::connections as repo;
-use crate::server::platform::db::vault::SecretOwner;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, DbError, UserScope};
 use crate::server::platform::vault::crypto::SecretString;
+use crate::server::platform::vault::Secret;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::client::ProviderError;
 use crate::server::providers::oauth::{self, RefreshError};
@@ -55,14 +55,6 @@ pub struct TokenManager {
     flights: Mutex<HashMap<ConnectionId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-fn owner_of<'a>(id: &'a str, purpose: &'a str) -> SecretOwner<'a> {
-    SecretOwner {
-        kind: "connection",
-        id,
-        purpose,
-    }
-}
-
 fn fresh(expires_at: Option<i64>) -> bool {
     expires_at.is_none_or(|e| e - REFRESH_AHEAD_MS > db::now_ms())
 }
@@ -87,9 +79,9 @@ impl TokenManager {
             .clone()
     }
 
-    async fn stored_access(&self, owner: &UserScope, id: &str) -> AppResult<SecretString> {
+    async fn stored_access(&self, owner: &UserScope, id: ConnectionId) -> AppResult<SecretString> {
         self.vault
-            .load(self.db.pool(), &owner.tenant, owner_of(id, "access_token"))
+            .load(self.db.pool(), &owner.tenant, &Secret::AccessToken(id))
             .await?
             .ok_or(AppError::Invalid("connect_failed"))
     }
@@ -109,7 +101,6 @@ impl TokenManager {
         id: ConnectionId,
         cleanup: bool,
     ) -> AppResult<SecretString> {
-        let id_text = id.to_string();
         let connection = repo::get_for_user(self.db.pool(), owner, id).await?;
         let usable = connection.state == ConnectionState::Connected
             || (cleanup && connection.state == ConnectionState::Disconnected);
@@ -117,14 +108,14 @@ impl TokenManager {
             return Err(AppError::Invalid("connect_failed"));
         }
         if fresh(connection.token_expires_at) {
-            return self.stored_access(owner, &id_text).await;
+            return self.stored_access(owner, id).await;
         }
         let flight = self.flight(id);
         let _one_at_a_time = flight.lock().await;
         // Someone in this process may have refreshed while we waited.
         let current = repo::get_for_user(self.db.pool(), owner, id).await?;
         if fresh(current.token_expires_at) {
-            return self.stored_access(owner, &id_text).await;
+            return self.stored_access(owner, id).await;
         }
         self.refresh(owner, id, &connection, false).await
     }
@@ -170,7 +161,7 @@ impl TokenManager {
     ) -> AppResult<SecretString> {
         let flight = self.flight(id);
         let _one_at_a_time = flight.lock().await;
-        let stored = self.stored_access(owner, &id.to_string()).await?;
+        let stored = self.stored_access(owner, id).await?;
         if stored.expose() != rejected {
             return Ok(stored);
         }
@@ -199,7 +190,6 @@ impl TokenManager {
         connection: &repo::Connection,
         force: bool,
     ) -> AppResult<SecretString> {
-        let id_text = id.to_string();
         let scope = &owner.tenant;
         let (client_id, secret) = oauth_apps::credentials(&self.apps, scope, connection.provider)
             .await?
@@ -207,14 +197,14 @@ impl TokenManager {
         let holder = uuid::Uuid::now_v7().to_string();
         let Some(seen) = self.take_lease(owner, id, &holder, force).await? else {
             // Refreshed by someone else while we waited for the lease.
-            return self.stored_access(owner, &id_text).await;
+            return self.stored_access(owner, id).await;
         };
         let release = || async {
             repo::release_refresh_lease(&mut *self.db.writer().await?, owner, id, &holder).await
         };
         let refresh = match self
             .vault
-            .load(self.db.pool(), scope, owner_of(&id_text, "refresh_token"))
+            .load(self.db.pool(), scope, &Secret::RefreshToken(id))
             .await
         {
             Ok(Some(token)) => token,
@@ -244,24 +234,19 @@ impl TokenManager {
                     // Newer tokens were stored meanwhile (reconnected): they stay.
                     tx.rollback().await.map_err(DbError::from)?;
                     release().await?;
-                    return self.stored_access(owner, &id_text).await;
+                    return self.stored_access(owner, id).await;
                 }
                 // The rotated refresh token is stored before the access token is used.
                 if let Some(rotated) = &tokens.refresh_token {
                     self.vault
-                        .store(
-                            &mut tx,
-                            scope,
-                            owner_of(&id_text, "refresh_token"),
-                            rotated.expose(),
-                        )
+                        .store(&mut tx, scope, &Secret::RefreshToken(id), rotated.expose())
                         .await?;
                 }
                 self.vault
                     .store(
                         &mut tx,
                         scope,
-                        owner_of(&id_text, "access_token"),
+                        &Secret::AccessToken(id),
                         tokens.access_token.expose(),
                     )
                     .await?;
@@ -273,7 +258,7 @@ impl TokenManager {
                 release().await?;
                 // Believe it only if nobody refreshed in the meantime.
                 if repo::token_stamp(self.db.pool(), owner, id).await?.version != seen.version {
-                    return self.stored_access(owner, &id_text).await;
+                    return self.stored_access(owner, id).await;
                 }
                 let current = repo::get_for_user(self.db.pool(), owner, id).await?;
                 if current.state != ConnectionState::Connected {

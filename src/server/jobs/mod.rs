@@ -16,7 +16,7 @@ pub use kind::Job;
 use crate::model::JobId;
 use crate::server::error::AppError;
 use crate::server::platform::db::jobs::{self as repo, NewJob};
-use crate::server::platform::db::{self, Backend, Db, DbError, DbResult, TenantScope};
+use crate::server::platform::db::{self, Db, DbError, DbResult, TenantScope, Tx};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,18 +142,14 @@ impl Default for Queue {
 impl Queue {
     /// Queues a job inside the caller's transaction; call [`Queue::wake`]
     /// after committing.
-    pub async fn enqueue_in(
-        conn: &mut sqlx::AnyConnection,
-        backend: Backend,
-        job: &Enqueue,
-    ) -> DbResult<JobId> {
-        repo::enqueue(conn, backend, job.as_new_job()).await
+    pub async fn enqueue_in(tx: &mut Tx, job: &Enqueue) -> DbResult<JobId> {
+        repo::enqueue(tx, job.as_new_job()).await
     }
 
     /// Queues a job in its own transaction and wakes the workers.
     pub async fn enqueue(&self, db: &Db, job: &Enqueue) -> DbResult<JobId> {
         let mut tx = db.begin_write().await?;
-        let id = Self::enqueue_in(&mut tx, db.backend(), job).await?;
+        let id = Self::enqueue_in(&mut tx, job).await?;
         tx.commit().await?;
         self.wake();
         Ok(id)
@@ -220,14 +216,7 @@ pub async fn run<H: RunJob>(
             let lease_until = db::now_ms() + LEASE.as_millis() as i64;
             let claimed = async {
                 let mut writer = db.writer().await?;
-                repo::claim(
-                    &mut *writer,
-                    db.backend(),
-                    &queue.owner,
-                    free as i64,
-                    lease_until,
-                )
-                .await
+                repo::claim(&mut writer, &queue.owner, free as i64, lease_until).await
             };
             match claimed.await {
                 Ok(jobs) => jobs,

@@ -85,22 +85,12 @@ pub async fn tick(db: &Db, queue: &Queue, clock: &Clock) -> Result<(), JobError>
     let queued = due.len();
     let mut tx = db.begin_write().await?;
     for (tenant, job, key) in due {
-        Queue::enqueue_in(
-            &mut tx,
-            db.backend(),
-            &Enqueue::now(Some(&tenant), job).coalesced(key),
-        )
-        .await?;
+        Queue::enqueue_in(&mut tx, &Enqueue::now(Some(&tenant), job).coalesced(key)).await?;
     }
     if let Some(housekeeping) = &housekeeping {
-        Queue::enqueue_in(&mut tx, db.backend(), housekeeping).await?;
+        Queue::enqueue_in(&mut tx, housekeeping).await?;
     }
-    Queue::enqueue_in(
-        &mut tx,
-        db.backend(),
-        &tick_job(db::now_ms() + EVERY.as_millis() as i64),
-    )
-    .await?;
+    Queue::enqueue_in(&mut tx, &tick_job(db::now_ms() + EVERY.as_millis() as i64)).await?;
     tx.commit().await.map_err(db::DbError::from)?;
     queue.wake();
     repo::purge_done(db.pool(), db::now_ms() - KEEP_DONE.as_millis() as i64).await?;

@@ -398,14 +398,8 @@ impl Config {
             Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
             _ => format!("sqlite://{}/calbridge.db", s.data_dir.trim_end_matches('/')),
         };
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(bad(
-                "DATABASE_URL",
-                "must start with sqlite:// or postgres:// (this build supports SQLite and PostgreSQL)",
-            ));
+        if let Err(e) = crate::server::platform::db::Backend::of_url(&database_url) {
+            return Err(bad("DATABASE_URL", e.to_string()));
         }
 
         let addr_text = s

@@ -148,7 +148,7 @@ async fn write(db: &Db, batch: &[Delivery]) -> Result<Vec<Stored>, DbError> {
         .filter_map(|(d, _)| d.job.as_ref().map(Enqueue::as_new_job))
         .collect();
     if !jobs.is_empty() {
-        jobs_repo::enqueue_many(&mut tx, db.backend(), &jobs).await?;
+        jobs_repo::enqueue_many(&mut tx, &jobs).await?;
     }
     tx.commit().await?;
     Ok(new

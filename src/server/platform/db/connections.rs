@@ -445,13 +445,8 @@ pub struct Locked {
 /// with the row locked (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE`
 /// already holds the write lock), so a disconnect and a recorded
 /// subscription wait for each other.
-pub async fn lock(
-    tx: &mut super::Tx,
-    backend: super::Backend,
-    owner: &UserScope,
-    id: ConnectionId,
-) -> DbResult<Locked> {
-    let lock = if backend == super::Backend::Postgres {
+pub async fn lock(tx: &mut super::Tx, owner: &UserScope, id: ConnectionId) -> DbResult<Locked> {
+    let lock = if tx.backend() == super::Backend::Postgres {
         " FOR UPDATE"
     } else {
         ""

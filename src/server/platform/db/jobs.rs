@@ -2,7 +2,7 @@
 //! lease that runs out (the worker died) makes the job claimable again, so
 //! every job may run more than once and every handler is idempotent.
 
-use super::{found, now_ms, parse_id, Backend, DbError, DbResult, TenantScope};
+use super::{found, now_ms, parse_id, Backend, DbError, DbResult, TenantScope, Tx, Writer};
 use crate::model::{JobId, JobStatus};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
 
@@ -22,12 +22,8 @@ pub struct NewJob<'a> {
 /// Queues a job inside the caller's transaction. A coalesced job that is
 /// already queued is moved earlier if needed instead of duplicated. On
 /// PostgreSQL the notification that wakes other instances is sent on commit.
-pub async fn enqueue(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    job: NewJob<'_>,
-) -> DbResult<JobId> {
-    let mut ids = enqueue_many(conn, backend, std::slice::from_ref(&job)).await?;
+pub async fn enqueue(tx: &mut Tx, job: NewJob<'_>) -> DbResult<JobId> {
+    let mut ids = enqueue_many(tx, std::slice::from_ref(&job)).await?;
     ids.pop()
         .ok_or_else(|| DbError::Corrupt("enqueue returned no id".into()))
 }
@@ -40,11 +36,9 @@ const ROWS_PER_STATEMENT: usize = 32;
 /// [`enqueue`] for many jobs: those without a coalescing key go in with one
 /// statement per [`ROWS_PER_STATEMENT`], and every instance gets one wake-up.
 /// The ids come back in the order of `jobs`.
-pub async fn enqueue_many(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    jobs: &[NewJob<'_>],
-) -> DbResult<Vec<JobId>> {
+pub async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob<'_>]) -> DbResult<Vec<JobId>> {
+    let backend = tx.backend();
+    let conn: &mut AnyConnection = tx;
     // Coalesced jobs go in ordered by key, so transactions that touch the
     // same keys wait for each other instead of deadlocking.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -152,15 +146,14 @@ struct ClaimedRow {
 /// Claims up to `limit` due jobs for `owner` until `lease_until`: queued
 /// ones, and running ones whose lease ran out with attempts left (their
 /// worker died; [`bury_abandoned`] handles the rest).
-pub async fn claim<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    backend: Backend,
+pub async fn claim(
+    writer: &mut Writer,
     owner: &str,
     limit: i64,
     lease_until: i64,
 ) -> DbResult<Vec<Job>> {
     let now = now_ms();
-    let lock = match backend {
+    let lock = match writer.backend() {
         Backend::Sqlite => "",
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
     };
@@ -186,7 +179,7 @@ pub async fn claim<'e, E: Executor<'e, Database = Any>>(
     .bind(lease_until)
     .bind(now)
     .bind(limit)
-    .fetch_all(ex)
+    .fetch_all(&mut **writer)
     .await?;
     rows.into_iter()
         .map(|r| {

@@ -25,10 +25,18 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A connection that, on SQLite, holds its place at the write gate (see
-/// [`Db::begin_write`]) until dropped. Dereferences to the connection.
+/// [`Db::begin_write`]) until dropped, and knows which backend it talks to
+/// (for the few statements that differ). Dereferences to the connection.
 pub struct Gated<C> {
     conn: C,
+    backend: Backend,
     _gates: [Option<OwnedMutexGuard<()>>; 2],
+}
+
+impl<C> Gated<C> {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
 }
 
 /// A write transaction.
@@ -85,6 +93,8 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("'{0}:' is not a database this build supports (sqlite: or postgres:)")]
+    UnsupportedUrl(String),
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -93,6 +103,21 @@ pub type DbResult<T> = Result<T, DbError>;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names; any other scheme is refused rather
+    /// than guessed (only the scheme is echoed: the URL may hold a password).
+    pub fn of_url(url: &str) -> DbResult<Backend> {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            other => Err(DbError::UnsupportedUrl(
+                other.chars().take(32).collect::<String>(),
+            )),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -204,11 +229,7 @@ impl Db {
     /// `max_connections` overrides the pool size (SQLite 8, PostgreSQL 16).
     pub async fn connect_with(url: &str, max_connections: Option<u32>) -> DbResult<Self> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
+        let backend = Backend::of_url(url)?;
         let url = match backend {
             Backend::Sqlite => sqlite_url_with_create(url)?,
             Backend::Postgres => url.to_owned(),
@@ -298,6 +319,7 @@ impl Db {
         };
         Ok(Gated {
             conn: inner,
+            backend: self.backend,
             _gates: [gate, None],
         })
     }
@@ -310,6 +332,7 @@ impl Db {
         let gate = Self::pass(&self.write_gate).await;
         Ok(Gated {
             conn: self.pool.acquire().await?,
+            backend: self.backend,
             _gates: [gate, background],
         })
     }
@@ -346,7 +369,35 @@ fn sqlite_url_with_create(url: &str) -> DbResult<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::values_placeholders;
+    use super::{values_placeholders, Backend, DbError};
+
+    #[test]
+    fn the_url_scheme_names_the_backend_and_nothing_else_is_guessed() {
+        assert_eq!(
+            Backend::of_url("sqlite://data/x.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("sqlite::memory:").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        for url in ["mysql://root:hunter2@db/x", "data/calbridge.db", ""] {
+            let err = Backend::of_url(url).unwrap_err();
+            assert!(matches!(err, DbError::UnsupportedUrl(_)), "{url}");
+            assert!(
+                !err.to_string().contains("hunter2"),
+                "no credentials in {err}"
+            );
+        }
+    }
 
     #[test]
     fn values_placeholders_number_every_row() {

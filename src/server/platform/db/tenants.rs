@@ -51,8 +51,8 @@ pub async fn name<'e, E: Executor<'e, Database = Any>>(
 
 /// Serializes concurrent first sign-ups so an empty instance gets exactly one
 /// tenant. SQLite's `BEGIN IMMEDIATE` already holds the write lock.
-pub async fn lock_for_first_signup(tx: &mut super::Tx, backend: super::Backend) -> DbResult<()> {
-    if backend == super::Backend::Postgres {
+pub async fn lock_for_first_signup(tx: &mut super::Tx) -> DbResult<()> {
+    if tx.backend() == super::Backend::Postgres {
         sqlx::query("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut **tx)
             .await?;

@@ -3,6 +3,9 @@
 //! keys.
 
 pub mod crypto;
+mod secret;
+
+pub use secret::{Holder, Secret};
 
 use crate::server::platform::db::vault::{self as repo, SecretOwner};
 use crate::server::platform::db::{Db, DbError, TenantScope};
@@ -113,9 +116,11 @@ impl Vault {
         &self,
         conn: &mut sqlx::AnyConnection,
         scope: &TenantScope,
-        owner: SecretOwner<'_>,
+        secret: &Secret,
         plaintext: &str,
     ) -> Result<(), VaultError> {
+        let id = secret.holder().id();
+        let owner = secret.owner(&id);
         self.ensure_current(&mut *conn).await?;
         let tenant = scope.tenant();
         let sealed = self
@@ -132,8 +137,10 @@ impl Vault {
         &self,
         ex: E,
         scope: &TenantScope,
-        owner: SecretOwner<'_>,
+        secret: &Secret,
     ) -> Result<Option<SecretString>, VaultError> {
+        let id = secret.holder().id();
+        let owner = secret.owner(&id);
         let Some(sealed) = repo::get(ex, scope, owner).await? else {
             return Ok(None);
         };
@@ -153,6 +160,29 @@ impl Vault {
             .open(&sealed, &binding(&tenant, &owner))?;
         let text = String::from_utf8(plain).map_err(|_| CryptoError::Malformed)?;
         Ok(Some(SecretString::new(text)))
+    }
+
+    /// Forgets one secret.
+    pub async fn forget<'e, E: Executor<'e, Database = Any>>(
+        &self,
+        ex: E,
+        scope: &TenantScope,
+        secret: &Secret,
+    ) -> Result<(), VaultError> {
+        let holder = secret.holder();
+        repo::delete_purpose(ex, scope, holder.kind(), &holder.id(), secret.purpose()).await?;
+        Ok(())
+    }
+
+    /// Forgets every secret of a row (it is being deleted).
+    pub async fn forget_all<'e, E: Executor<'e, Database = Any>>(
+        &self,
+        ex: E,
+        scope: &TenantScope,
+        holder: &Holder,
+    ) -> Result<(), VaultError> {
+        repo::delete_for_owner(ex, scope, holder.kind(), &holder.id()).await?;
+        Ok(())
     }
 
     /// Adds a new data key, re-encrypts every secret with it in one
