@@ -10,10 +10,13 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(PATH)
 CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/calbridge/target-$(CHECKOUT_ID)
 
-.PHONY: run test setup setup-test test-rust test-hydrate test-e2e release print-target-dir
+.PHONY: run test setup setup-test test-rust test-hydrate test-e2e release bundle-check print-target-dir
 
+# Every cargo-leptos build splits the WASM (--split): the signed-in and admin
+# pages are lazy routes whose code is fetched only when they are shown, and
+# without --split their WASM would import chunks that do not exist.
 run: setup
-	cargo leptos watch
+	cargo leptos watch --split
 
 setup:
 	@scripts/setup.sh
@@ -29,14 +32,20 @@ test-rust:
 
 # The hydrate (WASM) build plus the server binary the browser tests run.
 test-hydrate:
-	cargo leptos build
+	cargo leptos build --split
 
 # Playwright in Debian's headless Chromium.
 test-e2e:
 	cd end2end && npx playwright test
 
 release: setup
-	cargo leptos build --release
+	cargo leptos build --release --split
+
+# The release build, then the gzip -9 sizes of the whole app and of what
+# /login loads; fails over budget (see scripts/bundle-check.sh). Not part of
+# `make test`.
+bundle-check: release
+	scripts/bundle-check.sh
 
 print-target-dir:
 	@echo $(CARGO_TARGET_DIR)

@@ -11,12 +11,7 @@ pub fn utc_minutes(rfc3339: &str) -> String {
     }
 }
 
-/// `2026-11-21T15:04:05Z` → `21 Nov 15:04` (UTC, for compact table cells).
-pub fn utc_short(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.format("%-d %b %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_owned())
-}
+pub use super::dates::utc_short;
 
 #[component]
 pub fn SubscriptionCell(connection: ConnectionView) -> impl IntoView {

@@ -1,5 +1,6 @@
 pub mod connection_status;
 pub mod copy_field;
+pub mod dates;
 pub mod flash;
 pub mod layout;
 pub mod provider_icon;

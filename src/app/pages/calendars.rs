@@ -2,14 +2,17 @@ use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::app::resource::resource;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+lazy_page!(member: CalendarsRoute => CalendarsPage, calendars_route_view);
+
 /// `/settings/calendars`: connect providers in a popup, see connections.
 #[component]
 pub fn CalendarsPage() -> impl IntoView {
-    let connections = Resource::new(|| (), |_| get_connections());
+    let connections = resource(|| (), |_| get_connections());
     // The popup's result, announced without a reload.
     let result = RwSignal::new(None::<(bool, String)>);
     #[cfg(feature = "hydrate")]

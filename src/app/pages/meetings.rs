@@ -1,9 +1,13 @@
 use crate::api::meetings::get_meetings;
+use crate::app::components::dates::Day;
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::app::resource::resource;
 use crate::model::{MeetingDay, MeetingStatus, MeetingView, MeetingsPage, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+lazy_page!(member: MeetingsRoute => MeetingsPage, meetings_route_view);
 
 /// `/meetings`: the user's meetings, live. Rendered on the server; once
 /// hydrated, an EventSource on `/api/live` refetches the list whenever a
@@ -13,7 +17,7 @@ pub fn MeetingsPage() -> impl IntoView {
     let query = use_query_map();
     let past = move || query.get().get("tab").as_deref() == Some("past");
     let week = move || query.get().get("view").as_deref() == Some("week");
-    let meetings = Resource::new(past, get_meetings);
+    let meetings = resource(past, get_meetings);
     let live = RwSignal::new(false);
     let provider = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
@@ -180,10 +184,8 @@ fn WeekView(
     provider: RwSignal<String>,
     search: RwSignal<String>,
 ) -> impl IntoView {
-    let start = chrono::NaiveDate::parse_from_str(&page.today, "%Y-%m-%d").unwrap_or_default();
-    let days: Vec<chrono::NaiveDate> = (0..7)
-        .filter_map(|i| start.checked_add_days(chrono::Days::new(i)))
-        .collect();
+    let start = Day::parse(&page.today).unwrap_or_default();
+    let days: Vec<Day> = (0..7).map(|i| start.add_days(i)).collect();
     let all = page.days;
     let top_min = WEEK_FIRST_HOUR * 60;
     let height = f64::from(WEEK_LAST_HOUR - WEEK_FIRST_HOUR) * PX_PER_HOUR;
@@ -194,8 +196,8 @@ fn WeekView(
                 {(WEEK_FIRST_HOUR..WEEK_LAST_HOUR).map(|h| view! { <div class="hour" style=format!("height: {PX_PER_HOUR}px")>{format!("{h:02}:00")}</div> }).collect_view()}
             </div>
             {days.into_iter().map(|day| {
-                let date = day.format("%Y-%m-%d").to_string();
-                let label = day.format("%a %-d").to_string();
+                let date = day.iso();
+                let label = day.weekday_and_day();
                 let meetings = all.iter().find(|d| d.date == date).map(|d| d.meetings.clone()).unwrap_or_default();
                 let blocks = move || {
                     let (p, s) = (provider.get(), search.get());

@@ -1,15 +1,18 @@
 use crate::api::accounts::get_signup_mode;
 use crate::app::components::time_zone::TimeZoneInput;
+use crate::app::resource::resource;
 use crate::model::SignupMode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+lazy_page!(signup: SignupRoute => SignupPage, signup_route_view);
+
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let query = use_query_map();
     let invite = move || query.get().get("invite");
-    let mode = Resource::new(invite, get_signup_mode);
+    let mode = resource(invite, get_signup_mode);
     view! {
         <Title text="Sign up"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

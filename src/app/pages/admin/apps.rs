@@ -1,13 +1,16 @@
 use super::AdminTabs;
 use crate::api::accounts::get_oauth_apps;
 use crate::app::components::copy_field::CopyField;
+use crate::app::resource::resource;
 use crate::model::{AppSource, OAuthAppView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+lazy_page!(admin: AdminAppsRoute => AdminAppsPage, admin_apps_route_view);
+
 #[component]
 pub fn AdminAppsPage() -> impl IntoView {
-    let apps = Resource::new(|| (), |_| get_oauth_apps());
+    let apps = resource(|| (), |_| get_oauth_apps());
     view! {
         <Title text="OAuth apps"/>
         <div class="page-head">

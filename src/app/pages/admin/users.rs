@@ -1,13 +1,16 @@
 use super::AdminTabs;
 use crate::api::accounts::get_members;
 use crate::app::components::copy_field::CopyField;
+use crate::app::resource::resource;
 use crate::model::{InviteView, MemberView, Role, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+lazy_page!(admin: AdminUsersRoute => AdminUsersPage, admin_users_route_view);
+
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| get_members());
+    let page = resource(|| (), |_| get_members());
     view! {
         <Title text="Users"/>
         <div class="page-head">
