@@ -24,9 +24,20 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
-/// Every component, cloned cheaply per request.
+/// Every component. Axum clones the state for each extractor and each
+/// middleware of every request, so it is one `Arc`: cloning it is one
+/// reference count, however many components it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Components>);
+
+impl std::ops::Deref for AppState {
+    type Target = Components;
+    fn deref(&self) -> &Components {
+        &self.0
+    }
+}
+
+pub struct Components {
     pub config: Arc<Config>,
     pub db: Db,
     pub vault: Arc<Vault>,
@@ -195,7 +206,7 @@ pub async fn build_state(
         jobs: jobs.clone(),
         retention: config.retention,
     };
-    Ok(AppState {
+    Ok(AppState(Arc::new(Components {
         admin,
         config,
         db,
@@ -213,7 +224,7 @@ pub async fn build_state(
         meetings,
         accounts,
         receivers,
-    })
+    })))
 }
 
 impl AppState {
