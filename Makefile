@@ -12,11 +12,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/calbridge/target-$(CHECKOUT_ID)
 
 .PHONY: run test setup setup-test test-rust test-hydrate test-e2e release bundle-check print-target-dir
 
-# Every cargo-leptos build splits the WASM (--split): the signed-in and admin
-# pages are lazy routes whose code is fetched only when they are shown, and
-# without --split their WASM would import chunks that do not exist.
 run: setup
-	cargo leptos watch --split
+	cargo leptos watch
 
 setup:
 	@scripts/setup.sh
@@ -32,14 +29,14 @@ test-rust:
 
 # The hydrate (WASM) build plus the server binary the browser tests run.
 test-hydrate:
-	cargo leptos build --split
+	cargo leptos build
 
 # Playwright in Debian's headless Chromium.
 test-e2e:
 	cd end2end && npx playwright test
 
 release: setup
-	cargo leptos build --release --split
+	cargo leptos build --release
 
 # The release build, then the gzip -9 sizes of the whole app and of what
 # /login loads; fails over budget (see scripts/bundle-check.sh). Not part of

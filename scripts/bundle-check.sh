@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Prints the gzip -9 sizes of the browser bundle that `cargo leptos build
-# --release --split` left in the site's pkg folder, and fails when a budget
-# is exceeded:
+# --release` left in the site's pkg folder, and fails when a budget is
+# exceeded:
 #
 #   whole app   every .wasm and .js file in pkg/        ≤ WHOLE_BUDGET  (350,000)
 #   /login      what the login page loads               ≤ LOGIN_BUDGET  (150,000)
 #
-# What /login loads: the main JS that the hydration script imports, the main
-# WASM, and every JS module the main JS imports (the split loader). Lazy route
-# chunks are fetched only for the pages that use them, and /login uses none
-# (its route is in the main WASM).
+# What /login loads: the main JS that the islands script imports, the main
+# WASM, and every JS module the main JS imports. The app is in islands mode
+# with one WASM for every page, so today that is the whole app; the walk over
+# imports keeps the check honest if chunks come back.
 #
 #   scripts/bundle-check.sh [PKG_DIR]     (default: target/site/pkg)
 set -euo pipefail
@@ -20,7 +20,7 @@ name=${OUTPUT_NAME:-calbridge}
 whole_budget=${WHOLE_BUDGET:-350000}
 login_budget=${LOGIN_BUDGET:-150000}
 
-[ -d "$pkg" ] || { echo "bundle-check: no $pkg (run cargo leptos build --release --split first)" >&2; exit 2; }
+[ -d "$pkg" ] || { echo "bundle-check: no $pkg (run cargo leptos build --release first)" >&2; exit 2; }
 
 gz() { gzip -9 -c "$1" | wc -c; }
 raw() { wc -c <"$1"; }

@@ -15,23 +15,21 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod web;
 
+/// Called by the islands script once the WASM is loaded; the script then
+/// hydrates each `<leptos-island>` on the page, synchronously, in one pass.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Asynchronous hydration: a lazy route's code may have to be fetched
-    // before its part of the page can be hydrated.
-    wasm_bindgen_futures::spawn_local(async {
-        let document = leptos::prelude::document();
-        let Some(body) = document.body() else {
-            return;
-        };
-        leptos::mount::hydrate_from_async(body, app::App)
-            .await
-            .forget();
-        // A marker for people and tests: the page is interactive from here.
-        if let Some(root) = document.document_element() {
-            let _ = root.set_attribute("data-hydrated", "");
-        }
-    });
+    leptos::mount::hydrate_islands();
+    // A marker for people and tests: the page is interactive from here. Set
+    // from a task, which runs after the islands script's pass over the page.
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(root) = leptos::prelude::document().document_element() {
+                let _ = root.set_attribute("data-hydrated", "");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -2,7 +2,6 @@
 
 mod components;
 mod pages;
-mod resource;
 
 use crate::api::accounts::get_shell;
 use crate::model::ShellInfo;
@@ -10,7 +9,7 @@ use components::layout::{AppLayout, AuthLayout};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, Lazy};
+use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -22,7 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -33,38 +32,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The logged-in user (or none), loaded once per page and shared by context.
-pub type ShellResource = Resource<Result<ShellInfo, crate::model::ApiError>, resource::Json>;
+pub type ShellResource = Resource<Result<ShellInfo, crate::model::ApiError>>;
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let shell: ShellResource = resource::resource(|| (), |_| get_shell());
+    let shell: ShellResource = Resource::new(|| (), |_| get_shell());
     provide_context(shell);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/calbridge.css"/>
         <Title formatter=|text: String| if text.is_empty() { "calbridge".to_owned() } else { format!("{text} · calbridge") }/>
-        // Login and the 404 page are in the main WASM. Sign-up, the signed-in
-        // pages and the admin pages are lazy routes: with `cargo leptos build
-        // --split` each group is a WASM chunk fetched when one of its pages is
-        // shown, so /login downloads none of them.
+        // The router runs on the server only (islands mode): every link is a
+        // page load, and the browser hydrates just the islands on the page.
         <Router>
             <Routes fallback=|| view! { <AppLayout><pages::not_found::NotFound/></AppLayout> }>
                 <ParentRoute path=path!("") view=AuthLayout>
                     <Route path=path!("login") view=pages::login::LoginPage/>
-                    <Route path=path!("signup") view={Lazy::<pages::signup::SignupRoute>::new()}/>
+                    <Route path=path!("signup") view=pages::signup::SignupPage/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=|| view! { <AppLayout><leptos_router::components::Outlet/></AppLayout> }>
                     <Route path=path!("") view=|| view! { <Redirect path="/meetings"/> }/>
-                    <Route path=path!("meetings") view={Lazy::<pages::meetings::MeetingsRoute>::new()}/>
-                    <Route path=path!("settings") view={Lazy::<pages::settings::SettingsRoute>::new()}/>
-                    <Route path=path!("settings/calendars") view={Lazy::<pages::calendars::CalendarsRoute>::new()}/>
+                    <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
+                    <Route path=path!("settings") view=pages::settings::SettingsPage/>
+                    <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
                     <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
-                    <Route path=path!("admin/users") view={Lazy::<pages::admin::users::AdminUsersRoute>::new()}/>
-                    <Route path=path!("admin/apps") view={Lazy::<pages::admin::apps::AdminAppsRoute>::new()}/>
-                    <Route path=path!("admin/connections") view={Lazy::<pages::admin::connections::AdminConnectionsRoute>::new()}/>
-                    <Route path=path!("admin/jobs") view={Lazy::<pages::admin::jobs::AdminJobsRoute>::new()}/>
-                    <Route path=path!("admin/webhooks") view={Lazy::<pages::admin::webhooks::AdminWebhooksRoute>::new()}/>
+                    <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
+                    <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
+                    <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>
+                    <Route path=path!("admin/jobs") view=pages::admin::jobs::AdminJobsPage/>
+                    <Route path=path!("admin/webhooks") view=pages::admin::webhooks::AdminWebhooksPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,56 +1,158 @@
-/// Flash messages travel as short codes in the query string after a form
-/// post redirects (so pages work without JavaScript); this is the one place
-/// that turns a code into words.
-pub fn flash_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "invalid_credentials" => "Email or password is incorrect.",
-        "rate_limited" => "Too many failed attempts. Wait a few minutes and try again.",
-        "signup_closed" => "Sign-up needs an invite link from an admin of your team.",
-        "invite_invalid" => "This invite link is invalid, expired or already used.",
-        "email_taken" => "An account with this email already exists in this team.",
-        "weak_password" => "Password must be at least 10 characters.",
-        "invalid_email" => "Enter a valid email address.",
-        "invalid_name" => "Name must be 1 to 100 characters.",
-        "invalid_time_zone" => "Choose a valid time zone.",
-        "invalid_tenant_name" => "Team name must be 1 to 100 characters.",
-        "email_mismatch" => "This invite is for a different email address.",
-        "session_expired" => "Your session has ended. Please log in again.",
-        "logged_out" => "You have been logged out.",
-        "welcome" => "Welcome to calbridge.",
-        "invite_created" => "Invite link created. Copy it and send it to your teammate.",
-        "invite_revoked" => "Invite revoked.",
-        "role_changed" => "Role updated.",
-        "member_removed" => "Member removed.",
-        "last_admin" => "A team needs at least one admin.",
-        "not_yourself" => "You cannot remove yourself.",
-        "profile_saved" => "Profile saved.",
-        "not_found" => "That item no longer exists.",
-        "app_saved" => "OAuth app saved. Use Test to check it with the provider.",
-        "app_deleted" => "The team's own app was removed; the instance default applies again.",
-        "app_check_ok" => "The provider accepted these credentials.",
-        "app_check_failed" => "The provider refused these credentials. See the error below.",
-        "app_unreachable" => "The provider could not be reached. Try again in a moment.",
-        "app_missing" => "No OAuth app is configured for this provider yet.",
-        "invalid_app_name" => "Name must be 1 to 100 characters.",
-        "invalid_client_id" => "Client ID must be 1 to 255 characters.",
-        "secret_required" => "Enter the client secret.",
-        "connected" => "Calendar connected.",
-        "disconnected" => "Calendar disconnected. Its tokens are being revoked and its webhooks removed at the provider.",
-        "calendars_saved" => "Calendar choices saved.",
-        "unknown_calendar" => "Choose calendars of this account (and a writable one for bookings).",
-        "resync_queued" => "A full import from the provider was queued.",
-        "job_retried" => "The job was queued again.",
-        "webhook_replayed" => "The webhook was queued for processing again.",
-        "job_discarded" => "The job was discarded.",
-        "job_already_queued" => "An identical job is already queued.",
-        "connect_denied" => "You declined access at the provider, so nothing was connected.",
-        "connect_failed" => "The calendar could not be connected. Please try again.",
-        "connection_ok" => "The provider answered: this connection works.",
-        "connection_broken" => "This connection no longer works. Reconnect it.",
-        "connection_refreshed" => "Tokens refreshed with the provider.",
-        "refresh_failed" => "The provider refused to refresh the tokens; the user must reconnect.",
-        "connect_taken" => "That provider account is already connected by another calbridge user.",
-        "provider_unreachable" => "A calendar provider could not be reached to revoke this member's access, so nothing was removed. Try again in a minute.",
-        _ => return None,
-    })
+//! Flash messages travel as short codes in the query string after a form
+//! post redirects (so pages work without JavaScript). Each message is a
+//! variant here, with its code and its words defined once.
+
+macro_rules! flash_messages {
+    ($($variant:ident = $code:literal => $text:literal,)*) => {
+        /// A message shown once at the top of a page, after a redirect.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Flash {
+            $($variant,)*
+        }
+
+        impl Flash {
+            pub const ALL: &[Flash] = &[$(Flash::$variant,)*];
+
+            /// The code in the query string (`?notice=…` / `?error=…`).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Flash::$variant => $code,)*
+                }
+            }
+
+            pub fn text(self) -> &'static str {
+                match self {
+                    $(Flash::$variant => $text,)*
+                }
+            }
+
+            pub fn from_code(code: &str) -> Option<Flash> {
+                match code {
+                    $($code => Some(Flash::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+flash_messages! {
+    InvalidCredentials = "invalid_credentials" => "Email or password is incorrect.",
+    RateLimited = "rate_limited" => "Too many failed attempts. Wait a few minutes and try again.",
+    SignupClosed = "signup_closed" => "Sign-up needs an invite link from an admin of your team.",
+    InviteInvalid = "invite_invalid" => "This invite link is invalid, expired or already used.",
+    EmailTaken = "email_taken" => "An account with this email already exists in this team.",
+    WeakPassword = "weak_password" => "Password must be at least 10 characters.",
+    InvalidEmail = "invalid_email" => "Enter a valid email address.",
+    InvalidName = "invalid_name" => "Name must be 1 to 100 characters.",
+    InvalidTimeZone = "invalid_time_zone" => "Choose a valid time zone.",
+    InvalidTenantName = "invalid_tenant_name" => "Team name must be 1 to 100 characters.",
+    EmailMismatch = "email_mismatch" => "This invite is for a different email address.",
+    SessionExpired = "session_expired" => "Your session has ended. Please log in again.",
+    LoggedOut = "logged_out" => "You have been logged out.",
+    Welcome = "welcome" => "Welcome to calbridge.",
+    InviteCreated = "invite_created" => "Invite link created. Copy it and send it to your teammate.",
+    InviteRevoked = "invite_revoked" => "Invite revoked.",
+    RoleChanged = "role_changed" => "Role updated.",
+    MemberRemoved = "member_removed" => "Member removed.",
+    LastAdmin = "last_admin" => "A team needs at least one admin.",
+    NotYourself = "not_yourself" => "You cannot remove yourself.",
+    ProfileSaved = "profile_saved" => "Profile saved.",
+    NotFound = "not_found" => "That item no longer exists.",
+    AppSaved = "app_saved" => "OAuth app saved. Use Test to check it with the provider.",
+    AppDeleted = "app_deleted" => "The team's own app was removed; the instance default applies again.",
+    AppCheckOk = "app_check_ok" => "The provider accepted these credentials.",
+    AppCheckFailed = "app_check_failed" => "The provider refused these credentials. See the error below.",
+    AppUnreachable = "app_unreachable" => "The provider could not be reached. Try again in a moment.",
+    AppMissing = "app_missing" => "No OAuth app is configured for this provider yet.",
+    InvalidAppName = "invalid_app_name" => "Name must be 1 to 100 characters.",
+    InvalidClientId = "invalid_client_id" => "Client ID must be 1 to 255 characters.",
+    SecretRequired = "secret_required" => "Enter the client secret.",
+    Connected = "connected" => "Calendar connected.",
+    Disconnected = "disconnected" => "Calendar disconnected. Its tokens are being revoked and its webhooks removed at the provider.",
+    CalendarsSaved = "calendars_saved" => "Calendar choices saved.",
+    UnknownCalendar = "unknown_calendar" => "Choose calendars of this account (and a writable one for bookings).",
+    ResyncQueued = "resync_queued" => "A full import from the provider was queued.",
+    JobRetried = "job_retried" => "The job was queued again.",
+    WebhookReplayed = "webhook_replayed" => "The webhook was queued for processing again.",
+    JobDiscarded = "job_discarded" => "The job was discarded.",
+    JobAlreadyQueued = "job_already_queued" => "An identical job is already queued.",
+    ConnectDenied = "connect_denied" => "You declined access at the provider, so nothing was connected.",
+    ConnectFailed = "connect_failed" => "The calendar could not be connected. Please try again.",
+    ConnectionOk = "connection_ok" => "The provider answered: this connection works.",
+    ConnectionBroken = "connection_broken" => "This connection no longer works. Reconnect it.",
+    ConnectionRefreshed = "connection_refreshed" => "Tokens refreshed with the provider.",
+    RefreshFailed = "refresh_failed" => "The provider refused to refresh the tokens; the user must reconnect.",
+    ConnectTaken = "connect_taken" => "That provider account is already connected by another calbridge user.",
+    ProviderUnreachable = "provider_unreachable" => "A calendar provider could not be reached to revoke this member's access, so nothing was removed. Try again in a minute.",
+    AppExists = "app_exists" => "This provider already has an OAuth app for your team; edit that one.",
+    SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",
+    Internal = "internal" => "Something went wrong on our side. Please try again.",
+}
+
+/// Which way a flash reads: good news or a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashKind {
+    Notice,
+    Error,
+}
+
+impl FlashKind {
+    pub fn param(self) -> &'static str {
+        match self {
+            FlashKind::Notice => "notice",
+            FlashKind::Error => "error",
+        }
+    }
+}
+
+/// `path` with the flash appended to its query string (before any `#fragment`).
+pub fn with_flash(path: &str, kind: FlashKind, flash: Flash) -> String {
+    let (base, fragment) = match path.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (path, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}{}={}", kind.param(), flash.code());
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_as_its_message() {
+        let mut codes = std::collections::HashSet::new();
+        for &flash in Flash::ALL {
+            assert_eq!(Flash::from_code(flash.code()), Some(flash));
+            assert!(codes.insert(flash.code()), "{} twice", flash.code());
+            assert!(
+                flash.text().ends_with('.'),
+                "{:?} reads as a sentence",
+                flash
+            );
+        }
+        assert_eq!(Flash::from_code("no_such_code"), None);
+    }
+
+    #[test]
+    fn a_flash_joins_the_query_before_the_fragment() {
+        assert_eq!(
+            with_flash("/admin/apps#google", FlashKind::Notice, Flash::AppSaved),
+            "/admin/apps?notice=app_saved#google"
+        );
+        assert_eq!(
+            with_flash("/admin/jobs?status=dead", FlashKind::Error, Flash::NotFound),
+            "/admin/jobs?status=dead&error=not_found"
+        );
+        assert_eq!(
+            with_flash("/login", FlashKind::Notice, Flash::LoggedOut),
+            "/login?notice=logged_out"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Accounts and membership: sign-up, login, sessions, invites, roles.
 //! Handlers and server functions stay thin and call these.
 
+use crate::model::Flash;
 use crate::model::{InviteId, InviteView, MemberView, MembersPage, Role, SignupMode, UserId};
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::auth::{passwords, AdminCaller, Caller};
@@ -48,14 +49,14 @@ pub fn normalize_email(raw: &str) -> AppResult<String> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::Invalid("invalid_email"))
+        Err(AppError::Invalid(Flash::InvalidEmail))
     }
 }
 
-fn check_len(value: &str, code: &'static str) -> AppResult<String> {
+fn check_len(value: &str, flash: Flash) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 100 {
-        return Err(AppError::Invalid(code));
+        return Err(AppError::Invalid(flash));
     }
     Ok(v.to_owned())
 }
@@ -63,7 +64,7 @@ fn check_len(value: &str, code: &'static str) -> AppResult<String> {
 pub fn check_time_zone(tz: &str) -> AppResult<String> {
     chrono_tz::Tz::from_str(tz.trim())
         .map(|z| z.name().to_owned())
-        .map_err(|_| AppError::Invalid("invalid_time_zone"))
+        .map_err(|_| AppError::Invalid(Flash::InvalidTimeZone))
 }
 
 /// A session token for the browser, and when it ends.
@@ -114,7 +115,7 @@ pub async fn sign_up(
     client: Option<&str>,
 ) -> AppResult<NewSession> {
     let email = normalize_email(&form.email)?;
-    let name = check_len(&form.name, "invalid_name")?;
+    let name = check_len(&form.name, Flash::InvalidName)?;
     let time_zone = check_time_zone(&form.time_zone)?;
     passwords::check_policy(&form.password)?;
     let client_key = format!("signup-ip:{}", client.unwrap_or("unknown"));
@@ -143,18 +144,18 @@ async fn create_account(
             let invite =
                 invites::find_open_by_token_hash(ctx.db.pool(), &token_hash(token), db::now_ms())
                     .await?
-                    .ok_or(AppError::Invalid("invite_invalid"))?;
+                    .ok_or(AppError::Invalid(Flash::InviteInvalid))?;
             if invite.email.as_deref().is_some_and(|e| e != email) {
-                return Err(AppError::Invalid("email_mismatch"));
+                return Err(AppError::Invalid(Flash::EmailMismatch));
             }
         }
         None => {
             tenant_name = check_len(
                 form.tenant_name.as_deref().unwrap_or(""),
-                "invalid_tenant_name",
+                Flash::InvalidTenantName,
             )?;
             if tenants::count(ctx.db.pool()).await? > 0 {
-                return Err(AppError::Invalid("signup_closed"));
+                return Err(AppError::Invalid(Flash::SignupClosed));
             }
         }
     }
@@ -166,9 +167,9 @@ async fn create_account(
             let invite =
                 invites::find_open_by_token_hash(&mut *tx, &token_hash(token), db::now_ms())
                     .await?
-                    .ok_or(AppError::Invalid("invite_invalid"))?;
+                    .ok_or(AppError::Invalid(Flash::InviteInvalid))?;
             if invite.email.as_deref().is_some_and(|e| e != email) {
-                return Err(AppError::Invalid("email_mismatch"));
+                return Err(AppError::Invalid(Flash::EmailMismatch));
             }
             let user_id = users::insert(
                 &mut *tx,
@@ -185,7 +186,7 @@ async fn create_account(
             invites::accept(&mut *tx, &invite.tenant, invite.id, user_id)
                 .await
                 .map_err(|e| match e {
-                    DbError::NotFound => AppError::Invalid("invite_invalid"),
+                    DbError::NotFound => AppError::Invalid(Flash::InviteInvalid),
                     other => other.into(),
                 })?;
             ctx.vault
@@ -196,7 +197,7 @@ async fn create_account(
         None => {
             tenants::lock_for_first_signup(&mut tx).await?;
             if tenants::count(&mut *tx).await? > 0 {
-                return Err(AppError::Invalid("signup_closed"));
+                return Err(AppError::Invalid(Flash::SignupClosed));
             }
             let tenant = tenants::insert(&mut *tx, &tenant_name).await?;
             let user_id = users::insert(
@@ -246,7 +247,7 @@ pub async fn log_in(
 ) -> AppResult<NewSession> {
     let email = email.trim().to_lowercase();
     if !passwords::plausible_login(&email, password) {
-        return Err(AppError::Invalid("invalid_credentials"));
+        return Err(AppError::Invalid(Flash::InvalidCredentials));
     }
     let client_key = client.map(|c| format!("ip:{c}"));
     let keys: Vec<&str> = std::iter::once(email.as_str())
@@ -270,7 +271,7 @@ pub async fn log_in(
     }
     let Some(user) = matched else {
         tracing::info!("login failed");
-        return Err(AppError::Invalid("invalid_credentials"));
+        return Err(AppError::Invalid(Flash::InvalidCredentials));
     };
     ctx.throttle.succeeded(&keys);
     ctx.throttle.clear(&email);
@@ -304,7 +305,7 @@ pub async fn update_profile(
     name: &str,
     time_zone: &str,
 ) -> AppResult<()> {
-    let name = check_len(name, "invalid_name")?;
+    let name = check_len(name, Flash::InvalidName)?;
     let time_zone = check_time_zone(time_zone)?;
     users::set_profile(
         ctx.db.pool(),
@@ -420,7 +421,7 @@ pub async fn change_role(
         && role == Role::Member
         && users::count_admins(&mut *tx, scope).await? <= 1
     {
-        return Err(AppError::Invalid("last_admin"));
+        return Err(AppError::Invalid(Flash::LastAdmin));
     }
     users::set_role(&mut *tx, scope, user, role).await?;
     tx.commit().await.map_err(DbError::from)?;
@@ -430,7 +431,7 @@ pub async fn change_role(
 #[tracing::instrument(skip_all, fields(tenant = %admin.0.scope().tenant_id(), member = %user))]
 pub async fn remove_member(ctx: &Accounts, admin: &AdminCaller, user: UserId) -> AppResult<()> {
     if user == admin.0.user.user_id() {
-        return Err(AppError::Invalid("not_yourself"));
+        return Err(AppError::Invalid(Flash::NotYourself));
     }
     let scope = admin.0.scope();
     users::get(ctx.db.pool(), scope, user).await?;
@@ -461,8 +462,8 @@ pub async fn create_admin(
     time_zone: &str,
 ) -> AppResult<UserScope> {
     let email = normalize_email(email)?;
-    let tenant_name = check_len(tenant_name, "invalid_tenant_name")?;
-    let name = check_len(name, "invalid_name")?;
+    let tenant_name = check_len(tenant_name, Flash::InvalidTenantName)?;
+    let name = check_len(name, Flash::InvalidName)?;
     let time_zone = check_time_zone(time_zone)?;
     passwords::check_policy(password)?;
     let password_hash = passwords::hash(password).await?;
@@ -553,8 +554,8 @@ mod tests {
 
     #[test]
     fn names_are_bounded() {
-        assert!(check_len("", "invalid_name").is_err());
-        assert!(check_len(&"x".repeat(101), "invalid_name").is_err());
-        assert_eq!(check_len("  Ann ", "invalid_name").unwrap(), "Ann");
+        assert!(check_len("", Flash::InvalidName).is_err());
+        assert!(check_len(&"x".repeat(101), Flash::InvalidName).is_err());
+        assert_eq!(check_len("  Ann ", Flash::InvalidName).unwrap(), "Ann");
     }
 }

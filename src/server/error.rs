@@ -3,8 +3,8 @@
 //! becomes a flash code, a public message or an [`ApiError`]. Internal
 //! details are logged, never sent.
 
-use crate::model::{flash_text, ApiError};
-use crate::server::platform::db::DbError;
+use crate::model::{ApiError, Flash};
+use crate::server::platform::db::{DbError, Duplicate};
 use crate::server::platform::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,11 +15,11 @@ pub enum AppError {
     Forbidden,
     #[error("not found")]
     NotFound,
-    /// Bad input; the code is a key of [`crate::model::flash_text`].
-    #[error("invalid input: {0}")]
-    Invalid(&'static str),
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    /// Bad input, with the message that says what to fix.
+    #[error("invalid input: {}", .0.code())]
+    Invalid(Flash),
+    #[error("conflict: {}", .0.code())]
+    Conflict(Flash),
     #[error("rate limited")]
     RateLimited,
     #[error("cross-origin request refused")]
@@ -34,7 +34,12 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => AppError::NotFound,
-            DbError::Conflict(what) => AppError::Conflict(what),
+            DbError::Conflict(Duplicate::Email) => AppError::Conflict(Flash::EmailTaken),
+            DbError::Conflict(Duplicate::Job) => AppError::Conflict(Flash::JobAlreadyQueued),
+            DbError::Conflict(Duplicate::Subscription) => {
+                AppError::Conflict(Flash::SubscriptionExists)
+            }
+            DbError::Conflict(Duplicate::OAuthApp) => AppError::Conflict(Flash::AppExists),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -51,13 +56,14 @@ impl From<VaultError> for AppError {
 
 impl AppError {
     /// The flash code shown after a form post fails.
-    pub fn flash_code(&self) -> &'static str {
+    /// The message a form shows after this error redirects back to it.
+    pub fn flash(&self) -> Flash {
         match self {
-            AppError::Unauthorized => "session_expired",
-            AppError::Invalid(code) | AppError::Conflict(code) => code,
-            AppError::RateLimited => "rate_limited",
-            AppError::NotFound | AppError::Forbidden => "not_found",
-            AppError::BadOrigin | AppError::Internal(_) => "internal",
+            AppError::Unauthorized => Flash::SessionExpired,
+            AppError::Invalid(flash) | AppError::Conflict(flash) => *flash,
+            AppError::RateLimited => Flash::RateLimited,
+            AppError::NotFound | AppError::Forbidden => Flash::NotFound,
+            AppError::BadOrigin | AppError::Internal(_) => Flash::Internal,
         }
     }
 
@@ -72,10 +78,8 @@ impl AppError {
     /// What the user may read about this error.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Invalid(code) | AppError::Conflict(code) => {
-                flash_text(code).unwrap_or("Invalid input.").to_owned()
-            }
-            AppError::RateLimited => flash_text("rate_limited").unwrap_or_default().to_owned(),
+            AppError::Invalid(flash) | AppError::Conflict(flash) => flash.text().to_owned(),
+            AppError::RateLimited => Flash::RateLimited.text().to_owned(),
             AppError::BadOrigin => "Cross-origin request refused.".to_owned(),
             other => ApiError::from_kind(other).to_string(),
         }

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 /// A read-only field with a Copy button (the field can be selected by hand
 /// before the page hydrates).
-#[component]
-pub fn CopyField(value: String, label: &'static str) -> impl IntoView {
+#[island]
+pub fn CopyField(value: String, label: String) -> impl IntoView {
     let copied = RwSignal::new(false);
     let text = value.clone();
     let copy = move |_| {

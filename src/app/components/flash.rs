@@ -1,19 +1,18 @@
-use crate::model::flash_text;
+use crate::model::{Flash, FlashKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// Shows the `notice` / `error` a form post redirected with.
 #[component]
-pub fn Flash() -> impl IntoView {
+pub fn FlashMessage() -> impl IntoView {
     let query = use_query_map();
     let message = move || {
         let q = query.get();
-        if let Some(text) = q.get("error").and_then(|c| flash_text(&c)) {
-            Some(("flash flash-error", text))
+        let read = |kind: FlashKind| q.get(kind.param()).and_then(|code| Flash::from_code(&code));
+        if let Some(flash) = read(FlashKind::Error) {
+            Some(("flash flash-error", flash.text()))
         } else {
-            q.get("notice")
-                .and_then(|c| flash_text(&c))
-                .map(|t| ("flash flash-notice", t))
+            read(FlashKind::Notice).map(|flash| ("flash flash-notice", flash.text()))
         }
     };
     move || {

@@ -1,4 +1,4 @@
-use super::flash::Flash;
+use super::flash::FlashMessage;
 use crate::app::ShellResource;
 use crate::model::CurrentUser;
 use leptos::prelude::*;
@@ -38,7 +38,7 @@ pub fn AuthLayout() -> impl IntoView {
                 <p class="tagline">"Calendly, Google Calendar and Outlook, live in your product."</p>
             </div>
             <div class="card auth-card">
-                <Flash/>
+                <FlashMessage/>
                 <Outlet/>
             </div>
         </div>
@@ -75,7 +75,7 @@ pub fn AppLayout(children: Children) -> impl IntoView {
             </div>
         </header>
         <main class="content">
-            <Flash/>
+            <FlashMessage/>
             {children()}
         </main>
     }

@@ -38,32 +38,17 @@ const COMMON_ZONES: &[&str] = &[
 ];
 
 /// The time zone field, server-rendered with `initial` as its `value`
-/// attribute. With `detect`, once hydrated, the browser's own zone replaces
-/// it (for new accounts) — but only while the field still holds `initial`:
-/// whatever the person typed before hydration stays.
+/// attribute.
 #[component]
-pub fn TimeZoneInput(initial: String, #[prop(optional)] detect: bool) -> impl IntoView {
-    let input = NodeRef::<leptos::html::Input>::new();
-    #[cfg(not(feature = "hydrate"))]
-    let _ = detect;
-    #[cfg(feature = "hydrate")]
-    {
-        let untouched = initial.clone();
-        Effect::new(move |_| {
-            if let (true, Some(field)) = (detect, input.get()) {
-                if field.value() == untouched {
-                    if let Some(tz) = browser_time_zone() {
-                        field.set_value(&tz);
-                    }
-                }
-            }
-        });
-    }
+pub fn TimeZoneInput(
+    initial: String,
+    #[prop(optional)] node_ref: NodeRef<leptos::html::Input>,
+) -> impl IntoView {
     view! {
         <label>
             "Time zone"
             <input
-                node_ref=input
+                node_ref=node_ref
                 name="time_zone"
                 list="time-zones"
                 required
@@ -76,6 +61,28 @@ pub fn TimeZoneInput(initial: String, #[prop(optional)] detect: bool) -> impl In
             <small class="hint">"Meetings are shown in this zone, for example Europe/Berlin."</small>
         </label>
     }
+}
+
+/// The time zone field for new accounts: once hydrated, the browser's own
+/// zone replaces `initial` — but only while the field still holds it, so
+/// whatever the person typed before hydration stays.
+#[island]
+pub fn BrowserTimeZoneInput(initial: String) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let untouched = initial.clone();
+        Effect::new(move |_| {
+            if let Some(field) = input.get() {
+                if field.value() == untouched {
+                    if let Some(tz) = browser_time_zone() {
+                        field.set_value(&tz);
+                    }
+                }
+            }
+        });
+    }
+    view! { <TimeZoneInput initial node_ref=input/> }
 }
 
 #[cfg(feature = "hydrate")]

@@ -2,21 +2,48 @@ use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
-use crate::app::resource::resource;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-lazy_page!(member: CalendarsRoute => CalendarsPage, calendars_route_view);
-
 /// `/settings/calendars`: connect providers in a popup, see connections.
 #[component]
 pub fn CalendarsPage() -> impl IntoView {
-    let connections = resource(|| (), |_| get_connections());
-    // The popup's result, announced without a reload.
+    let connections = Resource::new(|| (), |_| get_connections());
+    view! {
+        <Title text="Calendars"/>
+        <div class="page-head">
+            <h1>"Settings"</h1>
+        </div>
+        <SettingsTabs/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match connections.await {
+                    Ok(list) => view! { <Connections initial=list/> }.into_any(),
+                    Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The connect buttons and the caller's connections. An island: the popup
+/// reports its result by `postMessage`, and the list is fetched again in
+/// place, without a reload.
+#[island]
+fn Connections(initial: Vec<ConnectionView>) -> impl IntoView {
+    let connections = RwSignal::new(initial);
     let result = RwSignal::new(None::<(bool, String)>);
     #[cfg(feature = "hydrate")]
     {
+        let refetch = move || {
+            leptos::task::spawn_local(async move {
+                match get_connections().await {
+                    Ok(list) => connections.set(list),
+                    Err(e) => result.set(Some((false, e.to_string()))),
+                }
+            });
+        };
         let handle =
             window_event_listener(leptos::ev::message, move |ev: web_sys::MessageEvent| {
                 let own_origin = window().location().origin().unwrap_or_default();
@@ -32,7 +59,7 @@ pub fn CalendarsPage() -> impl IntoView {
                 match field("type").as_deref() {
                     Some("calbridge:connected") => {
                         result.set(Some((true, message)));
-                        connections.refetch();
+                        refetch();
                     }
                     Some("calbridge:error") => result.set(Some((false, message))),
                     _ => {}
@@ -41,11 +68,6 @@ pub fn CalendarsPage() -> impl IntoView {
         on_cleanup(move || handle.remove());
     }
     view! {
-        <Title text="Calendars"/>
-        <div class="page-head">
-            <h1>"Settings"</h1>
-        </div>
-        <SettingsTabs/>
         {move || result.get().map(|(ok, text)| {
             let class = if ok { "flash flash-notice" } else { "flash flash-error" };
             view! { <div class=class role="status" data-testid="connect-result">{text}</div> }
@@ -57,18 +79,19 @@ pub fn CalendarsPage() -> impl IntoView {
                 {Provider::ALL.into_iter().map(|p| view! { <ConnectButton provider=p/> }).collect_view()}
             </div>
         </section>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || connections.get().map(|r| match r {
-                Ok(list) if list.is_empty() => view! {
+        {move || {
+            let list = connections.get();
+            if list.is_empty() {
+                view! {
                     <section class="card empty-state">
                         <h2>"No calendars connected yet"</h2>
                         <p class="muted">"Connect Calendly, Google Calendar or Outlook above."</p>
                     </section>
-                }.into_any(),
-                Ok(list) => view! { <ConnectionList connections=list/> }.into_any(),
-                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
-            })}
-        </Transition>
+                }.into_any()
+            } else {
+                view! { <ConnectionList connections=list/> }.into_any()
+            }
+        }}
     }
 }
 

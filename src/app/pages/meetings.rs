@@ -1,23 +1,42 @@
 use crate::api::meetings::get_meetings;
 use crate::app::components::dates::Day;
 use crate::app::components::provider_icon::ProviderIcon;
-use crate::app::resource::resource;
 use crate::model::{MeetingDay, MeetingStatus, MeetingView, MeetingsPage, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-lazy_page!(member: MeetingsRoute => MeetingsPage, meetings_route_view);
-
-/// `/meetings`: the user's meetings, live. Rendered on the server; once
-/// hydrated, an EventSource on `/api/live` refetches the list whenever a
-/// meeting changes (and after every reconnect, so nothing is missed).
+/// `/meetings`: the user's meetings, rendered on the server with the list
+/// for the chosen tab; the list itself is an island that stays live.
 #[component]
 pub fn MeetingsPage() -> impl IntoView {
     let query = use_query_map();
-    let past = move || query.get().get("tab").as_deref() == Some("past");
-    let week = move || query.get().get("view").as_deref() == Some("week");
-    let meetings = resource(past, get_meetings);
+    let past = query.with_untracked(|q| q.get("tab").as_deref() == Some("past"));
+    let week = query.with_untracked(|q| q.get("view").as_deref() == Some("week"));
+    let meetings = Resource::new(move || past, get_meetings);
+    view! {
+        <Title text="Meetings"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match meetings.await {
+                    Ok(page) => view! { <LiveMeetings page past week/> }.into_any(),
+                    Err(e) => view! {
+                        <div class="page-head"><h1>"Meetings"</h1></div>
+                        <p class="flash flash-error">{e.to_string()}</p>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The meetings of one tab, live: once hydrated, an EventSource on
+/// `/api/live` fetches the list again whenever a meeting changes (and after
+/// every reconnect, so nothing is missed).
+#[island]
+fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
+    let page = RwSignal::new(page);
+    let failed = RwSignal::new(None::<String>);
     let live = RwSignal::new(false);
     let provider = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
@@ -35,10 +54,31 @@ pub fn MeetingsPage() -> impl IntoView {
     });
     #[cfg(feature = "hydrate")]
     {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
+        // Fetches can finish out of order: only the latest one is shown.
+        let latest = Arc::new(AtomicU64::new(0));
+        let refetch = move || {
+            let latest = latest.clone();
+            let mine = latest.fetch_add(1, Ordering::Relaxed) + 1;
+            leptos::task::spawn_local(async move {
+                let result = get_meetings(past).await;
+                if latest.load(Ordering::Relaxed) != mine {
+                    return;
+                }
+                match result {
+                    Ok(fresh) => {
+                        page.set(fresh);
+                        failed.set(None);
+                    }
+                    Err(e) => failed.set(Some(e.to_string())),
+                }
+            });
+        };
         if let Ok(source) = web_sys::EventSource::new("/api/live") {
-            let refetch = Closure::<dyn Fn()>::new(move || meetings.refetch());
+            let refetch = Closure::<dyn Fn()>::new(refetch);
             for kind in ["hello", "meeting", "resync"] {
                 let _ =
                     source.add_event_listener_with_callback(kind, refetch.as_ref().unchecked_ref());
@@ -46,14 +86,14 @@ pub fn MeetingsPage() -> impl IntoView {
             let opened = Closure::<dyn Fn()>::new(move || live.set(true));
             source.set_onopen(Some(opened.as_ref().unchecked_ref()));
             // The browser reconnects by itself; show that we are not live meanwhile.
-            let failed = Closure::<dyn Fn()>::new(move || live.set(false));
-            source.set_onerror(Some(failed.as_ref().unchecked_ref()));
-            let source = send_wrapper::SendWrapper::new((source, refetch, opened, failed));
+            let lost = Closure::<dyn Fn()>::new(move || live.set(false));
+            source.set_onerror(Some(lost.as_ref().unchecked_ref()));
+            let source = send_wrapper::SendWrapper::new((source, refetch, opened, lost));
             on_cleanup(move || source.0.close());
         }
     }
+    let current = |tab: bool| tab.then_some("page");
     view! {
-        <Title text="Meetings"/>
         <div class="page-head">
             <h1>"Meetings"</h1>
             <span class="live" class:on=move || live.get() data-testid="live-indicator">
@@ -62,9 +102,9 @@ pub fn MeetingsPage() -> impl IntoView {
             </span>
         </div>
         <nav class="tabs" aria-label="Meetings">
-            <a href="/meetings" aria-current=move || (!past() && !week()).then_some("page")>"Upcoming"</a>
-            <a href="/meetings?tab=past" aria-current=move || past().then_some("page")>"Past"</a>
-            <a href="/meetings?view=week" aria-current=move || week().then_some("page")>"Week"</a>
+            <a href="/meetings" aria-current=current(!past && !week)>"Upcoming"</a>
+            <a href="/meetings?tab=past" aria-current=current(past)>"Past"</a>
+            <a href="/meetings?view=week" aria-current=current(week)>"Week"</a>
         </nav>
         <div class="inline-form filters">
             <label>
@@ -79,17 +119,14 @@ pub fn MeetingsPage() -> impl IntoView {
                 <input node_ref=search_field type="search" placeholder="Name or email" on:input=move |ev| search.set(event_target_value(&ev))/>
             </label>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || meetings.get().and_then(Result::err).map(|e| view! { <p class="flash flash-error">{e.to_string()}</p> })}
-            <Show when=week fallback=move || {
-                // Rendered once: the keyed lists inside update in place, so
-                // only what changed moves (and only new meetings slide in).
-                let page = Signal::derive(move || meetings.get().and_then(Result::ok));
-                view! { <MeetingList page provider search/> }
-            }>
-                {move || meetings.get().and_then(Result::ok).map(|page| view! { <WeekView page provider search/> })}
-            </Show>
-        </Transition>
+        {move || failed.get().map(|e| view! { <p class="flash flash-error">{e}</p> })}
+        {if week {
+            (move || view! { <WeekView page=page.get() provider search/> }).into_any()
+        } else {
+            // Rendered once: the keyed lists inside update in place, so
+            // only what changed moves (and only new meetings slide in).
+            view! { <MeetingList page=page.into() provider search/> }.into_any()
+        }}
     }
 }
 
@@ -105,15 +142,14 @@ fn matches(m: &MeetingView, provider: &str, search: &str) -> bool {
 
 #[component]
 fn MeetingList(
-    page: Signal<Option<MeetingsPage>>,
+    page: Signal<MeetingsPage>,
     provider: RwSignal<String>,
     search: RwSignal<String>,
 ) -> impl IntoView {
     let shown = Memo::new(move |_| {
         let (p, s) = (provider.get(), search.get());
         page.get()
-            .map(|page| page.days)
-            .unwrap_or_default()
+            .days
             .into_iter()
             .map(|d| MeetingDay {
                 meetings: d
@@ -127,11 +163,9 @@ fn MeetingList(
             .filter(|d| !d.meetings.is_empty())
             .collect::<Vec<_>>()
     });
-    let loaded = move || page.with(|p| p.is_some());
-    let nothing = move || page.with(|p| p.as_ref().is_some_and(|p| p.days.is_empty()));
-    let has_connections = move || page.with(|p| p.as_ref().is_some_and(|p| p.has_connections));
-    let time_zone =
-        move || page.with(|p| p.as_ref().map(|p| p.time_zone.clone()).unwrap_or_default());
+    let nothing = move || page.with(|p| p.days.is_empty());
+    let has_connections = move || page.with(|p| p.has_connections);
+    let time_zone = move || page.with(|p| p.time_zone.clone());
     let headings = move || {
         shown
             .get()
@@ -143,7 +177,7 @@ fn MeetingList(
         <Show when=nothing>
             {move || view! { <Empty has_connections=has_connections()/> }}
         </Show>
-        <Show when=move || loaded() && !nothing()>
+        <Show when=move || !nothing()>
             <p class="muted small">"Times in "{time_zone}"."</p>
         </Show>
         <For

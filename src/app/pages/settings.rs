@@ -3,8 +3,6 @@ use crate::app::ShellResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-lazy_page!(member: SettingsRoute => SettingsPage, settings_route_view);
-
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let shell = expect_context::<ShellResource>();

@@ -1,18 +1,15 @@
 use crate::api::accounts::get_signup_mode;
-use crate::app::components::time_zone::TimeZoneInput;
-use crate::app::resource::resource;
+use crate::app::components::time_zone::BrowserTimeZoneInput;
 use crate::model::SignupMode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-lazy_page!(signup: SignupRoute => SignupPage, signup_route_view);
-
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let query = use_query_map();
     let invite = move || query.get().get("invite");
-    let mode = resource(invite, get_signup_mode);
+    let mode = Resource::new(invite, get_signup_mode);
     view! {
         <Title text="Sign up"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -81,7 +78,7 @@ fn SignupForm(invite: String, email: String, locked_email: bool, team: bool) -> 
                 <input type="password" name="password" required minlength="10" autocomplete="new-password"/>
                 <small class="hint">"At least 10 characters."</small>
             </label>
-            <TimeZoneInput initial="UTC".to_owned() detect=true/>
+            <BrowserTimeZoneInput initial="UTC".to_owned()/>
             <button type="submit" class="button primary wide">
                 {if team { "Create team" } else { "Join team" }}
             </button>

@@ -1,5 +1,6 @@
 //! argon2id password hashing, off the async runtime.
 
+use crate::model::Flash;
 use crate::server::error::{AppError, AppResult};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -14,7 +15,7 @@ const MAX_PASSWORD_LEN: usize = 1024;
 pub fn check_policy(password: &str) -> AppResult<()> {
     let len = password.chars().count();
     if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
-        return Err(AppError::Invalid("weak_password"));
+        return Err(AppError::Invalid(Flash::WeakPassword));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod routes;
 pub mod subscriptions;
 pub mod tokens;
 
+use crate::model::Flash;
 use crate::model::{
     CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
     SubscriptionSummary, TenantConnectionView,
@@ -65,7 +66,7 @@ pub enum ConnectOutcome {
     InvalidState,
     /// The provider sent the user back with an error (e.g. access denied).
     ProviderError {
-        code: &'static str,
+        flash: Flash,
         reason: String,
     },
     /// The account is linked to another calbridge user.
@@ -81,7 +82,7 @@ pub async fn start(ctx: &Connections, caller: &Caller, provider: Provider) -> Ap
     let scope = caller.scope();
     let (client_id, secret) = oauth_apps::credentials(&ctx.apps, scope, provider)
         .await?
-        .ok_or(AppError::Invalid("app_missing"))?;
+        .ok_or(AppError::Invalid(Flash::AppMissing))?;
     let token = random_token();
     let hash = token_hash(&token);
     let endpoints = ctx.provider_http.endpoints(provider);
@@ -164,19 +165,19 @@ pub async fn callback(
             Some(d) => format!("{error}: {d}"),
             None => error.clone(),
         };
-        let code = if error == "access_denied" {
-            "connect_denied"
+        let flash = if error == "access_denied" {
+            Flash::ConnectDenied
         } else {
-            "connect_failed"
+            Flash::ConnectFailed
         };
-        return Ok(ConnectOutcome::ProviderError { code, reason });
+        return Ok(ConnectOutcome::ProviderError { flash, reason });
     }
     let (Some(code), Some(verifier)) = (params.code, verifier) else {
         return Ok(ConnectOutcome::InvalidState);
     };
     let (client_id, secret) = oauth_apps::credentials(&ctx.apps, scope, provider)
         .await?
-        .ok_or(AppError::Invalid("app_missing"))?;
+        .ok_or(AppError::Invalid(Flash::AppMissing))?;
     let endpoints = ctx.provider_http.endpoints(provider);
     let tokens = match providers::oauth::exchange_code(
         &ctx.provider_http,
@@ -315,7 +316,7 @@ pub async fn disconnect_all(ctx: &Connections, owner: &UserScope) -> AppResult<V
             Ok(()) => ids.push(connection.id),
             Err(e) => {
                 tracing::warn!(connection = %connection.id, error = %e, "clean-up at the provider failed");
-                return Err(AppError::Invalid("provider_unreachable"));
+                return Err(AppError::Invalid(Flash::ProviderUnreachable));
             }
         }
     }
@@ -472,11 +473,11 @@ pub async fn save_calendars(
     let known = repo::calendars(ctx.db.pool(), caller.scope(), id).await?;
     let is_known = |cal: &str| known.iter().any(|k| k.calendar_id == cal);
     if !busy.iter().all(|b| is_known(b)) {
-        return Err(AppError::Invalid("unknown_calendar"));
+        return Err(AppError::Invalid(Flash::UnknownCalendar));
     }
     if let Some(target) = booking_calendar_id {
         if !known.iter().any(|k| k.calendar_id == target && k.writable) {
-            return Err(AppError::Invalid("unknown_calendar"));
+            return Err(AppError::Invalid(Flash::UnknownCalendar));
         }
     }
     let mut tx = ctx.db.begin_write().await?;
@@ -495,28 +496,28 @@ pub async fn admin_resync(
 ) -> AppResult<()> {
     let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
     if connection.state != ConnectionState::Connected {
-        return Err(AppError::Invalid("connect_failed"));
+        return Err(AppError::Invalid(Flash::ConnectFailed));
     }
     subscriptions::queue_sync(ctx, &connection)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// For the callback page: success, a flash code and a short, safe message.
-pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, &'static str, String) {
+/// For the callback page: success, a flash and a short, safe message.
+pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, Flash, String) {
     match outcome {
-        ConnectOutcome::Connected { email } => (true, "connected", format!("{} connected as {email}.", provider.label())),
+        ConnectOutcome::Connected { email } => (true, Flash::Connected, format!("{} connected as {email}.", provider.label())),
         ConnectOutcome::InvalidState => (
             false,
-            "connect_failed",
+            Flash::ConnectFailed,
             "This connection attempt is invalid or has expired. Start again from Settings → Calendars.".into(),
         ),
-        ConnectOutcome::ProviderError { code, reason } => (false, code, format!("{} said: {reason}", provider.label())),
+        ConnectOutcome::ProviderError { flash, reason } => (false, *flash, format!("{} said: {reason}", provider.label())),
         ConnectOutcome::Taken => (
             false,
-            "connect_taken",
+            Flash::ConnectTaken,
             format!("This {} account is already connected by another calbridge user.", provider.label()),
         ),
-        ConnectOutcome::Failed { reason } => (false, "connect_failed", format!("{} could not be connected: {reason}", provider.label())),
+        ConnectOutcome::Failed { reason } => (false, Flash::ConnectFailed, format!("{} could not be connected: {reason}", provider.label())),
     }
 }

@@ -2,6 +2,7 @@
 //! sandbox) and a tenant's own override, with a check against the
 //! provider's token endpoint.
 
+use crate::model::Flash;
 use crate::model::{AppSource, OAuthAppState, OAuthAppView, Provider};
 use crate::server::auth::AdminCaller;
 use crate::server::error::{AppError, AppResult};
@@ -87,11 +88,11 @@ pub struct AppForm {
 pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppResult<()> {
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid("invalid_app_name"));
+        return Err(AppError::Invalid(Flash::InvalidAppName));
     }
     let client_id = form.client_id.trim();
     if client_id.is_empty() || client_id.chars().count() > 255 {
-        return Err(AppError::Invalid("invalid_client_id"));
+        return Err(AppError::Invalid(Flash::InvalidClientId));
     }
     let secret = form.client_secret.trim();
     let scope = admin.0.scope();
@@ -106,7 +107,7 @@ pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppRes
             oauth_apps::update(&mut *tx, scope, app.id, name, client_id, changed).await?;
             app.id
         }
-        None if secret.is_empty() => return Err(AppError::Invalid("secret_required")),
+        None if secret.is_empty() => return Err(AppError::Invalid(Flash::SecretRequired)),
         None => oauth_apps::insert(&mut *tx, scope, form.provider, name, client_id).await?,
     };
     if !secret.is_empty() {
@@ -180,7 +181,7 @@ pub async fn test(
         .find(|a| a.provider == provider);
     let (client_id, secret) = credentials(ctx, scope, provider)
         .await?
-        .ok_or(AppError::Invalid("app_missing"))?;
+        .ok_or(AppError::Invalid(Flash::AppMissing))?;
     let outcome = check_credentials(
         &ctx.provider_http,
         provider,

@@ -9,6 +9,7 @@
 //! new access token is used, and `invalid_grant` is only believed after
 //! re-reading the row (another instance may have won the race).
 
+use crate::model::Flash;
 use crate::model::{ConnectionId, ConnectionState};
 use crate::server::connections::oauth_apps;
 use crate::server::connections::oauth_apps::OAuthApps;
@@ -83,7 +84,7 @@ impl TokenManager {
         self.vault
             .load(self.db.pool(), &owner.tenant, &Secret::AccessToken(id))
             .await?
-            .ok_or(AppError::Invalid("connect_failed"))
+            .ok_or(AppError::Invalid(Flash::ConnectFailed))
     }
 
     /// A valid access token for the connection, refreshing it if needed.
@@ -105,7 +106,7 @@ impl TokenManager {
         let usable = connection.state == ConnectionState::Connected
             || (cleanup && connection.state == ConnectionState::Disconnected);
         if !usable {
-            return Err(AppError::Invalid("connect_failed"));
+            return Err(AppError::Invalid(Flash::ConnectFailed));
         }
         if fresh(connection.token_expires_at) {
             return self.stored_access(owner, id).await;
@@ -193,7 +194,7 @@ impl TokenManager {
         let scope = &owner.tenant;
         let (client_id, secret) = oauth_apps::credentials(&self.apps, scope, connection.provider)
             .await?
-            .ok_or(AppError::Invalid("app_missing"))?;
+            .ok_or(AppError::Invalid(Flash::AppMissing))?;
         let holder = uuid::Uuid::now_v7().to_string();
         let Some(seen) = self.take_lease(owner, id, &holder, force).await? else {
             // Refreshed by someone else while we waited for the lease.
@@ -211,7 +212,7 @@ impl TokenManager {
             other => {
                 release().await?;
                 other?;
-                return Err(AppError::Invalid("connect_failed"));
+                return Err(AppError::Invalid(Flash::ConnectFailed));
             }
         };
         let result = oauth::refresh_token(
@@ -262,7 +263,7 @@ impl TokenManager {
                 }
                 let current = repo::get_for_user(self.db.pool(), owner, id).await?;
                 if current.state != ConnectionState::Connected {
-                    return Err(AppError::Invalid("connect_failed"));
+                    return Err(AppError::Invalid(Flash::ConnectFailed));
                 }
                 repo::set_state(
                     self.db.pool(),
@@ -274,7 +275,7 @@ impl TokenManager {
                 .await?;
                 metrics::counter!("token_refresh_failures_total", "provider" => connection.provider.as_str()).increment(1);
                 tracing::warn!(connection = %id, %reason, "refresh token refused; reconnect needed");
-                Err(AppError::Invalid("connect_failed"))
+                Err(AppError::Invalid(Flash::ConnectFailed))
             }
             Err(RefreshError::Other(reason)) => {
                 release().await?;

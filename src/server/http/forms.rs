@@ -4,7 +4,10 @@
 
 use super::client_addr::ClientAddr;
 use super::guards::error_page;
-use crate::model::{ConnectionId, InviteId, JobId, Provider, Role, UserId, WebhookEventId};
+use crate::model::{
+    with_flash, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
+    WebhookEventId,
+};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
@@ -101,10 +104,7 @@ fn fail(err: AppError, back_to: &str) -> Response {
             "Only admins can do this.",
         ),
         AppError::Internal(_) | AppError::BadOrigin => err.into_response(),
-        other => {
-            let sep = if back_to.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{back_to}{sep}error={}", other.flash_code())).into_response()
-        }
+        other => error(back_to, other.flash()),
     }
 }
 
@@ -128,12 +128,20 @@ impl<T: std::str::FromStr + Send, S: Send + Sync> axum::extract::FromRequestPart
     }
 }
 
-/// Post/redirect/get: on success go to `done`, otherwise back with the error.
-fn settle(result: AppResult<()>, done: &str, back_to: &str) -> Response {
+/// Post/redirect/get: back to `page`, with `done` on success or the error.
+fn settle(result: AppResult<()>, page: &str, done: Flash) -> Response {
     match result {
-        Ok(()) => Redirect::to(done).into_response(),
-        Err(err) => fail(err, back_to),
+        Ok(()) => notice(page, done),
+        Err(err) => fail(err, page),
     }
+}
+
+fn notice(page: &str, flash: Flash) -> Response {
+    Redirect::to(&with_flash(page, FlashKind::Notice, flash)).into_response()
+}
+
+fn error(page: &str, flash: Flash) -> Response {
+    Redirect::to(&with_flash(page, FlashKind::Error, flash)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -213,7 +221,7 @@ pub async fn signup(
     match result {
         Ok(session) => {
             let jar = jar.add(session_cookie(&state, session));
-            (jar, Redirect::to("/meetings?notice=welcome")).into_response()
+            (jar, notice("/meetings", Flash::Welcome)).into_response()
         }
         Err(err) => fail(err, &back),
     }
@@ -226,7 +234,7 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
         }
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (jar, Redirect::to("/login?notice=logged_out")).into_response()
+    (jar, notice("/login", Flash::LoggedOut)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -242,8 +250,8 @@ pub async fn save_profile(
 ) -> Response {
     settle(
         accounts::update_profile(&state.accounts, &caller, &form.name, &form.time_zone).await,
-        "/settings?notice=profile_saved",
         "/settings",
+        Flash::ProfileSaved,
     )
 }
 
@@ -262,8 +270,8 @@ pub async fn create_invite(
         accounts::create_invite(&state.accounts, &admin, form.email.as_deref(), form.role)
             .await
             .map(drop),
-        "/admin/users?notice=invite_created",
         "/admin/users",
+        Flash::InviteCreated,
     )
 }
 
@@ -274,8 +282,8 @@ pub async fn revoke_invite(
 ) -> Response {
     settle(
         accounts::revoke_invite(&state.accounts, &admin, id).await,
-        "/admin/users?notice=invite_revoked",
         "/admin/users",
+        Flash::InviteRevoked,
     )
 }
 
@@ -292,8 +300,8 @@ pub async fn change_role(
 ) -> Response {
     settle(
         accounts::change_role(&state.accounts, &admin, id, form.role).await,
-        "/admin/users?notice=role_changed",
         "/admin/users",
+        Flash::RoleChanged,
     )
 }
 
@@ -304,8 +312,8 @@ pub async fn remove_member(
 ) -> Response {
     settle(
         accounts::remove_member(&state.accounts, &admin, id).await,
-        "/admin/users?notice=member_removed",
         "/admin/users",
+        Flash::MemberRemoved,
     )
 }
 
@@ -335,9 +343,7 @@ pub async fn save_oauth_app(
     )
     .await;
     match result {
-        Ok(()) => {
-            Redirect::to(&format!("/admin/apps?notice=app_saved#{}", form.provider)).into_response()
-        }
+        Ok(()) => notice(&format!("/admin/apps#{}", form.provider), Flash::AppSaved),
         Err(err) => fail(err, "/admin/apps"),
     }
 }
@@ -349,12 +355,12 @@ pub async fn test_oauth_app(
 ) -> Response {
     match oauth_apps::test(&state.apps, &admin, provider).await {
         Ok(outcome) => {
-            let code = match outcome {
-                CredentialCheck::Accepted => "notice=app_check_ok",
-                CredentialCheck::Rejected(_) => "error=app_check_failed",
-                CredentialCheck::Unreachable(_) => "error=app_unreachable",
-            };
-            Redirect::to(&format!("/admin/apps?{code}#{provider}")).into_response()
+            let page = format!("/admin/apps#{provider}");
+            match outcome {
+                CredentialCheck::Accepted => notice(&page, Flash::AppCheckOk),
+                CredentialCheck::Rejected(_) => error(&page, Flash::AppCheckFailed),
+                CredentialCheck::Unreachable(_) => error(&page, Flash::AppUnreachable),
+            }
         }
         Err(err) => fail(err, "/admin/apps"),
     }
@@ -367,8 +373,8 @@ pub async fn delete_oauth_app(
 ) -> Response {
     settle(
         oauth_apps::delete(&state.apps, &admin, provider).await,
-        "/admin/apps?notice=app_deleted",
         "/admin/apps",
+        Flash::AppDeleted,
     )
 }
 
@@ -379,8 +385,8 @@ pub async fn disconnect(
 ) -> Response {
     settle(
         connections::disconnect(&state.connections, &caller, id).await,
-        "/settings/calendars?notice=disconnected",
         "/settings/calendars",
+        Flash::Disconnected,
     )
 }
 
@@ -390,8 +396,8 @@ pub async fn test_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     match connections::test(&state.connections, &caller, id).await {
-        Ok(true) => Redirect::to("/settings/calendars?notice=connection_ok").into_response(),
-        Ok(false) => Redirect::to("/settings/calendars?error=connection_broken").into_response(),
+        Ok(true) => notice("/settings/calendars", Flash::ConnectionOk),
+        Ok(false) => error("/settings/calendars", Flash::ConnectionBroken),
         Err(err) => fail(err, "/settings/calendars"),
     }
 }
@@ -402,8 +408,8 @@ pub async fn admin_refresh_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     match connections::admin_refresh(&state.connections, &admin, id).await {
-        Ok(true) => Redirect::to("/admin/connections?notice=connection_refreshed").into_response(),
-        Ok(false) => Redirect::to("/admin/connections?error=refresh_failed").into_response(),
+        Ok(true) => notice("/admin/connections", Flash::ConnectionRefreshed),
+        Ok(false) => error("/admin/connections", Flash::RefreshFailed),
         Err(err) => fail(err, "/admin/connections"),
     }
 }
@@ -415,8 +421,8 @@ pub async fn admin_disconnect_connection(
 ) -> Response {
     settle(
         connections::admin_disconnect(&state.connections, &admin, id).await,
-        "/admin/connections?notice=disconnected",
         "/admin/connections",
+        Flash::Disconnected,
     )
 }
 
@@ -440,8 +446,8 @@ pub async fn save_calendars(
     settle(
         connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_deref())
             .await,
-        "/settings/calendars?notice=calendars_saved",
         "/settings/calendars",
+        Flash::CalendarsSaved,
     )
 }
 
@@ -452,8 +458,8 @@ pub async fn admin_resync_connection(
 ) -> Response {
     settle(
         connections::admin_resync(&state.connections, &admin, id).await,
-        "/admin/connections?notice=resync_queued",
         "/admin/connections",
+        Flash::ResyncQueued,
     )
 }
 
@@ -464,8 +470,8 @@ pub async fn retry_job(
 ) -> Response {
     settle(
         crate::server::admin::jobs::retry(&state.admin, &admin, id).await,
-        "/admin/jobs?notice=job_retried",
         "/admin/jobs",
+        Flash::JobRetried,
     )
 }
 
@@ -476,8 +482,8 @@ pub async fn discard_job(
 ) -> Response {
     settle(
         crate::server::admin::jobs::discard(&state.admin, &admin, id).await,
-        "/admin/jobs?notice=job_discarded",
         "/admin/jobs",
+        Flash::JobDiscarded,
     )
 }
 
@@ -488,8 +494,8 @@ pub async fn replay_webhook(
 ) -> Response {
     settle(
         crate::server::admin::webhooks::replay(&state.admin, &admin, id).await,
-        "/admin/webhooks?notice=webhook_replayed",
         "/admin/webhooks",
+        Flash::WebhookReplayed,
     )
 }
 

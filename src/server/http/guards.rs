@@ -2,6 +2,7 @@
 //! login/role checks for pages, applied before any page renders so they hold
 //! with or without JavaScript.
 
+use crate::model::{with_flash, Flash, FlashKind};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::AppError;
@@ -104,7 +105,12 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
                 };
                 Redirect::to(&target).into_response()
             } else {
-                Redirect::to("/login?error=session_expired").into_response()
+                Redirect::to(&with_flash(
+                    "/login",
+                    FlashKind::Error,
+                    Flash::SessionExpired,
+                ))
+                .into_response()
             };
         }
         (Access::Admin, Some(c)) if c.role != crate::model::Role::Admin => {

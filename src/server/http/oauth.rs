@@ -4,7 +4,7 @@
 
 use super::guards::error_page;
 use super::security_headers::CspNonce;
-use crate::model::Provider;
+use crate::model::{with_flash, FlashKind, Provider};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::connections::{self, CallbackParams};
@@ -56,8 +56,9 @@ pub async fn start(
     }
     match connections::start(&state.connections, &caller, provider).await {
         Ok(url) => Redirect::to(&url).into_response(),
-        Err(AppError::Invalid(code)) => {
-            Redirect::to(&format!("/settings/calendars?error={code}")).into_response()
+        Err(AppError::Invalid(flash)) => {
+            Redirect::to(&with_flash("/settings/calendars", FlashKind::Error, flash))
+                .into_response()
         }
         Err(e) => e.into_response(),
     }
@@ -97,17 +98,18 @@ pub async fn callback(
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
-    let (ok, code, message) = connections::describe(&outcome, provider);
+    let (ok, flash, message) = connections::describe(&outcome, provider);
     let status = match outcome {
         connections::ConnectOutcome::InvalidState => StatusCode::BAD_REQUEST,
         connections::ConnectOutcome::Taken => StatusCode::CONFLICT,
         _ => StatusCode::OK,
     };
-    let flash = if ok {
-        format!("notice={code}")
+    let kind = if ok {
+        FlashKind::Notice
     } else {
-        format!("error={code}")
+        FlashKind::Error
     };
+    let back = with_flash("/settings/calendars", kind, flash);
     (
         status,
         result_page(
@@ -116,7 +118,7 @@ pub async fn callback(
             provider,
             ok,
             &message,
-            &flash,
+            &back,
         ),
     )
         .into_response()
@@ -131,7 +133,7 @@ fn result_page(
     provider: Provider,
     ok: bool,
     message: &str,
-    flash: &str,
+    back: &str,
 ) -> Html<String> {
     let payload = serde_json::json!({
         "type": if ok { "calbridge:connected" } else { "calbridge:error" },
@@ -140,7 +142,6 @@ fn result_page(
     });
     // Inside <script>, "</" must not appear literally.
     let script_json = |v: &serde_json::Value| v.to_string().replace("</", "<\\/");
-    let back = format!("/settings/calendars?{flash}");
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -174,6 +175,6 @@ fn result_page(
         back_attr = esc(&back),
         payload = script_json(&payload),
         origin = script_json(&serde_json::Value::String(origin.to_owned())),
-        back = script_json(&serde_json::Value::String(back.clone())),
+        back = script_json(&serde_json::Value::String(back.to_owned())),
     ))
 }

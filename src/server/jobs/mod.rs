@@ -49,7 +49,7 @@ impl From<AppError> for JobError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::NotFound => JobError::Permanent("no longer exists".into()),
-            AppError::Invalid(code) => JobError::Permanent(code.into()),
+            AppError::Invalid(flash) => JobError::Permanent(flash.code().into()),
             other => JobError::Retry(other.to_string()),
         }
     }

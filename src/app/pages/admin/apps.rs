@@ -1,16 +1,13 @@
 use super::AdminTabs;
 use crate::api::accounts::get_oauth_apps;
 use crate::app::components::copy_field::CopyField;
-use crate::app::resource::resource;
 use crate::model::{AppSource, OAuthAppView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-lazy_page!(admin: AdminAppsRoute => AdminAppsPage, admin_apps_route_view);
-
 #[component]
 pub fn AdminAppsPage() -> impl IntoView {
-    let apps = resource(|| (), |_| get_oauth_apps());
+    let apps = Resource::new(|| (), |_| get_oauth_apps());
     view! {
         <Title text="OAuth apps"/>
         <div class="page-head">
@@ -64,7 +61,7 @@ fn AppCard(app: OAuthAppView) -> impl IntoView {
             </div>
             <dl class="facts">
                 <dt>"Redirect URI"</dt>
-                <dd><CopyField value=app.redirect_uri.clone() label="Redirect URI"/></dd>
+                <dd><CopyField value=app.redirect_uri.clone() label="Redirect URI".to_owned()/></dd>
                 {(app.source != AppSource::Missing).then(|| view! {
                     <dt>"Client ID"</dt><dd class="mono">{app.client_id.clone()}</dd>
                     <dt>"Client secret"</dt><dd class="mono">{app.client_secret.clone()}</dd>

@@ -3,13 +3,10 @@ use crate::api::accounts::get_tenant_connections;
 use crate::api::operations::get_jobs;
 use crate::app::components::connection_status::{utc_minutes, utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
-use crate::app::resource::resource;
 use crate::model::{ConnectionState, Provider, TenantConnectionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-lazy_page!(admin: AdminConnectionsRoute => AdminConnectionsPage, admin_connections_route_view);
 
 /// `/admin/connections`: every connection in the tenant, filterable.
 #[component]
@@ -22,10 +19,10 @@ pub fn AdminConnectionsPage() -> impl IntoView {
             q.get("state").filter(|s| !s.is_empty()),
         )
     };
-    let rows = resource(filter, |(provider, state)| {
+    let rows = Resource::new(filter, |(provider, state)| {
         get_tenant_connections(provider, state)
     });
-    let jobs = resource(|| (), |_| get_jobs(Some("dead".into())));
+    let jobs = Resource::new(|| (), |_| get_jobs(Some("dead".into())));
     view! {
         <Title text="Connections"/>
         <div class="page-head">

@@ -1,13 +1,10 @@
 use super::AdminTabs;
 use crate::api::operations::get_jobs;
 use crate::app::components::connection_status::utc_minutes;
-use crate::app::resource::resource;
 use crate::model::{JobStatus, JobView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-lazy_page!(admin: AdminJobsRoute => AdminJobsPage, admin_jobs_route_view);
 
 const STATUSES: [JobStatus; 4] = [
     JobStatus::Queued,
@@ -21,7 +18,7 @@ const STATUSES: [JobStatus; 4] = [
 pub fn AdminJobsPage() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.get().get("status").filter(|s| !s.is_empty());
-    let page = resource(status, get_jobs);
+    let page = Resource::new(status, get_jobs);
     view! {
         <Title text="Jobs"/>
         <div class="page-head">

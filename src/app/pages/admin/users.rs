@@ -1,16 +1,13 @@
 use super::AdminTabs;
 use crate::api::accounts::get_members;
 use crate::app::components::copy_field::CopyField;
-use crate::app::resource::resource;
 use crate::model::{InviteView, MemberView, Role, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-lazy_page!(admin: AdminUsersRoute => AdminUsersPage, admin_users_route_view);
-
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
-    let page = resource(|| (), |_| get_members());
+    let page = Resource::new(|| (), |_| get_members());
     view! {
         <Title text="Users"/>
         <div class="page-head">
@@ -66,7 +63,7 @@ fn Invites(invites: Vec<InviteView>) -> impl IntoView {
                             <tr data-invite=i.id.to_string()>
                                 <td>{i.email.clone().unwrap_or_else(|| "anyone with the link".to_owned())}</td>
                                 <td><span class=format!("badge badge-{}", i.role)>{i.role.to_string()}</span></td>
-                                <td class="link-cell"><CopyField value=i.link.clone() label="Invite link"/></td>
+                                <td class="link-cell"><CopyField value=i.link.clone() label="Invite link".to_owned()/></td>
                                 <td class="nowrap">{i.expires_at[..10].to_owned()}</td>
                                 <td class="actions">
                                     <form method="post" action=format!("/admin/users/invites/{}/revoke", i.id)>

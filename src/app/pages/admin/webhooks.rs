@@ -2,13 +2,10 @@ use super::AdminTabs;
 use crate::api::operations::get_webhook_events;
 use crate::app::components::connection_status::utc_short;
 use crate::app::components::provider_icon::ProviderIcon;
-use crate::app::resource::resource;
 use crate::model::{Provider, WebhookEventView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-
-lazy_page!(admin: AdminWebhooksRoute => AdminWebhooksPage, admin_webhooks_route_view);
 
 const RESULTS: [&str; 6] = [
     "processed",
@@ -28,7 +25,7 @@ pub fn AdminWebhooksPage() -> impl IntoView {
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
         (get("provider"), get("result"), get("q"))
     };
-    let rows = resource(filter, |(provider, result, q)| {
+    let rows = Resource::new(filter, |(provider, result, q)| {
         get_webhook_events(provider, result, q)
     });
     view! {

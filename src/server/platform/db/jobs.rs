@@ -431,7 +431,7 @@ pub async fn retry_dead<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .execute(ex)
     .await
-    .map_err(|e| super::on_unique(e, "job_already_queued"))?;
+    .map_err(|e| super::on_unique(e, super::Duplicate::Job))?;
     found(done.rows_affected())
 }
 

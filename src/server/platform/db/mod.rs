@@ -85,8 +85,8 @@ pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
 pub enum DbError {
     #[error("not found")]
     NotFound,
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    #[error("conflict: {0:?} already exists")]
+    Conflict(Duplicate),
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -98,6 +98,19 @@ pub enum DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// What a unique constraint found twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplicate {
+    /// A user with this email in the tenant.
+    Email,
+    /// A queued job with the same kind and payload.
+    Job,
+    /// A webhook subscription for the same calendar.
+    Subscription,
+    /// The tenant's own OAuth app for a provider.
+    OAuthApp,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -211,7 +224,7 @@ pub(crate) fn found(rows_affected: u64) -> DbResult<()> {
 }
 
 /// Maps a unique-constraint violation to a domain conflict.
-pub(crate) fn on_unique(err: sqlx::Error, what: &'static str) -> DbError {
+pub(crate) fn on_unique(err: sqlx::Error, what: Duplicate) -> DbError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Conflict(what),
         _ => DbError::Sqlx(err),

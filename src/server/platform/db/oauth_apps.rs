@@ -91,7 +91,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .execute(ex)
     .await
-    .map_err(|e| on_unique(e, "app_exists"))?;
+    .map_err(|e| on_unique(e, super::Duplicate::OAuthApp))?;
     Ok(id)
 }
 

@@ -93,7 +93,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .execute(ex)
     .await
-    .map_err(|e| super::on_unique(e, "subscription_exists"))?;
+    .map_err(|e| super::on_unique(e, super::Duplicate::Subscription))?;
     Ok(())
 }
 

@@ -74,7 +74,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .execute(ex)
     .await
-    .map_err(|e| on_unique(e, "email_taken"))?;
+    .map_err(|e| on_unique(e, super::Duplicate::Email))?;
     Ok(id)
 }
 
