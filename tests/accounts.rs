@@ -3,7 +3,7 @@
 
 mod common;
 
-use calbridge::model::Role;
+use calbridge::model::{paths, Role};
 use calbridge::server::accounts;
 use common::*;
 use reqwest::StatusCode;
@@ -634,6 +634,27 @@ async fn first_signup_races_create_one_tenant(backend: Backend) {
     app.stop().await;
 }
 
+/// Every page the UI links to renders: the router and `model::paths` agree.
+async fn every_page_renders(backend: Backend) {
+    let app = start_app!(backend);
+    let admin = app.client();
+    sign_up_first(&app, &admin, "ada@example.com").await;
+    let visitor = app.client();
+    for page in paths::PAGES {
+        let client = match paths::access(page) {
+            paths::Access::Anonymous => &visitor,
+            _ => &admin,
+        };
+        let resp = client.get(app.url(page)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{page}");
+        let html = resp.text().await.unwrap();
+        assert!(!html.contains("Page not found"), "{page} is routed");
+    }
+    let missing = admin.get(app.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
 on_both_backends!(
     first_signup_creates_tenant_and_admin,
     second_signup_without_invite_is_refused,
@@ -648,4 +669,5 @@ on_both_backends!(
     first_signup_races_create_one_tenant,
     concurrent_guesses_reach_argon2_at_most_the_limit,
     signup_refusals_are_cheap_and_throttled,
+    every_page_renders,
 );

@@ -621,9 +621,19 @@ async fn a_payload_url_off_the_provider_api_is_never_followed(backend: Backend) 
         let header = signature::sign(key.as_bytes(), now(), body.as_bytes());
         assert!(deliver(&url, &body, Some(header)).await.is_success());
     }
-    eventually("every forged delivery ends failed", || async {
-        count(&app, "webhook_events WHERE result = 'failed'").await == lookalikes.len() as i64
-    })
+    // The event is marked failed just before its job is recorded dead.
+    eventually(
+        "every forged delivery ends failed, its job dead",
+        || async {
+            count(&app, "webhook_events WHERE result = 'failed'").await == lookalikes.len() as i64
+                && count(
+                    &app,
+                    "jobs WHERE kind = 'webhook.process' AND status = 'dead'",
+                )
+                .await
+                    == lookalikes.len() as i64
+        },
+    )
     .await;
     let details: Vec<Option<String>> =
         sqlx::query_scalar("SELECT detail FROM webhook_events WHERE result = 'failed'")

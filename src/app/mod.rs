@@ -4,6 +4,7 @@ mod components;
 mod pages;
 
 use crate::api::accounts::get_shell;
+use crate::model::paths;
 use crate::model::ShellInfo;
 use components::layout::{AppLayout, AuthLayout};
 use leptos::prelude::*;
@@ -52,11 +53,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("signup") view=pages::signup::SignupPage/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=|| view! { <AppLayout><leptos_router::components::Outlet/></AppLayout> }>
-                    <Route path=path!("") view=|| view! { <Redirect path="/meetings"/> }/>
+                    <Route path=path!("") view=|| view! { <Redirect path=paths::MEETINGS/> }/>
                     <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
-                    <Route path=path!("admin") view=|| view! { <Redirect path="/admin/users"/> }/>
+                    <Route path=path!("admin") view=|| view! { <Redirect path=paths::ADMIN_USERS/> }/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
                     <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>

@@ -1,9 +1,10 @@
 //! Types shared by the server and the browser: typed IDs, the view structs
-//! server functions return and the flash messages. Nothing here may carry a
+//! server functions return, the flash messages and every path of the UI. Nothing here may carry a
 //! secret.
 
 mod flash;
 mod ids;
+pub mod paths;
 #[cfg(feature = "ssr")]
 mod provider_meeting;
 mod views;

@@ -1,5 +1,6 @@
 use super::flash::FlashMessage;
 use crate::app::ShellResource;
+use crate::model::paths;
 use crate::model::CurrentUser;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
@@ -20,7 +21,7 @@ fn SandboxBanner() -> impl IntoView {
                 <div class="sandbox-banner" role="note">
                     <strong>"Sandbox providers"</strong>
                     " — Calendly, Google and Outlook are calbridge's built-in emulators. "
-                    <a href="/sandbox" rel="external">"Open the sandbox panel"</a>
+                    <a href=paths::SANDBOX rel="external">"Open the sandbox panel"</a>
                 </div>
             })}
         </Transition>
@@ -48,7 +49,7 @@ pub fn AuthLayout() -> impl IntoView {
 #[component]
 pub fn Logo() -> impl IntoView {
     view! {
-        <a href="/" class="logo">
+        <a href=paths::HOME class="logo">
             <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">
                 <rect x="3" y="4" width="18" height="17" rx="4" fill="currentColor" opacity="0.15"/>
                 <rect x="3" y="4" width="18" height="5" rx="2" fill="currentColor"/>
@@ -93,9 +94,9 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         .to_uppercase();
     view! {
         <nav class="mainnav" aria-label="Main">
-            <A href="/meetings">"Meetings"</A>
-            <A href="/settings">"Settings"</A>
-            {is_admin.then(|| view! { <A href="/admin/users">"Admin"</A> })}
+            <A href=paths::MEETINGS>"Meetings"</A>
+            <A href=paths::SETTINGS>"Settings"</A>
+            {is_admin.then(|| view! { <A href=paths::ADMIN_USERS>"Admin"</A> })}
         </nav>
         <details class="usermenu">
             <summary aria-label="Account menu">
@@ -108,8 +109,8 @@ fn Nav(user: CurrentUser) -> impl IntoView {
                     <span>{user.email.clone()}</span>
                     <span class="muted">{format!("{} · {}", user.tenant_name, user.role)}</span>
                 </p>
-                <a href="/settings">"Profile settings"</a>
-                <form method="post" action="/auth/logout">
+                <a href=paths::SETTINGS>"Profile settings"</a>
+                <form method="post" action=paths::LOG_OUT>
                     <button type="submit" class="linklike">"Log out"</button>
                 </form>
             </div>

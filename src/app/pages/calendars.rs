@@ -2,6 +2,7 @@ use super::settings::SettingsTabs;
 use crate::api::accounts::get_connections;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::model::paths;
 use crate::model::{ConnectionState, ConnectionView, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -99,7 +100,7 @@ fn Connections(initial: Vec<ConnectionView>) -> impl IntoView {
 /// before the page hydrates) it navigates the whole page instead.
 #[component]
 fn ConnectButton(provider: Provider) -> impl IntoView {
-    let href = format!("/oauth/{}/start", provider.as_str());
+    let href = paths::CONNECT_START.to(provider.as_str());
     let label = match provider {
         Provider::Calendly => "Connect Calendly",
         Provider::Google => "Connect Google Calendar",
@@ -157,13 +158,13 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                                     <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
-                                            <form method="post" action=format!("/settings/calendars/{}/test", c.id)>
+                                            <form method="post" action=paths::TEST_CONNECTION.to(c.id)>
                                                 <button type="submit" class="button small">"Test"</button>
                                             </form>
                                         })}
-                                        <a class="button small" href=format!("/oauth/{}/start", c.provider.as_str())>"Reconnect"</a>
+                                        <a class="button small" href=paths::CONNECT_START.to(c.provider.as_str())>"Reconnect"</a>
                                         {active.then(|| view! {
-                                            <form method="post" action=format!("/settings/calendars/{}/disconnect", c.id)>
+                                            <form method="post" action=paths::DISCONNECT.to(c.id)>
                                                 <button type="submit" class="button small danger-outline">"Disconnect"</button>
                                             </form>
                                         })}
@@ -186,7 +187,7 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
 /// one receives new bookings.
 #[component]
 fn CalendarChoice(connection: ConnectionView) -> impl IntoView {
-    let action = format!("/settings/calendars/{}/calendars", connection.id);
+    let action = paths::SAVE_CALENDARS.to(connection.id);
     view! {
         <section class="card" data-calendars=connection.account_email.clone()>
             <h2><ProviderIcon provider=connection.provider/>" Calendars of "{connection.account_email.clone()}</h2>

@@ -1,3 +1,4 @@
+use crate::model::paths;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -12,7 +13,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Log in"/>
         <h1>"Log in"</h1>
-        <form method="post" action="/auth/login" class="stack">
+        <form method="post" action=paths::LOG_IN class="stack">
             <input type="hidden" name="next" value=next/>
             <label>
                 "Email"

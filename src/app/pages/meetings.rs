@@ -1,6 +1,7 @@
 use crate::api::meetings::get_meetings;
 use crate::app::components::dates::Day;
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::model::paths;
 use crate::model::{MeetingDay, MeetingStatus, MeetingView, MeetingsPage, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -77,7 +78,7 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
                 }
             });
         };
-        if let Ok(source) = web_sys::EventSource::new("/api/live") {
+        if let Ok(source) = web_sys::EventSource::new(paths::LIVE) {
             let refetch = Closure::<dyn Fn()>::new(refetch);
             for kind in ["hello", "meeting", "resync"] {
                 let _ =
@@ -102,9 +103,9 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
             </span>
         </div>
         <nav class="tabs" aria-label="Meetings">
-            <a href="/meetings" aria-current=current(!past && !week)>"Upcoming"</a>
-            <a href="/meetings?tab=past" aria-current=current(past)>"Past"</a>
-            <a href="/meetings?view=week" aria-current=current(week)>"Week"</a>
+            <a href=paths::MEETINGS aria-current=current(!past && !week)>"Upcoming"</a>
+            <a href=format!("{}?tab=past", paths::MEETINGS) aria-current=current(past)>"Past"</a>
+            <a href=format!("{}?view=week", paths::MEETINGS) aria-current=current(week)>"Week"</a>
         </nav>
         <div class="inline-form filters">
             <label>
@@ -302,7 +303,7 @@ fn Empty(has_connections: bool) -> impl IntoView {
             } else {
                 view! {
                     <p class="muted">"Meetings booked through Calendly, Google Calendar or Outlook appear here the moment they are made, once a calendar is connected."</p>
-                    <p><a class="button primary" href="/settings/calendars">"Connect a calendar"</a></p>
+                    <p><a class="button primary" href=paths::CALENDARS>"Connect a calendar"</a></p>
                 }.into_any()
             }}
         </section>

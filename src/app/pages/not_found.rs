@@ -1,3 +1,4 @@
+use crate::model::paths;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,7 +14,7 @@ pub fn NotFound() -> impl IntoView {
             <p class="error-code">"404"</p>
             <h1>"Page not found"</h1>
             <p class="muted">"The page you asked for does not exist or has moved."</p>
-            <p><a class="button" href="/meetings">"Go to your meetings"</a></p>
+            <p><a class="button" href=paths::MEETINGS>"Go to your meetings"</a></p>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 use crate::app::components::time_zone::TimeZoneInput;
 use crate::app::ShellResource;
+use crate::model::paths;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,7 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
                 user.map(|user| view! {
                     <section class="card">
                         <h2>"Profile"</h2>
-                        <form method="post" action="/settings/profile" class="stack narrow">
+                        <form method="post" action=paths::SAVE_PROFILE class="stack narrow">
                             <label>
                                 "Name"
                                 <input name="name" required maxlength="100" value=user.name.clone()/>
@@ -50,8 +51,8 @@ pub fn SettingsPage() -> impl IntoView {
 pub fn SettingsTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Settings">
-            <leptos_router::components::A href="/settings" exact=true>"Profile"</leptos_router::components::A>
-            <leptos_router::components::A href="/settings/calendars">"Calendars"</leptos_router::components::A>
+            <leptos_router::components::A href=paths::SETTINGS exact=true>"Profile"</leptos_router::components::A>
+            <leptos_router::components::A href=paths::CALENDARS>"Calendars"</leptos_router::components::A>
         </nav>
     }
 }

@@ -1,5 +1,6 @@
 use crate::api::accounts::get_signup_mode;
 use crate::app::components::time_zone::BrowserTimeZoneInput;
+use crate::model::paths;
 use crate::model::SignupMode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,13 +40,13 @@ pub fn SignupPage() -> impl IntoView {
                     Ok(SignupMode::InviteInvalid) => view! {
                         <h1>"Invite not valid"</h1>
                         <p>"This invite link is invalid, expired or already used. Ask your admin for a new one."</p>
-                        <p><a class="button" href="/login">"Go to log in"</a></p>
+                        <p><a class="button" href=paths::LOGIN>"Go to log in"</a></p>
                     }
                     .into_any(),
                     Ok(SignupMode::Closed) | Err(_) => view! {
                         <h1>"Sign-up is by invitation"</h1>
                         <p>"To join your team on calbridge, ask one of its admins for an invite link."</p>
-                        <p><a class="button" href="/login">"Go to log in"</a></p>
+                        <p><a class="button" href=paths::LOGIN>"Go to log in"</a></p>
                     }
                     .into_any(),
                 }
@@ -57,7 +58,7 @@ pub fn SignupPage() -> impl IntoView {
 #[component]
 fn SignupForm(invite: String, email: String, locked_email: bool, team: bool) -> impl IntoView {
     view! {
-        <form method="post" action="/auth/signup" class="stack">
+        <form method="post" action=paths::SIGN_UP class="stack">
             <input type="hidden" name="invite" value=invite/>
             {team.then(|| view! {
                 <label>
@@ -83,6 +84,6 @@ fn SignupForm(invite: String, email: String, locked_email: bool, team: bool) -> 
                 {if team { "Create team" } else { "Join team" }}
             </button>
         </form>
-        <p class="muted small center">"Already have an account? " <a href="/login">"Log in"</a></p>
+        <p class="muted small center">"Already have an account? " <a href=paths::LOGIN>"Log in"</a></p>
     }
 }

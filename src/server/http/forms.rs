@@ -5,7 +5,7 @@
 use super::client_addr::ClientAddr;
 use super::guards::error_page;
 use crate::model::{
-    with_flash, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
+    paths, with_flash, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
     WebhookEventId,
 };
 use crate::server::accounts::{self, NewSession, SignupForm};
@@ -27,7 +27,7 @@ fn session_cookie(state: &AppState, session: NewSession) -> Cookie<'static> {
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.config.cookies_secure())
-        .path("/")
+        .path(paths::HOME)
         .max_age(time_duration(session.max_age_secs))
         .build()
 }
@@ -59,7 +59,7 @@ fn safe_next(next: Option<&str>) -> &str {
             && !path.chars().any(|c| c.is_control() || c == '\\')
     }
     let Some(next) = next else {
-        return "/meetings";
+        return paths::MEETINGS;
     };
     let decoded = percent_decode(next);
     let same_origin = url::Url::parse("http://calbridge.invalid/")
@@ -68,7 +68,7 @@ fn safe_next(next: Option<&str>) -> &str {
     if next.len() <= 2048 && acceptable(next) && acceptable(&decoded) && same_origin {
         next
     } else {
-        "/meetings"
+        paths::MEETINGS
     }
 }
 
@@ -124,7 +124,7 @@ impl<T: std::str::FromStr + Send, S: Send + Sync> axum::extract::FromRequestPart
             .map_err(IntoResponse::into_response)?;
         text.parse()
             .map(IdPath)
-            .map_err(|_| fail(AppError::NotFound, "/"))
+            .map_err(|_| fail(AppError::NotFound, paths::HOME))
     }
 }
 
@@ -173,7 +173,7 @@ pub async fn login(
         }
         Err(err) => {
             let back = with_query(
-                "/login",
+                paths::LOGIN,
                 &[
                     ("email", form.email.trim()),
                     ("next", form.next.as_deref().unwrap_or("")),
@@ -202,7 +202,7 @@ pub async fn signup(
 ) -> Response {
     let invite = form.invite.clone().unwrap_or_default();
     let back = with_query(
-        "/signup",
+        paths::SIGNUP,
         &[("invite", &invite), ("email", form.email.trim())],
     );
     let result = accounts::sign_up(
@@ -221,7 +221,7 @@ pub async fn signup(
     match result {
         Ok(session) => {
             let jar = jar.add(session_cookie(&state, session));
-            (jar, notice("/meetings", Flash::Welcome)).into_response()
+            (jar, notice(paths::MEETINGS, Flash::Welcome)).into_response()
         }
         Err(err) => fail(err, &back),
     }
@@ -233,8 +233,8 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
             return err.into_response();
         }
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (jar, notice("/login", Flash::LoggedOut)).into_response()
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path(paths::HOME));
+    (jar, notice(paths::LOGIN, Flash::LoggedOut)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -250,7 +250,7 @@ pub async fn save_profile(
 ) -> Response {
     settle(
         accounts::update_profile(&state.accounts, &caller, &form.name, &form.time_zone).await,
-        "/settings",
+        paths::SETTINGS,
         Flash::ProfileSaved,
     )
 }
@@ -270,7 +270,7 @@ pub async fn create_invite(
         accounts::create_invite(&state.accounts, &admin, form.email.as_deref(), form.role)
             .await
             .map(drop),
-        "/admin/users",
+        paths::ADMIN_USERS,
         Flash::InviteCreated,
     )
 }
@@ -282,7 +282,7 @@ pub async fn revoke_invite(
 ) -> Response {
     settle(
         accounts::revoke_invite(&state.accounts, &admin, id).await,
-        "/admin/users",
+        paths::ADMIN_USERS,
         Flash::InviteRevoked,
     )
 }
@@ -300,7 +300,7 @@ pub async fn change_role(
 ) -> Response {
     settle(
         accounts::change_role(&state.accounts, &admin, id, form.role).await,
-        "/admin/users",
+        paths::ADMIN_USERS,
         Flash::RoleChanged,
     )
 }
@@ -312,7 +312,7 @@ pub async fn remove_member(
 ) -> Response {
     settle(
         accounts::remove_member(&state.accounts, &admin, id).await,
-        "/admin/users",
+        paths::ADMIN_USERS,
         Flash::MemberRemoved,
     )
 }
@@ -343,8 +343,11 @@ pub async fn save_oauth_app(
     )
     .await;
     match result {
-        Ok(()) => notice(&format!("/admin/apps#{}", form.provider), Flash::AppSaved),
-        Err(err) => fail(err, "/admin/apps"),
+        Ok(()) => notice(
+            &format!("{}#{}", paths::ADMIN_APPS, form.provider),
+            Flash::AppSaved,
+        ),
+        Err(err) => fail(err, paths::ADMIN_APPS),
     }
 }
 
@@ -355,14 +358,14 @@ pub async fn test_oauth_app(
 ) -> Response {
     match oauth_apps::test(&state.apps, &admin, provider).await {
         Ok(outcome) => {
-            let page = format!("/admin/apps#{provider}");
+            let page = format!("{}#{provider}", paths::ADMIN_APPS);
             match outcome {
                 CredentialCheck::Accepted => notice(&page, Flash::AppCheckOk),
                 CredentialCheck::Rejected(_) => error(&page, Flash::AppCheckFailed),
                 CredentialCheck::Unreachable(_) => error(&page, Flash::AppUnreachable),
             }
         }
-        Err(err) => fail(err, "/admin/apps"),
+        Err(err) => fail(err, paths::ADMIN_APPS),
     }
 }
 
@@ -373,7 +376,7 @@ pub async fn delete_oauth_app(
 ) -> Response {
     settle(
         oauth_apps::delete(&state.apps, &admin, provider).await,
-        "/admin/apps",
+        paths::ADMIN_APPS,
         Flash::AppDeleted,
     )
 }
@@ -385,7 +388,7 @@ pub async fn disconnect(
 ) -> Response {
     settle(
         connections::disconnect(&state.connections, &caller, id).await,
-        "/settings/calendars",
+        paths::CALENDARS,
         Flash::Disconnected,
     )
 }
@@ -396,9 +399,9 @@ pub async fn test_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     match connections::test(&state.connections, &caller, id).await {
-        Ok(true) => notice("/settings/calendars", Flash::ConnectionOk),
-        Ok(false) => error("/settings/calendars", Flash::ConnectionBroken),
-        Err(err) => fail(err, "/settings/calendars"),
+        Ok(true) => notice(paths::CALENDARS, Flash::ConnectionOk),
+        Ok(false) => error(paths::CALENDARS, Flash::ConnectionBroken),
+        Err(err) => fail(err, paths::CALENDARS),
     }
 }
 
@@ -408,9 +411,9 @@ pub async fn admin_refresh_connection(
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     match connections::admin_refresh(&state.connections, &admin, id).await {
-        Ok(true) => notice("/admin/connections", Flash::ConnectionRefreshed),
-        Ok(false) => error("/admin/connections", Flash::RefreshFailed),
-        Err(err) => fail(err, "/admin/connections"),
+        Ok(true) => notice(paths::ADMIN_CONNECTIONS, Flash::ConnectionRefreshed),
+        Ok(false) => error(paths::ADMIN_CONNECTIONS, Flash::RefreshFailed),
+        Err(err) => fail(err, paths::ADMIN_CONNECTIONS),
     }
 }
 
@@ -421,7 +424,7 @@ pub async fn admin_disconnect_connection(
 ) -> Response {
     settle(
         connections::admin_disconnect(&state.connections, &admin, id).await,
-        "/admin/connections",
+        paths::ADMIN_CONNECTIONS,
         Flash::Disconnected,
     )
 }
@@ -446,7 +449,7 @@ pub async fn save_calendars(
     settle(
         connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_deref())
             .await,
-        "/settings/calendars",
+        paths::CALENDARS,
         Flash::CalendarsSaved,
     )
 }
@@ -458,7 +461,7 @@ pub async fn admin_resync_connection(
 ) -> Response {
     settle(
         connections::admin_resync(&state.connections, &admin, id).await,
-        "/admin/connections",
+        paths::ADMIN_CONNECTIONS,
         Flash::ResyncQueued,
     )
 }
@@ -470,7 +473,7 @@ pub async fn retry_job(
 ) -> Response {
     settle(
         crate::server::admin::jobs::retry(&state.admin, &admin, id).await,
-        "/admin/jobs",
+        paths::ADMIN_JOBS,
         Flash::JobRetried,
     )
 }
@@ -482,7 +485,7 @@ pub async fn discard_job(
 ) -> Response {
     settle(
         crate::server::admin::jobs::discard(&state.admin, &admin, id).await,
-        "/admin/jobs",
+        paths::ADMIN_JOBS,
         Flash::JobDiscarded,
     )
 }
@@ -494,7 +497,7 @@ pub async fn replay_webhook(
 ) -> Response {
     settle(
         crate::server::admin::webhooks::replay(&state.admin, &admin, id).await,
-        "/admin/webhooks",
+        paths::ADMIN_WEBHOOKS,
         Flash::WebhookReplayed,
     )
 }
@@ -506,7 +509,7 @@ mod tests {
     #[test]
     fn only_same_origin_paths_are_followed_after_login() {
         let kept = [
-            "/admin/users",
+            paths::ADMIN_USERS,
             "/meetings?tab=past",
             "/settings/calendars#google",
             "/admin/webhooks?q=invitee%20created",
@@ -537,12 +540,12 @@ mod tests {
             " /meetings",
         ];
         for next in refused {
-            assert_eq!(safe_next(Some(next)), "/meetings", "{next:?}");
+            assert_eq!(safe_next(Some(next)), paths::MEETINGS, "{next:?}");
         }
         assert_eq!(
             safe_next(Some(&format!("/{}", "a".repeat(5000)))),
-            "/meetings"
+            paths::MEETINGS
         );
-        assert_eq!(safe_next(None), "/meetings");
+        assert_eq!(safe_next(None), paths::MEETINGS);
     }
 }

@@ -2,6 +2,7 @@
 //! login/role checks for pages, applied before any page renders so they hold
 //! with or without JavaScript.
 
+use crate::model::paths::{self, Access};
 use crate::model::{with_flash, Flash, FlashKind};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
@@ -52,30 +53,9 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-enum Access {
-    Public,
-    /// Login and sign-up: a logged-in visitor goes to the app instead.
-    Anonymous,
-    Member,
-    Admin,
-}
-
-fn access_for(path: &str) -> Access {
-    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if under("/admin") {
-        Access::Admin
-    } else if path == "/" || under("/meetings") || under("/settings") || under("/oauth") {
-        Access::Member
-    } else if path == "/login" || path == "/signup" {
-        Access::Anonymous
-    } else {
-        Access::Public
-    }
-}
-
 pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let access = access_for(&path);
+    let access = paths::access(&path);
     if matches!(access, Access::Public) {
         return next.run(req).await;
     }
@@ -89,7 +69,7 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
         (Access::Anonymous, Some(_))
             if is_get && !parts.uri.query().unwrap_or("").contains("invite=") =>
         {
-            return Redirect::to("/meetings").into_response();
+            return Redirect::to(paths::MEETINGS).into_response();
         }
         (Access::Member | Access::Admin, None) => {
             return if is_get {
@@ -98,15 +78,15 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
                     .path_and_query()
                     .map(|p| p.as_str())
                     .unwrap_or("/");
-                let target = if path == "/" {
-                    "/login".to_owned()
+                let target = if path == paths::HOME {
+                    paths::LOGIN.to_owned()
                 } else {
-                    format!("/login?next={}", urlencode(next_path))
+                    format!("{}?next={}", paths::LOGIN, urlencode(next_path))
                 };
                 Redirect::to(&target).into_response()
             } else {
                 Redirect::to(&with_flash(
-                    "/login",
+                    paths::LOGIN,
                     FlashKind::Error,
                     Flash::SessionExpired,
                 ))
@@ -120,8 +100,8 @@ pub async fn pages(State(state): State<AppState>, mut req: Request, next: Next) 
                 "This part of calbridge is for your team's admins. Ask an admin if you need access.",
             );
         }
-        (Access::Member, Some(_)) if path == "/" => {
-            return Redirect::to("/meetings").into_response()
+        (Access::Member, Some(_)) if path == paths::HOME => {
+            return Redirect::to(paths::MEETINGS).into_response()
         }
         _ => {}
     }
@@ -148,7 +128,8 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · calbridge</title><link rel="stylesheet" href="/pkg/calbridge.css"></head>
 <body><main class="error-page"><div class="card"><p class="error-code">{code}</p><h1>{title}</h1><p>{message}</p>
-<p><a class="button" href="/meetings">Back to calbridge</a></p></div></main></body></html>"#,
+<p><a class="button" href="{home}">Back to calbridge</a></p></div></main></body></html>"#,
+        home = paths::MEETINGS,
         code = status.as_u16(),
         title = esc(title),
         message = esc(message),
@@ -159,18 +140,6 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_map_to_access_levels() {
-        assert!(matches!(access_for("/admin"), Access::Admin));
-        assert!(matches!(access_for("/admin/users/x/role"), Access::Admin));
-        assert!(matches!(access_for("/administrator"), Access::Public));
-        assert!(matches!(access_for("/meetings"), Access::Member));
-        assert!(matches!(access_for("/settings/calendars"), Access::Member));
-        assert!(matches!(access_for("/login"), Access::Anonymous));
-        assert!(matches!(access_for("/pkg/calbridge.css"), Access::Public));
-        assert!(matches!(access_for("/healthz"), Access::Public));
-    }
 
     #[test]
     fn origin_falls_back_to_referer() {

@@ -15,6 +15,7 @@ mod sandbox_guard;
 pub mod security_headers;
 mod webhooks;
 
+use crate::model::paths;
 use crate::server::app_state::AppState;
 use crate::server::platform::observability;
 use axum::routing::{get, post};
@@ -30,18 +31,15 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/api/live", get(live::stream))
-        .route("/auth/login", post(forms::login))
-        .route("/auth/signup", post(forms::signup))
-        .route("/auth/logout", post(forms::logout))
-        .route("/settings/profile", post(forms::save_profile))
-        .route("/admin/users/invites", post(forms::create_invite))
-        .route(
-            "/admin/users/invites/{id}/revoke",
-            post(forms::revoke_invite),
-        )
-        .route("/admin/users/{id}/role", post(forms::change_role))
-        .route("/admin/users/{id}/remove", post(forms::remove_member))
+        .route(paths::LIVE, get(live::stream))
+        .route(paths::LOG_IN, post(forms::login))
+        .route(paths::SIGN_UP, post(forms::signup))
+        .route(paths::LOG_OUT, post(forms::logout))
+        .route(paths::SAVE_PROFILE, post(forms::save_profile))
+        .route(paths::CREATE_INVITE, post(forms::create_invite))
+        .route(paths::REVOKE_INVITE.template(), post(forms::revoke_invite))
+        .route(paths::CHANGE_ROLE.template(), post(forms::change_role))
+        .route(paths::REMOVE_MEMBER.template(), post(forms::remove_member))
         .route(
             "/webhooks/calendly/{public_id}",
             post(webhooks::calendly_delivery),
@@ -55,39 +53,42 @@ pub fn routes() -> Router<AppState> {
             post(webhooks::microsoft_lifecycle),
         )
         .route("/webhooks/google", post(webhooks::google_notification))
-        .route("/oauth/{provider}/start", get(oauth::start))
-        .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route(paths::CONNECT_START.template(), get(oauth::start))
+        .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
+        .route(paths::DISCONNECT.template(), post(forms::disconnect))
         .route(
-            "/settings/calendars/{id}/disconnect",
-            post(forms::disconnect),
-        )
-        .route(
-            "/settings/calendars/{id}/test",
+            paths::TEST_CONNECTION.template(),
             post(forms::test_connection),
         )
         .route(
-            "/admin/connections/{id}/refresh",
+            paths::ADMIN_REFRESH_CONNECTION.template(),
             post(forms::admin_refresh_connection),
         )
         .route(
-            "/settings/calendars/{id}/calendars",
+            paths::SAVE_CALENDARS.template(),
             post(forms::save_calendars),
         )
         .route(
-            "/admin/connections/{id}/resync",
+            paths::ADMIN_RESYNC_CONNECTION.template(),
             post(forms::admin_resync_connection),
         )
         .route(
-            "/admin/connections/{id}/disconnect",
+            paths::ADMIN_DISCONNECT_CONNECTION.template(),
             post(forms::admin_disconnect_connection),
         )
-        .route("/admin/webhooks/{id}/replay", post(forms::replay_webhook))
-        .route("/admin/jobs/{id}/retry", post(forms::retry_job))
-        .route("/admin/jobs/{id}/discard", post(forms::discard_job))
-        .route("/admin/apps", post(forms::save_oauth_app))
-        .route("/admin/apps/{provider}/test", post(forms::test_oauth_app))
         .route(
-            "/admin/apps/{provider}/delete",
+            paths::REPLAY_WEBHOOK.template(),
+            post(forms::replay_webhook),
+        )
+        .route(paths::RETRY_JOB.template(), post(forms::retry_job))
+        .route(paths::DISCARD_JOB.template(), post(forms::discard_job))
+        .route(paths::SAVE_OAUTH_APP, post(forms::save_oauth_app))
+        .route(
+            paths::TEST_OAUTH_APP.template(),
+            post(forms::test_oauth_app),
+        )
+        .route(
+            paths::DELETE_OAUTH_APP.template(),
             post(forms::delete_oauth_app),
         )
 }
@@ -97,7 +98,7 @@ pub fn routes() -> Router<AppState> {
 pub fn finish(app: Router<AppState>, state: AppState) -> Router {
     #[cfg(feature = "sandbox")]
     let sandbox = match &state.sandbox {
-        Some(sandbox) => Router::new().nest("/sandbox", sandbox.router()).layer(
+        Some(sandbox) => Router::new().nest(paths::SANDBOX, sandbox.router()).layer(
             // One Arc per request, not a clone of every component: provider
             // calls to the sandbox go through here too.
             axum::middleware::from_fn_with_state(

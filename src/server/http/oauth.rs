@@ -4,7 +4,7 @@
 
 use super::guards::error_page;
 use super::security_headers::CspNonce;
-use crate::model::{with_flash, FlashKind, Provider};
+use crate::model::{paths, with_flash, FlashKind, Provider};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::connections::{self, CallbackParams};
@@ -57,8 +57,7 @@ pub async fn start(
     match connections::start(&state.connections, &caller, provider).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(AppError::Invalid(flash)) => {
-            Redirect::to(&with_flash("/settings/calendars", FlashKind::Error, flash))
-                .into_response()
+            Redirect::to(&with_flash(paths::CALENDARS, FlashKind::Error, flash)).into_response()
         }
         Err(e) => e.into_response(),
     }
@@ -109,7 +108,7 @@ pub async fn callback(
     } else {
         FlashKind::Error
     };
-    let back = with_flash("/settings/calendars", kind, flash);
+    let back = with_flash(paths::CALENDARS, kind, flash);
     (
         status,
         result_page(

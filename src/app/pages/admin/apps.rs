@@ -1,6 +1,7 @@
 use super::AdminTabs;
 use crate::api::accounts::get_oauth_apps;
 use crate::app::components::copy_field::CopyField;
+use crate::model::paths;
 use crate::model::{AppSource, OAuthAppView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -71,19 +72,19 @@ fn AppCard(app: OAuthAppView) -> impl IntoView {
             </dl>
             <div class="actions start">
                 {(app.source != AppSource::Missing).then(|| view! {
-                    <form method="post" action=format!("/admin/apps/{provider}/test")>
+                    <form method="post" action=paths::TEST_OAUTH_APP.to(provider)>
                         <button type="submit" class="button small">"Test"</button>
                     </form>
                 })}
                 {has_own.then(|| view! {
-                    <form method="post" action=format!("/admin/apps/{provider}/delete")>
+                    <form method="post" action=paths::DELETE_OAUTH_APP.to(provider)>
                         <button type="submit" class="button small danger-outline">"Use instance default"</button>
                     </form>
                 })}
             </div>
             <details class="app-edit" open=app.source == AppSource::Missing>
                 <summary>{if has_own { "Edit your team's app" } else { "Use your team's own app" }}</summary>
-                <form method="post" action="/admin/apps" class="stack narrow">
+                <form method="post" action=paths::ADMIN_APPS class="stack narrow">
                     <input type="hidden" name="provider" value=provider/>
                     <label>
                         "Name"

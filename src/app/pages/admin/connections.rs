@@ -3,6 +3,7 @@ use crate::api::accounts::get_tenant_connections;
 use crate::api::operations::get_jobs;
 use crate::app::components::connection_status::{utc_minutes, utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::model::paths;
 use crate::model::{ConnectionState, Provider, TenantConnectionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,11 +36,11 @@ pub fn AdminConnectionsPage() -> impl IntoView {
                     "Renewals and token refreshes run from the scheduler; next run: "
                     {page.scheduler_next_run.as_deref().map(utc_minutes).unwrap_or_else(|| "not scheduled".into())}
                     ". "
-                    <a href="/admin/jobs">"Jobs"</a>
+                    <a href=paths::ADMIN_JOBS>"Jobs"</a>
                 </p>
             })}
         </Transition>
-        <form method="get" action="/admin/connections" class="inline-form filters">
+        <form method="get" action=paths::ADMIN_CONNECTIONS class="inline-form filters">
             <label>
                 "Provider"
                 <select name="provider">
@@ -100,13 +101,13 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
                                     <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
-                                            <form method="post" action=format!("/admin/connections/{}/refresh", c.id)>
+                                            <form method="post" action=paths::ADMIN_REFRESH_CONNECTION.to(c.id)>
                                                 <button type="submit" class="button small">"Force refresh"</button>
                                             </form>
-                                            <form method="post" action=format!("/admin/connections/{}/resync", c.id)>
+                                            <form method="post" action=paths::ADMIN_RESYNC_CONNECTION.to(c.id)>
                                                 <button type="submit" class="button small">"Force resync"</button>
                                             </form>
-                                            <form method="post" action=format!("/admin/connections/{}/disconnect", c.id)>
+                                            <form method="post" action=paths::ADMIN_DISCONNECT_CONNECTION.to(c.id)>
                                                 <button type="submit" class="button small danger-outline">"Disconnect"</button>
                                             </form>
                                         })}

@@ -1,6 +1,7 @@
 use super::AdminTabs;
 use crate::api::operations::get_jobs;
 use crate::app::components::connection_status::utc_minutes;
+use crate::model::paths;
 use crate::model::{JobStatus, JobView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,9 +32,9 @@ pub fn AdminJobsPage() -> impl IntoView {
                     let count = |s: JobStatus| page.counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
                     view! {
                         <nav class="filters chips" aria-label="Job status">
-                            <a href="/admin/jobs" class:active=move || status().is_none()>"All"</a>
+                            <a href=paths::ADMIN_JOBS class:active=move || status().is_none()>"All"</a>
                             {STATUSES.into_iter().map(|s| view! {
-                                <a href=format!("/admin/jobs?status={}", s.as_str()) class:active=move || status().as_deref() == Some(s.as_str())>
+                                <a href=format!("{}?status={}", paths::ADMIN_JOBS, s.as_str()) class:active=move || status().as_deref() == Some(s.as_str())>
                                     {s.as_str()}" "<span class="count">{count(s)}</span>
                                 </a>
                             }).collect_view()}
@@ -87,10 +88,10 @@ fn JobsTable(jobs: Vec<JobView>) -> impl IntoView {
                                     <td class="error-text small">{j.last_error.clone()}</td>
                                     <td class="actions">
                                         {dead.then(|| view! {
-                                            <form method="post" action=format!("/admin/jobs/{}/retry", j.id)>
+                                            <form method="post" action=paths::RETRY_JOB.to(j.id)>
                                                 <button type="submit" class="button small">"Retry"</button>
                                             </form>
-                                            <form method="post" action=format!("/admin/jobs/{}/discard", j.id)>
+                                            <form method="post" action=paths::DISCARD_JOB.to(j.id)>
                                                 <button type="submit" class="button small danger-outline">"Discard"</button>
                                             </form>
                                         })}

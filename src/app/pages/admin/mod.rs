@@ -4,6 +4,7 @@ pub mod jobs;
 pub mod users;
 pub mod webhooks;
 
+use crate::model::paths;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -12,11 +13,11 @@ use leptos_router::components::A;
 pub fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Admin">
-            <A href="/admin/users">"Users"</A>
-            <A href="/admin/connections">"Connections"</A>
-            <A href="/admin/webhooks">"Webhooks"</A>
-            <A href="/admin/jobs">"Jobs"</A>
-            <A href="/admin/apps">"OAuth apps"</A>
+            <A href=paths::ADMIN_USERS>"Users"</A>
+            <A href=paths::ADMIN_CONNECTIONS>"Connections"</A>
+            <A href=paths::ADMIN_WEBHOOKS>"Webhooks"</A>
+            <A href=paths::ADMIN_JOBS>"Jobs"</A>
+            <A href=paths::ADMIN_APPS>"OAuth apps"</A>
         </nav>
     }
 }

@@ -1,6 +1,7 @@
 use super::AdminTabs;
 use crate::api::accounts::get_members;
 use crate::app::components::copy_field::CopyField;
+use crate::model::paths;
 use crate::model::{InviteView, MemberView, Role, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,7 +17,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         <AdminTabs/>
         <section class="card">
             <h2>"Invite a teammate"</h2>
-            <form method="post" action="/admin/users/invites" class="inline-form">
+            <form method="post" action=paths::CREATE_INVITE class="inline-form">
                 <label>
                     "Email (optional)"
                     <input type="email" name="email" placeholder="teammate@example.com"/>
@@ -66,7 +67,7 @@ fn Invites(invites: Vec<InviteView>) -> impl IntoView {
                                 <td class="link-cell"><CopyField value=i.link.clone() label="Invite link".to_owned()/></td>
                                 <td class="nowrap">{i.expires_at[..10].to_owned()}</td>
                                 <td class="actions">
-                                    <form method="post" action=format!("/admin/users/invites/{}/revoke", i.id)>
+                                    <form method="post" action=paths::REVOKE_INVITE.to(i.id)>
                                         <button type="submit" class="button small danger-outline">"Revoke"</button>
                                     </form>
                                 </td>
@@ -100,14 +101,14 @@ fn Members(members: Vec<MemberView>, me: UserId) -> impl IntoView {
                                     <td>{m.time_zone.clone()}</td>
                                     <td class="nowrap">{m.joined_at[..10].to_owned()}</td>
                                     <td class="actions">
-                                        <form method="post" action=format!("/admin/users/{}/role", m.id)>
+                                        <form method="post" action=paths::CHANGE_ROLE.to(m.id)>
                                             <input type="hidden" name="role" value=other_role.as_str()/>
                                             <button type="submit" class="button small">
                                                 {if other_role == Role::Admin { "Make admin" } else { "Make member" }}
                                             </button>
                                         </form>
                                         {(!is_me).then(|| view! {
-                                            <form method="post" action=format!("/admin/users/{}/remove", m.id)>
+                                            <form method="post" action=paths::REMOVE_MEMBER.to(m.id)>
                                                 <button type="submit" class="button small danger-outline">"Remove"</button>
                                             </form>
                                         })}

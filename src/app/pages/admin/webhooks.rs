@@ -2,6 +2,7 @@ use super::AdminTabs;
 use crate::api::operations::get_webhook_events;
 use crate::app::components::connection_status::utc_short;
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::model::paths;
 use crate::model::{Provider, WebhookEventView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,7 +35,7 @@ pub fn AdminWebhooksPage() -> impl IntoView {
             <h1>"Admin"</h1>
         </div>
         <AdminTabs/>
-        <form method="get" action="/admin/webhooks" class="inline-form filters">
+        <form method="get" action=paths::ADMIN_WEBHOOKS class="inline-form filters">
             <label>
                 "Provider"
                 <select name="provider">
@@ -114,7 +115,7 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                                         {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{if verified { format!("+{} duplicate(s)", e.duplicates) } else { format!("+{} more this minute", e.duplicates) }}</span> })}
                                         {e.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}
                                         {replayable.then(|| view! {
-                                            <form method="post" action=format!("/admin/webhooks/{}/replay", e.id) class="replay">
+                                            <form method="post" action=paths::REPLAY_WEBHOOK.to(&e.id) class="replay">
                                                 <button type="submit" class="button small">"Replay"</button>
                                             </form>
                                         })}

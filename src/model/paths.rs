@@ -1,0 +1,150 @@
+//! Every path the UI links or posts to, defined once: page links, form
+//! actions, the axum routes behind them, redirects and the page guards all
+//! read them here. (The Leptos router's `path!` segments must be literals;
+//! `tests/pages.rs` renders every entry of [`PAGES`] so the two cannot drift.)
+
+use std::fmt::Display;
+
+/// A path with one parameter: its axum route template (`{id}`) and the
+/// concrete path for a link or a form action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathWithId(&'static str);
+
+impl PathWithId {
+    /// The route as axum declares it.
+    pub const fn template(self) -> &'static str {
+        self.0
+    }
+
+    /// The path for one id (or provider).
+    pub fn to(self, id: impl Display) -> String {
+        self.0.replacen("{id}", &id.to_string(), 1)
+    }
+}
+
+// Pages.
+pub const HOME: &str = "/";
+pub const LOGIN: &str = "/login";
+pub const SIGNUP: &str = "/signup";
+pub const MEETINGS: &str = "/meetings";
+pub const SETTINGS: &str = "/settings";
+pub const CALENDARS: &str = "/settings/calendars";
+pub const ADMIN: &str = "/admin";
+pub const ADMIN_USERS: &str = "/admin/users";
+pub const ADMIN_CONNECTIONS: &str = "/admin/connections";
+pub const ADMIN_WEBHOOKS: &str = "/admin/webhooks";
+pub const ADMIN_JOBS: &str = "/admin/jobs";
+pub const ADMIN_APPS: &str = "/admin/apps";
+/// The provider sandbox's panel (served outside the Leptos app).
+pub const SANDBOX: &str = "/sandbox";
+
+/// Every page the router renders, for the check that each one does.
+pub const PAGES: &[&str] = &[
+    LOGIN,
+    SIGNUP,
+    MEETINGS,
+    SETTINGS,
+    CALENDARS,
+    ADMIN_USERS,
+    ADMIN_CONNECTIONS,
+    ADMIN_WEBHOOKS,
+    ADMIN_JOBS,
+    ADMIN_APPS,
+];
+
+// The live stream of meeting changes (server-sent events).
+pub const LIVE: &str = "/api/live";
+
+// Connecting a calendar (by provider).
+const OAUTH: &str = "/oauth";
+pub const CONNECT_START: PathWithId = PathWithId("/oauth/{id}/start");
+pub const CONNECT_CALLBACK: PathWithId = PathWithId("/oauth/{id}/callback");
+
+// Form posts.
+pub const LOG_IN: &str = "/auth/login";
+pub const SIGN_UP: &str = "/auth/signup";
+pub const LOG_OUT: &str = "/auth/logout";
+pub const SAVE_PROFILE: &str = "/settings/profile";
+pub const CREATE_INVITE: &str = "/admin/users/invites";
+pub const REVOKE_INVITE: PathWithId = PathWithId("/admin/users/invites/{id}/revoke");
+pub const CHANGE_ROLE: PathWithId = PathWithId("/admin/users/{id}/role");
+pub const REMOVE_MEMBER: PathWithId = PathWithId("/admin/users/{id}/remove");
+pub const TEST_CONNECTION: PathWithId = PathWithId("/settings/calendars/{id}/test");
+pub const SAVE_CALENDARS: PathWithId = PathWithId("/settings/calendars/{id}/calendars");
+pub const DISCONNECT: PathWithId = PathWithId("/settings/calendars/{id}/disconnect");
+pub const ADMIN_REFRESH_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/refresh");
+pub const ADMIN_RESYNC_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/resync");
+pub const ADMIN_DISCONNECT_CONNECTION: PathWithId =
+    PathWithId("/admin/connections/{id}/disconnect");
+pub const REPLAY_WEBHOOK: PathWithId = PathWithId("/admin/webhooks/{id}/replay");
+pub const RETRY_JOB: PathWithId = PathWithId("/admin/jobs/{id}/retry");
+pub const DISCARD_JOB: PathWithId = PathWithId("/admin/jobs/{id}/discard");
+/// Saving a team's OAuth app posts to its page.
+pub const SAVE_OAUTH_APP: &str = ADMIN_APPS;
+pub const TEST_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/test");
+pub const DELETE_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/delete");
+
+/// Who may open a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// Login and sign-up: a logged-in visitor goes to the app instead.
+    Anonymous,
+    Member,
+    Admin,
+}
+
+/// The areas of the app, each a path and everything under it.
+const AREAS: &[(&str, Access)] = &[
+    (ADMIN, Access::Admin),
+    (MEETINGS, Access::Member),
+    (SETTINGS, Access::Member),
+    (OAUTH, Access::Member),
+    (LOGIN, Access::Anonymous),
+    (SIGNUP, Access::Anonymous),
+];
+
+/// Who may open `path`.
+pub fn access(path: &str) -> Access {
+    if path == HOME {
+        return Access::Member;
+    }
+    let under = |area: &str| {
+        path.strip_prefix(area)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    AREAS
+        .iter()
+        .find(|(area, _)| under(area))
+        .map_or(Access::Public, |(_, access)| *access)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_area_covers_itself_and_what_is_under_it_only() {
+        assert_eq!(access("/"), Access::Member);
+        assert_eq!(access("/admin"), Access::Admin);
+        assert_eq!(access("/admin/jobs/1/retry"), Access::Admin);
+        assert_eq!(access("/administrator"), Access::Public);
+        assert_eq!(access("/settings/calendars"), Access::Member);
+        assert_eq!(access(&CONNECT_START.to("google")), Access::Member);
+        assert_eq!(access("/login"), Access::Anonymous);
+        assert_eq!(access("/login/x"), Access::Anonymous);
+        assert_eq!(access("/signup"), Access::Anonymous);
+        assert_eq!(access("/webhooks/google"), Access::Public);
+        assert_eq!(access("/healthz"), Access::Public);
+        for page in PAGES {
+            assert_ne!(access(page), Access::Public, "{page} is behind a guard");
+        }
+    }
+
+    #[test]
+    fn a_path_with_an_id_fills_in_its_template() {
+        assert_eq!(RETRY_JOB.to(42), "/admin/jobs/42/retry");
+        assert_eq!(CONNECT_START.to("calendly"), "/oauth/calendly/start");
+        assert_eq!(RETRY_JOB.template(), "/admin/jobs/{id}/retry");
+    }
+}
