@@ -70,7 +70,37 @@ typed_id!(
 );
 
 typed_id!(
+    /// A meeting on a user's meetings page (one provider booking or event).
+    MeetingId
+);
+
+typed_id!(
     /// A provider-side webhook subscription (Calendly), watch channel
     /// (Google) or Graph subscription (Outlook).
     SubscriptionId
 );
+
+/// One calendar of a provider account, named by the provider (Google: the
+/// calendar's id, often an email address; Graph: an opaque id). Not a UUID:
+/// calbridge does not choose it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CalendarId(pub String);
+
+impl CalendarId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CalendarId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for CalendarId {
+    fn from(id: String) -> Self {
+        CalendarId(id)
+    }
+}

@@ -1,6 +1,6 @@
 //! The view structs server functions return, and the small enums they carry.
 
-use super::{ConnectionId, InviteId, JobId, UserId};
+use super::{CalendarId, ConnectionId, InviteId, JobId, MeetingId, UserId, WebhookEventId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -139,7 +139,7 @@ pub struct SubscriptionSummary {
 /// One calendar of a connected Google or Outlook account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalendarView {
-    pub id: String,
+    pub id: CalendarId,
     pub name: String,
     pub primary: bool,
     pub writable: bool,
@@ -184,7 +184,7 @@ impl FromStr for MeetingStatus {
 /// One meeting on `/meetings`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeetingView {
-    pub id: String,
+    pub id: MeetingId,
     pub provider: Provider,
     pub title: String,
     /// RFC 3339, UTC.
@@ -226,7 +226,7 @@ pub struct MeetingsPage {
 /// A row on `/admin/webhooks`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEventView {
-    pub id: String,
+    pub id: WebhookEventId,
     pub provider: Provider,
     pub event_type: String,
     pub user_email: Option<String>,

@@ -199,9 +199,9 @@ fn CalendarChoice(connection: ConnectionView) -> impl IntoView {
                             {connection.calendars.into_iter().map(|cal| view! {
                                 <tr>
                                     <td>{cal.name.clone()}{cal.primary.then(|| view! { " " <span class="badge">"primary"</span> })}</td>
-                                    <td><input type="checkbox" name="busy" value=cal.id.clone() checked=cal.busy aria-label=format!("{} counts as busy", cal.name)/></td>
+                                    <td><input type="checkbox" name="busy" value=cal.id.to_string() checked=cal.busy aria-label=format!("{} counts as busy", cal.name)/></td>
                                     <td>
-                                        <input type="radio" name="booking" value=cal.id.clone() checked=cal.booking_target disabled=!cal.writable aria-label=format!("New bookings go to {}", cal.name)/>
+                                        <input type="radio" name="booking" value=cal.id.to_string() checked=cal.booking_target disabled=!cal.writable aria-label=format!("New bookings go to {}", cal.name)/>
                                         {(!cal.writable).then(|| view! { " " <span class="muted small">"read-only"</span> })}
                                     </td>
                                 </tr>

@@ -191,7 +191,7 @@ fn MeetingList(
                     <section class="card day" data-day=date>
                         <h2>{label}</h2>
                         <ul class="meetings">
-                            <For each=meetings key=|m| (m.id.clone(), m.status, m.starts_at.clone()) let:m>
+                            <For each=meetings key=|m| (m.id, m.status, m.starts_at.clone()) let:m>
                                 <MeetingItem m/>
                             </For>
                         </ul>
@@ -242,7 +242,7 @@ fn WeekView(
                         let top = f64::from(from - top_min) / 60.0 * PX_PER_HOUR;
                         let h = (f64::from(to.saturating_sub(from)) / 60.0 * PX_PER_HOUR).max(32.0);
                         view! {
-                            <div class=format!("block status-{}", m.status.as_str()) style=format!("top: {top}px; height: {h}px") title=m.title.clone() data-meeting=m.id.clone()>
+                            <div class=format!("block status-{}", m.status.as_str()) style=format!("top: {top}px; height: {h}px") title=m.title.clone() data-meeting=m.id.to_string()>
                                 <strong>{m.local_start.clone()}</strong>" "{m.title.clone()}
                                 {m.invitee_name.clone().map(|n| view! { <br/><span class="small">{n}</span> })}
                             </div>
@@ -264,7 +264,7 @@ fn WeekView(
 fn MeetingItem(m: MeetingView) -> impl IntoView {
     let status = m.status;
     view! {
-        <li class=format!("meeting status-{}", status.as_str()) data-meeting=m.id.clone()>
+        <li class=format!("meeting status-{}", status.as_str()) data-meeting=m.id.to_string()>
             <div class="when">{m.local_start.clone()}" – "{m.local_end.clone()}</div>
             <div class="what">
                 <div class="title"><ProviderIcon provider=m.provider/>" "{m.title.clone()}</div>

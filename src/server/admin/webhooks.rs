@@ -50,7 +50,7 @@ pub async fn list(
                 latency_ms: r.processed_at.map(|p| p - r.received_at),
                 received_at: db::ms_to_rfc3339(r.received_at),
                 payload: r.payload.as_deref().map(pretty),
-                id: r.id,
+                id: db::parse_id(&r.id)?,
                 event_type: r.event_type,
                 user_email: r.user_email,
                 dedupe_key: r.dedupe_key,

@@ -6,7 +6,7 @@ pub mod routes;
 pub mod subscriptions;
 pub mod tokens;
 
-use crate::model::Flash;
+use crate::model::{CalendarId, Flash};
 use crate::model::{
     CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
     SubscriptionSummary, TenantConnectionView,
@@ -363,7 +363,7 @@ async fn view(ctx: &Connections, c: repo::Connection) -> AppResult<ConnectionVie
         .map(|cal| CalendarView {
             booking_target: c.booking_calendar_id.as_deref() == Some(cal.calendar_id.as_str())
                 || (c.booking_calendar_id.is_none() && cal.primary),
-            id: cal.calendar_id,
+            id: CalendarId(cal.calendar_id),
             name: cal.name,
             primary: cal.primary,
             writable: cal.writable,
@@ -466,17 +466,17 @@ pub async fn save_calendars(
     ctx: &Connections,
     caller: &Caller,
     id: ConnectionId,
-    busy: &[String],
-    booking_calendar_id: Option<&str>,
+    busy: &[CalendarId],
+    booking_calendar_id: Option<&CalendarId>,
 ) -> AppResult<()> {
     let connection = repo::get_for_user(ctx.db.pool(), &caller.user, id).await?;
     let known = repo::calendars(ctx.db.pool(), caller.scope(), id).await?;
-    let is_known = |cal: &str| known.iter().any(|k| k.calendar_id == cal);
-    if !busy.iter().all(|b| is_known(b)) {
+    let is_known = |cal: &CalendarId| known.iter().any(|k| k.calendar_id == cal.as_str());
+    if !busy.iter().all(is_known) {
         return Err(AppError::Invalid(Flash::UnknownCalendar));
     }
     if let Some(target) = booking_calendar_id {
-        if !known.iter().any(|k| k.calendar_id == target && k.writable) {
+        if !known.iter().any(|k| k.calendar_id == target.as_str() && k.writable) {
             return Err(AppError::Invalid(Flash::UnknownCalendar));
         }
     }

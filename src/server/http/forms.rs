@@ -5,7 +5,7 @@
 use super::client_addr::ClientAddr;
 use super::guards::error_page;
 use crate::model::{
-    paths, with_flash, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
+    paths, with_flash, CalendarId, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
     WebhookEventId,
 };
 use crate::server::accounts::{self, NewSession, SignupForm};
@@ -441,13 +441,13 @@ pub async fn save_calendars(
     let mut booking = None;
     for (key, value) in url::form_urlencoded::parse(&body) {
         match key.as_ref() {
-            "busy" => busy.push(value.into_owned()),
-            "booking" if !value.is_empty() => booking = Some(value.into_owned()),
+            "busy" => busy.push(CalendarId(value.into_owned())),
+            "booking" if !value.is_empty() => booking = Some(CalendarId(value.into_owned())),
             _ => {}
         }
     }
     settle(
-        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_deref())
+        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_ref())
             .await,
         paths::CALENDARS,
         Flash::CalendarsSaved,

@@ -4,7 +4,7 @@
 
 pub mod live;
 
-use crate::model::{MeetingDay, MeetingView, MeetingsPage, Provider};
+use crate::model::{MeetingDay, MeetingId, MeetingView, MeetingsPage, Provider};
 use crate::server::auth::Caller;
 use crate::server::connections::tokens::CallError;
 use crate::server::connections::tokens::TokenManager;
@@ -52,11 +52,11 @@ async fn store(
         event_id,
     )
     .await?;
-    publish(ctx, connection, &id).await;
+    publish(ctx, connection, id).await;
     Ok(())
 }
 
-async fn publish(ctx: &Meetings, connection: &Connection, meeting_id: &str) {
+async fn publish(ctx: &Meetings, connection: &Connection, meeting_id: MeetingId) {
     ctx.live
         .publish(
             &ctx.db,
@@ -183,7 +183,7 @@ async fn cancel(
     )
     .await?
     {
-        publish(ctx, connection, &id).await;
+        publish(ctx, connection, id).await;
     }
     Ok(())
 }
@@ -356,13 +356,13 @@ fn view(
             .unwrap_or_default()
     };
     Ok(MeetingView {
+        id: row.id()?,
         provider: row.provider()?,
         status: row.status()?,
         local_start: local(row.starts_at),
         local_end: local(row.ends_at),
         starts_at: db::ms_to_rfc3339(row.starts_at),
         ends_at: db::ms_to_rfc3339(row.ends_at),
-        id: row.id,
         title: row.title,
         invitee_name: row.invitee_name,
         invitee_email: row.invitee_email,

@@ -106,7 +106,7 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                             let verified = !matches!(e.result.as_str(), "rejected" | "unrouted" | "ignored");
                             let replayable = verified && e.dedupe_key.is_some() && e.user_email.is_some();
                             view! {
-                                <tr data-webhook=e.id.clone() data-result=e.result.clone()>
+                                <tr data-webhook=e.id.to_string() data-result=e.result.clone()>
                                     <td class="nowrap">{utc_short(&e.received_at)}</td>
                                     <td class="nowrap" title=e.provider.label()><ProviderIcon provider=e.provider/>" "<code>{e.event_type.clone()}</code></td>
                                     <td>{e.user_email.clone().unwrap_or_else(|| "—".into())}</td>
@@ -115,7 +115,7 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                                         {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{if verified { format!("+{} duplicate(s)", e.duplicates) } else { format!("+{} more this minute", e.duplicates) }}</span> })}
                                         {e.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}
                                         {replayable.then(|| view! {
-                                            <form method="post" action=paths::REPLAY_WEBHOOK.to(&e.id) class="replay">
+                                            <form method="post" action=paths::REPLAY_WEBHOOK.to(e.id) class="replay">
                                                 <button type="submit" class="button small">"Replay"</button>
                                             </form>
                                         })}

@@ -1,7 +1,7 @@
 //! Calendar connections and OAuth states.
 
 use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
-use crate::model::{ConnectionId, ConnectionState, Provider, SyncMode, UserId};
+use crate::model::{CalendarId, ConnectionId, ConnectionState, Provider, SyncMode, UserId};
 use sqlx::{Any, Executor, FromRow};
 
 #[derive(FromRow)]
@@ -616,13 +616,13 @@ pub async fn save_calendar_choice(
     conn: &mut sqlx::AnyConnection,
     owner: &UserScope,
     id: ConnectionId,
-    busy: &[String],
-    booking_calendar_id: Option<&str>,
+    busy: &[CalendarId],
+    booking_calendar_id: Option<&CalendarId>,
 ) -> DbResult<()> {
     let done = sqlx::query(
         "UPDATE connections SET booking_calendar_id = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
     )
-    .bind(booking_calendar_id)
+    .bind(booking_calendar_id.map(CalendarId::as_str))
     .bind(now_ms())
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
@@ -634,7 +634,9 @@ pub async fn save_calendar_choice(
         sqlx::query(
             "UPDATE connection_calendars SET busy = $1 WHERE tenant_id = $2 AND connection_id = $3 AND calendar_id = $4",
         )
-        .bind(i64::from(busy.contains(&calendar.calendar_id)))
+        .bind(i64::from(
+            busy.iter().any(|b| b.as_str() == calendar.calendar_id),
+        ))
         .bind(owner.tenant.tenant())
         .bind(id.to_string())
         .bind(&calendar.calendar_id)

@@ -2,7 +2,7 @@
 
 use super::{now_ms, DbError, DbResult, UserScope};
 use crate::model::ProviderMeeting;
-use crate::model::{ConnectionId, MeetingStatus, Provider};
+use crate::model::{ConnectionId, MeetingId, MeetingStatus, Provider};
 use sqlx::{Any, Executor, FromRow};
 
 /// Inserts or updates the meeting to match the provider; running it twice
@@ -13,7 +13,7 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     connection: ConnectionId,
     m: &ProviderMeeting,
     webhook_event_id: Option<&str>,
-) -> DbResult<String> {
+) -> DbResult<MeetingId> {
     let now = now_ms();
     let id: String = sqlx::query_scalar(
         "INSERT INTO meetings (id, tenant_id, user_id, connection_id, provider, provider_event_id, title, starts_at, ends_at, \
@@ -30,7 +30,7 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
          WHERE meetings.tenant_id = excluded.tenant_id \
          RETURNING id",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(MeetingId::generate().to_string())
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
     .bind(connection.to_string())
@@ -54,7 +54,7 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .fetch_one(ex)
     .await?;
-    Ok(id)
+    super::parse_id(&id)
 }
 
 #[derive(FromRow)]
@@ -74,6 +74,9 @@ pub struct MeetingRow {
 }
 
 impl MeetingRow {
+    pub fn id(&self) -> DbResult<MeetingId> {
+        super::parse_id(&self.id)
+    }
     pub fn provider(&self) -> DbResult<Provider> {
         self.provider.parse().map_err(DbError::Corrupt)
     }
@@ -130,8 +133,8 @@ pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
     owner: &UserScope,
     connection: ConnectionId,
     provider_event_id: &str,
-) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar(
+) -> DbResult<Option<MeetingId>> {
+    let id: Option<String> = sqlx::query_scalar(
         "UPDATE meetings SET status = 'canceled', updated_at = $1 \
          WHERE tenant_id = $2 AND user_id = $3 AND connection_id = $4 AND provider_event_id = $5 AND status <> 'canceled' \
          RETURNING id",
@@ -142,7 +145,8 @@ pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
     .bind(connection.to_string())
     .bind(provider_event_id)
     .fetch_optional(ex)
-    .await?)
+    .await?;
+    id.as_deref().map(super::parse_id).transpose()
 }
 
 /// Provider event ids of the connection's live meetings starting with
