@@ -1,7 +1,8 @@
-//! The web application: the Leptos pages and the server's routes in one
-//! axum router, and the server loop. It sits above both `app` and `server`,
+//! The web application: the Leptos pages, the UI's form posts and the
+//! server's routes in one axum router, and the server loop. It sits above both `app` and `server`,
 //! so neither imports the other.
 
+use crate::api;
 use crate::app::{shell, App};
 use crate::server::app_state::AppState;
 use crate::server::http::{self, security_headers};
@@ -25,6 +26,7 @@ fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let app = http::routes()
+        .merge(api::form::routes())
         .leptos_routes_with_context(
             &state,
             page_routes(),

@@ -2,6 +2,9 @@
 //! call a service, return a view type.
 
 pub mod accounts;
+pub mod connections;
+#[cfg(feature = "ssr")]
+pub mod form;
 pub mod meetings;
 pub mod operations;
 

@@ -1,5 +1,5 @@
 use super::settings::SettingsTabs;
-use crate::api::accounts::get_connections;
+use crate::api::connections::get_connections;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::model::paths;

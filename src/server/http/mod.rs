@@ -1,12 +1,12 @@
-//! The HTTP layer: every non-page route (form posts, OAuth, webhooks,
-//! health, the live stream), the guards and middleware, and the mapping of
-//! service errors to status codes. `crate::web` mounts it beside the pages.
+//! The HTTP layer: the routes that are neither pages nor the UI's form
+//! posts (OAuth, webhooks, health, the live stream), the guards and
+//! middleware, and the mapping of service errors to status codes.
+//! `crate::web` mounts it beside the pages and `api::form::routes`.
 
 pub mod client_addr;
 mod error;
 mod extract;
-mod forms;
-mod guards;
+pub mod guards;
 mod health;
 mod live;
 mod oauth;
@@ -25,21 +25,13 @@ use tower_http::limit::RequestBodyLimitLayer;
 /// Form posts and JSON bodies are small; webhooks set their own limit later.
 const BODY_LIMIT: usize = 256 * 1024;
 
-/// Every route that is not a page.
+/// Every route that is neither a page nor a form post of the UI.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route(paths::LIVE, get(live::stream))
-        .route(paths::LOG_IN, post(forms::login))
-        .route(paths::SIGN_UP, post(forms::signup))
-        .route(paths::LOG_OUT, post(forms::logout))
-        .route(paths::SAVE_PROFILE, post(forms::save_profile))
-        .route(paths::CREATE_INVITE, post(forms::create_invite))
-        .route(paths::REVOKE_INVITE.template(), post(forms::revoke_invite))
-        .route(paths::CHANGE_ROLE.template(), post(forms::change_role))
-        .route(paths::REMOVE_MEMBER.template(), post(forms::remove_member))
         .route(
             "/webhooks/calendly/{public_id}",
             post(webhooks::calendly_delivery),
@@ -55,42 +47,6 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/google", post(webhooks::google_notification))
         .route(paths::CONNECT_START.template(), get(oauth::start))
         .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
-        .route(paths::DISCONNECT.template(), post(forms::disconnect))
-        .route(
-            paths::TEST_CONNECTION.template(),
-            post(forms::test_connection),
-        )
-        .route(
-            paths::ADMIN_REFRESH_CONNECTION.template(),
-            post(forms::admin_refresh_connection),
-        )
-        .route(
-            paths::SAVE_CALENDARS.template(),
-            post(forms::save_calendars),
-        )
-        .route(
-            paths::ADMIN_RESYNC_CONNECTION.template(),
-            post(forms::admin_resync_connection),
-        )
-        .route(
-            paths::ADMIN_DISCONNECT_CONNECTION.template(),
-            post(forms::admin_disconnect_connection),
-        )
-        .route(
-            paths::REPLAY_WEBHOOK.template(),
-            post(forms::replay_webhook),
-        )
-        .route(paths::RETRY_JOB.template(), post(forms::retry_job))
-        .route(paths::DISCARD_JOB.template(), post(forms::discard_job))
-        .route(paths::SAVE_OAUTH_APP, post(forms::save_oauth_app))
-        .route(
-            paths::TEST_OAUTH_APP.template(),
-            post(forms::test_oauth_app),
-        )
-        .route(
-            paths::DELETE_OAUTH_APP.template(),
-            post(forms::delete_oauth_app),
-        )
 }
 
 /// Wraps the app's routes (pages included) in the guards and middleware,

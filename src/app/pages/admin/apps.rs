@@ -1,5 +1,5 @@
 use super::AdminTabs;
-use crate::api::accounts::get_oauth_apps;
+use crate::api::connections::get_oauth_apps;
 use crate::app::components::copy_field::CopyField;
 use crate::model::paths;
 use crate::model::{AppSource, OAuthAppView};

@@ -1,5 +1,5 @@
 use super::AdminTabs;
-use crate::api::accounts::get_tenant_connections;
+use crate::api::connections::get_tenant_connections;
 use crate::api::operations::get_jobs;
 use crate::app::components::connection_status::{utc_minutes, utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;

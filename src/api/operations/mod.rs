@@ -1,4 +1,5 @@
-//! Operations views for admins: jobs and the scheduler.
+//! Operations for admins: jobs, the scheduler and webhook deliveries (the
+//! reads; the form posts are in `forms`).
 
 use crate::model::{ApiError, JobsPage};
 use leptos::prelude::*;
@@ -42,3 +43,6 @@ pub async fn get_webhook_events(
     )
     .await?)
 }
+
+#[cfg(feature = "ssr")]
+pub mod forms;

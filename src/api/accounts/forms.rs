@@ -1,21 +1,12 @@
-//! Form posts from the pages. Each handler is thin: parse, call the
-//! accounts service, then redirect (post/redirect/get) with a flash code, so
-//! everything works before the WASM loads.
+//! Sign-up, log-in, log-out, profile, invites and members: the form posts.
 
-use super::client_addr::ClientAddr;
-use super::guards::error_page;
-use crate::model::{
-    paths, with_flash, CalendarId, ConnectionId, Flash, FlashKind, InviteId, JobId, Provider, Role, UserId,
-    WebhookEventId,
-};
+use crate::api::form::{fail, notice, settle, IdPath};
+use crate::model::{paths, Flash, InviteId, Role, UserId};
 use crate::server::accounts::{self, NewSession, SignupForm};
 use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
-use crate::server::connections::{self, oauth_apps};
-use crate::server::error::{AppError, AppResult};
-use crate::server::providers::oauth::CredentialCheck;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use crate::server::http::client_addr::ClientAddr;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -87,61 +78,6 @@ fn percent_decode(text: &str) -> String {
         current = next;
     }
     current
-}
-
-/// Not-found and forbidden get an error page with the right status; input
-/// problems go back to the form with a message.
-fn fail(err: AppError, back_to: &str) -> Response {
-    match err {
-        AppError::NotFound => error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "That item does not exist or was already removed.",
-        ),
-        AppError::Forbidden => error_page(
-            StatusCode::FORBIDDEN,
-            "Admins only",
-            "Only admins can do this.",
-        ),
-        AppError::Internal(_) | AppError::BadOrigin => err.into_response(),
-        other => error(back_to, other.flash()),
-    }
-}
-
-/// A path id parsed into its typed form; anything unparseable is simply
-/// not found (404 page), like an id of another tenant.
-pub struct IdPath<T>(pub T);
-
-impl<T: std::str::FromStr + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for IdPath<T> {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let Path(text) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        text.parse()
-            .map(IdPath)
-            .map_err(|_| fail(AppError::NotFound, paths::HOME))
-    }
-}
-
-/// Post/redirect/get: back to `page`, with `done` on success or the error.
-fn settle(result: AppResult<()>, page: &str, done: Flash) -> Response {
-    match result {
-        Ok(()) => notice(page, done),
-        Err(err) => fail(err, page),
-    }
-}
-
-fn notice(page: &str, flash: Flash) -> Response {
-    Redirect::to(&with_flash(page, FlashKind::Notice, flash)).into_response()
-}
-
-fn error(page: &str, flash: Flash) -> Response {
-    Redirect::to(&with_flash(page, FlashKind::Error, flash)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -317,191 +253,6 @@ pub async fn remove_member(
     )
 }
 
-#[derive(Deserialize)]
-pub struct OAuthAppFormData {
-    provider: Provider,
-    name: String,
-    client_id: String,
-    #[serde(default)]
-    client_secret: String,
-}
-
-pub async fn save_oauth_app(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    Form(form): Form<OAuthAppFormData>,
-) -> Response {
-    let result = oauth_apps::save(
-        &state.apps,
-        &admin,
-        oauth_apps::AppForm {
-            provider: form.provider,
-            name: form.name,
-            client_id: form.client_id,
-            client_secret: form.client_secret,
-        },
-    )
-    .await;
-    match result {
-        Ok(()) => notice(
-            &format!("{}#{}", paths::ADMIN_APPS, form.provider),
-            Flash::AppSaved,
-        ),
-        Err(err) => fail(err, paths::ADMIN_APPS),
-    }
-}
-
-pub async fn test_oauth_app(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(provider): IdPath<Provider>,
-) -> Response {
-    match oauth_apps::test(&state.apps, &admin, provider).await {
-        Ok(outcome) => {
-            let page = format!("{}#{provider}", paths::ADMIN_APPS);
-            match outcome {
-                CredentialCheck::Accepted => notice(&page, Flash::AppCheckOk),
-                CredentialCheck::Rejected(_) => error(&page, Flash::AppCheckFailed),
-                CredentialCheck::Unreachable(_) => error(&page, Flash::AppUnreachable),
-            }
-        }
-        Err(err) => fail(err, paths::ADMIN_APPS),
-    }
-}
-
-pub async fn delete_oauth_app(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(provider): IdPath<Provider>,
-) -> Response {
-    settle(
-        oauth_apps::delete(&state.apps, &admin, provider).await,
-        paths::ADMIN_APPS,
-        Flash::AppDeleted,
-    )
-}
-
-pub async fn disconnect(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath<ConnectionId>,
-) -> Response {
-    settle(
-        connections::disconnect(&state.connections, &caller, id).await,
-        paths::CALENDARS,
-        Flash::Disconnected,
-    )
-}
-
-pub async fn test_connection(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath<ConnectionId>,
-) -> Response {
-    match connections::test(&state.connections, &caller, id).await {
-        Ok(true) => notice(paths::CALENDARS, Flash::ConnectionOk),
-        Ok(false) => error(paths::CALENDARS, Flash::ConnectionBroken),
-        Err(err) => fail(err, paths::CALENDARS),
-    }
-}
-
-pub async fn admin_refresh_connection(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<ConnectionId>,
-) -> Response {
-    match connections::admin_refresh(&state.connections, &admin, id).await {
-        Ok(true) => notice(paths::ADMIN_CONNECTIONS, Flash::ConnectionRefreshed),
-        Ok(false) => error(paths::ADMIN_CONNECTIONS, Flash::RefreshFailed),
-        Err(err) => fail(err, paths::ADMIN_CONNECTIONS),
-    }
-}
-
-pub async fn admin_disconnect_connection(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<ConnectionId>,
-) -> Response {
-    settle(
-        connections::admin_disconnect(&state.connections, &admin, id).await,
-        paths::ADMIN_CONNECTIONS,
-        Flash::Disconnected,
-    )
-}
-
-/// Busy calendars come as repeated `busy` fields, which plain `Form`
-/// cannot collect, so the body is read as pairs.
-pub async fn save_calendars(
-    State(state): State<AppState>,
-    caller: Caller,
-    IdPath(id): IdPath<ConnectionId>,
-    body: axum::body::Bytes,
-) -> Response {
-    let mut busy = Vec::new();
-    let mut booking = None;
-    for (key, value) in url::form_urlencoded::parse(&body) {
-        match key.as_ref() {
-            "busy" => busy.push(CalendarId(value.into_owned())),
-            "booking" if !value.is_empty() => booking = Some(CalendarId(value.into_owned())),
-            _ => {}
-        }
-    }
-    settle(
-        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_ref())
-            .await,
-        paths::CALENDARS,
-        Flash::CalendarsSaved,
-    )
-}
-
-pub async fn admin_resync_connection(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<ConnectionId>,
-) -> Response {
-    settle(
-        connections::admin_resync(&state.connections, &admin, id).await,
-        paths::ADMIN_CONNECTIONS,
-        Flash::ResyncQueued,
-    )
-}
-
-pub async fn retry_job(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<JobId>,
-) -> Response {
-    settle(
-        crate::server::admin::jobs::retry(&state.admin, &admin, id).await,
-        paths::ADMIN_JOBS,
-        Flash::JobRetried,
-    )
-}
-
-pub async fn discard_job(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<JobId>,
-) -> Response {
-    settle(
-        crate::server::admin::jobs::discard(&state.admin, &admin, id).await,
-        paths::ADMIN_JOBS,
-        Flash::JobDiscarded,
-    )
-}
-
-pub async fn replay_webhook(
-    State(state): State<AppState>,
-    admin: AdminCaller,
-    IdPath(id): IdPath<WebhookEventId>,
-) -> Response {
-    settle(
-        crate::server::admin::webhooks::replay(&state.admin, &admin, id).await,
-        paths::ADMIN_WEBHOOKS,
-        Flash::WebhookReplayed,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,3 +300,4 @@ mod tests {
         assert_eq!(safe_next(None), paths::MEETINGS);
     }
 }
+
