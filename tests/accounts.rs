@@ -649,6 +649,13 @@ async fn every_page_renders(backend: Backend) {
         assert_eq!(resp.status(), StatusCode::OK, "{page}");
         let html = resp.text().await.unwrap();
         assert!(!html.contains("Page not found"), "{page} is routed");
+        let loads_wasm = html.contains(".wasm\"");
+        if paths::WITHOUT_ISLANDS.contains(page) {
+            assert!(!html.contains("<leptos-island"), "{page} renders no island");
+            assert!(!loads_wasm, "{page} loads no WASM");
+        } else {
+            assert!(loads_wasm, "{page} loads the WASM for its islands");
+        }
     }
     let missing = admin.get(app.url("/no-such-page")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);

@@ -31,6 +31,26 @@ async function openBeforeHydration(page: Page, url: string): Promise<() => Promi
   };
 }
 
+/**
+ * Opens `url`, a page without islands: it loads no WASM at all, so nothing
+ * can reset what is typed there. The returned function checks that the page
+ * fetched no WASM and was never hydrated.
+ */
+async function openWithoutWasm(page: Page, url: string): Promise<() => Promise<void>> {
+  const wasm: string[] = [];
+  const seen = (request: { url(): string }) => {
+    if (request.url().includes(".wasm")) wasm.push(request.url());
+  };
+  page.on("request", seen);
+  await page.goto(url, { waitUntil: "load" });
+  return async () => {
+    await page.waitForLoadState("networkidle");
+    page.off("request", seen);
+    expect(wasm).toEqual([]);
+    await expect(page.locator("html[data-hydrated]")).toHaveCount(0);
+  };
+}
+
 /** Collects every Content-Security-Policy violation the page reports. */
 function cspViolations(page: Page): string[] {
   const seen: string[] = [];
@@ -92,24 +112,24 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/meetings$/);
 
-  // The login form, filled before hydration (a password manager), logs in.
+  // The login form (no WASM on this page), filled by a password manager, logs in.
   await page.getByLabel("Account menu").click();
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login\?notice=logged_out/);
-  const hydrateLogin = await openBeforeHydration(page, "/login?next=%2Fsettings");
+  const loadedLogin = await openWithoutWasm(page, "/login?next=%2Fsettings");
   await page.getByLabel("Email").fill("ada@acme.test");
   await page.getByLabel("Password").fill(password);
-  await hydrateLogin();
+  await loadedLogin();
   await expect(page.getByLabel("Email")).toHaveValue("ada@acme.test");
   await expect(page.getByLabel("Password")).toHaveValue(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/settings$/);
 
   // The profile form keeps what was typed too.
-  const hydrateProfile = await openBeforeHydration(page, "/settings");
+  const loadedProfile = await openWithoutWasm(page, "/settings");
   await page.getByLabel("Name", { exact: true }).fill("Ada Lovelace");
   await page.getByLabel("Time zone").fill("Europe/Paris");
-  await hydrateProfile();
+  await loadedProfile();
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Ada Lovelace");
   await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Paris");
   await page.getByRole("button", { name: "Save profile" }).click();
@@ -376,10 +396,10 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
   await bobContext.close();
 
   // The admin sees the deliveries, the connections' webhooks and the jobs
-  // behind them; the filter form keeps what was typed before hydration.
-  const hydrateWebhooks = await openBeforeHydration(page, "/admin/webhooks");
+  // behind them; the filter form is plain HTML (this page loads no WASM).
+  const loadedWebhooks = await openWithoutWasm(page, "/admin/webhooks");
   await page.getByLabel("Search").fill("invitee.created");
-  await hydrateWebhooks();
+  await loadedWebhooks();
   await expect(page.getByLabel("Search")).toHaveValue("invitee.created");
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/q=invitee\.created/);

@@ -22,7 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options islands=true/>
+                {loads_wasm().then(|| view! { <HydrationScripts options islands=true/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -30,6 +30,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether this response's page has islands to hydrate (see
+/// [`paths::WITHOUT_ISLANDS`]); the shell renders only on the server.
+#[cfg(feature = "ssr")]
+fn loads_wasm() -> bool {
+    use_context::<axum::http::request::Parts>().is_none_or(|parts| paths::loads_wasm(parts.uri.path()))
+}
+
+#[cfg(not(feature = "ssr"))]
+fn loads_wasm() -> bool {
+    true
 }
 
 /// The logged-in user (or none), loaded once per page and shared by context.

@@ -52,6 +52,17 @@ pub const PAGES: &[&str] = &[
     ADMIN_APPS,
 ];
 
+/// Pages without an island. They load no WASM at all (only the page and its
+/// stylesheet): nothing on them needs it, and `/login` stays far inside its
+/// download budget. `tests/accounts.rs` checks that none of them renders an
+/// island, so adding one to such a page fails there first.
+pub const WITHOUT_ISLANDS: &[&str] = &[LOGIN, SETTINGS, ADMIN_CONNECTIONS, ADMIN_WEBHOOKS, ADMIN_JOBS];
+
+/// Whether the page at `path` loads the WASM that hydrates its islands.
+pub fn loads_wasm(path: &str) -> bool {
+    !WITHOUT_ISLANDS.contains(&path)
+}
+
 // The live stream of meeting changes (server-sent events).
 pub const LIVE: &str = "/api/live";
 
@@ -138,6 +149,18 @@ mod tests {
         assert_eq!(access("/healthz"), Access::Public);
         for page in PAGES {
             assert_ne!(access(page), Access::Public, "{page} is behind a guard");
+        }
+    }
+
+    #[test]
+    fn only_pages_with_islands_load_the_wasm() {
+        assert!(!loads_wasm(LOGIN));
+        assert!(!loads_wasm(ADMIN_JOBS));
+        assert!(loads_wasm(MEETINGS));
+        assert!(loads_wasm(CALENDARS));
+        assert!(loads_wasm("/no-such-page"), "unknown paths keep the default");
+        for page in WITHOUT_ISLANDS {
+            assert!(PAGES.contains(page), "{page} is a page");
         }
     }
 
