@@ -6,17 +6,16 @@
 #   whole app   every .wasm and .js file in pkg/        ≤ WHOLE_BUDGET  (350,000)
 #   /login      what the login page loads               ≤ LOGIN_BUDGET  (150,000)
 #
-# What /login loads: the main JS that the islands script imports, the main
-# WASM, and every JS module the main JS imports. The app is in islands mode
-# with one WASM for every page, so today that is the whole app; the walk over
-# imports keeps the check honest if chunks come back.
+# What /login loads is read off the page itself: the script starts the
+# release server (SQLite in a temporary folder, sandbox off), fetches /login
+# and counts every JS and WASM file of pkg/ the page names, plus every JS
+# module those import. A page without islands names none.
 #
 #   scripts/bundle-check.sh [PKG_DIR]     (default: target/site/pkg)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkg=${1:-target/site/pkg}
-name=${OUTPUT_NAME:-calbridge}
 whole_budget=${WHOLE_BUDGET:-350000}
 login_budget=${LOGIN_BUDGET:-150000}
 
@@ -25,14 +24,33 @@ login_budget=${LOGIN_BUDGET:-150000}
 gz() { gzip -9 -c "$1" | wc -c; }
 raw() { wc -c <"$1"; }
 
-# The main files, hashed (calbridge.<hash>.js) or not (calbridge.js).
-main_js=$(find "$pkg" -maxdepth 1 -type f \( -name "$name.js" -o -name "$name.*.js" \) | head -n1)
-main_wasm=$(find "$pkg" -maxdepth 1 -type f \( -name "$name.wasm" -o -name "$name.*.wasm" \) | head -n1)
-[ -n "$main_js" ] && [ -n "$main_wasm" ] || { echo "bundle-check: no $name JS/WASM in $pkg" >&2; exit 2; }
+# The release server renders /login as a visitor gets it.
+server=${SERVER_BIN:-$(make -s print-target-dir)/release/calbridge}
+[ -x "$server" ] || { echo "bundle-check: no release server at $server (run make release first)" >&2; exit 2; }
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CALBRIDGE_DATA_DIR=$data CALBRIDGE_DEMO=0 CALBRIDGE_SANDBOX=0 LEPTOS_SITE_ADDR=127.0.0.1:$port \
+  "$server" serve >"$data/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; rm -rf "$data"' EXIT
+login_html=""
+for _ in $(seq 1 100); do
+  if login_html=$(curl -sf "http://127.0.0.1:$port/login"); then break; fi
+  sleep 0.2
+done
+[ -n "$login_html" ] || { echo "bundle-check: the server did not serve /login:" >&2; cat "$data/server.log" >&2; exit 2; }
 
-# JS modules the main JS imports statically (relative specifiers), and theirs.
-login_files=("$main_js" "$main_wasm")
-queue=("$main_js")
+# The pkg files the page names, and the JS modules they import.
+login_files=()
+queue=()
+while IFS= read -r name; do
+  file="$pkg/$name"
+  [ -f "$file" ] || continue
+  file=$(realpath "$file")
+  case " ${login_files[*]} " in *" $file "*) continue ;; esac
+  login_files+=("$file")
+  case "$file" in *.js) queue+=("$file") ;; esac
+done < <(grep -oE "/pkg/[A-Za-z0-9_.-]+\.(js|wasm)" <<<"$login_html" | sed 's|^/pkg/||' | sort -u || true)
 while [ ${#queue[@]} -gt 0 ]; do
   file=${queue[0]}
   queue=("${queue[@]:1}")
@@ -44,7 +62,6 @@ while [ ${#queue[@]} -gt 0 ]; do
     queue+=("$dep")
   done < <(grep -oE "(from|import)[[:space:]]*['\"]\.{1,2}/[^'\"]+['\"]" "$file" | sed -E "s/.*['\"](.*)['\"]/\1/" || true)
 done
-for i in "${!login_files[@]}"; do login_files[$i]=$(realpath "${login_files[$i]}"); done
 
 printf '%-48s %10s %10s\n' "file" "bytes" "gzip -9"
 whole=0 whole_raw=0 login=0 login_raw=0
