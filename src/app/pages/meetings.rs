@@ -205,7 +205,8 @@ fn MeetingList(
 /// Hours shown in the week view.
 const WEEK_FIRST_HOUR: u32 = 7;
 const WEEK_LAST_HOUR: u32 = 21;
-const PX_PER_HOUR: f64 = 56.0;
+/// Whole pixels: formatting a float would pull the float printer into the WASM.
+const PX_PER_HOUR: u32 = 56;
 
 fn minutes(hhmm: &str) -> u32 {
     let (h, m) = hhmm.split_once(':').unwrap_or(("0", "0"));
@@ -223,7 +224,7 @@ fn WeekView(
     let days: Vec<Day> = (0..7).map(|i| start.add_days(i)).collect();
     let all = page.days;
     let top_min = WEEK_FIRST_HOUR * 60;
-    let height = f64::from(WEEK_LAST_HOUR - WEEK_FIRST_HOUR) * PX_PER_HOUR;
+    let height = (WEEK_LAST_HOUR - WEEK_FIRST_HOUR) * PX_PER_HOUR;
     view! {
         <p class="muted small">"Times in "{page.time_zone}"."</p>
         <section class="card week" style=format!("--week-height: {height}px")>
@@ -239,8 +240,8 @@ fn WeekView(
                     meetings.iter().filter(|m| matches(m, &p, &s)).map(|m| {
                         let from = minutes(&m.local_start).clamp(top_min, WEEK_LAST_HOUR * 60);
                         let to = minutes(&m.local_end).max(from + 15).min(WEEK_LAST_HOUR * 60);
-                        let top = f64::from(from - top_min) / 60.0 * PX_PER_HOUR;
-                        let h = (f64::from(to.saturating_sub(from)) / 60.0 * PX_PER_HOUR).max(32.0);
+                        let top = (from - top_min) * PX_PER_HOUR / 60;
+                        let h = (to.saturating_sub(from) * PX_PER_HOUR / 60).max(32);
                         view! {
                             <div class=format!("block status-{}", m.status.as_str()) style=format!("top: {top}px; height: {h}px") title=m.title.clone() data-meeting=m.id.to_string()>
                                 <strong>{m.local_start.clone()}</strong>" "{m.title.clone()}
