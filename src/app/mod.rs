@@ -36,7 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// [`paths::WITHOUT_ISLANDS`]); the shell renders only on the server.
 #[cfg(feature = "ssr")]
 fn loads_wasm() -> bool {
-    use_context::<axum::http::request::Parts>().is_none_or(|parts| paths::loads_wasm(parts.uri.path()))
+    use_context::<axum::http::request::Parts>()
+        .is_none_or(|parts| paths::loads_wasm(parts.uri.path()))
 }
 
 #[cfg(not(feature = "ssr"))]

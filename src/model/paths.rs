@@ -56,7 +56,13 @@ pub const PAGES: &[&str] = &[
 /// stylesheet): nothing on them needs it, and `/login` stays far inside its
 /// download budget. `tests/accounts.rs` checks that none of them renders an
 /// island, so adding one to such a page fails there first.
-pub const WITHOUT_ISLANDS: &[&str] = &[LOGIN, SETTINGS, ADMIN_CONNECTIONS, ADMIN_WEBHOOKS, ADMIN_JOBS];
+pub const WITHOUT_ISLANDS: &[&str] = &[
+    LOGIN,
+    SETTINGS,
+    ADMIN_CONNECTIONS,
+    ADMIN_WEBHOOKS,
+    ADMIN_JOBS,
+];
 
 /// Whether the page at `path` loads the WASM that hydrates its islands.
 pub fn loads_wasm(path: &str) -> bool {
@@ -158,7 +164,10 @@ mod tests {
         assert!(!loads_wasm(ADMIN_JOBS));
         assert!(loads_wasm(MEETINGS));
         assert!(loads_wasm(CALENDARS));
-        assert!(loads_wasm("/no-such-page"), "unknown paths keep the default");
+        assert!(
+            loads_wasm("/no-such-page"),
+            "unknown paths keep the default"
+        );
         for page in WITHOUT_ISLANDS {
             assert!(PAGES.contains(page), "{page} is a page");
         }

@@ -300,4 +300,3 @@ mod tests {
         assert_eq!(safe_next(None), paths::MEETINGS);
     }
 }
-

@@ -141,8 +141,7 @@ pub async fn save_calendars(
         }
     }
     settle(
-        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_ref())
-            .await,
+        connections::save_calendars(&state.connections, &caller, id, &busy, booking.as_ref()).await,
         paths::CALENDARS,
         Flash::CalendarsSaved,
     )

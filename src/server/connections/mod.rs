@@ -476,7 +476,10 @@ pub async fn save_calendars(
         return Err(AppError::Invalid(Flash::UnknownCalendar));
     }
     if let Some(target) = booking_calendar_id {
-        if !known.iter().any(|k| k.calendar_id == target.as_str() && k.writable) {
+        if !known
+            .iter()
+            .any(|k| k.calendar_id == target.as_str() && k.writable)
+        {
             return Err(AppError::Invalid(Flash::UnknownCalendar));
         }
     }

@@ -171,7 +171,7 @@ fn result_page(
         },
         message_html = esc(message),
         nonce = esc(nonce),
-        back_attr = esc(&back),
+        back_attr = esc(back),
         payload = script_json(&payload),
         origin = script_json(&serde_json::Value::String(origin.to_owned())),
         back = script_json(&serde_json::Value::String(back.to_owned())),

@@ -5,6 +5,7 @@ use super::{Meetings, HORIZON_MS};
 use crate::model::{MeetingDay, MeetingView, MeetingsPage};
 use crate::server::auth::Caller;
 use crate::server::error::AppResult;
+use crate::server::platform::db::connections as connections_repo;
 use crate::server::platform::db::meetings::{self as repo, MeetingRow};
 use crate::server::platform::db::{self, DbError};
 use crate::server::providers;
@@ -143,4 +144,3 @@ mod tests {
         assert_eq!(paris[0].label, "Monday 23 November 2026");
     }
 }
-

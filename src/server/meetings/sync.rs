@@ -4,14 +4,15 @@
 
 use super::store::{cancel, store};
 use super::{Meetings, DAY_MS, HORIZON_MS};
+use crate::model::Provider;
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
+use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
-use crate::server::platform::db::{DbError, TenantScope};
+use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::client::ProviderError;
 use crate::server::providers::{calendly, google, microsoft};
-use crate::model::Provider;
 
 /// A verified Calendly delivery: read the booking back and store it.
 #[tracing::instrument(skip_all, fields(tenant = %scope.tenant_id(), event = event_id))]
