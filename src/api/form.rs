@@ -1,75 +1,14 @@
 //! What the UI's form posts share: post/redirect/get with a flash message,
-//! typed ids from the path, and the routes of every domain's forms. The
-//! handlers live beside their domain's reads (`accounts/`, `connections/`,
-//! `operations/`); each is thin: parse, call a service, redirect, so every
-//! page works before (and without) the WASM.
+//! and typed ids from the path. The handlers live beside their domain's
+//! reads (`accounts/`, `connections/`, `operations/`); each is thin: parse,
+//! call a service, redirect, so every page works without the WASM.
 
 use crate::model::{paths, with_flash, Flash, FlashKind};
-use crate::server::app_state::AppState;
 use crate::server::error::{AppError, AppResult};
 use crate::server::http::guards::error_page;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use axum::Router;
-
-/// Every form post of the UI, each at its path in [`paths`].
-pub fn routes() -> Router<AppState> {
-    use super::operations::forms as operations;
-    use super::{accounts::forms as accounts, connections::forms as connections};
-    Router::new()
-        .route(paths::LOG_IN, post(accounts::login))
-        .route(paths::SIGN_UP, post(accounts::signup))
-        .route(paths::LOG_OUT, post(accounts::logout))
-        .route(paths::SAVE_PROFILE, post(accounts::save_profile))
-        .route(paths::CREATE_INVITE, post(accounts::create_invite))
-        .route(
-            paths::REVOKE_INVITE.template(),
-            post(accounts::revoke_invite),
-        )
-        .route(paths::CHANGE_ROLE.template(), post(accounts::change_role))
-        .route(
-            paths::REMOVE_MEMBER.template(),
-            post(accounts::remove_member),
-        )
-        .route(paths::DISCONNECT.template(), post(connections::disconnect))
-        .route(
-            paths::TEST_CONNECTION.template(),
-            post(connections::test_connection),
-        )
-        .route(
-            paths::SAVE_CALENDARS.template(),
-            post(connections::save_calendars),
-        )
-        .route(
-            paths::ADMIN_REFRESH_CONNECTION.template(),
-            post(connections::admin_refresh_connection),
-        )
-        .route(
-            paths::ADMIN_RESYNC_CONNECTION.template(),
-            post(connections::admin_resync_connection),
-        )
-        .route(
-            paths::ADMIN_DISCONNECT_CONNECTION.template(),
-            post(connections::admin_disconnect_connection),
-        )
-        .route(paths::SAVE_OAUTH_APP, post(connections::save_oauth_app))
-        .route(
-            paths::TEST_OAUTH_APP.template(),
-            post(connections::test_oauth_app),
-        )
-        .route(
-            paths::DELETE_OAUTH_APP.template(),
-            post(connections::delete_oauth_app),
-        )
-        .route(
-            paths::REPLAY_WEBHOOK.template(),
-            post(operations::replay_webhook),
-        )
-        .route(paths::RETRY_JOB.template(), post(operations::retry_job))
-        .route(paths::DISCARD_JOB.template(), post(operations::discard_job))
-}
 
 /// Not-found and forbidden get an error page with the right status; input
 /// problems go back to the form with a message.

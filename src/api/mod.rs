@@ -1,5 +1,6 @@
-//! Server functions, grouped by domain. Each one is thin: find the caller,
-//! call a service, return a view type.
+//! The UI's way to the server, by domain: reads are server functions (find
+//! the caller, call a service, return a view type), writes are form posts in
+//! each domain's `forms`.
 
 pub mod accounts;
 pub mod connections;
@@ -7,6 +8,80 @@ pub mod connections;
 pub mod form;
 pub mod meetings;
 pub mod operations;
+
+/// Every form post of the UI (handlers in each domain's `forms`), each at
+/// its path in `model::paths`.
+#[cfg(feature = "ssr")]
+pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
+    use crate::model::paths;
+    use axum::routing::post;
+    axum::Router::new()
+        .route(paths::LOG_IN, post(accounts::forms::login))
+        .route(paths::SIGN_UP, post(accounts::forms::signup))
+        .route(paths::LOG_OUT, post(accounts::forms::logout))
+        .route(paths::SAVE_PROFILE, post(accounts::forms::save_profile))
+        .route(paths::CREATE_INVITE, post(accounts::forms::create_invite))
+        .route(
+            paths::REVOKE_INVITE.template(),
+            post(accounts::forms::revoke_invite),
+        )
+        .route(
+            paths::CHANGE_ROLE.template(),
+            post(accounts::forms::change_role),
+        )
+        .route(
+            paths::REMOVE_MEMBER.template(),
+            post(accounts::forms::remove_member),
+        )
+        .route(
+            paths::DISCONNECT.template(),
+            post(connections::forms::disconnect),
+        )
+        .route(
+            paths::TEST_CONNECTION.template(),
+            post(connections::forms::test_connection),
+        )
+        .route(
+            paths::SAVE_CALENDARS.template(),
+            post(connections::forms::save_calendars),
+        )
+        .route(
+            paths::ADMIN_REFRESH_CONNECTION.template(),
+            post(connections::forms::admin_refresh_connection),
+        )
+        .route(
+            paths::ADMIN_RESYNC_CONNECTION.template(),
+            post(connections::forms::admin_resync_connection),
+        )
+        .route(
+            paths::ADMIN_DISCONNECT_CONNECTION.template(),
+            post(connections::forms::admin_disconnect_connection),
+        )
+        .route(
+            paths::SAVE_OAUTH_APP,
+            post(connections::forms::save_oauth_app),
+        )
+        .route(
+            paths::TEST_OAUTH_APP.template(),
+            post(connections::forms::test_oauth_app),
+        )
+        .route(
+            paths::DELETE_OAUTH_APP.template(),
+            post(connections::forms::delete_oauth_app),
+        )
+        .route(
+            paths::REPLAY_WEBHOOK.template(),
+            post(operations::forms::replay_webhook),
+        )
+        .route(
+            paths::RETRY_JOB.template(),
+            post(operations::forms::retry_job),
+        )
+        .route(
+            paths::DISCARD_JOB.template(),
+            post(operations::forms::discard_job),
+        )
+}
 
 #[cfg(feature = "ssr")]
 mod context {

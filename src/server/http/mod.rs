@@ -1,7 +1,7 @@
 //! The HTTP layer: the routes that are neither pages nor the UI's form
 //! posts (OAuth, webhooks, health, the live stream), the guards and
 //! middleware, and the mapping of service errors to status codes.
-//! `crate::web` mounts it beside the pages and `api::form::routes`.
+//! `crate::web` mounts it beside the pages and `api::form_routes`.
 
 pub mod client_addr;
 mod error;
