@@ -100,10 +100,11 @@ pub async fn page(ctx: &Meetings, caller: &Caller, past: bool) -> AppResult<Meet
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MeetingId;
 
-    fn row(id: &str, starts_at: i64) -> MeetingRow {
+    fn row(starts_at: i64) -> MeetingRow {
         MeetingRow {
-            id: id.into(),
+            id: MeetingId::generate().to_string(),
             provider: "calendly".into(),
             title: "Call".into(),
             starts_at,
@@ -126,16 +127,11 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         let early = late - 12 * 3600 * 1000;
-        let utc =
-            group_by_day(vec![row("a", early), row("b", late)], chrono_tz::UTC, None).unwrap();
+        let utc = group_by_day(vec![row(early), row(late)], chrono_tz::UTC, None).unwrap();
         assert_eq!(utc.len(), 1);
         assert_eq!(utc[0].date, "2026-11-23");
-        let paris = group_by_day(
-            vec![row("a", early), row("b", late)],
-            chrono_tz::Europe::Paris,
-            None,
-        )
-        .unwrap();
+        let paris =
+            group_by_day(vec![row(early), row(late)], chrono_tz::Europe::Paris, None).unwrap();
         assert_eq!(
             paris.iter().map(|d| d.date.as_str()).collect::<Vec<_>>(),
             ["2026-11-23", "2026-11-24"]
