@@ -98,9 +98,3 @@ impl fmt::Display for CalendarId {
         f.write_str(&self.0)
     }
 }
-
-impl From<String> for CalendarId {
-    fn from(id: String) -> Self {
-        CalendarId(id)
-    }
-}

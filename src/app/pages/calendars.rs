@@ -1,4 +1,4 @@
-use super::settings::SettingsTabs;
+use super::settings::SettingsHead;
 use crate::api::connections::get_connections;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
@@ -13,10 +13,7 @@ pub fn CalendarsPage() -> impl IntoView {
     let connections = Resource::new(|| (), |_| get_connections());
     view! {
         <Title text="Calendars"/>
-        <div class="page-head">
-            <h1>"Settings"</h1>
-        </div>
-        <SettingsTabs/>
+        <SettingsHead/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match connections.await {

@@ -9,10 +9,7 @@ pub fn SettingsPage() -> impl IntoView {
     let shell = expect_context::<ShellResource>();
     view! {
         <Title text="Settings"/>
-        <div class="page-head">
-            <h1>"Settings"</h1>
-        </div>
-        <SettingsTabs/>
+        <SettingsHead/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let user = shell.await.ok().and_then(|s| s.user);
@@ -46,10 +43,13 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-/// Tabs across the settings area.
+/// The heading and tabs of the settings area.
 #[component]
-pub fn SettingsTabs() -> impl IntoView {
+pub fn SettingsHead() -> impl IntoView {
     view! {
+        <div class="page-head">
+            <h1>"Settings"</h1>
+        </div>
         <nav class="tabs" aria-label="Settings">
             <leptos_router::components::A href=paths::SETTINGS exact=true>"Profile"</leptos_router::components::A>
             <leptos_router::components::A href=paths::CALENDARS>"Calendars"</leptos_router::components::A>
