@@ -120,6 +120,66 @@ async fn calendly_subscription_uses_its_own_signing_key_and_is_recreated_when_di
     app.stop().await;
 }
 
+/// A subscription created at Calendly whose record was lost (a crash
+/// between the two): the next attempt gets 409, removes the leftover and
+/// ends with exactly one subscription, recorded with its key.
+async fn calendly_leftover_subscription_is_replaced_not_duplicated(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let sandbox = app.state.sandbox.as_ref().unwrap();
+    eventually("the subscription exists", || async {
+        connections(&app, &ada).await[0]["subscription"]["active"] == 1
+    })
+    .await;
+    let leftover = sandbox.world().calendly.subscriptions[0].uuid.clone();
+    for forget in [
+        "DELETE FROM secrets WHERE owner_kind = 'subscription'",
+        "DELETE FROM subscriptions",
+    ] {
+        sqlx::query(forget)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+    }
+    // Saving the calendar choice sets the connection up again.
+    let id = connections(&app, &ada).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = post_form(
+        &ada,
+        &app.url(&format!("/settings/calendars/{id}/calendars")),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/settings/calendars?notice=calendars_saved"
+    );
+    eventually("one new subscription, recorded with its key", || async {
+        let replaced = {
+            let world = sandbox.world();
+            world.calendly.subscriptions.len() == 1
+                && world.calendly.subscriptions[0].uuid != leftover
+                && world.calendly.subscriptions[0].state == "active"
+        };
+        replaced
+            && secrets_of(&app, "subscription").await == 1
+            && connections(&app, &ada).await[0]["subscription"]["active"] == 1
+    })
+    .await;
+    let list = connections(&app, &ada).await;
+    assert_eq!(list[0]["sync_mode"], "webhook");
+    assert!(
+        list[0]["last_error"].is_null(),
+        "{:?}",
+        list[0]["last_error"]
+    );
+    app.stop().await;
+}
+
 async fn calendly_free_plan_falls_back_to_polling(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
@@ -289,6 +349,7 @@ async fn graph_subscription_passes_the_handshake_and_is_renewed(backend: Backend
 
 on_both_backends!(
     calendly_subscription_uses_its_own_signing_key_and_is_recreated_when_disabled,
+    calendly_leftover_subscription_is_replaced_not_duplicated,
     calendly_free_plan_falls_back_to_polling,
     google_channels_follow_busy_calendars_and_renew_before_expiry,
     graph_subscription_passes_the_handshake_and_is_renewed,

@@ -101,6 +101,12 @@ pub const SAVE_OAUTH_APP: &str = ADMIN_APPS;
 pub const TEST_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/test");
 pub const DELETE_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/delete");
 
+// Provider webhooks (registered at the providers as absolute URLs).
+pub const WEBHOOK_CALENDLY: PathWithId = PathWithId("/webhooks/calendly/{id}");
+pub const WEBHOOK_GOOGLE: &str = "/webhooks/google";
+pub const WEBHOOK_MICROSOFT: &str = "/webhooks/microsoft";
+pub const WEBHOOK_MICROSOFT_LIFECYCLE: &str = "/webhooks/microsoft/lifecycle";
+
 /// Who may open a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {

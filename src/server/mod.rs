@@ -1,11 +1,12 @@
 //! Server side: the composition root, the HTTP layer, the domains
-//! (accounts, connections, meetings, webhooks, jobs, admin), the provider
+//! (accounts, booking, connections, meetings, webhooks, jobs, admin), the provider
 //! adapters and the platform they all build on.
 
 pub mod accounts;
 pub mod admin;
 pub mod app_state;
 pub mod auth;
+pub mod booking;
 pub mod connections;
 pub mod error;
 pub mod http;

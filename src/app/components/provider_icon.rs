@@ -4,11 +4,7 @@ use leptos::prelude::*;
 /// A small mark in the provider's brand colour, with its initial.
 #[component]
 pub fn ProviderIcon(provider: Provider) -> impl IntoView {
-    let letter = match provider {
-        Provider::Calendly => "C",
-        Provider::Google => "G",
-        Provider::Microsoft => "O",
-    };
+    let letter = provider.label().chars().next().unwrap_or('?');
     view! {
         <span class=format!("provider-icon provider-{}", provider.as_str()) aria-hidden="true">{letter}</span>
     }

@@ -98,11 +98,7 @@ fn Connections(initial: Vec<ConnectionView>) -> impl IntoView {
 #[component]
 fn ConnectButton(provider: Provider) -> impl IntoView {
     let href = paths::CONNECT_START.to(provider.as_str());
-    let label = match provider {
-        Provider::Calendly => "Connect Calendly",
-        Provider::Google => "Connect Google Calendar",
-        Provider::Microsoft => "Connect Outlook",
-    };
+    let label = format!("Connect {}", provider.label());
     let target = href.clone();
     let open = move |ev: leptos::ev::MouseEvent| {
         #[cfg(feature = "hydrate")]

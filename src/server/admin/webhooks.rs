@@ -6,6 +6,7 @@ use crate::server::auth::AdminCaller;
 use crate::server::error::AppResult;
 use crate::server::jobs::{Enqueue, Job, Queue};
 use crate::server::platform::db::{self, webhook_events as repo, DbError};
+use crate::server::providers;
 
 const PAGE: i64 = 200;
 /// Payloads longer than this are cut in the viewer.
@@ -69,15 +70,16 @@ pub async fn replay(ctx: &Admin, admin: &AdminCaller, id: WebhookEventId) -> App
     let id = id.to_string();
     let mut tx = ctx.db.begin_write().await?;
     let replay = repo::requeue(&mut *tx, scope, &id).await?;
-    let job = match replay.provider {
-        Provider::Calendly => Enqueue::now(Some(scope), Job::ProcessWebhook { event: id }),
-        _ => Enqueue::now(
+    let job = if providers::api(replay.provider).deliveries_carry_changes() {
+        Enqueue::now(Some(scope), Job::ProcessWebhook { event: id })
+    } else {
+        Enqueue::now(
             Some(scope),
             Job::SyncConnection {
                 connection: replay.connection,
             },
         )
-        .coalesced(format!("sync:{}", replay.connection)),
+        .coalesced(format!("sync:{}", replay.connection))
     };
     Queue::enqueue_in(&mut tx, &job).await?;
     tx.commit().await.map_err(DbError::from)?;

@@ -1,11 +1,12 @@
-//! How calbridge hears about changes: one user-scoped Calendly webhook
-//! subscription per connection (or polling on Calendly's free plan), one
-//! Google watch channel per busy calendar, one Graph subscription per
-//! Outlook connection. Created after connecting, renewed before they
-//! expire, deleted when disconnecting. Every function here runs inside a
-//! job and is idempotent: running it twice leaves the same state.
+//! How calbridge hears about changes, for every provider through its
+//! [`SubscriptionApi`]: one subscription per account or per busy calendar
+//! (the provider's [`Coverage`]), created after connecting, renewed before
+//! it expires, deleted when disconnecting; an account without push
+//! notifications (Calendly's free plan) is polled instead. Every function
+//! here runs inside a job and is idempotent: running it twice leaves the
+//! same state.
 
-use crate::model::{ConnectionState, Provider, SubscriptionId, SubscriptionState, SyncMode};
+use crate::model::{ConnectionState, SubscriptionId, SubscriptionState, SyncMode};
 use crate::server::connections::tokens::CallError;
 use crate::server::connections::Connections;
 use crate::server::error::AppError;
@@ -18,29 +19,36 @@ use crate::server::platform::vault::crypto::random_token;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::platform::vault::Vault;
 use crate::server::platform::vault::{Holder, Secret};
-use crate::server::providers::calendly::subscription::{self as calendly_hooks, Hook};
-use crate::server::providers::client::ProviderError;
-use crate::server::providers::google::subscription::{self as google_channels, Watch};
-use crate::server::providers::microsoft::subscription::{
-    self as graph_subscriptions, Subscription as GraphSubscription,
+use crate::server::providers::{
+    self, Coverage, Created, HeldSubscription, Renewal, SubscribeRequest, Subscribed,
 };
-use crate::server::providers::{self, Created};
 
 const HOUR_MS: i64 = 3600 * 1000;
 const DAY_MS: i64 = 24 * HOUR_MS;
-/// Google allows channels of up to 7 days.
-const GOOGLE_CHANNEL_TTL_MS: i64 = 7 * DAY_MS;
-/// Graph allows up to 10,080 minutes on events; 3 days leaves slack.
-const GRAPH_TTL_MS: i64 = 3 * DAY_MS;
 /// Renew this long before expiry, so a provider outage of a day is survived.
 const RENEW_BEFORE_MS: i64 = DAY_MS;
-/// Calendly subscriptions do not expire, but Calendly disables them after a
-/// day of failed deliveries: look at each one daily.
-const CALENDLY_CHECK_MS: i64 = DAY_MS;
+/// Subscriptions that do not expire (Calendly's) are looked at daily:
+/// Calendly disables one after a day of failed deliveries.
+const CHECK_UNEXPIRING_MS: i64 = DAY_MS;
 /// After a definite refusal, try again this much later.
 const RETRY_FAILED_MS: i64 = HOUR_MS;
 
 pub const POLLING_NOTE: &str = "Calendly webhooks need a paid Calendly plan; calbridge checks this account for changes every 5 minutes instead.";
+
+/// When to renew (or look at) a subscription that expires at `expires_at`.
+fn renew_at(expires_at: Option<i64>, now_ms: i64) -> i64 {
+    match expires_at {
+        Some(expires_at) => expires_at - RENEW_BEFORE_MS,
+        None => now_ms + CHECK_UNEXPIRING_MS,
+    }
+}
+
+fn held(sub: &Subscription) -> HeldSubscription<'_> {
+    HeldSubscription {
+        external_id: &sub.external_id,
+        resource_id: sub.resource_id.as_deref(),
+    }
+}
 
 /// The secret a notification must carry (Calendly signing key, Google
 /// channel token, Graph clientState).
@@ -69,28 +77,117 @@ impl From<CallError> for JobError {
 }
 
 /// Creates the subscriptions a connection should have and stops those it
-/// should not (Google calendars no longer marked busy). Also refreshes the
-/// calendar list of Google and Outlook accounts.
+/// should not (calendars no longer marked busy). Also refreshes the
+/// calendar list of calendar accounts.
 #[tracing::instrument(skip_all, fields(tenant = %connection.owner.tenant.tenant_id(), connection = %connection.id, provider = connection.provider.as_str()))]
 pub async fn reconcile(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
     if connection.state != ConnectionState::Connected {
         return Ok(());
     }
-    let result = match connection.provider {
-        Provider::Calendly => reconcile_calendly(ctx, connection).await,
-        Provider::Google => {
-            refresh_calendars(ctx, connection).await?;
-            reconcile_google(ctx, connection).await
-        }
-        Provider::Microsoft => {
-            refresh_calendars(ctx, connection).await?;
-            reconcile_graph(ctx, connection).await
-        }
-    };
+    refresh_calendars(ctx, connection).await?;
+    let result = subscribe_as_needed(ctx, connection).await;
     if let Err(e) = &result {
         note_on_connection(ctx, connection, Some(&format!("Webhook subscription: {e}"))).await?;
     }
     result
+}
+
+async fn subscribe_as_needed(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
+    if connection.sync_mode == SyncMode::Polling {
+        return Ok(());
+    }
+    let scope = &connection.owner.tenant;
+    let current = repo::current_for_connection(ctx.db.pool(), scope, connection.id).await?;
+    match providers::api(connection.provider).coverage() {
+        Coverage::Account => {
+            if !current.iter().any(live) {
+                subscribe(ctx, connection, None).await?;
+            }
+        }
+        Coverage::BusyCalendar => {
+            let calendars =
+                connections_repo::calendars(ctx.db.pool(), scope, connection.id).await?;
+            for calendar in calendars.iter().filter(|c| c.busy) {
+                let watched = current.iter().any(|s| {
+                    live(s) && s.calendar_id.as_deref() == Some(calendar.calendar_id.as_str())
+                });
+                if !watched {
+                    subscribe(ctx, connection, Some(&calendar.calendar_id)).await?;
+                }
+            }
+            for sub in current.iter().filter(|s| live(s)) {
+                let still_busy = calendars
+                    .iter()
+                    .any(|c| c.busy && Some(c.calendar_id.as_str()) == sub.calendar_id.as_deref());
+                if !still_busy {
+                    unsubscribe(ctx, connection, sub).await?;
+                    stopped(ctx, sub, Some("calendar no longer counts as busy")).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Subscribes at the provider and records the subscription; or, for an
+/// account without push notifications, switches the connection to polling.
+async fn subscribe(
+    ctx: &Connections,
+    connection: &Connection,
+    calendar_id: Option<&str>,
+) -> Result<(), JobError> {
+    let id = SubscriptionId::generate();
+    let secret = SecretString::new(random_token());
+    let now_ms = ctx.clock.now_ms();
+    let request = SubscribeRequest {
+        id,
+        calendar_id,
+        account_id: &connection.provider_account_id,
+        organization: connection.organization.as_deref(),
+        connection_public_id: &connection.public_id,
+        public_url: ctx.config.public_url.as_str(),
+        secret: &secret,
+        now_ms,
+    };
+    let subscriptions = providers::api(connection.provider).subscriptions();
+    let (request, http) = (&request, &ctx.provider_http);
+    let subscribed = ctx
+        .tokens
+        .call(
+            &connection.owner,
+            connection.id,
+            false,
+            |token| async move { subscriptions.subscribe(http, &token, request).await },
+        )
+        .await?;
+    match subscribed {
+        Subscribed::Created(created) => {
+            let renew_at = renew_at(created.expires_at, now_ms);
+            record(
+                ctx,
+                connection,
+                id,
+                calendar_id,
+                &created,
+                &secret,
+                renew_at,
+            )
+            .await?;
+            note_on_connection(ctx, connection, None).await
+        }
+        Subscribed::PushUnavailable => {
+            connections_repo::set_sync_mode(
+                ctx.db.pool(),
+                &connection.owner,
+                connection.id,
+                SyncMode::Polling,
+            )
+            .await?;
+            note_on_connection(ctx, connection, None).await?;
+            tracing::info!(connection = %connection.id, "account without push notifications: polling");
+            queue_sync(ctx, connection).await
+        }
+    }
 }
 
 async fn note_on_connection(
@@ -117,7 +214,7 @@ async fn record(
     calendar_id: Option<&str>,
     created: &Created,
     secret: &SecretString,
-    renew_at: Option<i64>,
+    renew_at: i64,
 ) -> Result<(), JobError> {
     let scope = &connection.owner.tenant;
     let mut tx = ctx.db.begin_write().await?;
@@ -135,7 +232,7 @@ async fn record(
             external_id: &created.external_id,
             resource_id: created.resource_id.as_deref(),
             expires_at: created.expires_at,
-            renew_at,
+            renew_at: Some(renew_at),
         },
     )
     .await?;
@@ -207,155 +304,6 @@ fn live(sub: &Subscription) -> bool {
     )
 }
 
-// ---------------------------------------------------------------- Calendly
-
-async fn reconcile_calendly(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
-    if connection.sync_mode == SyncMode::Polling {
-        return Ok(());
-    }
-    let current =
-        repo::current_for_connection(ctx.db.pool(), &connection.owner.tenant, connection.id)
-            .await?;
-    if current.iter().any(live) {
-        return Ok(());
-    }
-    create_calendly(ctx, connection).await
-}
-
-async fn create_calendly(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
-    let organization = connection
-        .organization
-        .as_deref()
-        .ok_or_else(|| JobError::Permanent("the Calendly account has no organization".into()))?;
-    let callback_url = ctx
-        .config
-        .webhook_url(&format!("calendly/{}", connection.public_id));
-    let signing_key = SecretString::new(random_token());
-    let hook = Hook {
-        callback_url: &callback_url,
-        organization,
-        user: &connection.provider_account_id,
-        signing_key: &signing_key,
-    };
-    let (hook, http) = (&hook, &ctx.provider_http);
-    let endpoints = ctx.provider_http.endpoints(Provider::Calendly);
-    let result = ctx
-        .tokens
-        .call(
-            &connection.owner,
-            connection.id,
-            false,
-            |token| async move { calendly_hooks::create(http, endpoints, &token, hook).await },
-        )
-        .await;
-    match result {
-        Ok(created) => {
-            record(
-                ctx,
-                connection,
-                SubscriptionId::generate(),
-                None,
-                &created,
-                &signing_key,
-                Some(ctx.clock.now_ms() + CALENDLY_CHECK_MS),
-            )
-            .await?;
-            note_on_connection(ctx, connection, None).await
-        }
-        // Calendly's free plan has no webhooks.
-        Err(CallError::Provider(ProviderError::Rejected { status: 403, .. })) => {
-            connections_repo::set_sync_mode(
-                ctx.db.pool(),
-                &connection.owner,
-                connection.id,
-                SyncMode::Polling,
-            )
-            .await?;
-            note_on_connection(ctx, connection, None).await?;
-            tracing::info!(connection = %connection.id, "Calendly plan without webhooks: polling");
-            queue_sync(ctx, connection).await
-        }
-        // An earlier attempt created it but did not live to record it.
-        Err(CallError::Provider(ProviderError::Rejected { status: 409, .. })) => {
-            let leftovers = ctx
-                .tokens
-                .call(&connection.owner, connection.id, false, |token| {
-                    let user = connection.provider_account_id.as_str();
-                    async move {
-                        calendly_hooks::list(http, endpoints, &token, organization, user).await
-                    }
-                })
-                .await?;
-            for leftover in leftovers.iter().filter(|h| h.callback_url == callback_url) {
-                let uri = leftover.uri.as_str();
-                ctx.tokens
-                    .call(
-                        &connection.owner,
-                        connection.id,
-                        false,
-                        |token| async move { calendly_hooks::delete(http, &token, uri).await },
-                    )
-                    .await?;
-            }
-            Err(JobError::Retry(
-                "removed a subscription left by an earlier attempt; creating it again".into(),
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Recreates a subscription Calendly disabled (or lost).
-async fn check_calendly(
-    ctx: &Connections,
-    connection: &Connection,
-    sub: &Subscription,
-) -> Result<(), JobError> {
-    let http = &ctx.provider_http;
-    let uri = sub.external_id.as_str();
-    let status = ctx
-        .tokens
-        .call(
-            &connection.owner,
-            connection.id,
-            false,
-            |token| async move { calendly_hooks::state(http, &token, uri).await },
-        )
-        .await;
-    let gone = match status {
-        Ok(s) if s == "active" => false,
-        Ok(_) => {
-            tracing::warn!(subscription = %sub.id, "Calendly disabled the subscription; recreating it");
-            ctx.tokens
-                .call(
-                    &connection.owner,
-                    connection.id,
-                    false,
-                    |token| async move { calendly_hooks::delete(http, &token, uri).await },
-                )
-                .await?;
-            true
-        }
-        Err(CallError::Provider(ProviderError::Rejected { status: 404, .. })) => true,
-        Err(e) => return Err(e.into()),
-    };
-    if gone {
-        stopped(ctx, sub, Some("disabled by Calendly; replaced")).await?;
-        return create_calendly(ctx, connection).await;
-    }
-    repo::renewed(
-        ctx.db.pool(),
-        &sub.tenant,
-        sub.id,
-        None,
-        Some(ctx.clock.now_ms() + CALENDLY_CHECK_MS),
-    )
-    .await?;
-    Ok(())
-}
-
-// ---------------------------------------------------------------- Google
-
 async fn refresh_calendars(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
     let Some(calendar_api) = providers::api(connection.provider).calendars() else {
         return Ok(());
@@ -381,120 +329,10 @@ async fn refresh_calendars(ctx: &Connections, connection: &Connection) -> Result
     Ok(())
 }
 
-async fn reconcile_google(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
-    let scope = &connection.owner.tenant;
-    let calendars = connections_repo::calendars(ctx.db.pool(), scope, connection.id).await?;
-    let current = repo::current_for_connection(ctx.db.pool(), scope, connection.id).await?;
-    for calendar in calendars.iter().filter(|c| c.busy) {
-        let watched = current
-            .iter()
-            .any(|s| live(s) && s.calendar_id.as_deref() == Some(calendar.calendar_id.as_str()));
-        if !watched {
-            watch_google(ctx, connection, &calendar.calendar_id).await?;
-        }
-    }
-    for sub in current.iter().filter(|s| live(s)) {
-        let still_busy = calendars
-            .iter()
-            .any(|c| c.busy && Some(c.calendar_id.as_str()) == sub.calendar_id.as_deref());
-        if !still_busy {
-            delete_at_provider(ctx, connection, sub).await?;
-            stopped(ctx, sub, Some("calendar no longer counts as busy")).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn watch_google(
-    ctx: &Connections,
-    connection: &Connection,
-    calendar_id: &str,
-) -> Result<(), JobError> {
-    let id = SubscriptionId::generate();
-    let channel_id = id.to_string();
-    let address = ctx.config.webhook_url("google");
-    let channel_token = SecretString::new(random_token());
-    let watch = Watch {
-        calendar_id,
-        channel_id: &channel_id,
-        address: &address,
-        channel_token: &channel_token,
-        expiration: ctx.clock.now_ms() + GOOGLE_CHANNEL_TTL_MS,
-    };
-    let (watch, http) = (&watch, &ctx.provider_http);
-    let endpoints = ctx.provider_http.endpoints(Provider::Google);
-    let created = ctx
-        .tokens
-        .call(
-            &connection.owner,
-            connection.id,
-            false,
-            |token| async move { google_channels::watch(http, endpoints, &token, watch).await },
-        )
-        .await?;
-    let renew_at = created.expires_at.map(|e| e - RENEW_BEFORE_MS);
-    record(
-        ctx,
-        connection,
-        id,
-        Some(calendar_id),
-        &created,
-        &channel_token,
-        renew_at,
-    )
-    .await
-}
-
-// ---------------------------------------------------------------- Microsoft
-
-async fn reconcile_graph(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
-    let current =
-        repo::current_for_connection(ctx.db.pool(), &connection.owner.tenant, connection.id)
-            .await?;
-    if current.iter().any(live) {
-        return Ok(());
-    }
-    create_graph(ctx, connection).await
-}
-
-async fn create_graph(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
-    let notification_url = ctx.config.webhook_url("microsoft");
-    let lifecycle_url = ctx.config.webhook_url("microsoft/lifecycle");
-    let client_state = SecretString::new(random_token());
-    let sub = GraphSubscription {
-        notification_url: &notification_url,
-        lifecycle_url: &lifecycle_url,
-        client_state: &client_state,
-        expiration: ctx.clock.now_ms() + GRAPH_TTL_MS,
-    };
-    let (sub, http) = (&sub, &ctx.provider_http);
-    let endpoints = ctx.provider_http.endpoints(Provider::Microsoft);
-    let created = ctx
-        .tokens
-        .call(
-            &connection.owner,
-            connection.id,
-            false,
-            |token| async move { graph_subscriptions::create(http, endpoints, &token, sub).await },
-        )
-        .await?;
-    let renew_at = created.expires_at.map(|e| e - RENEW_BEFORE_MS);
-    record(
-        ctx,
-        connection,
-        SubscriptionId::generate(),
-        None,
-        &created,
-        &client_state,
-        renew_at,
-    )
-    .await
-}
-
 // ---------------------------------------------------------------- renewal
 
-/// Renews one subscription: Google by a new channel (channels cannot be
-/// extended), Graph by PATCH, Calendly by checking it is still enabled.
+/// Renews one subscription the way its provider keeps them alive: extended
+/// where it can be, replaced where it cannot (or was dropped).
 #[tracing::instrument(skip_all, fields(tenant = %scope.tenant_id(), subscription = %id))]
 pub async fn renew(
     ctx: &Connections,
@@ -510,12 +348,7 @@ pub async fn renew(
     if connection.state != ConnectionState::Connected {
         return Ok(());
     }
-    let result = match sub.provider {
-        Provider::Calendly => check_calendly(ctx, &connection, &sub).await,
-        Provider::Google => renew_google(ctx, &connection, &sub).await,
-        Provider::Microsoft => renew_graph(ctx, &connection, &sub).await,
-    };
-    match result {
+    match renew_held(ctx, &connection, &sub).await {
         Err(e @ JobError::Permanent(_)) => {
             failed(ctx, &sub, &e).await?;
             Err(e)
@@ -524,63 +357,56 @@ pub async fn renew(
     }
 }
 
-async fn renew_google(
-    ctx: &Connections,
-    connection: &Connection,
-    old: &Subscription,
-) -> Result<(), JobError> {
-    let calendar_id = old
-        .calendar_id
-        .as_deref()
-        .ok_or_else(|| JobError::Permanent("channel without calendar".into()))?;
-    // The new channel first, so no notification is missed in between.
-    watch_google(ctx, connection, calendar_id).await?;
-    if let Err(e) = delete_at_provider(ctx, connection, old).await {
-        // The old channel expires on its own; notifications on it are ignored.
-        tracing::warn!(subscription = %old.id, error = %e, "stopping the replaced channel failed");
-    }
-    stopped(ctx, old, Some("replaced by a new channel")).await
-}
-
-async fn renew_graph(
+async fn renew_held(
     ctx: &Connections,
     connection: &Connection,
     sub: &Subscription,
 ) -> Result<(), JobError> {
-    let http = &ctx.provider_http;
-    let endpoints = ctx.provider_http.endpoints(Provider::Microsoft);
-    let expiration = ctx.clock.now_ms() + GRAPH_TTL_MS;
-    let external = sub.external_id.as_str();
-    let result = ctx
+    let subscriptions = providers::api(sub.provider).subscriptions();
+    let (held, http) = (&held(sub), &ctx.provider_http);
+    let now_ms = ctx.clock.now_ms();
+    let renewal = ctx
         .tokens
         .call(
             &connection.owner,
             connection.id,
             false,
-            |token| async move {
-                graph_subscriptions::renew(http, endpoints, &token, external, expiration).await
-            },
+            |token| async move { subscriptions.renew(http, &token, held, now_ms).await },
         )
-        .await;
-    match result {
-        Ok(expires_at) => {
-            let expires_at = expires_at.unwrap_or(expiration);
+        .await?;
+    let calendar_id = sub.calendar_id.as_deref();
+    match renewal {
+        Renewal::Extended { expires_at } => {
+            let renew_at = renew_at(expires_at, now_ms);
             repo::renewed(
                 ctx.db.pool(),
                 &sub.tenant,
                 sub.id,
-                Some(expires_at),
-                Some(expires_at - RENEW_BEFORE_MS),
+                expires_at,
+                Some(renew_at),
             )
             .await?;
             Ok(())
         }
-        // Graph dropped it (expired or removed): create a new one.
-        Err(CallError::Provider(ProviderError::Rejected { status: 404, .. })) => {
-            stopped(ctx, sub, Some("removed by Microsoft; replaced")).await?;
-            create_graph(ctx, connection).await
+        // The new one first, so no notification is missed in between.
+        Renewal::Replace {
+            old_still_open: true,
+            reason,
+        } => {
+            subscribe(ctx, connection, calendar_id).await?;
+            if let Err(e) = unsubscribe(ctx, connection, sub).await {
+                // It expires on its own; notifications on it are ignored.
+                tracing::warn!(subscription = %sub.id, error = %e, "ending the replaced subscription failed");
+            }
+            stopped(ctx, sub, Some(reason)).await
         }
-        Err(e) => Err(e.into()),
+        Renewal::Replace {
+            old_still_open: false,
+            reason,
+        } => {
+            stopped(ctx, sub, Some(reason)).await?;
+            subscribe(ctx, connection, calendar_id).await
+        }
     }
 }
 
@@ -603,29 +429,16 @@ pub async fn recreate(
 
 // ---------------------------------------------------------------- cleanup
 
-async fn delete_at_provider(
+async fn unsubscribe(
     ctx: &Connections,
     connection: &Connection,
     sub: &Subscription,
 ) -> Result<(), JobError> {
-    let http = &ctx.provider_http;
-    let endpoints = ctx.provider_http.endpoints(sub.provider);
-    let (external, resource) = (
-        sub.external_id.as_str(),
-        sub.resource_id.as_deref().unwrap_or_default(),
-    );
-    let provider = sub.provider;
+    let subscriptions = providers::api(sub.provider).subscriptions();
+    let (held, http) = (&held(sub), &ctx.provider_http);
     ctx.tokens
         .call(&connection.owner, connection.id, true, |token| async move {
-            match provider {
-                Provider::Calendly => calendly_hooks::delete(http, &token, external).await,
-                Provider::Google => {
-                    google_channels::stop(http, endpoints, &token, external, resource).await
-                }
-                Provider::Microsoft => {
-                    graph_subscriptions::delete(http, endpoints, &token, external).await
-                }
-            }
+            subscriptions.unsubscribe(http, &token, held).await
         })
         .await?;
     Ok(())
@@ -645,7 +458,7 @@ pub async fn cleanup(
         .iter()
         .filter(|s| s.state == SubscriptionState::Stopping)
     {
-        match delete_at_provider(ctx, &connection, sub).await {
+        match unsubscribe(ctx, &connection, sub).await {
             Ok(()) => stopped(ctx, sub, None).await?,
             // No usable token: nothing more can be done at the provider.
             Err(JobError::Permanent(reason)) => stopped(ctx, sub, Some(&reason)).await?,

@@ -33,18 +33,18 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route(paths::LIVE, get(live::stream))
         .route(
-            "/webhooks/calendly/{public_id}",
+            paths::WEBHOOK_CALENDLY.template(),
             post(webhooks::calendly_delivery),
         )
         .route(
-            "/webhooks/microsoft",
+            paths::WEBHOOK_MICROSOFT,
             post(webhooks::microsoft_notifications),
         )
         .route(
-            "/webhooks/microsoft/lifecycle",
+            paths::WEBHOOK_MICROSOFT_LIFECYCLE,
             post(webhooks::microsoft_lifecycle),
         )
-        .route("/webhooks/google", post(webhooks::google_notification))
+        .route(paths::WEBHOOK_GOOGLE, post(webhooks::google_notification))
         .route(paths::CONNECT_START.template(), get(oauth::start))
         .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
 }

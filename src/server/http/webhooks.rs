@@ -55,12 +55,7 @@ fn count(provider: &'static str, status: StatusCode) {
 /// Google watch-channel notifications.
 pub async fn google_notification(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let notification = google::Notification {
-        channel_id: header("x-goog-channel-id"),
-        channel_token: header("x-goog-channel-token"),
-        resource_state: header("x-goog-resource-state"),
-        message_number: header("x-goog-message-number"),
-    };
+    let notification = google::Notification::from_headers(header);
     let status = match google::receive(&state.receivers, &notification).await {
         Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => {
             StatusCode::OK

@@ -674,11 +674,6 @@ impl Config {
     pub fn redirect_uri(&self, provider: crate::model::Provider) -> String {
         self.public_link(&format!("/oauth/{}/callback", provider.as_str()))
     }
-
-    /// Where a provider delivers change notifications for calbridge.
-    pub fn webhook_url(&self, path: &str) -> String {
-        self.public_link(&format!("/webhooks/{path}"))
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,13 @@ pub enum ProviderError {
     /// but not shown: the reason is the same whatever the attacker chose.
     #[error("untrusted URL")]
     UntrustedUrl(String),
+    /// The change feed's cursor (sync token, delta link) is no longer
+    /// accepted: read everything again.
+    #[error("the provider no longer accepts the sync cursor")]
+    CursorExpired,
+    /// The account lacks something the call needs; asking again will not help.
+    #[error("{0}")]
+    AccountIncomplete(&'static str),
 }
 
 impl ProviderError {
@@ -42,7 +49,10 @@ impl ProviderError {
         match self {
             ProviderError::Network(_) | ProviderError::Decode(_) => true,
             ProviderError::Rejected { status, .. } => *status == 429 || *status >= 500,
-            ProviderError::Unauthorized(_) | ProviderError::UntrustedUrl(_) => false,
+            ProviderError::Unauthorized(_)
+            | ProviderError::UntrustedUrl(_)
+            | ProviderError::CursorExpired
+            | ProviderError::AccountIncomplete(_) => false,
         }
     }
 }

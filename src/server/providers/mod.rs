@@ -6,6 +6,7 @@
 //! here touches the database.
 
 pub mod calendly;
+mod capabilities;
 pub mod client;
 pub mod google;
 pub mod microsoft;
@@ -13,6 +14,10 @@ pub mod oauth;
 
 pub use crate::model::ProviderMeeting;
 pub use crate::server::platform::endpoints::{BaseUrls, Endpoints, ProviderEndpoints};
+pub use capabilities::{
+    ChangeFeed, ChangePage, Coverage, FeedRequest, HeldSubscription, Renewal, SubscribeRequest,
+    Subscribed, SubscriptionApi,
+};
 pub use client::{ProviderError, ProviderHttp};
 
 use crate::model::Provider;
@@ -60,14 +65,28 @@ pub enum ClientAuth {
 }
 
 /// What every provider offers: OAuth (the shared flow in [`oauth`] with
-/// these parameters), account lookup, revocation. Subscriptions and the
-/// change feed are each provider's `subscription` and `events` modules.
+/// these parameters), account lookup, push subscriptions and the change
+/// feed; calendar providers add [`CalendarApi`].
 #[async_trait::async_trait]
 pub trait ProviderApi: Send + Sync {
     fn provider(&self) -> Provider;
+    /// What one subscription and one read of the change feed cover.
+    fn coverage(&self) -> Coverage;
+    fn subscriptions(&self) -> &dyn SubscriptionApi;
+    fn change_feed(&self) -> &dyn ChangeFeed;
     /// The scopes calbridge asks for.
     fn scopes(&self) -> &'static [&'static str];
     fn client_auth(&self) -> ClientAuth;
+    /// Extra query parameters of the authorization URL.
+    fn authorize_params(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// Whether a webhook delivery holds the change itself (Calendly), so
+    /// processing the stored delivery replays it. Otherwise a delivery only
+    /// says that something changed, and the change feed is read.
+    fn deliveries_carry_changes(&self) -> bool {
+        false
+    }
     /// Who the access token belongs to.
     async fn account(
         &self,
@@ -267,6 +286,9 @@ mod tests {
             assert_eq!(api(provider).provider(), provider);
         }
         assert!(api(Provider::Calendly).calendars().is_none());
+        assert_eq!(api(Provider::Calendly).coverage(), Coverage::Account);
+        assert_eq!(api(Provider::Google).coverage(), Coverage::BusyCalendar);
+        assert_eq!(api(Provider::Microsoft).coverage(), Coverage::Account);
         assert!(api(Provider::Google).calendars().is_some());
         assert!(api(Provider::Microsoft).calendars().is_some());
     }

@@ -75,11 +75,8 @@ pub fn authorize_url(
                 .iter()
                 .map(|s| Scope::new((*s).to_owned())),
         );
-    if provider == Provider::Google {
-        // A refresh token comes only with offline access and fresh consent.
-        request = request
-            .add_extra_param("access_type", "offline")
-            .add_extra_param("prompt", "consent");
+    for (name, value) in api(provider).authorize_params() {
+        request = request.add_extra_param(*name, *value);
     }
     let (url, _) = request.url();
     Ok((

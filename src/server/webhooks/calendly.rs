@@ -13,7 +13,7 @@ use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
 use crate::server::platform::db::{
     connections as connections_repo, subscriptions as subscriptions_repo,
 };
-use crate::server::providers::calendly::webhook::{self as signature, SignatureError};
+use crate::server::providers::calendly::webhook::{self, SignatureError};
 use std::sync::Arc;
 
 /// How a delivery was answered.
@@ -86,7 +86,7 @@ pub async fn receive(
 ) -> Result<Outcome, AppError> {
     let now = ctx.clock.now_ms() / 1000;
     let check = |route: &Route| {
-        signature::verify(
+        webhook::verify(
             signature_header,
             route.signing_key.expose().as_bytes(),
             body,
@@ -132,15 +132,16 @@ pub async fn receive(
         record(ctx, rejected("the body is not JSON")).await?;
         return Ok(Outcome::Malformed("the body is not JSON"));
     };
-    let (Some(event_type), Some(invitee)) =
-        (parsed["event"].as_str(), parsed["payload"]["uri"].as_str())
-    else {
+    let Some(delivery) = webhook::delivery(&parsed) else {
         record(ctx, rejected("no event name or invitee URI")).await?;
         return Ok(Outcome::Malformed("no event name or invitee URI"));
     };
+    let (event_type, invitee) = (delivery.event_type, delivery.invitee_uri);
     // The key is per connection, so this only fails if routing went wrong.
-    let creator = parsed["created_by"].as_str();
-    if creator.is_some_and(|c| c != route.calendly_user) {
+    if delivery
+        .created_by
+        .is_some_and(|c| c != route.calendly_user)
+    {
         record(
             ctx,
             rejected("created_by is not this connection's Calendly user"),

@@ -1,5 +1,5 @@
-//! `POST /webhooks/google`: watch-channel notifications. The body is empty;
-//! the headers name the channel, carry its token and a message number.
+//! `POST /webhooks/google`: watch-channel notifications (their wire format
+//! is [`crate::server::providers::google::webhook`]).
 
 use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
@@ -8,14 +8,7 @@ use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Job};
 use crate::server::platform::db::subscriptions as subscriptions_repo;
 use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
-
-/// The `X-Goog-*` headers of one notification.
-pub struct Notification<'a> {
-    pub channel_id: Option<&'a str>,
-    pub channel_token: Option<&'a str>,
-    pub resource_state: Option<&'a str>,
-    pub message_number: Option<&'a str>,
-}
+pub use crate::server::providers::google::webhook::Notification;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -32,7 +25,7 @@ pub enum Outcome {
 
 #[tracing::instrument(skip_all, fields(channel = n.channel_id))]
 pub async fn receive(ctx: &Receivers, n: &Notification<'_>) -> Result<Outcome, AppError> {
-    let (Some(channel_id), Some(resource_state)) = (n.channel_id, n.resource_state) else {
+    let Some((channel_id, resource_state)) = n.routing() else {
         record(
             ctx,
             unrouted(
@@ -86,14 +79,14 @@ pub async fn receive(ctx: &Receivers, n: &Notification<'_>) -> Result<Outcome, A
         record(ctx, routed(WebhookResult::Rejected, "wrong channel token")).await?;
         return Ok(Outcome::Unauthenticated);
     }
-    if resource_state == "sync" {
+    if n.is_sync_handshake() {
         record(ctx, routed(WebhookResult::Ignored, "sync handshake")).await?;
         return Ok(Outcome::Ignored);
     }
     let calendar = sub.calendar_id.as_deref().unwrap_or_default();
     let event = NewEvent {
         event_type: resource_state.into(),
-        dedupe_key: Some(format!("{channel_id}|{}", n.message_number.unwrap_or("?"))),
+        dedupe_key: Some(n.dedupe_key()),
         ..routed(WebhookResult::Queued, calendar)
     };
     // One pending sync per connection however many notifications arrive.

@@ -1,4 +1,5 @@
-//! Microsoft Graph change and lifecycle notifications.
+//! Microsoft Graph change and lifecycle notifications (their wire format is
+//! [`crate::server::providers::microsoft::webhook`]).
 
 use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
@@ -13,7 +14,11 @@ use axum::extract::Query;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
+
+pub use crate::server::providers::microsoft::webhook::Channel;
+use crate::server::providers::microsoft::webhook::{
+    self, Lifecycle, Notification, MAX_VALIDATION_TOKEN,
+};
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -25,8 +30,7 @@ pub struct Handshake {
 /// within 10 seconds. `None` when the request is a notification instead.
 pub fn handshake(query: &Query<Handshake>) -> Option<Response> {
     let token = query.validation_token.as_ref()?;
-    // Graph's tokens are a sentence long; anything huge is not Graph.
-    if token.len() > 1024 {
+    if token.len() > MAX_VALIDATION_TOKEN {
         return Some(StatusCode::BAD_REQUEST.into_response());
     }
     Some(
@@ -50,49 +54,23 @@ pub enum Outcome {
     Malformed,
 }
 
-/// Graph batches a few notifications per request; a batch this large is
-/// not Graph, and verifying each item would cost a lookup.
-pub const MAX_BATCH_ITEMS: usize = 100;
-
-/// Which URL the batch came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Changes,
-    Lifecycle,
-}
-
 #[tracing::instrument(skip_all, fields(channel = ?channel))]
 pub async fn receive(ctx: &Receivers, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
-    let items = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("value").and_then(Value::as_array).cloned());
-    let Some(items) = items else {
-        record(
-            ctx,
-            unrouted(
-                Provider::Microsoft,
-                WebhookResult::Rejected,
-                "not a Graph notification body",
-            ),
-        )
-        .await?;
-        return Ok(Outcome::Malformed);
+    let items = match webhook::batch(body) {
+        Ok(items) => items,
+        Err(e) => {
+            let detail = e.to_string();
+            record(
+                ctx,
+                unrouted(Provider::Microsoft, WebhookResult::Rejected, &detail),
+            )
+            .await?;
+            return Ok(Outcome::Malformed);
+        }
     };
-    if items.len() > MAX_BATCH_ITEMS {
-        record(
-            ctx,
-            unrouted(
-                Provider::Microsoft,
-                WebhookResult::Rejected,
-                "more notifications in one batch than Graph sends",
-            ),
-        )
-        .await?;
-        return Ok(Outcome::Malformed);
-    }
     let mut any_valid = false;
     for item in &items {
-        any_valid |= one(ctx, channel, item).await?;
+        any_valid |= one(ctx, channel, Notification(item)).await?;
     }
     Ok(if any_valid || items.is_empty() {
         Outcome::Accepted
@@ -102,9 +80,8 @@ pub async fn receive(ctx: &Receivers, channel: Channel, body: &[u8]) -> Result<O
 }
 
 /// One notification; `true` unless its clientState was wrong.
-async fn one(ctx: &Receivers, channel: Channel, item: &Value) -> Result<bool, AppError> {
-    let text = |key: &str| item.get(key).and_then(Value::as_str);
-    let Some(subscription_id) = text("subscriptionId") else {
+async fn one(ctx: &Receivers, channel: Channel, n: Notification<'_>) -> Result<bool, AppError> {
+    let Some(subscription_id) = n.subscription_id() else {
         record(
             ctx,
             unrouted(
@@ -136,7 +113,7 @@ async fn one(ctx: &Receivers, channel: Channel, item: &Value) -> Result<bool, Ap
         connections_repo::get_in_tenant(ctx.db.pool(), &sub.tenant, sub.connection_id).await?;
     let stored =
         crate::server::connections::subscriptions::secret(&ctx.db, &ctx.vault, &sub).await?;
-    let client_state_ok = match (text("clientState"), stored) {
+    let client_state_ok = match (n.client_state(), stored) {
         (Some(received), Some(stored)) => same_secret(received, stored.expose()),
         _ => false,
     };
@@ -162,68 +139,34 @@ async fn one(ctx: &Receivers, channel: Channel, item: &Value) -> Result<bool, Ap
         .await?;
         return Ok(false);
     }
-    // The clientState is a secret: never stored with the payload.
-    let mut redacted = item.clone();
-    if let Some(o) = redacted.as_object_mut() {
-        o.remove("clientState");
-    }
-    let (event_type, dedupe_key, job) = match channel {
-        Channel::Changes => {
-            let change = text("changeType").unwrap_or("changed");
-            let data = &item["resourceData"];
-            let key = format!(
-                "{subscription_id}|{}|{change}|{}",
-                data["id"].as_str().unwrap_or("?"),
-                data["@odata.etag"]
-                    .as_str()
-                    .or_else(|| text("subscriptionExpirationDateTime"))
-                    .unwrap_or("?")
-            );
-            let job = (
-                Job::SyncConnection {
-                    connection: connection.id,
-                },
-                format!("sync:{}", connection.id),
-            );
-            (change, key, job)
-        }
-        Channel::Lifecycle => {
-            let lifecycle = text("lifecycleEvent").unwrap_or("unknown");
-            let key = format!(
-                "{subscription_id}|{lifecycle}|{}",
-                text("subscriptionExpirationDateTime").unwrap_or("?")
-            );
-            let job = match lifecycle {
-                // Renewing by PATCH with a fresh token reauthorizes.
-                "reauthorizationRequired" => (
-                    Job::RenewSubscription {
-                        subscription: sub.id,
-                    },
-                    format!("renew:{}", sub.id),
-                ),
-                "subscriptionRemoved" => (
-                    Job::RecreateSubscription {
-                        subscription: sub.id,
-                    },
-                    format!("recreate:{}", sub.id),
-                ),
-                // `missed` (and anything new): catch up with a delta sync.
-                _ => (
-                    Job::SyncConnection {
-                        connection: connection.id,
-                    },
-                    format!("sync:{}", connection.id),
-                ),
-            };
-            (lifecycle, key, job)
-        }
+    let sync = || {
+        (
+            Job::SyncConnection {
+                connection: connection.id,
+            },
+            format!("sync:{}", connection.id),
+        )
+    };
+    let (job, coalesce) = match (channel, n.lifecycle()) {
+        (Channel::Changes, _) | (Channel::Lifecycle, Lifecycle::CatchUp) => sync(),
+        (Channel::Lifecycle, Lifecycle::ReauthorizationRequired) => (
+            Job::RenewSubscription {
+                subscription: sub.id,
+            },
+            format!("renew:{}", sub.id),
+        ),
+        (Channel::Lifecycle, Lifecycle::SubscriptionRemoved) => (
+            Job::RecreateSubscription {
+                subscription: sub.id,
+            },
+            format!("recreate:{}", sub.id),
+        ),
     };
     let event = NewEvent {
-        payload: Some(redacted.to_string()),
-        dedupe_key: Some(dedupe_key),
-        ..routed(WebhookResult::Queued, event_type)
+        payload: Some(n.redacted().to_string()),
+        dedupe_key: Some(n.dedupe_key(channel)),
+        ..routed(WebhookResult::Queued, n.event_type(channel))
     };
-    let (job, coalesce) = job;
     store_and_queue(ctx, event, |_| {
         Enqueue::now(Some(&sub.tenant), job).coalesced(coalesce)
     })

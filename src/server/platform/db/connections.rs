@@ -646,8 +646,8 @@ pub async fn save_calendar_choice(
     Ok(())
 }
 
-/// Where the calendar's next incremental Google sync starts.
-pub async fn calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
+/// Where the change feed of one calendar resumes (Google's sync token).
+pub async fn calendar_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     id: ConnectionId,
@@ -664,7 +664,7 @@ pub async fn calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
     Ok(token.flatten())
 }
 
-pub async fn set_calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
+pub async fn set_calendar_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     id: ConnectionId,
@@ -683,8 +683,8 @@ pub async fn set_calendar_sync_token<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
-/// Where the connection's next Graph delta starts.
-pub async fn delta_link<'e, E: Executor<'e, Database = Any>>(
+/// Where the account's change feed resumes (Graph's delta link).
+pub async fn account_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
     id: ConnectionId,
@@ -700,7 +700,7 @@ pub async fn delta_link<'e, E: Executor<'e, Database = Any>>(
     Ok(link.flatten())
 }
 
-pub async fn set_delta_link<'e, E: Executor<'e, Database = Any>>(
+pub async fn set_account_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
     id: ConnectionId,

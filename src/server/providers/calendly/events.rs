@@ -2,10 +2,11 @@
 //! the API so that whatever order webhooks arrive in, calbridge stores what
 //! Calendly holds now.
 
+use super::super::client::{get_json, ProviderError};
+use super::super::{ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting};
+use super::Calendly;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use crate::server::providers::client::{get_json, ProviderError};
-use crate::server::providers::{ProviderHttp, ProviderMeeting};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -30,7 +31,7 @@ struct Invitee {
     updated_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct Event {
     name: String,
     status: String,
@@ -122,41 +123,41 @@ struct EventRef {
     uri: String,
 }
 
-/// Every booking of the user's scheduled events (polling mode and full
-/// resyncs): pages through `scheduled_events`, then each event's invitees.
-pub async fn all_bookings(
-    http: &ProviderHttp,
-    api_base: &str,
-    token: &SecretString,
-    user_uri: &str,
-) -> Result<Vec<ProviderMeeting>, ProviderError> {
-    let mut first = url::Url::parse(&format!("{api_base}/scheduled_events"))
-        .map_err(|e| ProviderError::Decode(e.to_string()))?;
-    first
-        .query_pairs_mut()
-        .append_pair("user", user_uri)
-        .append_pair("count", "100");
-    let mut next = Some(first.to_string());
-    let mut bookings = Vec::new();
-    while let Some(url) = next {
+#[async_trait::async_trait]
+impl ChangeFeed for Calendly {
+    /// Calendly has no change cursor: every sync (polling mode, first
+    /// import, resync) pages through the user's `scheduled_events`, each
+    /// page with every invitee of its events. Cancellations are statuses.
+    async fn changes(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &FeedRequest<'_>,
+    ) -> Result<ChangePage, ProviderError> {
+        let url = match request.page {
+            Some(next) => next.to_owned(),
+            None => {
+                let base = &http.endpoints(Provider::Calendly).api_base;
+                let mut first = url::Url::parse(&format!("{base}/scheduled_events"))
+                    .map_err(|e| ProviderError::Decode(e.to_string()))?;
+                first
+                    .query_pairs_mut()
+                    .append_pair("user", request.account_id)
+                    .append_pair("count", "100");
+                first.to_string()
+            }
+        };
         let page: Page<EventRef> = get_json(http, Provider::Calendly, &url, token).await?;
+        let mut meetings = Vec::new();
         for event in page.collection {
+            let details: Resource<Event> =
+                get_json(http, Provider::Calendly, &event.uri, token).await?;
             let mut invitees_url = format!("{}/invitees?count=100", event.uri);
             loop {
                 let invitees: Page<Invitee> =
                     get_json(http, Provider::Calendly, &invitees_url, token).await?;
-                let details: Resource<Event> =
-                    get_json(http, Provider::Calendly, &event.uri, token).await?;
                 for invitee in invitees.collection {
-                    let event = Event {
-                        name: details.resource.name.clone(),
-                        status: details.resource.status.clone(),
-                        start_time: details.resource.start_time.clone(),
-                        end_time: details.resource.end_time.clone(),
-                        location: details.resource.location.clone(),
-                        updated_at: details.resource.updated_at.clone(),
-                    };
-                    bookings.push(meeting(invitee, event)?);
+                    meetings.push(meeting(invitee, details.resource.clone())?);
                 }
                 match invitees.pagination.next_page {
                     Some(more) => invitees_url = more,
@@ -164,9 +165,12 @@ pub async fn all_bookings(
                 }
             }
         }
-        next = page.pagination.next_page;
+        Ok(ChangePage {
+            meetings,
+            next_page: page.pagination.next_page,
+            ..ChangePage::default()
+        })
     }
-    Ok(bookings)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ pub mod subscription;
 pub mod webhook;
 
 use super::client::{get_json, ProviderError, ProviderHttp};
-use super::{ClientAuth, ProviderAccount, ProviderApi};
+use super::{ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, SubscriptionApi};
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use serde::Deserialize;
@@ -37,8 +37,24 @@ impl ProviderApi for Calendly {
         &[]
     }
 
+    fn coverage(&self) -> Coverage {
+        Coverage::Account
+    }
+
+    fn subscriptions(&self) -> &dyn SubscriptionApi {
+        self
+    }
+
+    fn change_feed(&self) -> &dyn ChangeFeed {
+        self
+    }
+
     fn client_auth(&self) -> ClientAuth {
         ClientAuth::Basic
+    }
+
+    fn deliveries_carry_changes(&self) -> bool {
+        true
     }
 
     async fn account(

@@ -2,62 +2,127 @@
 //! its own signing key.
 
 use super::super::client::{call, get_json, ProviderError};
-use super::super::{ok_if_gone, Created, Endpoints, ProviderHttp};
-use crate::model::Provider;
+use super::super::{
+    ok_if_gone, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest, Subscribed,
+    SubscriptionApi,
+};
+use super::Calendly;
+use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
 /// Calendly events calbridge listens to.
-pub const CALENDLY_EVENTS: [&str; 4] = [
+const CALENDLY_EVENTS: [&str; 4] = [
     "invitee.created",
     "invitee.canceled",
     "invitee_no_show.created",
     "invitee_no_show.deleted",
 ];
 
-pub struct Hook<'a> {
-    pub callback_url: &'a str,
-    pub organization: &'a str,
-    pub user: &'a str,
-    pub signing_key: &'a SecretString,
-}
+#[async_trait::async_trait]
+impl SubscriptionApi for Calendly {
+    /// A user-scoped subscription with its own signing key, delivered to the
+    /// connection's own URL. A 403 is Calendly's "your plan has no
+    /// webhooks"; a 409 means an earlier attempt created it but did not live
+    /// to record it: that one is deleted and the subscription created again.
+    async fn subscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &SubscribeRequest<'_>,
+    ) -> Result<Subscribed, ProviderError> {
+        let organization = request
+            .organization
+            .ok_or(ProviderError::AccountIncomplete(
+                "the Calendly account has no organization",
+            ))?;
+        let callback_url =
+            request.webhook_url(&paths::WEBHOOK_CALENDLY.to(request.connection_public_id));
+        let body = json!({
+            "url": callback_url,
+            "events": CALENDLY_EVENTS,
+            "organization": organization,
+            "user": request.account_id,
+            "scope": "user",
+            "signing_key": request.secret.expose(),
+        });
+        let url = format!(
+            "{}/webhook_subscriptions",
+            http.endpoints(Provider::Calendly).api_base
+        );
+        let create = || {
+            call(
+                http,
+                Provider::Calendly,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+        };
+        let created = match create().await {
+            Err(ProviderError::Rejected { status: 403, .. }) => {
+                return Ok(Subscribed::PushUnavailable)
+            }
+            Err(ProviderError::Rejected { status: 409, .. }) => {
+                let leftovers = list(http, token, organization, request.account_id).await?;
+                for leftover in leftovers.iter().filter(|h| h.callback_url == callback_url) {
+                    delete(http, token, &leftover.uri).await?;
+                }
+                create().await?
+            }
+            other => other?,
+        };
+        let uri = created["resource"]["uri"]
+            .as_str()
+            .ok_or_else(|| ProviderError::Decode("no subscription uri".into()))?;
+        Ok(Subscribed::Created(Created {
+            external_id: uri.to_owned(),
+            resource_id: None,
+            expires_at: None,
+        }))
+    }
 
-/// Creates a user-scoped subscription with its own signing key. A 403 is
-/// Calendly's "your plan has no webhooks".
-pub async fn create(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    hook: &Hook<'_>,
-) -> Result<Created, ProviderError> {
-    let body = json!({
-        "url": hook.callback_url,
-        "events": CALENDLY_EVENTS,
-        "organization": hook.organization,
-        "user": hook.user,
-        "scope": "user",
-        "signing_key": hook.signing_key.expose(),
-    });
-    let url = format!("{}/webhook_subscriptions", endpoints.api_base);
-    let created = call(
-        http,
-        Provider::Calendly,
-        Method::POST,
-        &url,
-        token,
-        Some(&body),
-    )
-    .await?;
-    let uri = created["resource"]["uri"]
-        .as_str()
-        .ok_or_else(|| ProviderError::Decode("no subscription uri".into()))?;
-    Ok(Created {
-        external_id: uri.to_owned(),
-        resource_id: None,
-        expires_at: None,
-    })
+    /// Calendly subscriptions do not expire, but Calendly disables one after
+    /// a day of failed deliveries: a disabled one is deleted and replaced.
+    async fn renew(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        held: &HeldSubscription<'_>,
+        _now_ms: i64,
+    ) -> Result<Renewal, ProviderError> {
+        let uri = held.external_id;
+        match call(http, Provider::Calendly, Method::GET, uri, token, None).await {
+            Ok(v) if v["resource"]["state"].as_str().unwrap_or("active") == "active" => {
+                Ok(Renewal::Extended { expires_at: None })
+            }
+            Ok(_) => {
+                tracing::warn!("Calendly disabled a subscription; recreating it");
+                delete(http, token, uri).await?;
+                Ok(Renewal::Replace {
+                    old_still_open: false,
+                    reason: "disabled by Calendly; replaced",
+                })
+            }
+            Err(ProviderError::Rejected { status: 404, .. }) => Ok(Renewal::Replace {
+                old_still_open: false,
+                reason: "removed at Calendly; replaced",
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn unsubscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        held: &HeldSubscription<'_>,
+    ) -> Result<(), ProviderError> {
+        delete(http, token, held.external_id).await
+    }
 }
 
 #[derive(Deserialize)]
@@ -66,22 +131,20 @@ struct HookList {
 }
 
 #[derive(Deserialize)]
-pub struct HookEntry {
-    pub uri: String,
-    pub callback_url: String,
-    /// `active` or `disabled`.
-    pub state: String,
+struct HookEntry {
+    uri: String,
+    callback_url: String,
 }
 
 /// The user's subscriptions (to find one left behind by an earlier attempt).
-pub async fn list(
+async fn list(
     http: &ProviderHttp,
-    endpoints: &Endpoints,
     token: &SecretString,
     organization: &str,
     user: &str,
 ) -> Result<Vec<HookEntry>, ProviderError> {
-    let mut url = url::Url::parse(&format!("{}/webhook_subscriptions", endpoints.api_base))
+    let base = &http.endpoints(Provider::Calendly).api_base;
+    let mut url = url::Url::parse(&format!("{base}/webhook_subscriptions"))
         .map_err(|e| ProviderError::Decode(e.to_string()))?;
     url.query_pairs_mut()
         .append_pair("organization", organization)
@@ -92,24 +155,6 @@ pub async fn list(
     Ok(list.collection)
 }
 
-/// `active` or `disabled` (Calendly disables a subscription after 24 h of
-/// failed deliveries).
-pub async fn state(
-    http: &ProviderHttp,
-    token: &SecretString,
-    uri: &str,
-) -> Result<String, ProviderError> {
-    let v = call(http, Provider::Calendly, Method::GET, uri, token, None).await?;
-    Ok(v["resource"]["state"]
-        .as_str()
-        .unwrap_or("active")
-        .to_owned())
-}
-
-pub async fn delete(
-    http: &ProviderHttp,
-    token: &SecretString,
-    uri: &str,
-) -> Result<(), ProviderError> {
+async fn delete(http: &ProviderHttp, token: &SecretString, uri: &str) -> Result<(), ProviderError> {
     ok_if_gone(call(http, Provider::Calendly, Method::DELETE, uri, token, None).await)
 }

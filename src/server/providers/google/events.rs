@@ -1,21 +1,15 @@
 //! Google Calendar events: incremental listing with sync tokens.
 
+use super::super::capabilities::expired_cursor;
+use super::super::client::{get_json, ProviderError};
+use super::super::{
+    path_segment, ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting,
+};
+use super::Google;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use crate::server::providers::client::{get_json, ProviderError};
-use crate::server::providers::{ProviderHttp, ProviderMeeting};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// One page of `events.list`.
-pub struct EventsPage {
-    pub meetings: Vec<ProviderMeeting>,
-    /// Ids of events that were deleted (status `cancelled`).
-    pub removed: Vec<String>,
-    pub next_page: Option<String>,
-    /// Present on the last page: where the next incremental sync starts.
-    pub next_sync_token: Option<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +22,7 @@ struct Page {
 
 /// The provider event id calbridge stores for a Google event: calendar and
 /// event id, as one event id may appear on several calendars.
-pub fn event_key(calendar_id: &str, event_id: &str) -> String {
+fn event_key(calendar_id: &str, event_id: &str) -> String {
     format!("{calendar_id}/{event_id}")
 }
 
@@ -90,52 +84,62 @@ fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
     })
 }
 
-/// One page of a calendar's events: incremental from `sync_token`, or the
-/// full list without one. `410 Gone` means the token expired: start over.
-pub async fn events_page(
-    http: &ProviderHttp,
-    api_base: &str,
-    token: &SecretString,
-    calendar_id: &str,
-    sync_token: Option<&str>,
-    page_token: Option<&str>,
-) -> Result<EventsPage, ProviderError> {
-    let encoded: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-    let mut url = url::Url::parse(&format!(
-        "{api_base}/calendar/v3/calendars/{encoded}/events"
-    ))
-    .map_err(|e| ProviderError::Decode(e.to_string()))?;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("maxResults", "250");
-        q.append_pair("singleEvents", "true");
-        match sync_token {
-            Some(t) => q.append_pair("syncToken", t),
-            None => q.append_pair("showDeleted", "false"),
-        };
-        if let Some(p) = page_token {
-            q.append_pair("pageToken", p);
-        }
-    }
-    let page: Page = get_json(http, Provider::Google, url.as_str(), token).await?;
-    let mut meetings = Vec::new();
-    let mut removed = Vec::new();
-    for item in &page.items {
-        match item["status"].as_str() {
-            Some("cancelled") => {
-                if let Some(id) = item["id"].as_str() {
-                    removed.push(event_key(calendar_id, id));
-                }
+#[async_trait::async_trait]
+impl ChangeFeed for Google {
+    /// One page of a calendar's events: incremental from the sync token, or
+    /// the full list without one. Expanded into instances (`singleEvents`).
+    async fn changes(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &FeedRequest<'_>,
+    ) -> Result<ChangePage, ProviderError> {
+        let calendar_id = request.calendar_id.ok_or(ProviderError::AccountIncomplete(
+            "a Google feed reads one calendar",
+        ))?;
+        let api_base = &http.endpoints(Provider::Google).api_base;
+        let mut url = url::Url::parse(&format!(
+            "{api_base}/calendar/v3/calendars/{}/events",
+            path_segment(calendar_id)
+        ))
+        .map_err(|e| ProviderError::Decode(e.to_string()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("maxResults", "250");
+            q.append_pair("singleEvents", "true");
+            match request.cursor {
+                Some(t) => q.append_pair("syncToken", t),
+                None => q.append_pair("showDeleted", "false"),
+            };
+            if let Some(p) = request.page {
+                q.append_pair("pageToken", p);
             }
-            _ => meetings.extend(meeting(calendar_id, item)),
         }
+        let page: Page = get_json(http, Provider::Google, url.as_str(), token)
+            .await
+            .map_err(expired_cursor)?;
+        let mut changes = ChangePage {
+            next_page: page.next_page_token,
+            cursor: page.next_sync_token,
+            ..ChangePage::default()
+        };
+        for item in &page.items {
+            match item["status"].as_str() {
+                Some("cancelled") => {
+                    if let Some(id) = item["id"].as_str() {
+                        changes.removed.push(event_key(calendar_id, id));
+                    }
+                }
+                _ => changes.meetings.extend(meeting(calendar_id, item)),
+            }
+        }
+        Ok(changes)
     }
-    Ok(EventsPage {
-        meetings,
-        removed,
-        next_page: page.next_page_token,
-        next_sync_token: page.next_sync_token,
-    })
+
+    /// A read without a sync token lists every live event of the calendar.
+    fn complete_listing_prefix(&self, calendar_id: Option<&str>) -> Option<String> {
+        calendar_id.map(|c| event_key(c, ""))
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,13 @@
 
 pub mod events;
 pub mod subscription;
+pub mod webhook;
 
 use super::client::{get_json, ProviderError, ProviderHttp};
-use super::{CalendarApi, ClientAuth, ProviderAccount, ProviderApi, ProviderCalendar};
+use super::{
+    CalendarApi, ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, ProviderCalendar,
+    SubscriptionApi,
+};
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use serde::Deserialize;
@@ -51,8 +55,25 @@ impl ProviderApi for Google {
         ]
     }
 
+    fn coverage(&self) -> Coverage {
+        Coverage::BusyCalendar
+    }
+
+    fn subscriptions(&self) -> &dyn SubscriptionApi {
+        self
+    }
+
+    fn change_feed(&self) -> &dyn ChangeFeed {
+        self
+    }
+
     fn client_auth(&self) -> ClientAuth {
         ClientAuth::RequestBody
+    }
+
+    fn authorize_params(&self) -> &'static [(&'static str, &'static str)] {
+        // A refresh token comes only with offline access and fresh consent.
+        &[("access_type", "offline"), ("prompt", "consent")]
     }
 
     async fn account(

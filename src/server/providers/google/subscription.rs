@@ -1,72 +1,48 @@
 //! Google watch channels: one per busy calendar, at most 7 days each;
-//! "renewing" opens a new channel and stops the old one.
+//! channels cannot be extended, so renewing opens a new channel and stops
+//! the old one.
 
 use super::super::client::{call, ProviderError};
-use super::super::{ok_if_gone, path_segment, Created, Endpoints, ProviderHttp};
-use crate::model::Provider;
+use super::super::{
+    ok_if_gone, path_segment, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest,
+    Subscribed, SubscriptionApi,
+};
+use super::Google;
+use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
 use serde_json::json;
 
-pub struct Watch<'a> {
-    pub calendar_id: &'a str,
-    pub channel_id: &'a str,
-    pub address: &'a str,
-    pub channel_token: &'a SecretString,
-    /// Unix ms.
-    pub expiration: i64,
-}
+/// Google allows channels of up to 7 days.
+const CHANNEL_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// Opens a watch channel on a calendar's events.
-pub async fn watch(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    watch: &Watch<'_>,
-) -> Result<Created, ProviderError> {
-    let url = format!(
-        "{}/calendar/v3/calendars/{}/events/watch",
-        endpoints.api_base,
-        path_segment(watch.calendar_id)
-    );
-    let body = json!({
-        "id": watch.channel_id,
-        "type": "web_hook",
-        "address": watch.address,
-        "token": watch.channel_token.expose(),
-        "expiration": watch.expiration.to_string(),
-    });
-    let v = call(
-        http,
-        Provider::Google,
-        Method::POST,
-        &url,
-        token,
-        Some(&body),
-    )
-    .await?;
-    let expires_at = v["expiration"]
-        .as_str()
-        .and_then(|e| e.parse().ok())
-        .or_else(|| v["expiration"].as_i64());
-    Ok(Created {
-        external_id: watch.channel_id.to_owned(),
-        resource_id: v["resourceId"].as_str().map(str::to_owned),
-        expires_at,
-    })
-}
-
-pub async fn stop(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    channel_id: &str,
-    resource_id: &str,
-) -> Result<(), ProviderError> {
-    let url = format!("{}/calendar/v3/channels/stop", endpoints.api_base);
-    let body = json!({ "id": channel_id, "resourceId": resource_id });
-    ok_if_gone(
-        call(
+#[async_trait::async_trait]
+impl SubscriptionApi for Google {
+    /// Opens a watch channel on a calendar's events; the channel id is
+    /// calbridge's subscription id.
+    async fn subscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &SubscribeRequest<'_>,
+    ) -> Result<Subscribed, ProviderError> {
+        let calendar_id = request.calendar_id.ok_or(ProviderError::AccountIncomplete(
+            "a channel needs a calendar",
+        ))?;
+        let url = format!(
+            "{}/calendar/v3/calendars/{}/events/watch",
+            http.endpoints(Provider::Google).api_base,
+            path_segment(calendar_id)
+        );
+        let channel_id = request.id.to_string();
+        let body = json!({
+            "id": channel_id,
+            "type": "web_hook",
+            "address": request.webhook_url(paths::WEBHOOK_GOOGLE),
+            "token": request.secret.expose(),
+            "expiration": (request.now_ms + CHANNEL_TTL_MS).to_string(),
+        });
+        let v = call(
             http,
             Provider::Google,
             Method::POST,
@@ -74,6 +50,53 @@ pub async fn stop(
             token,
             Some(&body),
         )
-        .await,
-    )
+        .await?;
+        let expires_at = v["expiration"]
+            .as_str()
+            .and_then(|e| e.parse().ok())
+            .or_else(|| v["expiration"].as_i64());
+        Ok(Subscribed::Created(Created {
+            external_id: channel_id,
+            resource_id: v["resourceId"].as_str().map(str::to_owned),
+            expires_at,
+        }))
+    }
+
+    async fn renew(
+        &self,
+        _http: &ProviderHttp,
+        _token: &SecretString,
+        _held: &HeldSubscription<'_>,
+        _now_ms: i64,
+    ) -> Result<Renewal, ProviderError> {
+        Ok(Renewal::Replace {
+            old_still_open: true,
+            reason: "replaced by a new channel",
+        })
+    }
+
+    async fn unsubscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        held: &HeldSubscription<'_>,
+    ) -> Result<(), ProviderError> {
+        let url = format!(
+            "{}/calendar/v3/channels/stop",
+            http.endpoints(Provider::Google).api_base
+        );
+        let body =
+            json!({ "id": held.external_id, "resourceId": held.resource_id.unwrap_or_default() });
+        ok_if_gone(
+            call(
+                http,
+                Provider::Google,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+            .await,
+        )
+    }
 }

@@ -1,20 +1,13 @@
 //! Microsoft Graph calendar changes: `calendarView/delta` pages.
 
+use super::super::capabilities::expired_cursor;
+use super::super::client::{get_json, ProviderError};
+use super::super::{ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting};
+use super::Microsoft;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use crate::server::providers::client::{get_json, ProviderError};
-use crate::server::providers::{ProviderHttp, ProviderMeeting};
 use serde::Deserialize;
 use serde_json::Value;
-
-pub struct DeltaPage {
-    pub meetings: Vec<ProviderMeeting>,
-    /// Ids of events that were deleted (`@removed`).
-    pub removed: Vec<String>,
-    pub next_link: Option<String>,
-    /// On the last page: where the next delta starts.
-    pub delta_link: Option<String>,
-}
 
 #[derive(Deserialize)]
 struct Page {
@@ -79,7 +72,7 @@ fn meeting(item: &Value) -> Option<ProviderMeeting> {
 }
 
 /// The first delta request over a window of the calendar.
-pub fn initial_delta_url(api_base: &str, from_ms: i64, to_ms: i64) -> String {
+fn initial_delta_url(api_base: &str, from_ms: i64, to_ms: i64) -> String {
     let stamp = |ms| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()
@@ -93,30 +86,47 @@ pub fn initial_delta_url(api_base: &str, from_ms: i64, to_ms: i64) -> String {
     url.to_string()
 }
 
-/// One page of changes from a next/delta link.
-pub async fn delta_page(
-    http: &ProviderHttp,
-    token: &SecretString,
-    url: &str,
-) -> Result<DeltaPage, ProviderError> {
-    let page: Page = get_json(http, Provider::Microsoft, url, token).await?;
-    let mut meetings = Vec::new();
-    let mut removed = Vec::new();
-    for item in &page.value {
-        if item.get("@removed").is_some() {
-            if let Some(id) = item["id"].as_str() {
-                removed.push(id.to_owned());
+#[async_trait::async_trait]
+impl ChangeFeed for Microsoft {
+    /// One page of `calendarView/delta`: the next link, else the stored
+    /// delta link, else a new delta over the request's window. Links are
+    /// checked against the API base before they are returned, since every
+    /// later request starts there.
+    async fn changes(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &FeedRequest<'_>,
+    ) -> Result<ChangePage, ProviderError> {
+        let url = match request.page.or(request.cursor) {
+            Some(link) => link.to_owned(),
+            None => {
+                let base = &http.endpoints(Provider::Microsoft).api_base;
+                initial_delta_url(base, request.window.0, request.window.1)
             }
-        } else {
-            meetings.extend(meeting(item));
+        };
+        let page: Page = get_json(http, Provider::Microsoft, &url, token)
+            .await
+            .map_err(expired_cursor)?;
+        for link in page.next_link.iter().chain(&page.delta_link) {
+            http.pin(Provider::Microsoft, link)?;
         }
+        let mut changes = ChangePage {
+            next_page: page.next_link,
+            cursor: page.delta_link,
+            ..ChangePage::default()
+        };
+        for item in &page.value {
+            if item.get("@removed").is_some() {
+                if let Some(id) = item["id"].as_str() {
+                    changes.removed.push(id.to_owned());
+                }
+            } else {
+                changes.meetings.extend(meeting(item));
+            }
+        }
+        Ok(changes)
     }
-    Ok(DeltaPage {
-        meetings,
-        removed,
-        next_link: page.next_link,
-        delta_link: page.delta_link,
-    })
 }
 
 #[cfg(test)]

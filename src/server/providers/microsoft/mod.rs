@@ -3,9 +3,13 @@
 
 pub mod events;
 pub mod subscription;
+pub mod webhook;
 
 use super::client::{get_json, ProviderError, ProviderHttp};
-use super::{CalendarApi, ClientAuth, ProviderAccount, ProviderApi, ProviderCalendar};
+use super::{
+    CalendarApi, ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, ProviderCalendar,
+    SubscriptionApi,
+};
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use serde::Deserialize;
@@ -48,6 +52,18 @@ impl ProviderApi for Microsoft {
 
     fn scopes(&self) -> &'static [&'static str] {
         &["offline_access", "Calendars.ReadWrite", "User.Read"]
+    }
+
+    fn coverage(&self) -> Coverage {
+        Coverage::Account
+    }
+
+    fn subscriptions(&self) -> &dyn SubscriptionApi {
+        self
+    }
+
+    fn change_feed(&self) -> &dyn ChangeFeed {
+        self
     }
 
     fn client_auth(&self) -> ClientAuth {

@@ -2,8 +2,12 @@
 //! renewed by PATCH before they expire.
 
 use super::super::client::{call, ProviderError};
-use super::super::{ok_if_gone, path_segment, Created, Endpoints, ProviderHttp};
-use crate::model::Provider;
+use super::super::{
+    ok_if_gone, path_segment, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest,
+    Subscribed, SubscriptionApi,
+};
+use super::Microsoft;
+use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
 use serde_json::{json, Value};
@@ -21,80 +25,100 @@ fn graph_expiry(v: &Value) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-pub struct Subscription<'a> {
-    pub notification_url: &'a str,
-    pub lifecycle_url: &'a str,
-    pub client_state: &'a SecretString,
-    /// Unix ms.
-    pub expiration: i64,
-}
+/// Graph allows up to 10,080 minutes on events; 3 days leaves slack.
+const TTL_MS: i64 = 3 * 24 * 3600 * 1000;
 
-/// Creates a subscription on the user's events. Graph first calls both URLs
-/// with a `validationToken` that calbridge must echo.
-pub async fn create(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    sub: &Subscription<'_>,
-) -> Result<Created, ProviderError> {
-    let body = json!({
-        "changeType": "created,updated,deleted",
-        "notificationUrl": sub.notification_url,
-        "lifecycleNotificationUrl": sub.lifecycle_url,
-        "resource": "me/events",
-        "expirationDateTime": graph_time(sub.expiration),
-        "clientState": sub.client_state.expose(),
-    });
-    let url = format!("{}/subscriptions", endpoints.api_base);
-    let v = call(
-        http,
-        Provider::Microsoft,
-        Method::POST,
-        &url,
-        token,
-        Some(&body),
+fn subscription_url(http: &ProviderHttp, id: &str) -> String {
+    format!(
+        "{}/subscriptions/{}",
+        http.endpoints(Provider::Microsoft).api_base,
+        path_segment(id)
     )
-    .await?;
-    Ok(Created {
-        external_id: v["id"]
-            .as_str()
-            .ok_or_else(|| ProviderError::Decode("no subscription id".into()))?
-            .to_owned(),
-        resource_id: None,
-        expires_at: graph_expiry(&v),
-    })
 }
 
-/// Extends a subscription; a 404 means Graph dropped it (recreate).
-pub async fn renew(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    id: &str,
-    expiration: i64,
-) -> Result<Option<i64>, ProviderError> {
-    let url = format!("{}/subscriptions/{}", endpoints.api_base, path_segment(id));
-    let body = json!({ "expirationDateTime": graph_time(expiration) });
-    let v = call(
-        http,
-        Provider::Microsoft,
-        Method::PATCH,
-        &url,
-        token,
-        Some(&body),
-    )
-    .await?;
-    Ok(graph_expiry(&v))
-}
+#[async_trait::async_trait]
+impl SubscriptionApi for Microsoft {
+    /// A subscription on the user's events with lifecycle notifications.
+    /// Graph first calls both URLs with a `validationToken` that calbridge
+    /// must echo.
+    async fn subscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        request: &SubscribeRequest<'_>,
+    ) -> Result<Subscribed, ProviderError> {
+        let body = json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": request.webhook_url(paths::WEBHOOK_MICROSOFT),
+            "lifecycleNotificationUrl": request.webhook_url(paths::WEBHOOK_MICROSOFT_LIFECYCLE),
+            "resource": "me/events",
+            "expirationDateTime": graph_time(request.now_ms + TTL_MS),
+            "clientState": request.secret.expose(),
+        });
+        let url = format!(
+            "{}/subscriptions",
+            http.endpoints(Provider::Microsoft).api_base
+        );
+        let v = call(
+            http,
+            Provider::Microsoft,
+            Method::POST,
+            &url,
+            token,
+            Some(&body),
+        )
+        .await?;
+        Ok(Subscribed::Created(Created {
+            external_id: v["id"]
+                .as_str()
+                .ok_or_else(|| ProviderError::Decode("no subscription id".into()))?
+                .to_owned(),
+            resource_id: None,
+            expires_at: graph_expiry(&v),
+        }))
+    }
 
-pub async fn delete(
-    http: &ProviderHttp,
-    endpoints: &Endpoints,
-    token: &SecretString,
-    id: &str,
-) -> Result<(), ProviderError> {
-    let url = format!("{}/subscriptions/{}", endpoints.api_base, path_segment(id));
-    ok_if_gone(call(http, Provider::Microsoft, Method::DELETE, &url, token, None).await)
+    /// Extends by PATCH; a 404 means Graph dropped it (expired or removed).
+    async fn renew(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        held: &HeldSubscription<'_>,
+        now_ms: i64,
+    ) -> Result<Renewal, ProviderError> {
+        let expiration = now_ms + TTL_MS;
+        let body = json!({ "expirationDateTime": graph_time(expiration) });
+        let url = subscription_url(http, held.external_id);
+        match call(
+            http,
+            Provider::Microsoft,
+            Method::PATCH,
+            &url,
+            token,
+            Some(&body),
+        )
+        .await
+        {
+            Ok(v) => Ok(Renewal::Extended {
+                expires_at: Some(graph_expiry(&v).unwrap_or(expiration)),
+            }),
+            Err(ProviderError::Rejected { status: 404, .. }) => Ok(Renewal::Replace {
+                old_still_open: false,
+                reason: "removed by Microsoft; replaced",
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn unsubscribe(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        held: &HeldSubscription<'_>,
+    ) -> Result<(), ProviderError> {
+        let url = subscription_url(http, held.external_id);
+        ok_if_gone(call(http, Provider::Microsoft, Method::DELETE, &url, token, None).await)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,4 @@
+//! Booking: hosts' profiles and event types, availability across their
+//! calendars, and atomic bookings. [`availability`] is the pure core.
+
+pub mod availability;
