@@ -18,6 +18,8 @@ const TENANT_TABLES: &[&str] = &[
     "jobs",
     "subscriptions",
     "connection_calendars",
+    "booking_profiles",
+    "event_types",
 ];
 
 /// One violation: `file:function`.

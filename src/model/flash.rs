@@ -86,6 +86,11 @@ flash_messages! {
     ConnectTaken = "connect_taken" => "That provider account is already connected by another calbridge user.",
     ProviderUnreachable = "provider_unreachable" => "A calendar provider could not be reached to revoke this member's access, so nothing was removed. Try again in a minute.",
     AppExists = "app_exists" => "This provider already has an OAuth app for your team; edit that one.",
+    InvalidSlug = "invalid_slug" => "Use 2 to 40 lower-case letters, digits and dashes.",
+    InvalidHours = "invalid_hours" => "Working hours need a start before their end, like 09:00 to 17:00.",
+    InvalidEventType = "invalid_event_type" => "Durations and intervals are 5 to 720 minutes, buffers up to 240, the window 1 to 365 days.",
+    BookingSlugTaken = "booking_slug_taken" => "That booking page address is taken; choose another.",
+    EventTypeSlugTaken = "event_type_slug_taken" => "You already have an event type with that address.",
     SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",
     Internal = "internal" => "Something went wrong on our side. Please try again.",
 }

@@ -80,6 +80,11 @@ typed_id!(
     SubscriptionId
 );
 
+typed_id!(
+    /// A kind of meeting a host offers on their booking page.
+    EventTypeId
+);
+
 /// One calendar of a provider account, named by the provider (Google: the
 /// calendar's id, often an email address; Graph: an opaque id). Not a UUID:
 /// calbridge does not choose it.

@@ -471,6 +471,57 @@ impl fmt::Display for Provider {
     }
 }
 
+/// Where a booked meeting takes place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventLocation {
+    GoogleMeet,
+    MicrosoftTeams,
+    Phone,
+    InPerson,
+    None,
+}
+
+impl EventLocation {
+    pub const ALL: [EventLocation; 5] = [
+        EventLocation::GoogleMeet,
+        EventLocation::MicrosoftTeams,
+        EventLocation::Phone,
+        EventLocation::InPerson,
+        EventLocation::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventLocation::GoogleMeet => "google_meet",
+            EventLocation::MicrosoftTeams => "microsoft_teams",
+            EventLocation::Phone => "phone",
+            EventLocation::InPerson => "in_person",
+            EventLocation::None => "none",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventLocation::GoogleMeet => "Google Meet",
+            EventLocation::MicrosoftTeams => "Microsoft Teams",
+            EventLocation::Phone => "Phone call",
+            EventLocation::InPerson => "In person",
+            EventLocation::None => "No location",
+        }
+    }
+}
+
+impl FromStr for EventLocation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventLocation::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| format!("unknown location '{s}'"))
+    }
+}
+
 /// The logged-in user as the UI sees them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurrentUser {

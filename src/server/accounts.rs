@@ -5,6 +5,7 @@ use crate::model::Flash;
 use crate::model::{InviteId, InviteView, MemberView, MembersPage, Role, SignupMode, UserId};
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::auth::{passwords, AdminCaller, Caller};
+use crate::server::booking;
 use crate::server::connections::Connections;
 use crate::server::error::{AppError, AppResult};
 use crate::server::meetings::live::Live;
@@ -500,12 +501,28 @@ pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Opti
     let password_hash = passwords::hash(password).await?;
     let mut tx = ctx.db.begin_write().await?;
     let tenant = tenants::insert(&mut *tx, "Demo").await?;
-    for (email, name, role) in [
-        ("admin@demo.test", "Demo Admin", Role::Admin),
-        ("alice@demo.test", "Alice Example", Role::Member),
-        ("bob@demo.test", "Bob Example", Role::Member),
+    let mut members = Vec::new();
+    for (email, name, role, time_zone) in [
+        (
+            "admin@demo.test",
+            "Demo Admin",
+            Role::Admin,
+            "Europe/Berlin",
+        ),
+        (
+            "alice@demo.test",
+            "Alice Example",
+            Role::Member,
+            "Europe/Berlin",
+        ),
+        (
+            "bob@demo.test",
+            "Bob Example",
+            Role::Member,
+            "America/New_York",
+        ),
     ] {
-        users::insert(
+        let id = users::insert(
             &mut *tx,
             &tenant,
             users::NewUser {
@@ -513,10 +530,14 @@ pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Opti
                 name,
                 password_hash: &password_hash,
                 role,
-                time_zone: "Europe/Berlin",
+                time_zone,
             },
         )
         .await?;
+        members.push(UserScope::new(tenant, id));
+    }
+    if let [_, alice, bob] = &members[..] {
+        booking::profiles::seed_demo_hosts(&mut tx, alice, bob).await?;
     }
     tx.commit().await.map_err(DbError::from)?;
     Ok(generated)

@@ -40,6 +40,12 @@ impl From<DbError> for AppError {
                 AppError::Conflict(Flash::SubscriptionExists)
             }
             DbError::Conflict(Duplicate::OAuthApp) => AppError::Conflict(Flash::AppExists),
+            DbError::Conflict(Duplicate::BookingSlug) => {
+                AppError::Conflict(Flash::BookingSlugTaken)
+            }
+            DbError::Conflict(Duplicate::EventTypeSlug) => {
+                AppError::Conflict(Flash::EventTypeSlugTaken)
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

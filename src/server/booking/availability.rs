@@ -8,6 +8,7 @@
 
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const MINUTE_MS: i64 = 60_000;
@@ -15,10 +16,25 @@ const MINUTE_MS: i64 = 60_000;
 pub const END_OF_DAY: u16 = 24 * 60;
 
 /// A span of wall-clock time within one day, in minutes after midnight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "StoredHours")]
 pub struct DayHours {
     start: u16,
     end: u16,
+}
+
+/// [`DayHours`] as stored, checked on the way in.
+#[derive(Deserialize)]
+struct StoredHours {
+    start: u16,
+    end: u16,
+}
+
+impl TryFrom<StoredHours> for DayHours {
+    type Error = HoursError;
+    fn try_from(h: StoredHours) -> Result<Self, HoursError> {
+        DayHours::new(h.start, h.end)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,3 +2,4 @@
 //! calendars, and atomic bookings. [`availability`] is the pure core.
 
 pub mod availability;
+pub mod profiles;

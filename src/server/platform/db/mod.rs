@@ -3,6 +3,7 @@
 //! once with `$n` placeholders, which both backends accept. Times are stored
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
+pub mod booking;
 pub mod connections;
 pub mod housekeeping;
 pub mod invites;
@@ -110,6 +111,10 @@ pub enum Duplicate {
     Subscription,
     /// The tenant's own OAuth app for a provider.
     OAuthApp,
+    /// A booking page slug another host has.
+    BookingSlug,
+    /// An event type slug the host already uses.
+    EventTypeSlug,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
