@@ -51,18 +51,25 @@ fn active_on<'a>(channels: &'a [Value], calendar: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Ada, signed up, with the sandbox's alice Calendly connected and its
+/// webhook subscription active.
+async fn ada_with_calendly(app: &TestApp) -> reqwest::Client {
+    let ada = app.client();
+    sign_up_first(app, &ada, "ada@example.com").await;
+    connect(app, &ada, "calendly", "alice@sandbox.test").await;
+    eventually("the subscription exists", || async {
+        connections(app, &ada).await[0]["subscription"]["active"] == 1
+    })
+    .await;
+    ada
+}
+
 async fn calendly_subscription_uses_its_own_signing_key_and_is_recreated_when_disabled(
     backend: Backend,
 ) {
     let app = start_app!(backend, sandboxed());
-    let ada = app.client();
-    sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let ada = ada_with_calendly(&app).await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
-    eventually("the subscription exists", || async {
-        connections(&app, &ada).await[0]["subscription"]["active"] == 1
-    })
-    .await;
     let list = connections(&app, &ada).await;
     let view = &list[0];
     assert_eq!(view["sync_mode"], "webhook");
@@ -125,14 +132,8 @@ async fn calendly_subscription_uses_its_own_signing_key_and_is_recreated_when_di
 /// ends with exactly one subscription, recorded with its key.
 async fn calendly_leftover_subscription_is_replaced_not_duplicated(backend: Backend) {
     let app = start_app!(backend, sandboxed());
-    let ada = app.client();
-    sign_up_first(&app, &ada, "ada@example.com").await;
-    connect(&app, &ada, "calendly", "alice@sandbox.test").await;
+    let ada = ada_with_calendly(&app).await;
     let sandbox = app.state.sandbox.as_ref().unwrap();
-    eventually("the subscription exists", || async {
-        connections(&app, &ada).await[0]["subscription"]["active"] == 1
-    })
-    .await;
     let leftover = sandbox.world().calendly.subscriptions[0].uuid.clone();
     for forget in [
         "DELETE FROM secrets WHERE owner_kind = 'subscription'",
