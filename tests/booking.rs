@@ -1,13 +1,16 @@
 //! Booking profiles and event types, stored and read back as availability
-//! sees them.
+//! sees them; bookings: only offered slots, exactly one winner of a race,
+//! idempotency keys, checked attendee details. Both backends.
 
 mod common;
 
 use calbridge::model::EventLocation;
 use calbridge::server::accounts;
 use calbridge::server::booking::availability::{self, Query};
+use calbridge::server::booking::book::{book, Attendee, BookError, BookingRequest};
 use calbridge::server::booking::profiles;
 use calbridge::server::platform::db::booking as repo;
+use calbridge::server::platform::db::bookings;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 
 /// The Monday at least a week from now.
@@ -171,4 +174,272 @@ async fn event_types_are_edited_only_by_their_host(backend: common::Backend) {
 on_both_backends!(
     demo_hosts_can_be_booked_at_once,
     event_types_are_edited_only_by_their_host
+);
+
+/// Alice's demo intro at `hh:mm` Berlin time on the Monday at least a week ahead.
+fn alice_at(hour: u16, minute: u16) -> i64 {
+    availability::instant(chrono_tz::Europe::Berlin, next_monday(), hour * 60 + minute)
+}
+
+fn request<'a>(start: i64, email: &'a str, key: Option<&'a str>) -> BookingRequest<'a> {
+    BookingRequest {
+        host: "alice",
+        event_type: "intro",
+        start,
+        attendee: Attendee {
+            name: "Visitor",
+            email,
+            phone: Some("+1 212 555 0100"),
+            time_zone: "America/New_York",
+        },
+        purpose: Some("A first talk"),
+        idempotency_key: key,
+    }
+}
+
+fn now() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backend) {
+    let app = start_app!(backend);
+    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
+        .await
+        .unwrap();
+    let start = alice_at(10, 0);
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let db = app.state.db.clone();
+            tokio::spawn(async move {
+                let email = format!("visitor{i}@example.com");
+                book(&db, now(), None, &request(start, &email, None)).await
+            })
+        })
+        .collect();
+    let (mut made, mut taken) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(confirmed) => {
+                made += 1;
+                assert_eq!(confirmed.booking.starts_at, start);
+                assert_eq!(confirmed.booking.ends_at - start, 30 * 60_000);
+                assert!(confirmed.manage_token.is_some());
+            }
+            Err(BookError::SlotTaken { alternatives }) => {
+                taken += 1;
+                assert!(!alternatives.is_empty());
+                assert!(alternatives.iter().all(|s| s.start != start));
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((made, taken), (1, 99));
+    let alice = profiles::host_by_slug(app.state.db.pool(), "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = bookings::confirmed_between(app.state.db.pool(), &alice.owner, start, start + 1)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    app.stop().await;
+}
+
+async fn only_offered_slots_can_be_booked(backend: common::Backend) {
+    let app = start_app!(backend);
+    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
+        .await
+        .unwrap();
+    let db = &app.state.db;
+    let off_grid = alice_at(10, 10);
+    match book(db, now(), None, &request(off_grid, "a@example.com", None)).await {
+        Err(BookError::NotASlot { alternatives }) => {
+            let starts: Vec<i64> = alternatives.iter().map(|s| s.start).collect();
+            assert_eq!(
+                starts,
+                vec![alice_at(9, 30), alice_at(10, 0), alice_at(10, 30)]
+            );
+        }
+        other => panic!("expected not_a_slot, got {other:?}"),
+    }
+    for outside in [
+        alice_at(8, 30),
+        alice_at(16, 45),
+        alice_at(10, 0) - 2 * 86_400_000,
+    ] {
+        let result = book(db, now(), None, &request(outside, "a@example.com", None)).await;
+        assert!(
+            matches!(result, Err(BookError::NotASlot { .. })),
+            "{outside}: {result:?}"
+        );
+    }
+    // In the past, though on the grid of a working day.
+    let last_week = alice_at(10, 0) - 7 * 86_400_000;
+    let result = book(db, now(), None, &request(last_week, "a@example.com", None)).await;
+    assert!(matches!(result, Err(BookError::NotASlot { .. })));
+    let unknown = BookingRequest {
+        event_type: "nope",
+        ..request(alice_at(10, 0), "a@example.com", None)
+    };
+    assert!(matches!(
+        book(db, now(), None, &unknown).await,
+        Err(BookError::NotFound)
+    ));
+
+    // A booked slot is taken; the one after it is still free.
+    book(
+        db,
+        now(),
+        None,
+        &request(alice_at(11, 0), "a@example.com", None),
+    )
+    .await
+    .unwrap();
+    let result = book(
+        db,
+        now(),
+        None,
+        &request(alice_at(11, 0), "b@example.com", None),
+    )
+    .await;
+    assert!(matches!(result, Err(BookError::SlotTaken { .. })));
+    book(
+        db,
+        now(),
+        None,
+        &request(alice_at(11, 30), "b@example.com", None),
+    )
+    .await
+    .unwrap();
+    app.stop().await;
+}
+
+async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::Backend) {
+    let app = start_app!(backend);
+    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
+        .await
+        .unwrap();
+    let db = &app.state.db;
+    let first = book(
+        db,
+        now(),
+        None,
+        &request(alice_at(14, 0), "a@example.com", Some("k-1")),
+    )
+    .await
+    .unwrap();
+    let again = book(
+        db,
+        now(),
+        None,
+        &request(alice_at(14, 0), "a@example.com", Some("k-1")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.booking.id, first.booking.id);
+    assert!(again.manage_token.is_none());
+    let different = book(
+        db,
+        now(),
+        None,
+        &request(alice_at(15, 0), "a@example.com", Some("k-1")),
+    )
+    .await;
+    assert!(
+        matches!(different, Err(BookError::KeyReused)),
+        "{different:?}"
+    );
+    let alice = profiles::host_by_slug(db.pool(), "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        day.len(),
+        1,
+        "nothing booked twice, nothing booked for the changed request"
+    );
+    app.stop().await;
+}
+
+async fn bad_attendee_details_name_their_field(backend: common::Backend) {
+    let app = start_app!(backend);
+    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
+        .await
+        .unwrap();
+    let db = &app.state.db;
+    let base = || request(alice_at(9, 0), "a@example.com", None);
+    let cases: [(BookingRequest<'_>, &str); 5] = [
+        (
+            BookingRequest {
+                attendee: Attendee {
+                    email: "not-an-email",
+                    ..base().attendee
+                },
+                ..base()
+            },
+            "attendee.email",
+        ),
+        (
+            BookingRequest {
+                attendee: Attendee {
+                    name: " ",
+                    ..base().attendee
+                },
+                ..base()
+            },
+            "attendee.name",
+        ),
+        (
+            BookingRequest {
+                attendee: Attendee {
+                    phone: Some("call me"),
+                    ..base().attendee
+                },
+                ..base()
+            },
+            "attendee.phone",
+        ),
+        (
+            BookingRequest {
+                attendee: Attendee {
+                    time_zone: "Mars/Olympus",
+                    ..base().attendee
+                },
+                ..base()
+            },
+            "attendee.time_zone",
+        ),
+        (
+            BookingRequest {
+                idempotency_key: Some(""),
+                ..base()
+            },
+            "idempotency_key",
+        ),
+    ];
+    for (bad, expected) in cases {
+        match book(db, now(), None, &bad).await {
+            Err(BookError::Invalid { field, .. }) => assert_eq!(field, expected),
+            other => panic!("{expected}: {other:?}"),
+        }
+    }
+    let alice = profiles::host_by_slug(db.pool(), "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
+        .await
+        .unwrap();
+    assert!(day.is_empty(), "bad input books nothing");
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_hundred_requests_for_one_slot_make_one_booking,
+    only_offered_slots_can_be_booked,
+    a_repeated_idempotency_key_returns_the_first_booking,
+    bad_attendee_details_name_their_field
 );

@@ -20,6 +20,7 @@ const TENANT_TABLES: &[&str] = &[
     "connection_calendars",
     "booking_profiles",
     "event_types",
+    "bookings",
 ];
 
 /// One violation: `file:function`.

@@ -89,6 +89,7 @@ flash_messages! {
     InvalidSlug = "invalid_slug" => "Use 2 to 40 lower-case letters, digits and dashes.",
     InvalidHours = "invalid_hours" => "Working hours need a start before their end, like 09:00 to 17:00.",
     InvalidEventType = "invalid_event_type" => "Durations and intervals are 5 to 720 minutes, buffers up to 240, the window 1 to 365 days.",
+    SlotTaken = "slot_taken" => "That time was just booked by someone else; choose another.",
     BookingSlugTaken = "booking_slug_taken" => "That booking page address is taken; choose another.",
     EventTypeSlugTaken = "event_type_slug_taken" => "You already have an event type with that address.",
     SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",

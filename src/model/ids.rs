@@ -85,6 +85,11 @@ typed_id!(
     EventTypeId
 );
 
+typed_id!(
+    /// An appointment a visitor or an agent booked with a host.
+    BookingId
+);
+
 /// One calendar of a provider account, named by the provider (Google: the
 /// calendar's id, often an email address; Graph: an opaque id). Not a UUID:
 /// calbridge does not choose it.

@@ -46,6 +46,9 @@ impl From<DbError> for AppError {
             DbError::Conflict(Duplicate::EventTypeSlug) => {
                 AppError::Conflict(Flash::EventTypeSlugTaken)
             }
+            DbError::Conflict(Duplicate::OverlappingBooking | Duplicate::IdempotencyKey) => {
+                AppError::Conflict(Flash::SlotTaken)
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -2,4 +2,5 @@
 //! calendars, and atomic bookings. [`availability`] is the pure core.
 
 pub mod availability;
+pub mod book;
 pub mod profiles;

@@ -183,3 +183,23 @@ pub async fn delete_for_connection<'e, E: Executor<'e, Database = Any>>(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The owner's scheduled meetings overlapping `[from, to)`, as busy time:
+/// the local mirror of their busy calendars and Calendly events.
+pub async fn busy_between<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT starts_at, ends_at FROM meetings WHERE tenant_id = $1 AND user_id = $2 \
+         AND status = 'scheduled' AND starts_at < $4 AND ends_at > $3 ORDER BY starts_at",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(ex)
+    .await?)
+}

@@ -4,6 +4,7 @@
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
 pub mod booking;
+pub mod bookings;
 pub mod connections;
 pub mod housekeeping;
 pub mod invites;
@@ -115,6 +116,10 @@ pub enum Duplicate {
     BookingSlug,
     /// An event type slug the host already uses.
     EventTypeSlug,
+    /// A confirmed booking of the host at an overlapping time.
+    OverlappingBooking,
+    /// A booking made earlier with the same idempotency key.
+    IdempotencyKey,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,188 @@
+//! Bookings. On PostgreSQL an exclusion constraint keeps a host's confirmed
+//! bookings from overlapping; on SQLite the booking service's check inside
+//! the write gate does.
+
+use super::{now_ms, on_unique, parse_id, Backend, DbError, DbResult, Duplicate, Tx};
+use super::{TenantScope, UserScope};
+use crate::model::{BookingId, EventTypeId};
+use sqlx::{Any, Executor, FromRow};
+
+pub struct NewBooking<'a> {
+    pub id: BookingId,
+    pub host: &'a UserScope,
+    pub event_type: EventTypeId,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub buffer_before: u32,
+    pub buffer_after: u32,
+    pub attendee_name: &'a str,
+    pub attendee_email: &'a str,
+    pub attendee_phone: Option<&'a str>,
+    pub attendee_time_zone: &'a str,
+    pub purpose: Option<&'a str>,
+    pub manage_token_hash: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: &'a str,
+}
+
+/// PostgreSQL's exclusion-constraint violation.
+const EXCLUSION_VIOLATION: &str = "23P01";
+
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    new: &NewBooking<'_>,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO bookings (id, tenant_id, host_user_id, event_type_id, starts_at, ends_at, \
+         buffer_before_minutes, buffer_after_minutes, status, attendee_name, attendee_email, attendee_phone, \
+         attendee_time_zone, purpose, manage_token_hash, idempotency_key, request_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+    )
+    .bind(new.id.to_string())
+    .bind(new.host.tenant.tenant())
+    .bind(new.host.user_id().to_string())
+    .bind(new.event_type.to_string())
+    .bind(new.starts_at)
+    .bind(new.ends_at)
+    .bind(i64::from(new.buffer_before))
+    .bind(i64::from(new.buffer_after))
+    .bind(new.attendee_name)
+    .bind(new.attendee_email)
+    .bind(new.attendee_phone)
+    .bind(new.attendee_time_zone)
+    .bind(new.purpose)
+    .bind(new.manage_token_hash)
+    .bind(new.idempotency_key)
+    .bind(new.request_hash)
+    .bind(now_ms())
+    .execute(ex)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(EXCLUSION_VIOLATION) => {
+            DbError::Conflict(Duplicate::OverlappingBooking)
+        }
+        _ => on_unique(e, Duplicate::IdempotencyKey),
+    })?;
+    Ok(())
+}
+
+/// Makes the host's bookings wait for each other until `tx` ends: on
+/// PostgreSQL a lock on the host's profile row; on SQLite the write gate
+/// `tx` holds already does it.
+pub async fn lock_host(tx: &mut Tx, host: &UserScope) -> DbResult<()> {
+    if tx.backend() == Backend::Postgres {
+        sqlx::query(
+            "SELECT user_id FROM booking_profiles WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+        )
+        .bind(host.tenant.tenant())
+        .bind(host.user_id().to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A booking as stored (without its manage token, which only the attendee has).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booking {
+    pub id: BookingId,
+    pub host: UserScope,
+    pub event_type: Option<EventTypeId>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub buffer_before: u32,
+    pub buffer_after: u32,
+    pub confirmed: bool,
+    pub attendee_name: String,
+    pub attendee_email: String,
+    pub attendee_phone: Option<String>,
+    pub attendee_time_zone: String,
+    pub purpose: Option<String>,
+    pub request_hash: Option<String>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    tenant_id: String,
+    host_user_id: String,
+    event_type_id: Option<String>,
+    starts_at: i64,
+    ends_at: i64,
+    buffer_before_minutes: i64,
+    buffer_after_minutes: i64,
+    status: String,
+    attendee_name: String,
+    attendee_email: String,
+    attendee_phone: Option<String>,
+    attendee_time_zone: String,
+    purpose: Option<String>,
+    request_hash: Option<String>,
+}
+
+const COLUMNS: &str = "id, tenant_id, host_user_id, event_type_id, starts_at, ends_at, \
+     buffer_before_minutes, buffer_after_minutes, status, attendee_name, attendee_email, \
+     attendee_phone, attendee_time_zone, purpose, request_hash";
+
+impl TryFrom<Row> for Booking {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<Self> {
+        let minutes =
+            |v: i64| u32::try_from(v).map_err(|_| DbError::Corrupt(format!("buffer {v}")));
+        Ok(Booking {
+            id: parse_id(&r.id)?,
+            host: UserScope::new(
+                TenantScope::new(parse_id(&r.tenant_id)?),
+                parse_id(&r.host_user_id)?,
+            ),
+            event_type: r.event_type_id.as_deref().map(parse_id).transpose()?,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            buffer_before: minutes(r.buffer_before_minutes)?,
+            buffer_after: minutes(r.buffer_after_minutes)?,
+            confirmed: r.status == "confirmed",
+            attendee_name: r.attendee_name,
+            attendee_email: r.attendee_email,
+            attendee_phone: r.attendee_phone,
+            attendee_time_zone: r.attendee_time_zone,
+            purpose: r.purpose,
+            request_hash: r.request_hash,
+        })
+    }
+}
+
+/// The host's confirmed bookings that overlap `[from, to)`.
+pub async fn confirmed_between<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    host: &UserScope,
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<Booking>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE tenant_id = $1 AND host_user_id = $2 \
+         AND status = 'confirmed' AND starts_at < $4 AND ends_at > $3 ORDER BY starts_at"
+    ))
+    .bind(host.tenant.tenant())
+    .bind(host.user_id().to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Booking::try_from).collect()
+}
+
+/// The booking made earlier in the tenant with this idempotency key.
+pub async fn by_idempotency_key<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    key: &str,
+) -> DbResult<Option<Booking>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE tenant_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(scope.tenant())
+    .bind(key)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Booking::try_from).transpose()
+}
