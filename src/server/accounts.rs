@@ -17,7 +17,7 @@ use crate::server::platform::db::{
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Vault;
 use crate::server::platform::vault::{Holder, Secret};
-use std::str::FromStr;
+use crate::server::validate::{check_time_zone, normalize_email};
 use std::sync::Arc;
 
 /// What accounts, sessions and invites use.
@@ -36,36 +36,12 @@ pub struct Accounts {
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
-pub fn normalize_email(raw: &str) -> AppResult<String> {
-    let email = raw.trim().to_lowercase();
-    let valid = email.len() <= passwords::MAX_EMAIL_LEN
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        })
-        && !email.chars().any(char::is_whitespace);
-    if valid {
-        Ok(email)
-    } else {
-        Err(AppError::Invalid(Flash::InvalidEmail))
-    }
-}
-
 fn check_len(value: &str, flash: Flash) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 100 {
         return Err(AppError::Invalid(flash));
     }
     Ok(v.to_owned())
-}
-
-pub fn check_time_zone(tz: &str) -> AppResult<String> {
-    chrono_tz::Tz::from_str(tz.trim())
-        .map(|z| z.name().to_owned())
-        .map_err(|_| AppError::Invalid(Flash::InvalidTimeZone))
 }
 
 /// A session token for the browser, and when it ends.
@@ -546,32 +522,6 @@ pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_are_normalized_and_checked() {
-        assert_eq!(
-            normalize_email("  Alice@Example.COM ").unwrap(),
-            "alice@example.com"
-        );
-        for bad in [
-            "",
-            "alice",
-            "@x.com",
-            "a@b",
-            "a@.com",
-            "a@com.",
-            "a b@x.com",
-            "a@b@c.com",
-        ] {
-            assert!(normalize_email(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn time_zones_are_iana_names() {
-        assert_eq!(check_time_zone("Europe/Berlin").unwrap(), "Europe/Berlin");
-        assert!(check_time_zone("Mars/Olympus").is_err());
-    }
 
     #[test]
     fn names_are_bounded() {

@@ -14,4 +14,5 @@ pub mod jobs;
 pub mod meetings;
 pub mod platform;
 pub mod providers;
+pub mod validate;
 pub mod webhooks;

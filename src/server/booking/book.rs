@@ -7,13 +7,13 @@
 use super::availability::{self, local_date, nearest, Booked, Query, Span};
 use super::profiles;
 use crate::model::BookingId;
-use crate::server::accounts::{check_time_zone, normalize_email};
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
 use crate::server::platform::db::meetings as meetings_repo;
 use crate::server::platform::db::{Db, DbError, Duplicate, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
+use crate::server::validate::{check_time_zone, normalize_email};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How far ahead alternatives are looked for.
