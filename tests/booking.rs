@@ -13,6 +13,19 @@ use calbridge::server::platform::db::booking as repo;
 use calbridge::server::platform::db::bookings;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 
+async fn seed_demo(app: &common::TestApp) {
+    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
+        .await
+        .unwrap();
+}
+
+async fn host(
+    pool: &sqlx::AnyPool,
+    slug: &str,
+) -> calbridge::server::platform::db::booking::Profile {
+    profiles::host_by_slug(pool, slug).await.unwrap().unwrap()
+}
+
 /// The Monday at least a week from now.
 fn next_monday() -> NaiveDate {
     let mut day = Utc::now().date_naive() + Duration::days(7);
@@ -24,9 +37,7 @@ fn next_monday() -> NaiveDate {
 
 async fn demo_hosts_can_be_booked_at_once(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let pool = app.state.db.pool();
 
     let alice = profiles::host_by_slug(pool, "Alice")
@@ -87,14 +98,9 @@ async fn demo_hosts_can_be_booked_at_once(backend: common::Backend) {
 
 async fn event_types_are_edited_only_by_their_host(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let pool = app.state.db.pool();
-    let alice = profiles::host_by_slug(pool, "alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = host(pool, "alice").await;
     let bob = profiles::host_by_slug(pool, "bob").await.unwrap().unwrap();
     let intro = repo::event_types_of(pool, &alice.owner)
         .await
@@ -203,9 +209,7 @@ fn now() -> i64 {
 
 async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let start = alice_at(10, 0);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
@@ -234,10 +238,7 @@ async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backe
         }
     }
     assert_eq!((made, taken), (1, 99));
-    let alice = profiles::host_by_slug(app.state.db.pool(), "alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = host(app.state.db.pool(), "alice").await;
     let stored = bookings::confirmed_between(app.state.db.pool(), &alice.owner, start, start + 1)
         .await
         .unwrap();
@@ -247,9 +248,7 @@ async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backe
 
 async fn only_offered_slots_can_be_booked(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let db = &app.state.db;
     let off_grid = alice_at(10, 10);
     match book(db, now(), None, &request(off_grid, "a@example.com", None)).await {
@@ -322,9 +321,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
 
 async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let db = &app.state.db;
     let first = book(
         db,
@@ -355,10 +352,7 @@ async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::B
         matches!(different, Err(BookError::KeyReused)),
         "{different:?}"
     );
-    let alice = profiles::host_by_slug(db.pool(), "alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = host(db.pool(), "alice").await;
     let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
         .await
         .unwrap();
@@ -372,9 +366,7 @@ async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::B
 
 async fn bad_attendee_details_name_their_field(backend: common::Backend) {
     let app = start_app!(backend);
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
+    seed_demo(&app).await;
     let db = &app.state.db;
     let base = || request(alice_at(9, 0), "a@example.com", None);
     let cases: [(BookingRequest<'_>, &str); 5] = [
@@ -432,10 +424,7 @@ async fn bad_attendee_details_name_their_field(backend: common::Backend) {
             other => panic!("{expected}: {other:?}"),
         }
     }
-    let alice = profiles::host_by_slug(db.pool(), "alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = host(db.pool(), "alice").await;
     let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
         .await
         .unwrap();
