@@ -7,7 +7,7 @@ mod common;
 use calbridge::model::EventLocation;
 use calbridge::server::accounts;
 use calbridge::server::booking::availability::{self, Query};
-use calbridge::server::booking::book::{book, Attendee, BookError, BookingRequest};
+use calbridge::server::booking::book::{book, Attendee, BookError, BookingRequest, Confirmed};
 use calbridge::server::booking::profiles;
 use calbridge::server::platform::db::booking as repo;
 use calbridge::server::platform::db::bookings;
@@ -207,6 +207,16 @@ fn now() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// Books alice's intro at `start` for `email`, now, from the public page.
+async fn book_alice(
+    db: &calbridge::server::platform::db::Db,
+    start: i64,
+    email: &str,
+    key: Option<&str>,
+) -> Result<Confirmed, BookError> {
+    book(db, now(), None, &request(start, email, key)).await
+}
+
 async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backend) {
     let app = start_app!(backend);
     seed_demo(&app).await;
@@ -251,7 +261,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
     seed_demo(&app).await;
     let db = &app.state.db;
     let off_grid = alice_at(10, 10);
-    match book(db, now(), None, &request(off_grid, "a@example.com", None)).await {
+    match book_alice(db, off_grid, "a@example.com", None).await {
         Err(BookError::NotASlot { alternatives }) => {
             let starts: Vec<i64> = alternatives.iter().map(|s| s.start).collect();
             assert_eq!(
@@ -266,7 +276,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
         alice_at(16, 45),
         alice_at(10, 0) - 2 * 86_400_000,
     ] {
-        let result = book(db, now(), None, &request(outside, "a@example.com", None)).await;
+        let result = book_alice(db, outside, "a@example.com", None).await;
         assert!(
             matches!(result, Err(BookError::NotASlot { .. })),
             "{outside}: {result:?}"
@@ -274,13 +284,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
     }
     // In the past, though on the grid of a working day.
     let two_weeks_earlier = alice_at(10, 0) - 14 * 86_400_000;
-    let result = book(
-        db,
-        now(),
-        None,
-        &request(two_weeks_earlier, "a@example.com", None),
-    )
-    .await;
+    let result = book_alice(db, two_weeks_earlier, "a@example.com", None).await;
     assert!(matches!(result, Err(BookError::NotASlot { .. })));
     let unknown = BookingRequest {
         event_type: "nope",
@@ -292,30 +296,14 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
     ));
 
     // A booked slot is taken; the one after it is still free.
-    book(
-        db,
-        now(),
-        None,
-        &request(alice_at(11, 0), "a@example.com", None),
-    )
-    .await
-    .unwrap();
-    let result = book(
-        db,
-        now(),
-        None,
-        &request(alice_at(11, 0), "b@example.com", None),
-    )
-    .await;
+    book_alice(db, alice_at(11, 0), "a@example.com", None)
+        .await
+        .unwrap();
+    let result = book_alice(db, alice_at(11, 0), "b@example.com", None).await;
     assert!(matches!(result, Err(BookError::SlotTaken { .. })));
-    book(
-        db,
-        now(),
-        None,
-        &request(alice_at(11, 30), "b@example.com", None),
-    )
-    .await
-    .unwrap();
+    book_alice(db, alice_at(11, 30), "b@example.com", None)
+        .await
+        .unwrap();
     app.stop().await;
 }
 
@@ -323,31 +311,15 @@ async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::B
     let app = start_app!(backend);
     seed_demo(&app).await;
     let db = &app.state.db;
-    let first = book(
-        db,
-        now(),
-        None,
-        &request(alice_at(14, 0), "a@example.com", Some("k-1")),
-    )
-    .await
-    .unwrap();
-    let again = book(
-        db,
-        now(),
-        None,
-        &request(alice_at(14, 0), "a@example.com", Some("k-1")),
-    )
-    .await
-    .unwrap();
+    let first = book_alice(db, alice_at(14, 0), "a@example.com", Some("k-1"))
+        .await
+        .unwrap();
+    let again = book_alice(db, alice_at(14, 0), "a@example.com", Some("k-1"))
+        .await
+        .unwrap();
     assert_eq!(again.booking.id, first.booking.id);
     assert!(again.manage_token.is_none());
-    let different = book(
-        db,
-        now(),
-        None,
-        &request(alice_at(15, 0), "a@example.com", Some("k-1")),
-    )
-    .await;
+    let different = book_alice(db, alice_at(15, 0), "a@example.com", Some("k-1")).await;
     assert!(
         matches!(different, Err(BookError::KeyReused)),
         "{different:?}"
