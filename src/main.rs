@@ -1,10 +1,10 @@
 //! The `calbridge` binary: `serve` (default), `migrate`, `rotate-key`,
-//! `create-admin`.
+//! `create-admin`, `api-key create`.
 
 use calbridge::server::accounts;
 use calbridge::server::app_state::{build_state, AppState};
 use calbridge::server::http;
-use calbridge::server::platform::config::{Cli, Command, Config};
+use calbridge::server::platform::config::{ApiKeyCommand, Cli, Command, Config};
 use calbridge::server::platform::observability;
 use clap::Parser;
 use leptos::config::{get_configuration, LeptosOptions};
@@ -196,6 +196,34 @@ async fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(format!("create-admin: {}", e.public_message())),
+            }
+        }
+        Command::ApiKey {
+            action:
+                ApiKeyCommand::Create {
+                    email,
+                    name,
+                    scopes,
+                },
+        } => {
+            let state = match open_state(&config).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match calbridge::server::api_keys::create_for_admin(
+                &state.api_keys,
+                &email,
+                &name,
+                &scopes,
+            )
+            .await
+            {
+                // Only the key on stdout, so a script can capture it.
+                Ok(key) => {
+                    println!("{key}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("api-key create: {e}")),
             }
         }
     }

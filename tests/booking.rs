@@ -4,36 +4,17 @@
 
 mod common;
 
+use common::booking::{alice_at, host, next_monday, seed_demo};
+
 use calbridge::model::EventLocation;
-use calbridge::server::accounts;
 use calbridge::server::booking::availability::{self, Query};
-use calbridge::server::booking::book::{book, Attendee, BookError, BookingRequest, Confirmed};
+use calbridge::server::booking::book::{book, Attendee, BookingRequest, Placed};
+use calbridge::server::booking::error::BookError;
 use calbridge::server::booking::profiles;
+use calbridge::server::booking::Bookings;
 use calbridge::server::platform::db::booking as repo;
 use calbridge::server::platform::db::bookings;
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
-
-async fn seed_demo(app: &common::TestApp) {
-    accounts::seed_demo(&app.state.accounts, Some(common::PASSWORD))
-        .await
-        .unwrap();
-}
-
-async fn host(
-    pool: &sqlx::AnyPool,
-    slug: &str,
-) -> calbridge::server::platform::db::booking::Profile {
-    profiles::host_by_slug(pool, slug).await.unwrap().unwrap()
-}
-
-/// The Monday at least a week from now.
-fn next_monday() -> NaiveDate {
-    let mut day = Utc::now().date_naive() + Duration::days(7);
-    while day.weekday() != Weekday::Mon {
-        day = day.succ_opt().unwrap();
-    }
-    day
-}
+use chrono::{Duration, NaiveDate, Utc};
 
 async fn demo_hosts_can_be_booked_at_once(backend: common::Backend) {
     let app = start_app!(backend);
@@ -182,11 +163,6 @@ on_both_backends!(
     event_types_are_edited_only_by_their_host
 );
 
-/// Alice's demo intro at `hh:mm` Berlin time on the Monday at least a week ahead.
-fn alice_at(hour: u16, minute: u16) -> i64 {
-    availability::instant(chrono_tz::Europe::Berlin, next_monday(), hour * 60 + minute)
-}
-
 fn request<'a>(start: i64, email: &'a str, key: Option<&'a str>) -> BookingRequest<'a> {
     BookingRequest {
         host: "alice",
@@ -196,25 +172,21 @@ fn request<'a>(start: i64, email: &'a str, key: Option<&'a str>) -> BookingReque
             name: "Visitor",
             email,
             phone: Some("+1 212 555 0100"),
-            time_zone: "America/New_York",
+            time_zone: Some("America/New_York"),
         },
         purpose: Some("A first talk"),
         idempotency_key: key,
     }
 }
 
-fn now() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
 /// Books alice's intro at `start` for `email`, now, from the public page.
 async fn book_alice(
-    db: &calbridge::server::platform::db::Db,
+    bookings: &Bookings,
     start: i64,
     email: &str,
     key: Option<&str>,
-) -> Result<Confirmed, BookError> {
-    book(db, now(), None, &request(start, email, key)).await
+) -> Result<Placed, BookError> {
+    book(bookings, None, &request(start, email, key)).await
 }
 
 async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backend) {
@@ -223,10 +195,10 @@ async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backe
     let start = alice_at(10, 0);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
-            let db = app.state.db.clone();
+            let bookings = app.state.bookings.clone();
             tokio::spawn(async move {
                 let email = format!("visitor{i}@example.com");
-                book(&db, now(), None, &request(start, &email, None)).await
+                book(&bookings, None, &request(start, &email, None)).await
             })
         })
         .collect();
@@ -237,12 +209,12 @@ async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backe
                 made += 1;
                 assert_eq!(confirmed.booking.starts_at, start);
                 assert_eq!(confirmed.booking.ends_at - start, 30 * 60_000);
-                assert!(confirmed.manage_token.is_some());
+                assert!(confirmed.manage_url.is_some());
             }
             Err(BookError::SlotTaken { alternatives }) => {
                 taken += 1;
                 assert!(!alternatives.is_empty());
-                assert!(alternatives.iter().all(|s| s.start != start));
+                assert!(alternatives.iter().all(|s| s.span.start != start));
             }
             Err(other) => panic!("unexpected {other:?}"),
         }
@@ -259,11 +231,11 @@ async fn a_hundred_requests_for_one_slot_make_one_booking(backend: common::Backe
 async fn only_offered_slots_can_be_booked(backend: common::Backend) {
     let app = start_app!(backend);
     seed_demo(&app).await;
-    let db = &app.state.db;
+    let db = &app.state.bookings;
     let off_grid = alice_at(10, 10);
     match book_alice(db, off_grid, "a@example.com", None).await {
         Err(BookError::NotASlot { alternatives }) => {
-            let starts: Vec<i64> = alternatives.iter().map(|s| s.start).collect();
+            let starts: Vec<i64> = alternatives.iter().map(|s| s.span.start).collect();
             assert_eq!(
                 starts,
                 vec![alice_at(9, 30), alice_at(10, 0), alice_at(10, 30)]
@@ -291,7 +263,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
         ..request(alice_at(10, 0), "a@example.com", None)
     };
     assert!(matches!(
-        book(db, now(), None, &unknown).await,
+        book(db, None, &unknown).await,
         Err(BookError::NotFound)
     ));
 
@@ -310,7 +282,7 @@ async fn only_offered_slots_can_be_booked(backend: common::Backend) {
 async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::Backend) {
     let app = start_app!(backend);
     seed_demo(&app).await;
-    let db = &app.state.db;
+    let db = &app.state.bookings;
     let first = book_alice(db, alice_at(14, 0), "a@example.com", Some("k-1"))
         .await
         .unwrap();
@@ -318,16 +290,21 @@ async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::B
         .await
         .unwrap();
     assert_eq!(again.booking.id, first.booking.id);
-    assert!(again.manage_token.is_none());
+    assert!(first.manage_url.is_some());
+    assert_eq!(
+        again.manage_url, first.manage_url,
+        "the same manage link again"
+    );
     let different = book_alice(db, alice_at(15, 0), "a@example.com", Some("k-1")).await;
     assert!(
         matches!(different, Err(BookError::KeyReused)),
         "{different:?}"
     );
-    let alice = host(db.pool(), "alice").await;
-    let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
-        .await
-        .unwrap();
+    let alice = host(db.db.pool(), "alice").await;
+    let day =
+        bookings::confirmed_between(db.db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
+            .await
+            .unwrap();
     assert_eq!(
         day.len(),
         1,
@@ -339,7 +316,7 @@ async fn a_repeated_idempotency_key_returns_the_first_booking(backend: common::B
 async fn bad_attendee_details_name_their_field(backend: common::Backend) {
     let app = start_app!(backend);
     seed_demo(&app).await;
-    let db = &app.state.db;
+    let db = &app.state.bookings;
     let base = || request(alice_at(9, 0), "a@example.com", None);
     let cases: [(BookingRequest<'_>, &str); 5] = [
         (
@@ -375,7 +352,7 @@ async fn bad_attendee_details_name_their_field(backend: common::Backend) {
         (
             BookingRequest {
                 attendee: Attendee {
-                    time_zone: "Mars/Olympus",
+                    time_zone: Some("Mars/Olympus"),
                     ..base().attendee
                 },
                 ..base()
@@ -391,15 +368,16 @@ async fn bad_attendee_details_name_their_field(backend: common::Backend) {
         ),
     ];
     for (bad, expected) in cases {
-        match book(db, now(), None, &bad).await {
+        match book(db, None, &bad).await {
             Err(BookError::Invalid { field, .. }) => assert_eq!(field, expected),
             other => panic!("{expected}: {other:?}"),
         }
     }
-    let alice = host(db.pool(), "alice").await;
-    let day = bookings::confirmed_between(db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
-        .await
-        .unwrap();
+    let alice = host(db.db.pool(), "alice").await;
+    let day =
+        bookings::confirmed_between(db.db.pool(), &alice.owner, alice_at(0, 0), alice_at(23, 0))
+            .await
+            .unwrap();
     assert!(day.is_empty(), "bad input books nothing");
     app.stop().await;
 }

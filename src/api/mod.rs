@@ -3,6 +3,7 @@
 //! each domain's `forms`.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod connections;
 #[cfg(feature = "ssr")]
 pub mod form;
@@ -80,6 +81,11 @@ pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
         .route(
             paths::DISCARD_JOB.template(),
             post(operations::forms::discard_job),
+        )
+        .route(paths::CREATE_API_KEY, post(api_keys::forms::create_api_key))
+        .route(
+            paths::REVOKE_API_KEY.template(),
+            post(api_keys::forms::revoke_api_key),
         )
 }
 

@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>
                     <Route path=path!("admin/jobs") view=pages::admin::jobs::AdminJobsPage/>
                     <Route path=path!("admin/webhooks") view=pages::admin::webhooks::AdminWebhooksPage/>
+                    <Route path=path!("admin/api-keys") view=pages::admin::api_keys::AdminApiKeysPage/>
                 </ParentRoute>
             </Routes>
         </Router>

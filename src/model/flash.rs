@@ -92,6 +92,10 @@ flash_messages! {
     SlotTaken = "slot_taken" => "That time was just booked by someone else; choose another.",
     BookingSlugTaken = "booking_slug_taken" => "That booking page address is taken; choose another.",
     EventTypeSlugTaken = "event_type_slug_taken" => "You already have an event type with that address.",
+    ApiKeyCreated = "api_key_created" => "API key created. Copy it now: it is not shown again.",
+    ApiKeyRevoked = "api_key_revoked" => "API key revoked. Requests with it are refused from now on.",
+    InvalidApiKeyName = "invalid_api_key_name" => "Name the key with 1 to 100 characters.",
+    InvalidScopes = "invalid_scopes" => "Choose at least one scope for the key.",
     SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",
     Internal = "internal" => "Something went wrong on our side. Please try again.",
 }

@@ -90,6 +90,11 @@ typed_id!(
     BookingId
 );
 
+typed_id!(
+    /// A tenant's key for the machine API (`/api/v1`, `/mcp`).
+    ApiKeyId
+);
+
 /// One calendar of a provider account, named by the provider (Google: the
 /// calendar's id, often an email address; Graph: an opaque id). Not a UUID:
 /// calbridge does not choose it.

@@ -35,6 +35,7 @@ pub const ADMIN_CONNECTIONS: &str = "/admin/connections";
 pub const ADMIN_WEBHOOKS: &str = "/admin/webhooks";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const ADMIN_APPS: &str = "/admin/apps";
+pub const ADMIN_API_KEYS: &str = "/admin/api-keys";
 /// The provider sandbox's panel (served outside the Leptos app).
 pub const SANDBOX: &str = "/sandbox";
 
@@ -50,6 +51,7 @@ pub const PAGES: &[&str] = &[
     ADMIN_WEBHOOKS,
     ADMIN_JOBS,
     ADMIN_APPS,
+    ADMIN_API_KEYS,
 ];
 
 /// Pages without an island. They load no WASM at all (only the page and its
@@ -62,12 +64,22 @@ pub const WITHOUT_ISLANDS: &[&str] = &[
     ADMIN_CONNECTIONS,
     ADMIN_WEBHOOKS,
     ADMIN_JOBS,
+    ADMIN_API_KEYS,
 ];
 
 /// Whether the page at `path` loads the WASM that hydrates its islands.
 pub fn loads_wasm(path: &str) -> bool {
     !WITHOUT_ISLANDS.contains(&path)
 }
+
+// Booking pages (public: a visitor needs no account).
+pub const BOOK: &str = "/book";
+/// The attendee's page for one booking (`?token=` from the confirmation).
+pub const MANAGE_BOOKING: PathWithId = PathWithId("/booking/{id}");
+
+// The machine API (API keys) and the MCP server for AI agents.
+pub const API_V1: &str = "/api/v1";
+pub const MCP: &str = "/mcp";
 
 // The live stream of meeting changes (server-sent events).
 pub const LIVE: &str = "/api/live";
@@ -100,6 +112,9 @@ pub const DISCARD_JOB: PathWithId = PathWithId("/admin/jobs/{id}/discard");
 pub const SAVE_OAUTH_APP: &str = ADMIN_APPS;
 pub const TEST_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/test");
 pub const DELETE_OAUTH_APP: PathWithId = PathWithId("/admin/apps/{id}/delete");
+/// Creating an API key posts to its page.
+pub const CREATE_API_KEY: &str = ADMIN_API_KEYS;
+pub const REVOKE_API_KEY: PathWithId = PathWithId("/admin/api-keys/{id}/revoke");
 
 // Provider webhooks (registered at the providers as absolute URLs).
 pub const WEBHOOK_CALENDLY: PathWithId = PathWithId("/webhooks/calendly/{id}");

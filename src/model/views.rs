@@ -1,6 +1,8 @@
 //! The view structs server functions return, and the small enums they carry.
 
-use super::{CalendarId, ConnectionId, InviteId, JobId, MeetingId, UserId, WebhookEventId};
+use super::{
+    ApiKeyId, CalendarId, ConnectionId, InviteId, JobId, MeetingId, UserId, WebhookEventId,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -520,6 +522,72 @@ impl FromStr for EventLocation {
             .find(|l| l.as_str() == s)
             .ok_or_else(|| format!("unknown location '{s}'"))
     }
+}
+
+/// What an API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ApiScope {
+    /// List hosts and read their free slots.
+    AvailabilityRead,
+    /// Create, cancel and reschedule bookings.
+    BookingsWrite,
+}
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 2] = [ApiScope::AvailabilityRead, ApiScope::BookingsWrite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::AvailabilityRead => "availability:read",
+            ApiScope::BookingsWrite => "bookings:write",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            ApiScope::AvailabilityRead => "List hosts and read free slots",
+            ApiScope::BookingsWrite => "Book, cancel and reschedule",
+        }
+    }
+}
+
+impl FromStr for ApiScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApiScope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s.trim())
+            .ok_or_else(|| format!("unknown scope '{s}' (use availability:read or bookings:write)"))
+    }
+}
+
+/// One row on `/admin/api-keys` (never the key itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+    pub created_by: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// `/admin/api-keys`: the tenant's keys, and a key just created (shown to
+/// its creator on this one page load, never again).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeysPage {
+    pub keys: Vec<ApiKeyView>,
+    pub created: Option<CreatedApiKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub name: String,
+    pub key: String,
 }
 
 /// The logged-in user as the UI sees them.

@@ -4,7 +4,9 @@
 
 use crate::server::accounts::Accounts;
 use crate::server::admin::Admin;
+use crate::server::api_keys::ApiKeys;
 use crate::server::auth::throttle::LoginThrottle;
+use crate::server::booking::Bookings;
 use crate::server::connections::oauth_apps::OAuthApps;
 use crate::server::connections::routes::CalendlyRoutes;
 use crate::server::connections::tokens::TokenManager;
@@ -56,6 +58,8 @@ pub struct Components {
     pub accounts: Accounts,
     pub receivers: Receivers,
     pub admin: Admin,
+    pub bookings: Bookings,
+    pub api_keys: ApiKeys,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -206,8 +210,21 @@ pub async fn build_state(
         jobs: jobs.clone(),
         retention: config.retention,
     };
+    let bookings = Bookings {
+        db: db.clone(),
+        vault: vault.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+    };
+    let api_keys = ApiKeys {
+        db: db.clone(),
+        vault: vault.clone(),
+        clock: clock.clone(),
+    };
     Ok(AppState(Arc::new(Components {
         admin,
+        bookings,
+        api_keys,
         config,
         db,
         vault,

@@ -2,6 +2,7 @@
 //! SQLite or on PostgreSQL (own schema per test).
 #![allow(dead_code)]
 
+pub mod booking;
 pub mod connect;
 pub mod process;
 pub mod sandbox;

@@ -5,14 +5,17 @@
 //! SQLite: the write gate), with PostgreSQL's exclusion constraint behind it.
 
 use super::availability::{self, local_date, nearest, Booked, Query, Span};
-use super::profiles;
+use super::error::{BookError, FreeSlot};
+use super::slots::{self, host_and_type, ANY_HOST};
+use super::{profiles, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
 use crate::server::platform::db::meetings as meetings_repo;
-use crate::server::platform::db::{Db, DbError, Duplicate, TenantScope};
+use crate::server::platform::db::{DbError, Duplicate, TenantScope, UserScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
+use crate::server::platform::vault::Secret;
 use crate::server::validate::{check_time_zone, normalize_email};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -26,12 +29,13 @@ pub struct Attendee<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub phone: Option<&'a str>,
-    /// IANA zone the attendee reads times in.
-    pub time_zone: &'a str,
+    /// IANA zone the attendee reads times in (none: the host's).
+    pub time_zone: Option<&'a str>,
 }
 
 pub struct BookingRequest<'a> {
-    /// The host's public slug and the event type's slug.
+    /// The host's public slug ([`ANY_HOST`]: whichever host of the tenant is
+    /// free, fewest bookings first) and the event type's slug.
     pub host: &'a str,
     pub event_type: &'a str,
     /// Unix ms.
@@ -42,47 +46,30 @@ pub struct BookingRequest<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BookError {
-    #[error("no such host or event type")]
-    NotFound,
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: &'static str,
-    },
-    /// Not a start availability offers (off the grid, outside hours, too
-    /// soon, too far ahead).
-    #[error("not a bookable slot")]
-    NotASlot { alternatives: Vec<Span> },
-    /// A slot, but someone else has it now.
-    #[error("slot taken")]
-    SlotTaken { alternatives: Vec<Span> },
-    #[error("the idempotency key was used for a different request")]
-    KeyReused,
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
-impl From<DbError> for BookError {
-    fn from(e: DbError) -> Self {
-        BookError::App(e.into())
-    }
-}
-
-/// A booking made (or, for a repeated idempotency key, found).
+/// A booking as its attendee or the API sees it.
 #[derive(Debug)]
-pub struct Confirmed {
+pub struct Placed {
     pub booking: Booking,
-    /// The attendee's manage-link token; only when the booking was made now.
-    pub manage_token: Option<String>,
+    pub host: Profile,
+    /// Gone if the host deleted it since.
+    pub event_type: Option<EventType>,
+    /// The attendee's link to see, cancel or reschedule it.
+    pub manage_url: Option<String>,
+}
+
+/// Who asks about a booking: an API key of its tenant, or the attendee
+/// with the manage link's token.
+#[derive(Clone, Copy)]
+pub enum Access<'a> {
+    Tenant(&'a TenantScope),
+    ManageToken(&'a str),
 }
 
 struct Checked {
     name: String,
     email: String,
     phone: Option<String>,
-    time_zone: String,
+    time_zone: Option<String>,
     purpose: Option<String>,
 }
 
@@ -114,12 +101,18 @@ fn check(request: &BookingRequest<'_>) -> Result<Checked, BookError> {
             ));
         }
     }
-    let time_zone = check_time_zone(a.time_zone).map_err(|_| {
-        invalid(
-            "attendee.time_zone",
-            "Use an IANA time zone like Europe/Berlin.",
-        )
-    })?;
+    let time_zone = a
+        .time_zone
+        .map(str::trim)
+        .filter(|z| !z.is_empty())
+        .map(check_time_zone)
+        .transpose()
+        .map_err(|_| {
+            invalid(
+                "attendee.time_zone",
+                "Use an IANA time zone like Europe/Berlin.",
+            )
+        })?;
     let purpose = request.purpose.map(str::trim).filter(|p| !p.is_empty());
     if purpose.is_some_and(|p| p.chars().count() > 1000) {
         return Err(invalid(
@@ -160,30 +153,11 @@ fn request_hash(request: &BookingRequest<'_>, checked: &Checked) -> String {
     token_hash(&canonical.to_string())
 }
 
-/// The host and event type a request names; `tenant` (an API key's) must
-/// own them when given.
-async fn host_and_type(
-    db: &Db,
-    tenant: Option<&TenantScope>,
-    request: &BookingRequest<'_>,
-) -> Result<(Profile, EventType), BookError> {
-    let profile = profiles::host_by_slug(db.pool(), request.host)
-        .await?
-        .filter(|p| tenant.is_none_or(|t| *t == p.owner.tenant))
-        .ok_or(BookError::NotFound)?;
-    let event_type = profiles_repo::event_types_of(db.pool(), &profile.owner)
-        .await?
-        .into_iter()
-        .find(|e| e.slug.eq_ignore_ascii_case(request.event_type))
-        .ok_or(BookError::NotFound)?;
-    Ok((profile, event_type))
-}
-
-/// What availability needs around `start`, and what it answers.
+/// The slots of `start`'s local date and the days after it: `free` with
+/// busy time and bookings taken out, `open` without (to tell a taken slot
+/// from a start that never was one).
 struct Around {
-    /// The slots of the start's local date and the days after it.
     free: Vec<Span>,
-    /// The same days without busy time and bookings.
     open: Vec<Span>,
 }
 
@@ -226,57 +200,122 @@ fn around(
     })
 }
 
-/// Books `request` if its start is a free slot now.
-#[tracing::instrument(skip_all, fields(host = request.host, event_type = request.event_type))]
-pub async fn book(
-    db: &Db,
-    now: i64,
-    tenant: Option<&TenantScope>,
-    request: &BookingRequest<'_>,
-) -> Result<Confirmed, BookError> {
-    let checked = check(request)?;
-    let (profile, event_type) = host_and_type(db, tenant, request).await?;
-    let hash = request_hash(request, &checked);
-    let scope = profile.owner.tenant;
-    if let Some(earlier) = replay(db, &scope, request.idempotency_key, &hash).await? {
-        return Ok(earlier);
-    }
-    // What the check can touch: the start's local day (which began less
-    // than a day before it in any zone), the alternatives' days, and the
-    // buffers around them.
-    let window = (
-        request.start - 2 * DAY_MS,
-        request.start + (ALTERNATIVES_DAYS + 2) * DAY_MS,
-    );
-    let busy: Vec<Span> =
-        meetings_repo::busy_between(db.pool(), &profile.owner, window.0, window.1)
+/// What the check can touch: the start's local day (which began less than
+/// a day before it in any zone), the alternatives' days, and the buffers
+/// around them.
+fn window(start: i64) -> (i64, i64) {
+    (start - 2 * DAY_MS, start + (ALTERNATIVES_DAYS + 2) * DAY_MS)
+}
+
+async fn busy_in(
+    ctx: &Bookings,
+    host: &UserScope,
+    window: (i64, i64),
+) -> Result<Vec<Span>, BookError> {
+    Ok(
+        meetings_repo::busy_between(ctx.db.pool(), host, window.0, window.1)
             .await?
             .into_iter()
             .map(|(s, e)| Span::new(s, e))
-            .collect();
+            .collect(),
+    )
+}
 
-    let mut tx = db.begin_write().await?;
+/// The free slots nearest `start`, as the host's.
+fn alternatives(slots: &Around, start: i64, host: &Profile) -> Vec<FreeSlot> {
+    nearest(&slots.free, start, ALTERNATIVES)
+        .into_iter()
+        .map(|span| FreeSlot {
+            span,
+            host: host.slug.clone(),
+        })
+        .collect()
+}
+
+/// The slot starting at `start` if it is free now; otherwise why not, with
+/// the nearest free ones.
+fn claim(slots: &Around, start: i64, host: &Profile) -> Result<Span, BookError> {
+    if let Some(slot) = slots.free.iter().find(|s| s.start == start) {
+        return Ok(*slot);
+    }
+    let alternatives = alternatives(slots, start, host);
+    Err(if slots.open.iter().any(|s| s.start == start) {
+        BookError::SlotTaken { alternatives }
+    } else {
+        BookError::NotASlot { alternatives }
+    })
+}
+
+/// Books `request` if its start is a free slot now. `tenant` (an API
+/// key's) must own the host; [`ANY_HOST`] needs it.
+#[tracing::instrument(skip_all, fields(host = request.host, event_type = request.event_type))]
+pub async fn book(
+    ctx: &Bookings,
+    tenant: Option<&TenantScope>,
+    request: &BookingRequest<'_>,
+) -> Result<Placed, BookError> {
+    let checked = check(request)?;
+    let hash = request_hash(request, &checked);
+    if request.host.eq_ignore_ascii_case(ANY_HOST) {
+        let tenant = tenant.ok_or(BookError::NotFound)?;
+        if let Some(earlier) = replay(ctx, tenant, request.idempotency_key, &hash).await? {
+            return Ok(earlier);
+        }
+        let mut taken = false;
+        for (profile, event_type) in slots::hosts_for_any(ctx, tenant, request.event_type).await? {
+            match book_with(ctx, profile, event_type, request, &checked, &hash).await {
+                Err(BookError::SlotTaken { .. }) => taken = true,
+                Err(BookError::NotASlot { .. }) => {}
+                other => return other,
+            }
+        }
+        let alternatives = slots::any_host_alternatives(
+            ctx,
+            tenant,
+            request.event_type,
+            request.start,
+            ALTERNATIVES,
+        )
+        .await?;
+        return Err(if taken {
+            BookError::SlotTaken { alternatives }
+        } else {
+            BookError::NotASlot { alternatives }
+        });
+    }
+    let (profile, event_type) =
+        host_and_type(ctx, tenant, request.host, request.event_type).await?;
+    if let Some(earlier) =
+        replay(ctx, &profile.owner.tenant, request.idempotency_key, &hash).await?
+    {
+        return Ok(earlier);
+    }
+    book_with(ctx, profile, event_type, request, &checked, &hash).await
+}
+
+async fn book_with(
+    ctx: &Bookings,
+    profile: Profile,
+    event_type: EventType,
+    request: &BookingRequest<'_>,
+    checked: &Checked,
+    hash: &str,
+) -> Result<Placed, BookError> {
+    let window = window(request.start);
+    let busy = busy_in(ctx, &profile.owner, window).await?;
+    let now = ctx.clock.now_ms();
+    let scope = profile.owner.tenant;
+
+    let mut tx = ctx.db.begin_write().await?;
     repo::lock_host(&mut tx, &profile.owner).await?;
     let bookings = repo::confirmed_between(&mut *tx, &profile.owner, window.0, window.1).await?;
     let slots = around(&profile, &event_type, request.start, now, &busy, &bookings)?;
-    let alternatives = || nearest(&slots.free, request.start, ALTERNATIVES);
-    let Some(slot) = slots
-        .free
-        .iter()
-        .find(|s| s.start == request.start)
-        .copied()
-    else {
-        return Err(if slots.open.iter().any(|s| s.start == request.start) {
-            BookError::SlotTaken {
-                alternatives: alternatives(),
-            }
-        } else {
-            BookError::NotASlot {
-                alternatives: alternatives(),
-            }
-        });
-    };
+    let slot = claim(&slots, request.start, &profile)?;
     let manage_token = random_token();
+    let time_zone = checked
+        .time_zone
+        .clone()
+        .unwrap_or_else(|| profile.time_zone.clone());
     let new = NewBooking {
         id: BookingId::generate(),
         host: &profile.owner,
@@ -288,28 +327,32 @@ pub async fn book(
         attendee_name: &checked.name,
         attendee_email: &checked.email,
         attendee_phone: checked.phone.as_deref(),
-        attendee_time_zone: &checked.time_zone,
+        attendee_time_zone: &time_zone,
         purpose: checked.purpose.as_deref(),
         manage_token_hash: &token_hash(&manage_token),
         idempotency_key: request.idempotency_key,
-        request_hash: &hash,
+        request_hash: hash,
     };
     match repo::insert(&mut *tx, &new).await {
         Ok(()) => {}
         Err(DbError::Conflict(Duplicate::OverlappingBooking)) => {
             return Err(BookError::SlotTaken {
-                alternatives: alternatives(),
+                alternatives: alternatives(&slots, request.start, &profile),
             })
         }
         // The same key won a race on another host's lock.
         Err(DbError::Conflict(Duplicate::IdempotencyKey)) => {
             drop(tx);
-            return replay(db, &scope, request.idempotency_key, &hash)
+            return replay(ctx, &scope, request.idempotency_key, hash)
                 .await?
                 .ok_or(BookError::KeyReused);
         }
         Err(e) => return Err(e.into()),
     }
+    ctx.vault
+        .store(&mut tx, &scope, &Secret::ManageLink(new.id), &manage_token)
+        .await
+        .map_err(AppError::from)?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %new.id, "booked");
     let booking = Booking {
@@ -321,34 +364,140 @@ pub async fn book(
         buffer_before: event_type.buffer_before,
         buffer_after: event_type.buffer_after,
         confirmed: true,
-        attendee_name: checked.name,
-        attendee_email: checked.email,
-        attendee_phone: checked.phone,
-        attendee_time_zone: checked.time_zone,
-        purpose: checked.purpose,
-        request_hash: Some(hash),
+        attendee_name: checked.name.clone(),
+        attendee_email: checked.email.clone(),
+        attendee_phone: checked.phone.clone(),
+        attendee_time_zone: time_zone,
+        purpose: checked.purpose.clone(),
+        request_hash: Some(hash.to_owned()),
     };
-    Ok(Confirmed {
+    Ok(Placed {
+        manage_url: Some(ctx.manage_url(booking.id, &manage_token)),
         booking,
-        manage_token: Some(manage_token),
+        host: profile,
+        event_type: Some(event_type),
     })
 }
 
 /// The earlier booking under `key`: its result again for the same request,
 /// [`BookError::KeyReused`] for another.
 async fn replay(
-    db: &Db,
+    ctx: &Bookings,
     scope: &TenantScope,
     key: Option<&str>,
     hash: &str,
-) -> Result<Option<Confirmed>, BookError> {
+) -> Result<Option<Placed>, BookError> {
     let Some(key) = key else { return Ok(None) };
-    match repo::by_idempotency_key(db.pool(), scope, key).await? {
-        Some(booking) if booking.request_hash.as_deref() == Some(hash) => Ok(Some(Confirmed {
-            booking,
-            manage_token: None,
-        })),
+    match repo::by_idempotency_key(ctx.db.pool(), scope, key).await? {
+        Some(booking) if booking.request_hash.as_deref() == Some(hash) => {
+            Ok(Some(placed(ctx, booking).await?))
+        }
         Some(_) => Err(BookError::KeyReused),
         None => Ok(None),
     }
+}
+
+/// A stored booking with its host and manage link.
+async fn placed(ctx: &Bookings, booking: Booking) -> Result<Placed, BookError> {
+    let host = profiles_repo::profile_of(ctx.db.pool(), &booking.host)
+        .await?
+        .ok_or(BookError::NotFound)?;
+    let event_type = profiles_repo::event_types_of(ctx.db.pool(), &booking.host)
+        .await?
+        .into_iter()
+        .find(|e| Some(e.id) == booking.event_type);
+    let token = ctx
+        .vault
+        .load(
+            ctx.db.pool(),
+            &booking.host.tenant,
+            &Secret::ManageLink(booking.id),
+        )
+        .await
+        .map_err(AppError::from)?;
+    Ok(Placed {
+        manage_url: token.map(|t| ctx.manage_url(booking.id, t.expose())),
+        booking,
+        host,
+        event_type,
+    })
+}
+
+async fn find(ctx: &Bookings, access: Access<'_>, id: BookingId) -> Result<Booking, BookError> {
+    let found = match access {
+        Access::Tenant(scope) => repo::get(ctx.db.pool(), scope, id).await?,
+        Access::ManageToken(token) => {
+            repo::by_manage_token(ctx.db.pool(), id, &token_hash(token)).await?
+        }
+    };
+    found.ok_or(BookError::NotFound)
+}
+
+/// One booking, if `access` may see it.
+pub async fn get(ctx: &Bookings, access: Access<'_>, id: BookingId) -> Result<Placed, BookError> {
+    placed(ctx, find(ctx, access, id).await?).await
+}
+
+/// Cancels a booking (again: no change).
+pub async fn cancel(
+    ctx: &Bookings,
+    access: Access<'_>,
+    id: BookingId,
+) -> Result<Placed, BookError> {
+    let booking = find(ctx, access, id).await?;
+    let mut conn = ctx.db.writer().await?;
+    repo::cancel(&mut *conn, &booking.host.tenant, id).await?;
+    drop(conn);
+    tracing::info!(booking = %id, "booking canceled");
+    get(ctx, Access::Tenant(&booking.host.tenant), id).await
+}
+
+/// Moves a booking to another free slot of its event type, checked and
+/// written under the host's lock like a new booking.
+pub async fn reschedule(
+    ctx: &Bookings,
+    access: Access<'_>,
+    id: BookingId,
+    start: i64,
+) -> Result<Placed, BookError> {
+    let booking = find(ctx, access, id).await?;
+    if !booking.confirmed {
+        return Err(BookError::Canceled);
+    }
+    if booking.starts_at == start {
+        return placed(ctx, booking).await;
+    }
+    let Placed {
+        host: profile,
+        event_type,
+        ..
+    } = placed(ctx, booking.clone()).await?;
+    let event_type = event_type.ok_or(BookError::NotFound)?;
+    let window = window(start);
+    let busy = busy_in(ctx, &booking.host, window).await?;
+    let now = ctx.clock.now_ms();
+
+    let mut tx = ctx.db.begin_write().await?;
+    repo::lock_host(&mut tx, &booking.host).await?;
+    let others: Vec<Booking> = repo::confirmed_between(&mut *tx, &booking.host, window.0, window.1)
+        .await?
+        .into_iter()
+        .filter(|b| b.id != id)
+        .collect();
+    let slots = around(&profile, &event_type, start, now, &busy, &others)?;
+    let slot = claim(&slots, start, &profile)?;
+    match repo::move_to(&mut *tx, &booking.host.tenant, id, slot.start, slot.end).await {
+        Ok(()) => {}
+        Err(DbError::Conflict(Duplicate::OverlappingBooking)) => {
+            return Err(BookError::SlotTaken {
+                alternatives: alternatives(&slots, start, &profile),
+            })
+        }
+        // Canceled meanwhile.
+        Err(DbError::NotFound) => return Err(BookError::Canceled),
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(booking = %id, "booking rescheduled");
+    get(ctx, Access::Tenant(&booking.host.tenant), id).await
 }

@@ -3,4 +3,32 @@
 
 pub mod availability;
 pub mod book;
+pub mod error;
 pub mod profiles;
+pub mod slots;
+pub mod speak;
+
+use crate::server::platform::clock::Clock;
+use crate::server::platform::config::Config;
+use crate::server::platform::db::Db;
+use crate::server::platform::vault::Vault;
+use std::sync::Arc;
+
+/// What the booking service uses.
+#[derive(Clone)]
+pub struct Bookings {
+    pub db: Db,
+    pub vault: Arc<Vault>,
+    pub config: Arc<Config>,
+    pub clock: Arc<Clock>,
+}
+
+impl Bookings {
+    /// The attendee's link to see, cancel or reschedule their booking.
+    pub fn manage_url(&self, id: crate::model::BookingId, token: &str) -> String {
+        self.config.public_link(&format!(
+            "{}?token={token}",
+            crate::model::paths::MANAGE_BOOKING.to(id)
+        ))
+    }
+}

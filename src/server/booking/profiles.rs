@@ -315,6 +315,7 @@ mod tests {
                 crate::server::platform::db::TenantScope::new(crate::model::TenantId::generate()),
                 crate::model::UserId::generate(),
             ),
+            name: "Alice".into(),
             slug: "alice".into(),
             time_zone: "Europe/Berlin".into(),
             weekly_hours: weekly.into(),

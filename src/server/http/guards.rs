@@ -13,8 +13,9 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// Paths that take requests from other origins by design (provider
-/// callbacks); they authenticate by signature instead of cookie.
-const CROSS_ORIGIN_PATHS: &[&str] = &["/webhooks/", "/sandbox/"];
+/// callbacks, the machine API and MCP); they authenticate by signature or
+/// API key, never by cookie.
+const CROSS_ORIGIN_PATHS: &[&str] = &["/webhooks/", "/sandbox/", "/api/v1/", "/mcp"];
 
 pub(super) fn request_origin(headers: &HeaderMap) -> Option<String> {
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {

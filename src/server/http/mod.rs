@@ -3,6 +3,7 @@
 //! middleware, and the mapping of service errors to status codes.
 //! `crate::web` mounts it beside the pages and `api::form_routes`.
 
+pub mod api_v1;
 pub mod client_addr;
 mod error;
 mod extract;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::WEBHOOK_GOOGLE, post(webhooks::google_notification))
         .route(paths::CONNECT_START.template(), get(oauth::start))
         .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
+        .merge(api_v1::routes())
 }
 
 /// Wraps the app's routes (pages included) in the guards and middleware,

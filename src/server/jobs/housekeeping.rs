@@ -1,10 +1,12 @@
 //! Housekeeping, queued by the scheduler about once an hour: expired
 //! sessions and OAuth states go, webhook events older than the retention
 //! period go, and so do secrets whose owner row is gone (PKCE verifiers of
-//! expired states among them). Each run is recorded for the admin page.
+//! expired states among them), and new API keys their creator never came
+//! back for. Each run is recorded for the admin page.
 
 use super::{Enqueue, Job, JobError};
 use crate::server::platform::db::{self, housekeeping as repo, Db};
+use crate::server::platform::vault::API_KEY_REVEAL_MS;
 use std::time::{Duration, Instant};
 
 /// How often housekeeping runs.
@@ -30,7 +32,8 @@ pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
         webhook_events: repo::purge_webhook_events(db, now - retention_ms).await?,
         ..repo::Run::default()
     };
-    run.secrets = repo::purge_orphaned_secrets(db).await?;
+    run.secrets = repo::purge_orphaned_secrets(db).await?
+        + repo::purge_key_reveals(db, now - API_KEY_REVEAL_MS).await?;
     run.finished_at = db::now_ms();
     run.duration_ms = started.elapsed().as_millis() as i64;
     repo::record(db, &run).await?;

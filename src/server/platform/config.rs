@@ -62,6 +62,30 @@ pub enum Command {
         #[arg(long, default_value = "UTC")]
         time_zone: String,
     },
+    /// Manage API keys for the booking API and MCP.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ApiKeyCommand {
+    /// Create a key in the team of an admin; prints only the key.
+    Create {
+        /// An admin of the team the key acts for.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: availability:read, bookings:write.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "availability:read,bookings:write"
+        )]
+        scopes: Vec<crate::model::ApiScope>,
+    },
 }
 
 /// Raw settings as given; [`Config::from_settings`] validates them.

@@ -6,8 +6,11 @@ use super::{TenantScope, UserScope};
 use crate::model::{EventLocation, EventTypeId};
 use sqlx::{Any, Executor, FromRow};
 
+#[derive(Clone, Debug)]
 pub struct Profile {
     pub owner: UserScope,
+    /// The host's display name (their user's name).
+    pub name: String,
     pub slug: String,
     pub time_zone: String,
     /// JSON, see the migration.
@@ -19,6 +22,7 @@ pub struct Profile {
 struct ProfileRow {
     user_id: String,
     tenant_id: String,
+    name: String,
     slug: String,
     time_zone: String,
     weekly_hours: String,
@@ -33,6 +37,7 @@ impl TryFrom<ProfileRow> for Profile {
                 TenantScope::new(parse_id(&r.tenant_id)?),
                 parse_id(&r.user_id)?,
             ),
+            name: r.name,
             slug: r.slug,
             time_zone: r.time_zone,
             weekly_hours: r.weekly_hours,
@@ -41,7 +46,9 @@ impl TryFrom<ProfileRow> for Profile {
     }
 }
 
-const PROFILE_COLUMNS: &str = "user_id, tenant_id, slug, time_zone, weekly_hours, date_overrides";
+/// A profile with its user's name.
+const PROFILE_SELECT: &str = "SELECT p.user_id, p.tenant_id, u.name, p.slug, p.time_zone, \
+     p.weekly_hours, p.date_overrides FROM booking_profiles p JOIN users u ON u.id = p.user_id";
 
 pub struct ProfileFields<'a> {
     pub slug: &'a str,
@@ -82,7 +89,7 @@ pub async fn profile_of<'e, E: Executor<'e, Database = Any>>(
     owner: &UserScope,
 ) -> DbResult<Option<Profile>> {
     let row: Option<ProfileRow> = sqlx::query_as(&format!(
-        "SELECT {PROFILE_COLUMNS} FROM booking_profiles WHERE tenant_id = $1 AND user_id = $2"
+        "{PROFILE_SELECT} WHERE p.tenant_id = $1 AND p.user_id = $2"
     ))
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
@@ -96,12 +103,10 @@ pub async fn profile_by_slug<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     slug: &str,
 ) -> DbResult<Option<Profile>> {
-    let row: Option<ProfileRow> = sqlx::query_as(&format!(
-        "SELECT {PROFILE_COLUMNS} FROM booking_profiles WHERE slug = $1"
-    ))
-    .bind(slug)
-    .fetch_optional(ex)
-    .await?;
+    let row: Option<ProfileRow> = sqlx::query_as(&format!("{PROFILE_SELECT} WHERE p.slug = $1"))
+        .bind(slug)
+        .fetch_optional(ex)
+        .await?;
     row.map(Profile::try_from).transpose()
 }
 
@@ -111,7 +116,7 @@ pub async fn profiles_in_tenant<'e, E: Executor<'e, Database = Any>>(
     scope: &TenantScope,
 ) -> DbResult<Vec<Profile>> {
     let rows: Vec<ProfileRow> = sqlx::query_as(&format!(
-        "SELECT {PROFILE_COLUMNS} FROM booking_profiles WHERE tenant_id = $1 ORDER BY slug"
+        "{PROFILE_SELECT} WHERE p.tenant_id = $1 ORDER BY p.slug"
     ))
     .bind(scope.tenant())
     .fetch_all(ex)

@@ -57,13 +57,20 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(now_ms())
     .execute(ex)
     .await
-    .map_err(|e| match &e {
+    .map_err(|e| match overlap(e) {
+        DbError::Sqlx(e) => on_unique(e, Duplicate::IdempotencyKey),
+        other => other,
+    })?;
+    Ok(())
+}
+
+fn overlap(e: sqlx::Error) -> DbError {
+    match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some(EXCLUSION_VIOLATION) => {
             DbError::Conflict(Duplicate::OverlappingBooking)
         }
-        _ => on_unique(e, Duplicate::IdempotencyKey),
-    })?;
-    Ok(())
+        _ => DbError::Sqlx(e),
+    }
 }
 
 /// Makes the host's bookings wait for each other until `tx` ends: on
@@ -185,4 +192,97 @@ pub async fn by_idempotency_key<'e, E: Executor<'e, Database = Any>>(
     .fetch_optional(ex)
     .await?;
     row.map(Booking::try_from).transpose()
+}
+
+/// A booking of the tenant.
+pub async fn get<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: BookingId,
+) -> DbResult<Option<Booking>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.map(Booking::try_from).transpose()
+}
+
+/// unscoped: the attendee's manage link names the booking and proves
+/// itself with the token (matched by its hash).
+pub async fn by_manage_token<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    id: BookingId,
+    token_hash: &str,
+) -> DbResult<Option<Booking>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE id = $1 AND manage_token_hash = $2"
+    ))
+    .bind(id.to_string())
+    .bind(token_hash)
+    .fetch_optional(ex)
+    .await?;
+    row.map(Booking::try_from).transpose()
+}
+
+/// Cancels a confirmed booking; already canceled is no change.
+pub async fn cancel<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: BookingId,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE bookings SET status = 'canceled', canceled_at = $3, updated_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed'",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(now_ms())
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Moves a confirmed booking; an overlap with another of the host's
+/// bookings is a conflict (PostgreSQL's exclusion constraint).
+pub async fn move_to<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: BookingId,
+    starts_at: i64,
+    ends_at: i64,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE bookings SET starts_at = $3, ends_at = $4, updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed'",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(now_ms())
+    .execute(ex)
+    .await
+    .map_err(overlap)?;
+    super::found(done.rows_affected())
+}
+
+/// How many confirmed bookings each host of the tenant has in `[from, to)`.
+pub async fn counts_between<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT host_user_id, COUNT(*) FROM bookings WHERE tenant_id = $1 \
+         AND status = 'confirmed' AND starts_at < $3 AND ends_at > $2 GROUP BY host_user_id",
+    )
+    .bind(scope.tenant())
+    .bind(from)
+    .bind(to)
+    .fetch_all(ex)
+    .await?)
 }

@@ -77,6 +77,8 @@ const SECRET_OWNERS: &[(&str, &str, &str)] = &[
     ("oauth_state", "oauth_states", "state_hash"),
     ("invite", "invites", "id"),
     ("oauth_app", "oauth_apps", "id"),
+    ("booking", "bookings", "id"),
+    ("api_key", "api_keys", "id"),
 ];
 
 /// unscoped: housekeeping across all tenants (secrets whose owning row is
@@ -93,6 +95,17 @@ pub async fn purge_orphaned_secrets(db: &Db) -> DbResult<i64> {
         total += delete_in_chunks(db, &statement, super::now_ms() - 60_000).await?;
     }
     Ok(total)
+}
+
+/// unscoped: new API keys not picked up by their creator in time.
+pub async fn purge_key_reveals(db: &Db, stored_before: i64) -> DbResult<i64> {
+    delete_in_chunks(
+        db,
+        "DELETE FROM secrets WHERE id IN (SELECT id FROM secrets WHERE owner_kind = 'api_key' \
+         AND purpose = 'reveal' AND updated_at < $1 LIMIT $2)",
+        stored_before,
+    )
+    .await
 }
 
 pub async fn record(db: &Db, run: &Run) -> DbResult<()> {

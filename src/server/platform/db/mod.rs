@@ -3,6 +3,7 @@
 //! once with `$n` placeholders, which both backends accept. Times are stored
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
+pub mod api_keys;
 pub mod booking;
 pub mod bookings;
 pub mod connections;

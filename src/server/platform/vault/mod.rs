@@ -5,7 +5,7 @@
 pub mod crypto;
 mod secret;
 
-pub use secret::{Holder, Secret};
+pub use secret::{Holder, Secret, API_KEY_REVEAL_MS};
 
 use crate::server::platform::db::vault::{self as repo, SecretOwner};
 use crate::server::platform::db::{Db, DbError, TenantScope};

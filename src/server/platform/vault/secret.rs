@@ -3,7 +3,9 @@
 //! associated data of each ciphertext, so a secret copied onto another row
 //! does not decrypt.
 
-use crate::model::{ConnectionId, InviteId, OAuthAppId, Provider, SubscriptionId};
+use crate::model::{
+    ApiKeyId, BookingId, ConnectionId, InviteId, OAuthAppId, Provider, SubscriptionId,
+};
 use crate::server::platform::db::vault::SecretOwner;
 
 /// The row that owns secrets; deleting it forgets all of them.
@@ -15,6 +17,8 @@ pub enum Holder {
     OAuthState(String),
     OAuthApp(OAuthAppId),
     Invite(InviteId),
+    Booking(BookingId),
+    ApiKey(ApiKeyId),
 }
 
 impl Holder {
@@ -25,6 +29,8 @@ impl Holder {
             Holder::OAuthState(_) => "oauth_state",
             Holder::OAuthApp(_) => "oauth_app",
             Holder::Invite(_) => "invite",
+            Holder::Booking(_) => "booking",
+            Holder::ApiKey(_) => "api_key",
         }
     }
 
@@ -35,6 +41,8 @@ impl Holder {
             Holder::OAuthState(hash) => hash.clone(),
             Holder::OAuthApp(id) => id.to_string(),
             Holder::Invite(id) => id.to_string(),
+            Holder::Booking(id) => id.to_string(),
+            Holder::ApiKey(id) => id.to_string(),
         }
     }
 }
@@ -51,7 +59,16 @@ pub enum Secret {
     OAuthClientSecret(OAuthAppId),
     /// The token of an invite's sign-up link.
     InviteLink(InviteId),
+    /// The token of a booking's manage link, so a repeated request (same
+    /// idempotency key) gets the same link back.
+    ManageLink(BookingId),
+    /// A new API key, kept only until its creator's next look at the keys
+    /// page (and at most [`API_KEY_REVEAL_MS`]).
+    ApiKeyReveal(ApiKeyId),
 }
+
+/// How long a new API key stays retrievable for the admin who made it.
+pub const API_KEY_REVEAL_MS: i64 = 10 * 60 * 1000;
 
 impl Secret {
     pub fn holder(&self) -> Holder {
@@ -61,6 +78,8 @@ impl Secret {
             Secret::NotificationSecret(id, _) => Holder::Subscription(*id),
             Secret::OAuthClientSecret(id) => Holder::OAuthApp(*id),
             Secret::InviteLink(id) => Holder::Invite(*id),
+            Secret::ManageLink(id) => Holder::Booking(*id),
+            Secret::ApiKeyReveal(id) => Holder::ApiKey(*id),
         }
     }
 
@@ -74,6 +93,8 @@ impl Secret {
             Secret::NotificationSecret(_, Provider::Microsoft) => "client_state",
             Secret::OAuthClientSecret(_) => "client_secret",
             Secret::InviteLink(_) => "link_token",
+            Secret::ManageLink(_) => "manage_token",
+            Secret::ApiKeyReveal(_) => "reveal",
         }
     }
 
@@ -135,6 +156,16 @@ mod tests {
                 Secret::InviteLink(InviteId(uuid::Uuid::now_v7())),
                 "invite",
                 "link_token",
+            ),
+            (
+                Secret::ManageLink(BookingId(uuid::Uuid::now_v7())),
+                "booking",
+                "manage_token",
+            ),
+            (
+                Secret::ApiKeyReveal(ApiKeyId(uuid::Uuid::now_v7())),
+                "api_key",
+                "reveal",
             ),
         ];
         for (secret, kind, purpose) in cases {

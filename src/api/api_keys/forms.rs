@@ -1,0 +1,66 @@
+//! Creating and revoking API keys: the form posts.
+
+use crate::api::form::{fail, settle, IdPath};
+use crate::model::{paths, with_flash, ApiKeyId, ApiScope, Flash, FlashKind};
+use crate::server::api_keys;
+use crate::server::app_state::AppState;
+use crate::server::auth::AdminCaller;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    name: String,
+    /// Checkboxes: present when ticked.
+    scope_availability_read: Option<String>,
+    scope_bookings_write: Option<String>,
+}
+
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    Form(form): Form<NewKeyForm>,
+) -> Response {
+    let scopes: Vec<ApiScope> = [
+        (
+            form.scope_availability_read.is_some(),
+            ApiScope::AvailabilityRead,
+        ),
+        (form.scope_bookings_write.is_some(), ApiScope::BookingsWrite),
+    ]
+    .into_iter()
+    .filter_map(|(ticked, scope)| ticked.then_some(scope))
+    .collect();
+    let created = api_keys::create(
+        &state.api_keys,
+        admin.0.scope(),
+        Some(admin.0.user.user_id()),
+        &form.name,
+        &scopes,
+        true,
+    )
+    .await;
+    match created {
+        Ok((id, _)) => Redirect::to(&with_flash(
+            &format!("{}?created={id}", paths::ADMIN_API_KEYS),
+            FlashKind::Notice,
+            Flash::ApiKeyCreated,
+        ))
+        .into_response(),
+        Err(e) => fail(e, paths::ADMIN_API_KEYS),
+    }
+}
+
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<ApiKeyId>,
+) -> Response {
+    settle(
+        api_keys::revoke(&state.api_keys, &admin, id).await,
+        paths::ADMIN_API_KEYS,
+        Flash::ApiKeyRevoked,
+    )
+}

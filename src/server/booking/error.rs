@@ -1,0 +1,45 @@
+//! What can go wrong booking, in terms the page and the API turn into a
+//! message that says what to do next.
+
+use super::availability::Span;
+use crate::server::error::AppError;
+use crate::server::platform::db::DbError;
+
+/// One bookable slot and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreeSlot {
+    pub span: Span,
+    /// The host's slug.
+    pub host: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    #[error("no such host, event type or booking")]
+    NotFound,
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
+    /// Not a start availability offers (off the grid, outside hours, too
+    /// soon, too far ahead).
+    #[error("not a bookable slot")]
+    NotASlot { alternatives: Vec<FreeSlot> },
+    /// A slot, but someone else has it now.
+    #[error("slot taken")]
+    SlotTaken { alternatives: Vec<FreeSlot> },
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    /// Rescheduling a booking that was canceled.
+    #[error("the booking was canceled")]
+    Canceled,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<DbError> for BookError {
+    fn from(e: DbError) -> Self {
+        BookError::App(e.into())
+    }
+}

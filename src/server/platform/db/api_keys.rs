@@ -1,0 +1,177 @@
+//! API keys, looked up by the hash of the key a request presents.
+
+use super::{found, parse_id, DbError, DbResult, TenantScope};
+use crate::model::{ApiKeyId, ApiScope, UserId};
+use sqlx::{Any, Executor, FromRow};
+
+pub struct NewApiKey<'a> {
+    pub id: ApiKeyId,
+    pub name: &'a str,
+    pub scopes: &'a [ApiScope],
+    pub key_hash: &'a str,
+    pub key_prefix: &'a str,
+    pub created_by: Option<UserId>,
+    pub created_at: i64,
+}
+
+fn scopes_text(scopes: &[ApiScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_scopes(text: &str) -> DbResult<Vec<ApiScope>> {
+    text.split_whitespace()
+        .map(|s| s.parse().map_err(DbError::Corrupt))
+        .collect()
+}
+
+pub async fn insert<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    new: &NewApiKey<'_>,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, key_prefix, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new.id.to_string())
+    .bind(scope.tenant())
+    .bind(new.name)
+    .bind(scopes_text(new.scopes))
+    .bind(new.key_hash)
+    .bind(new.key_prefix)
+    .bind(new.created_by.map(|u| u.to_string()))
+    .bind(new.created_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// A key as listed (never the key itself).
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+    pub prefix: String,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    scopes: String,
+    key_prefix: String,
+    created_by: Option<String>,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+pub async fn list<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+) -> DbResult<Vec<ApiKey>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT k.id, k.name, k.scopes, k.key_prefix, u.email AS created_by, k.created_at, \
+         k.last_used_at, k.revoked_at FROM api_keys k LEFT JOIN users u ON u.id = k.created_by \
+         WHERE k.tenant_id = $1 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC",
+    )
+    .bind(scope.tenant())
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ApiKey {
+                id: parse_id(&r.id)?,
+                name: r.name,
+                scopes: parse_scopes(&r.scopes)?,
+                prefix: r.key_prefix,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                revoked_at: r.revoked_at,
+            })
+        })
+        .collect()
+}
+
+/// The live key a request presented.
+#[derive(Clone, Debug)]
+pub struct ActiveKey {
+    pub id: ApiKeyId,
+    pub tenant: TenantScope,
+    pub scopes: Vec<ApiScope>,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct ActiveRow {
+    id: String,
+    tenant_id: String,
+    scopes: String,
+    last_used_at: Option<i64>,
+}
+
+/// The unrevoked key with this hash.
+pub async fn active_by_hash<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    key_hash: &str,
+) -> DbResult<Option<ActiveKey>> {
+    let row: Option<ActiveRow> = sqlx::query_as(
+        "SELECT id, tenant_id, scopes, last_used_at FROM api_keys \
+         WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_hash)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(ActiveKey {
+            id: parse_id(&r.id)?,
+            tenant: TenantScope::new(parse_id(&r.tenant_id)?),
+            scopes: parse_scopes(&r.scopes)?,
+            last_used_at: r.last_used_at,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ApiKeyId,
+    at: i64,
+) -> DbResult<()> {
+    sqlx::query("UPDATE api_keys SET last_used_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(scope.tenant())
+        .bind(id.to_string())
+        .bind(at)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Revokes a key of the tenant; `NotFound` for another tenant's or an
+/// already revoked one.
+pub async fn revoke<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: ApiKeyId,
+    at: i64,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(at)
+    .execute(ex)
+    .await?;
+    found(done.rows_affected())
+}
