@@ -25,7 +25,7 @@ fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
 
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let app = http::routes()
+    let app = http::routes(&state)
         .merge(api::form_routes())
         .leptos_routes_with_context(
             &state,

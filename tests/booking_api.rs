@@ -8,40 +8,9 @@ mod common;
 
 use calbridge::model::ApiScope;
 use calbridge::server::accounts;
-use calbridge::server::api_keys;
-use calbridge::server::platform::db::TenantScope;
-use common::booking::{alice_at, host, next_monday, seed_demo};
+use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn demo_tenant(app: &common::TestApp) -> TenantScope {
-    host(app.state.db.pool(), "alice").await.owner.tenant
-}
-
-async fn key_for(app: &common::TestApp, tenant: &TenantScope, scopes: &[ApiScope]) -> String {
-    api_keys::create(&app.state.api_keys, tenant, None, "test", scopes, false)
-        .await
-        .unwrap()
-        .1
-}
-
-/// A client that sends `key` as its bearer token.
-fn api(key: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {key}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
-
-async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
-    let status = resp.status();
-    (status, resp.json().await.unwrap())
-}
 
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -2,11 +2,16 @@
 //! on the Monday at least a week ahead (always bookable, never past).
 
 use super::{TestApp, PASSWORD};
+use calbridge::model::ApiScope;
 use calbridge::server::accounts;
+use calbridge::server::api_keys;
 use calbridge::server::booking::availability;
 use calbridge::server::booking::profiles;
 use calbridge::server::platform::db::booking::Profile;
+use calbridge::server::platform::db::TenantScope;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use reqwest::StatusCode;
+use serde_json::Value;
 
 pub async fn seed_demo(app: &TestApp) {
     accounts::seed_demo(&app.state.accounts, Some(PASSWORD))
@@ -30,4 +35,35 @@ pub fn next_monday() -> NaiveDate {
 /// Alice's demo intro at `hh:mm` Berlin time on [`next_monday`].
 pub fn alice_at(hour: u16, minute: u16) -> i64 {
     availability::instant(chrono_tz::Europe::Berlin, next_monday(), hour * 60 + minute)
+}
+
+/// The demo tenant (alice's).
+pub async fn demo_tenant(app: &TestApp) -> TenantScope {
+    host(app.state.db.pool(), "alice").await.owner.tenant
+}
+
+/// A new API key of `tenant` with `scopes`.
+pub async fn key_for(app: &TestApp, tenant: &TenantScope, scopes: &[ApiScope]) -> String {
+    api_keys::create(&app.state.api_keys, tenant, None, "test", scopes, false)
+        .await
+        .unwrap()
+        .1
+}
+
+/// A client that sends `key` as its bearer token.
+pub fn api(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+pub async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    (status, resp.json().await.unwrap())
 }

@@ -10,6 +10,7 @@ mod extract;
 pub mod guards;
 mod health;
 mod live;
+mod mcp;
 mod oauth;
 #[cfg(feature = "sandbox")]
 mod sandbox_guard;
@@ -27,7 +28,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 const BODY_LIMIT: usize = 256 * 1024;
 
 /// Every route that is neither a page nor a form post of the UI.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::CONNECT_START.template(), get(oauth::start))
         .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
         .merge(api_v1::routes())
+        .merge(mcp::routes(state.clone()))
 }
 
 /// Wraps the app's routes (pages included) in the guards and middleware,

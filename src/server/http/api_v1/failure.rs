@@ -18,6 +18,8 @@ pub enum ApiFailure {
     /// No key, or not a live one.
     Unauthorized,
     MissingScope(ApiScope),
+    /// An agent tool name that is not one of ours.
+    UnknownTool,
     /// A JSON body that does not fit: the field at fault and why.
     BadJson {
         field: String,
@@ -65,6 +67,7 @@ impl ApiFailure {
         match self {
             ApiFailure::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiFailure::MissingScope(_) => StatusCode::FORBIDDEN,
+            ApiFailure::UnknownTool => StatusCode::NOT_FOUND,
             ApiFailure::BadJson { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiFailure::Book { error, .. } => match error {
                 BookError::NotFound => StatusCode::NOT_FOUND,
@@ -97,6 +100,10 @@ impl ApiFailure {
             ApiFailure::MissingScope(scope) => out(
                 "insufficient_scope",
                 format!("This API key lacks the {} scope; ask an admin for a key that has it.", scope.as_str()),
+            ),
+            ApiFailure::UnknownTool => out(
+                "unknown_tool",
+                "No such tool; the tools are listed at GET /api/v1/agent/tools and by MCP tools/list.".into(),
             ),
             ApiFailure::BadJson { field, message } => ErrorOut {
                 field: Some(field.clone()),

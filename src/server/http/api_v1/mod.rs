@@ -3,6 +3,7 @@
 //! handlers: parse, check the key's scope, call the booking service, shape
 //! the JSON (`wire`). `openapi` describes it.
 
+pub mod agent;
 pub mod failure;
 pub mod openapi;
 pub mod wire;
@@ -37,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/bookings/{id}/cancel", post(cancel_booking))
         .route("/api/v1/bookings/{id}/reschedule", post(reschedule_booking))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/agent/tools", get(agent::definitions))
+        .route("/api/v1/agent/tools/{name}", post(agent::call_over_http))
 }
 
 /// A JSON body whose faults come back as our 422 with the field named.
@@ -52,18 +55,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut json)
             .map(ApiJson)
-            .map_err(|e| {
-                // serde_json appends " at line 1 column 9": the field says where.
-                let text = e.inner().to_string();
-                let message = match text.rfind(" at line ") {
-                    Some(at) => text[..at].to_owned(),
-                    None => text,
-                };
-                ApiFailure::BadJson {
-                    field: faulty_field(&e.path().to_string(), &message),
-                    message,
-                }
-            })
+            .map_err(bad_json)
+    }
+}
+
+/// JSON already parsed (an agent tool's arguments) into `T`, its faults
+/// reported like a body's.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiFailure> {
+    serde_path_to_error::deserialize(value).map_err(bad_json)
+}
+
+fn bad_json(e: serde_path_to_error::Error<serde_json::Error>) -> ApiFailure {
+    // serde_json appends " at line 1 column 9": the field says where.
+    let text = e.inner().to_string();
+    let message = match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    };
+    ApiFailure::BadJson {
+        field: faulty_field(&e.path().to_string(), &message),
+        message,
     }
 }
 
@@ -120,24 +131,29 @@ pub async fn hosts(
     State(state): State<AppState>,
     key: KeyCaller,
 ) -> Result<Json<HostsOut>, ApiFailure> {
-    require(&key, ApiScope::AvailabilityRead)?;
+    list_hosts(&state, &key).await.map(Json)
+}
+
+pub async fn list_hosts(state: &AppState, key: &KeyCaller) -> Result<HostsOut, ApiFailure> {
+    require(key, ApiScope::AvailabilityRead)?;
     let hosts = slots::hosts(&state.bookings, &key.tenant).await?;
-    Ok(Json(HostsOut {
+    Ok(HostsOut {
         data: hosts.into_iter().map(HostOut::from).collect(),
-    }))
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AvailabilityQuery {
     /// A host's slug, or "any" for every host of the team.
-    host: Option<String>,
-    event_type: Option<String>,
+    pub host: Option<String>,
+    pub event_type: Option<String>,
     /// First day, YYYY-MM-DD, in `time_zone`.
-    start: Option<String>,
+    pub start: Option<String>,
     /// Last day (included), YYYY-MM-DD; at most 62 days after `start`.
-    end: Option<String>,
+    /// The first day when absent.
+    pub end: Option<String>,
     /// IANA zone the days and the returned times are in (default UTC).
-    time_zone: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 fn date(text: Option<&str>, field: &'static str) -> Result<NaiveDate, ApiFailure> {
@@ -161,14 +177,25 @@ pub async fn availability(
     key: KeyCaller,
     query: Result<Query<AvailabilityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AvailabilityOut>, ApiFailure> {
-    require(&key, ApiScope::AvailabilityRead)?;
     let Query(q) =
         query.map_err(|_| ApiFailure::invalid("query", "Check the query parameters."))?;
+    find_availability(&state, &key, &q).await.map(Json)
+}
+
+pub async fn find_availability(
+    state: &AppState,
+    key: &KeyCaller,
+    q: &AvailabilityQuery,
+) -> Result<AvailabilityOut, ApiFailure> {
+    require(key, ApiScope::AvailabilityRead)?;
     let host = required(&q.host, "host")?;
     let event_type = required(&q.event_type, "event_type")?;
     let tz = zone(q.time_zone.as_deref(), "time_zone")?.unwrap_or(chrono_tz::UTC);
     let first = date(q.start.as_deref(), "start")?;
-    let last = date(q.end.as_deref(), "end")?;
+    let last = match q.end.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(end) => date(Some(end), "end")?,
+        None => first,
+    };
     let from = availability::instant(tz, first, 0);
     let to = last
         .succ_opt()
@@ -183,19 +210,13 @@ pub async fn availability(
         to,
     )
     .await?;
-    Ok(Json(AvailabilityOut {
+    Ok(AvailabilityOut {
         time_zone: tz.name().to_owned(),
         slots: found.iter().map(|s| SlotOut::new(s, tz)).collect(),
-    }))
+    })
 }
 
-fn idempotency_key(headers: &HeaderMap, body: Option<&str>) -> Result<Option<String>, ApiFailure> {
-    let header = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            ApiFailure::invalid("idempotency_key", "Use a key of 1 to 200 characters.")
-        })?),
-        None => None,
-    };
+fn idempotency_key(header: Option<&str>, body: Option<&str>) -> Result<Option<String>, ApiFailure> {
     match (header, body) {
         (Some(h), Some(b)) if h != b => Err(ApiFailure::invalid(
             "idempotency_key",
@@ -217,10 +238,27 @@ pub async fn create_booking(
     headers: HeaderMap,
     ApiJson(body): ApiJson<BookingIn>,
 ) -> Result<Response, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    let header_key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiFailure::invalid("idempotency_key", "Use a key of 1 to 200 characters.")
+        })?),
+        None => None,
+    };
+    let booked = place_booking(&state, &key, header_key, &body).await?;
+    Ok((StatusCode::CREATED, Json(booked)).into_response())
+}
+
+/// Books `body`; `header_key` is the `Idempotency-Key` header, if sent.
+pub async fn place_booking(
+    state: &AppState,
+    key: &KeyCaller,
+    header_key: Option<&str>,
+    body: &BookingIn,
+) -> Result<BookingOut, ApiFailure> {
+    require(key, ApiScope::BookingsWrite)?;
     let tz = zone(body.attendee.time_zone.as_deref(), "attendee.time_zone")?;
     let result = async {
-        let idempotency_key = idempotency_key(&headers, body.idempotency_key.as_deref())?;
+        let idempotency_key = idempotency_key(header_key, body.idempotency_key.as_deref())?;
         let request = BookingRequest {
             host: &body.host,
             event_type: &body.event_type,
@@ -237,10 +275,9 @@ pub async fn create_booking(
         Ok::<_, ApiFailure>(book::book(&state.bookings, Some(&key.tenant), &request).await?)
     }
     .await;
-    match result {
-        Ok(placed) => Ok((StatusCode::CREATED, Json(BookingOut::new(&placed))).into_response()),
-        Err(e) => Err(e.in_zone(tz.unwrap_or(chrono_tz::UTC))),
-    }
+    result
+        .map(|placed| BookingOut::new(&placed))
+        .map_err(|e| e.in_zone(tz.unwrap_or(chrono_tz::UTC)))
 }
 
 fn booking_id(text: &str) -> Result<BookingId, ApiFailure> {
@@ -279,14 +316,18 @@ pub async fn cancel_booking(
     key: KeyCaller,
     Path(id): Path<String>,
 ) -> Result<Json<BookingOut>, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    cancel(&state, &key, &id).await.map(Json)
+}
+
+pub async fn cancel(state: &AppState, key: &KeyCaller, id: &str) -> Result<BookingOut, ApiFailure> {
+    require(key, ApiScope::BookingsWrite)?;
     let placed = book::cancel(
         &state.bookings,
         Access::Tenant(&key.tenant),
-        booking_id(&id)?,
+        booking_id(id)?,
     )
     .await?;
-    Ok(Json(BookingOut::new(&placed)))
+    Ok(BookingOut::new(&placed))
 }
 
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "booking", request_body = RescheduleIn,
@@ -301,14 +342,28 @@ pub async fn reschedule_booking(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RescheduleIn>,
 ) -> Result<Json<BookingOut>, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
-    let start = start_of(&body.start, "start")?;
-    let placed = book::reschedule(
-        &state.bookings,
-        Access::Tenant(&key.tenant),
-        booking_id(&id)?,
-        start,
-    )
-    .await?;
-    Ok(Json(BookingOut::new(&placed)))
+    reschedule(&state, &key, &id, &body.start).await.map(Json)
+}
+
+pub async fn reschedule(
+    state: &AppState,
+    key: &KeyCaller,
+    id: &str,
+    start: &str,
+) -> Result<BookingOut, ApiFailure> {
+    require(key, ApiScope::BookingsWrite)?;
+    let start = start_of(start, "start")?;
+    let id = booking_id(id)?;
+    match book::reschedule(&state.bookings, Access::Tenant(&key.tenant), id, start).await {
+        Ok(placed) => Ok(BookingOut::new(&placed)),
+        Err(error) => {
+            // The alternatives read in the attendee's zone, like the booking.
+            let tz = book::get(&state.bookings, Access::Tenant(&key.tenant), id)
+                .await
+                .ok()
+                .and_then(|p| p.booking.attendee_time_zone.parse().ok())
+                .unwrap_or(chrono_tz::UTC);
+            Err(ApiFailure::from(error).in_zone(tz))
+        }
+    }
 }
