@@ -21,4 +21,10 @@ pub struct ProviderMeeting {
     pub reschedule_url: Option<String>,
     pub rescheduled_to: Option<String>,
     pub provider_updated_at: Option<i64>,
+    /// Whether it makes its owner busy: not when marked free/transparent
+    /// or when the owner declined it.
+    pub blocks_time: bool,
+    /// An all-day event: `starts_at`/`ends_at` are midnight UTC of its
+    /// first and (exclusive) last date, which hold in the owner's zone.
+    pub all_day: bool,
 }

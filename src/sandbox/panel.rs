@@ -222,6 +222,7 @@ async fn owner_event(
         attendees: Vec::new(),
         online_meeting: false,
         calendar_id: None,
+        free: false,
     };
     let result = match provider.parse::<Provider>() {
         Ok(Provider::Google) => google::create_owner_event(&s, event),

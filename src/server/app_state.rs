@@ -215,6 +215,8 @@ pub async fn build_state(
         vault: vault.clone(),
         config: config.clone(),
         clock: clock.clone(),
+        tokens: tokens.clone(),
+        provider_http: provider_http.clone(),
     };
     let api_keys = ApiKeys {
         db: db.clone(),

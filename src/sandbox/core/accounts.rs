@@ -77,6 +77,9 @@ pub struct OwnerEvent {
     /// Google calendar id (defaults to the owner's primary calendar).
     #[serde(default)]
     pub calendar_id: Option<String>,
+    /// Shown as free (Google `transparency: transparent`): blocks no time.
+    #[serde(default)]
+    pub free: bool,
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value,
         "start": { "dateTime": event.start.trim() },
         "end": { "dateTime": event.end.trim() },
         "attendees": attendees,
+        "transparency": if event.free { "transparent" } else { "opaque" },
     });
     let now = world.now();
     let id = new_event_id(world);

@@ -5,6 +5,7 @@
 //! SQLite: the write gate), with PostgreSQL's exclusion constraint behind it.
 
 use super::availability::{self, local_date, nearest, Booked, Query, Span};
+use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::slots::{self, host_and_type, ANY_HOST};
 use super::{profiles, Bookings};
@@ -12,8 +13,7 @@ use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
-use crate::server::platform::db::meetings as meetings_repo;
-use crate::server::platform::db::{DbError, Duplicate, TenantScope, UserScope};
+use crate::server::platform::db::{DbError, Duplicate, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Secret;
 use crate::server::validate::{check_time_zone, normalize_email};
@@ -207,18 +207,14 @@ fn window(start: i64) -> (i64, i64) {
     (start - 2 * DAY_MS, start + (ALTERNATIVES_DAYS + 2) * DAY_MS)
 }
 
+/// The host's busy time around a start about to be booked, its calendars
+/// read live: the mirror may lag by seconds.
 async fn busy_in(
     ctx: &Bookings,
-    host: &UserScope,
+    host: &Profile,
     window: (i64, i64),
 ) -> Result<Vec<Span>, BookError> {
-    Ok(
-        meetings_repo::busy_between(ctx.db.pool(), host, window.0, window.1)
-            .await?
-            .into_iter()
-            .map(|(s, e)| Span::new(s, e))
-            .collect(),
-    )
+    busy::host_busy(ctx, host, window.0, window.1, Read::Live).await
 }
 
 /// The free slots nearest `start`, as the host's.
@@ -262,12 +258,18 @@ pub async fn book(
             return Ok(earlier);
         }
         let mut taken = false;
+        let mut unreadable = None;
         for (profile, event_type) in slots::hosts_for_any(ctx, tenant, request.event_type).await? {
             match book_with(ctx, profile, event_type, request, &checked, &hash).await {
                 Err(BookError::SlotTaken { .. }) => taken = true,
                 Err(BookError::NotASlot { .. }) => {}
+                // Fail closed for that host; another may be free.
+                Err(e @ BookError::CalendarUnavailable { .. }) => unreadable = Some(e),
                 other => return other,
             }
+        }
+        if let (Some(e), false) = (unreadable, taken) {
+            return Err(e);
         }
         let alternatives = slots::any_host_alternatives(
             ctx,
@@ -302,7 +304,7 @@ async fn book_with(
     hash: &str,
 ) -> Result<Placed, BookError> {
     let window = window(request.start);
-    let busy = busy_in(ctx, &profile.owner, window).await?;
+    let busy = busy_in(ctx, &profile, window).await?;
     let now = ctx.clock.now_ms();
     let scope = profile.owner.tenant;
 
@@ -474,7 +476,7 @@ pub async fn reschedule(
     } = placed(ctx, booking.clone()).await?;
     let event_type = event_type.ok_or(BookError::NotFound)?;
     let window = window(start);
-    let busy = busy_in(ctx, &booking.host, window).await?;
+    let busy = busy_in(ctx, &profile, window).await?;
     let now = ctx.clock.now_ms();
 
     let mut tx = ctx.db.begin_write().await?;

@@ -31,6 +31,9 @@ pub enum BookError {
     SlotTaken { alternatives: Vec<FreeSlot> },
     #[error("the idempotency key was used for a different request")]
     KeyReused,
+    /// A busy calendar of the host cannot be read, so no time is offered.
+    #[error("the calendar of host {host} is unavailable")]
+    CalendarUnavailable { host: String },
     /// Rescheduling a booking that was canceled.
     #[error("the booking was canceled")]
     Canceled,

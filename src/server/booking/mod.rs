@@ -3,15 +3,18 @@
 
 pub mod availability;
 pub mod book;
+pub mod busy;
 pub mod error;
 pub mod profiles;
 pub mod slots;
 pub mod speak;
 
+use crate::server::connections::tokens::TokenManager;
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::vault::Vault;
+use crate::server::providers::ProviderHttp;
 use std::sync::Arc;
 
 /// What the booking service uses.
@@ -21,6 +24,9 @@ pub struct Bookings {
     pub vault: Arc<Vault>,
     pub config: Arc<Config>,
     pub clock: Arc<Clock>,
+    /// For live busy reads of the hosts' calendars.
+    pub tokens: Arc<TokenManager>,
+    pub provider_http: ProviderHttp,
 }
 
 impl Bookings {

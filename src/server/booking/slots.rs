@@ -3,11 +3,11 @@
 //! fed with the host's busy time and bookings.
 
 use super::availability::{self, nearest, Booked, Query, Span};
+use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::{profiles, Bookings};
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings as bookings_repo;
-use crate::server::platform::db::meetings as meetings_repo;
 use crate::server::platform::db::TenantScope;
 use std::collections::BTreeMap;
 
@@ -70,12 +70,7 @@ async fn host_slots(
 ) -> Result<Vec<Span>, BookError> {
     // Buffers reach past the range; a day on each side covers them.
     let (busy_from, busy_to) = (from - DAY_MS, to + DAY_MS);
-    let busy: Vec<Span> =
-        meetings_repo::busy_between(ctx.db.pool(), &profile.owner, busy_from, busy_to)
-            .await?
-            .into_iter()
-            .map(|(s, e)| Span::new(s, e))
-            .collect();
+    let busy = busy::host_busy(ctx, profile, busy_from, busy_to, Read::MirrorIfFresh).await?;
     let booked: Vec<Booked> =
         bookings_repo::confirmed_between(ctx.db.pool(), &profile.owner, busy_from, busy_to)
             .await?
@@ -175,15 +170,30 @@ pub async fn free_slots(
     }
     let tenant = tenant.ok_or(BookError::NotFound)?;
     let mut by_start: BTreeMap<i64, FreeSlot> = BTreeMap::new();
+    // A host whose calendar cannot be read offers nothing; the others do.
+    let mut unreadable = None;
+    let mut readable = 0;
     for (profile, kind) in by_load(ctx, tenant, event_type, now).await? {
-        for span in host_slots(ctx, &profile, &kind, from, to, now).await? {
+        let spans = match host_slots(ctx, &profile, &kind, from, to, now).await {
+            Ok(spans) => spans,
+            Err(e @ BookError::CalendarUnavailable { .. }) => {
+                unreadable = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        readable += 1;
+        for span in spans {
             by_start.entry(span.start).or_insert_with(|| FreeSlot {
                 span,
                 host: profile.slug.clone(),
             });
         }
     }
-    Ok(by_start.into_values().collect())
+    match unreadable {
+        Some(e) if readable == 0 => Err(e),
+        _ => Ok(by_start.into_values().collect()),
+    }
 }
 
 /// Every host offering the event type, least booked first: whoever of them

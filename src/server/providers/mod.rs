@@ -108,6 +108,38 @@ pub trait CalendarApi: Send + Sync {
         http: &ProviderHttp,
         token: &SecretString,
     ) -> Result<Vec<ProviderCalendar>, ProviderError>;
+
+    /// The busy time of the account's calendars over `[from, to)`, read
+    /// live (Google `freeBusy`, Graph `getSchedule`).
+    async fn busy(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        query: &BusyQuery<'_>,
+    ) -> Result<Vec<CalendarBusy>, ProviderError>;
+}
+
+/// Whose busy time to read, and when (unix ms).
+pub struct BusyQuery<'a> {
+    /// The account's address (Graph reads a mailbox's schedule).
+    pub mailbox: &'a str,
+    pub calendars: &'a [String],
+    pub from: i64,
+    pub to: i64,
+}
+
+/// One calendar's busy spans; `None` when the provider could not read it
+/// (an error for that calendar inside a successful answer).
+pub struct CalendarBusy {
+    pub calendar_id: String,
+    pub busy: Option<Vec<(i64, i64)>>,
+}
+
+/// RFC 3339 in UTC, as the providers take instants.
+fn utc_stamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The registry: one line per provider.

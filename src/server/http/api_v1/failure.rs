@@ -75,6 +75,7 @@ impl ApiFailure {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 BookError::SlotTaken { .. } | BookError::Canceled => StatusCode::CONFLICT,
+                BookError::CalendarUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 BookError::App(e) => status(e),
             },
         }
@@ -139,6 +140,10 @@ impl ApiFailure {
                         "This idempotency key was used for a different booking request; use a new key for a new request.".into(),
                     )
                 },
+                BookError::CalendarUnavailable { host } => out(
+                    "calendar_unavailable",
+                    format!("The calendar of host {host} cannot be read right now, so no times are offered (none would be safe). Try again in a few minutes, or choose another host."),
+                ),
                 BookError::Canceled => out(
                     "booking_canceled",
                     "The booking was canceled, so it cannot be moved; make a new booking instead.".into(),

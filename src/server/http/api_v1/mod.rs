@@ -169,7 +169,8 @@ fn required<'a>(text: &'a Option<String>, field: &'static str) -> Result<&'a str
 }
 
 #[utoipa::path(get, path = "/api/v1/availability", tag = "booking", params(AvailabilityQuery),
-    responses((status = 200, body = AvailabilityOut), (status = 404, body = wire::ErrorOut), (status = 422, body = wire::ErrorOut)),
+    responses((status = 200, body = AvailabilityOut), (status = 404, body = wire::ErrorOut), (status = 422, body = wire::ErrorOut),
+        (status = 503, body = wire::ErrorOut, description = "calendar_unavailable: the host's calendar cannot be read, so no times are offered")),
     security(("api_key" = [])))]
 /// The free slots of a host (or of any host) between two dates.
 pub async fn availability(
@@ -229,6 +230,7 @@ fn idempotency_key(header: Option<&str>, body: Option<&str>) -> Result<Option<St
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "booking", request_body = BookingIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key returns the first result")),
     responses((status = 201, body = BookingOut), (status = 409, body = wire::ErrorOut, description = "slot_taken, with alternatives"),
+        (status = 503, body = wire::ErrorOut, description = "calendar_unavailable"),
         (status = 422, body = wire::ErrorOut, description = "invalid_request (with field), not_a_slot, idempotency_key_reused")),
     security(("api_key" = [])))]
 /// Books a free slot for an attendee.

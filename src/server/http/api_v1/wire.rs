@@ -164,6 +164,8 @@ impl BookingOut {
 pub struct ErrorOut {
     /// unauthorized, insufficient_scope, not_found, invalid_request,
     /// not_a_slot, slot_taken, idempotency_key_reused, booking_canceled,
+    /// calendar_unavailable (503: a busy calendar of the host cannot be read),
+    /// unknown_tool,
     /// rate_limited, internal.
     pub error: String,
     pub message: String,

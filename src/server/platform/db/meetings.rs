@@ -18,14 +18,14 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     let id: String = sqlx::query_scalar(
         "INSERT INTO meetings (id, tenant_id, user_id, connection_id, provider, provider_event_id, title, starts_at, ends_at, \
          time_zone, status, invitee_name, invitee_email, attendees, location, join_url, cancel_url, reschedule_url, \
-         rescheduled_to, provider_updated_at, webhook_event_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) \
+         rescheduled_to, provider_updated_at, webhook_event_id, created_at, updated_at, blocks_time, all_day) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24) \
          ON CONFLICT (connection_id, provider_event_id) DO UPDATE SET title = excluded.title, starts_at = excluded.starts_at, \
          ends_at = excluded.ends_at, time_zone = excluded.time_zone, status = excluded.status, \
          invitee_name = excluded.invitee_name, invitee_email = excluded.invitee_email, attendees = excluded.attendees, \
          location = excluded.location, join_url = excluded.join_url, cancel_url = excluded.cancel_url, \
          reschedule_url = excluded.reschedule_url, rescheduled_to = excluded.rescheduled_to, \
-         provider_updated_at = excluded.provider_updated_at, \
+         provider_updated_at = excluded.provider_updated_at, blocks_time = excluded.blocks_time, all_day = excluded.all_day, \
          webhook_event_id = COALESCE(excluded.webhook_event_id, meetings.webhook_event_id), updated_at = excluded.updated_at \
          WHERE meetings.tenant_id = excluded.tenant_id \
          RETURNING id",
@@ -52,6 +52,8 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     .bind(m.provider_updated_at)
     .bind(webhook_event_id)
     .bind(now)
+    .bind(i64::from(m.blocks_time))
+    .bind(i64::from(m.all_day))
     .fetch_one(ex)
     .await?;
     super::parse_id(&id)
@@ -184,22 +186,44 @@ pub async fn delete_for_connection<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected())
 }
 
-/// The owner's scheduled meetings overlapping `[from, to)`, as busy time:
-/// the local mirror of their busy calendars and Calendly events.
+/// A mirrored event that blocks its owner's time.
+pub struct BusyRow {
+    pub connection_id: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    /// Midnight-UTC dates, to be read in the owner's zone.
+    pub all_day: bool,
+}
+
+/// The owner's scheduled meetings that block time overlapping `[from, to)`
+/// (all-day ones within a day of it, as their dates are zone-free): the
+/// local mirror of their busy calendars and Calendly events.
 pub async fn busy_between<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
     from: i64,
     to: i64,
-) -> DbResult<Vec<(i64, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT starts_at, ends_at FROM meetings WHERE tenant_id = $1 AND user_id = $2 \
-         AND status = 'scheduled' AND starts_at < $4 AND ends_at > $3 ORDER BY starts_at",
+) -> DbResult<Vec<BusyRow>> {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT connection_id, starts_at, ends_at, all_day FROM meetings \
+         WHERE tenant_id = $1 AND user_id = $2 AND status = 'scheduled' AND blocks_time <> 0 \
+         AND starts_at < $4 + (all_day * $5) AND ends_at > $3 - (all_day * $5) ORDER BY starts_at",
     )
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
     .bind(from)
     .bind(to)
+    .bind(DAY_MS)
     .fetch_all(ex)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(connection_id, starts_at, ends_at, all_day)| BusyRow {
+            connection_id,
+            starts_at,
+            ends_at,
+            all_day: all_day != 0,
+        })
+        .collect())
 }

@@ -104,6 +104,8 @@ fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderEr
         reschedule_url: invitee.reschedule_url,
         rescheduled_to: invitee.new_invitee,
         provider_updated_at: updated,
+        blocks_time: true,
+        all_day: false,
     })
 }
 

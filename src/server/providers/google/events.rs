@@ -62,6 +62,10 @@ fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
                 .collect()
         })
         .unwrap_or_default();
+    let declined_by_owner = item["attendees"].as_array().is_some_and(|list| {
+        list.iter()
+            .any(|a| a["self"] == true && a["responseStatus"] == "declined")
+    });
     Some(ProviderMeeting {
         provider: Provider::Google,
         provider_event_id: event_key(calendar_id, &id),
@@ -81,6 +85,8 @@ fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
         provider_updated_at: text("updated")
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.timestamp_millis()),
+        blocks_time: item["transparency"] != "transparent" && !declined_by_owner,
+        all_day: item["start"].get("dateTime").is_none(),
     })
 }
 
@@ -170,6 +176,31 @@ mod tests {
     }
 
     #[test]
+    fn free_and_declined_events_block_no_time() {
+        let at = json!({"dateTime": "2026-12-01T10:00:00Z"});
+        let event = |extra: Value| {
+            let mut e =
+                json!({"id": "e", "start": at, "end": {"dateTime": "2026-12-01T11:00:00Z"}});
+            e.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            meeting("c", &e).unwrap()
+        };
+        let busy = event(json!({}));
+        assert!(busy.blocks_time && !busy.all_day);
+        assert!(!event(json!({"transparency": "transparent"})).blocks_time);
+        assert!(event(json!({"transparency": "opaque"})).blocks_time);
+        let declined = json!({"attendees": [
+            {"email": "me@example.com", "self": true, "responseStatus": "declined"},
+            {"email": "o@example.com", "responseStatus": "accepted"}]});
+        assert!(!event(declined).blocks_time);
+        let someone_else_declined = json!({"attendees": [
+            {"email": "me@example.com", "self": true, "responseStatus": "accepted"},
+            {"email": "o@example.com", "responseStatus": "declined"}]});
+        assert!(event(someone_else_declined).blocks_time);
+    }
+
+    #[test]
     fn all_day_events_and_missing_times() {
         let m = meeting(
             "c",
@@ -177,6 +208,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.ends_at - m.starts_at, 24 * 3_600_000);
+        assert!(m.all_day && m.blocks_time);
         assert_eq!(m.title, "(no title)");
         assert!(meeting("c", &json!({"id": "x", "start": {}})).is_none());
     }

@@ -5,13 +5,14 @@ pub mod events;
 pub mod subscription;
 pub mod webhook;
 
-use super::client::{get_json, ProviderError, ProviderHttp};
+use super::client::{call, get_json, ProviderError, ProviderHttp};
 use super::{
-    CalendarApi, ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, ProviderCalendar,
-    SubscriptionApi,
+    utc_stamp, BusyQuery, CalendarApi, CalendarBusy, ChangeFeed, ClientAuth, Coverage,
+    ProviderAccount, ProviderApi, ProviderCalendar, SubscriptionApi,
 };
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
+use oauth2::reqwest::Method;
 use serde::Deserialize;
 
 pub struct Google;
@@ -122,5 +123,85 @@ impl CalendarApi for Google {
                 primary: c.primary,
             })
             .collect())
+    }
+
+    /// `freeBusy`, at most 50 calendars a call; a calendar with `errors`
+    /// in the answer is unknown.
+    async fn busy(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        query: &BusyQuery<'_>,
+    ) -> Result<Vec<CalendarBusy>, ProviderError> {
+        const MAX_CALENDARS: usize = 50;
+        let base = &http.endpoints(Provider::Google).api_base;
+        let url = format!("{base}/calendar/v3/freeBusy");
+        let mut found = Vec::with_capacity(query.calendars.len());
+        for chunk in query.calendars.chunks(MAX_CALENDARS) {
+            let body = serde_json::json!({
+                "timeMin": utc_stamp(query.from),
+                "timeMax": utc_stamp(query.to),
+                "items": chunk.iter().map(|id| serde_json::json!({"id": id})).collect::<Vec<_>>(),
+            });
+            let answer = call(
+                http,
+                Provider::Google,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+            .await?;
+            found.extend(chunk.iter().map(|id| CalendarBusy {
+                calendar_id: id.clone(),
+                busy: free_busy_spans(&answer["calendars"][id.as_str()]),
+            }));
+        }
+        Ok(found)
+    }
+}
+
+/// One calendar's entry of a `freeBusy` answer: its busy spans, or `None`
+/// when it is missing or reports errors.
+fn free_busy_spans(entry: &serde_json::Value) -> Option<Vec<(i64, i64)>> {
+    if !entry.is_object() || entry["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+        return None;
+    }
+    let instant = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str()?)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    };
+    entry["busy"]
+        .as_array()
+        .map(|spans| {
+            spans
+                .iter()
+                .map(|s| Some((instant(&s["start"])?, instant(&s["end"])?)))
+                .collect::<Option<Vec<_>>>()
+        })
+        .unwrap_or(Some(Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_busy_spans;
+    use serde_json::json;
+
+    #[test]
+    fn a_calendar_with_errors_or_missing_is_unknown() {
+        let entry = json!({"busy": [{"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00+00:00"}]});
+        let spans = free_busy_spans(&entry).unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].1 - spans[0].0, 3_600_000);
+        assert_eq!(free_busy_spans(&json!({"busy": []})), Some(vec![]));
+        assert_eq!(
+            free_busy_spans(
+                &json!({"errors": [{"domain": "global", "reason": "notFound"}], "busy": []})
+            ),
+            None
+        );
+        assert_eq!(free_busy_spans(&serde_json::Value::Null), None);
+        assert_eq!(free_busy_spans(&json!({"busy": [{"start": "soon"}]})), None);
     }
 }

@@ -20,9 +20,19 @@ struct Page {
 }
 
 /// Graph date-times come as `{dateTime: "2026-12-01T10:00:00.0000000", timeZone}`.
-fn time(v: &Value) -> Option<i64> {
+/// An all-day event's are midnights of its dates, kept as midnight UTC.
+pub(super) fn time(v: &Value, all_day: bool) -> Option<i64> {
     let text = v.get("dateTime")?.as_str()?;
     let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    if all_day {
+        return Some(
+            naive
+                .date()
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis(),
+        );
+    }
     let zone: chrono_tz::Tz = v
         .get("timeZone")
         .and_then(Value::as_str)
@@ -45,12 +55,13 @@ fn meeting(item: &Value) -> Option<ProviderMeeting> {
         })
         .unwrap_or_default();
     let first_name = item["attendees"][0]["emailAddress"]["name"].as_str();
+    let all_day = item["isAllDay"] == true;
     Some(ProviderMeeting {
         provider: Provider::Microsoft,
         provider_event_id: text(&item["id"])?,
         title: text(&item["subject"]).unwrap_or_else(|| "(no title)".into()),
-        starts_at: time(&item["start"])?,
-        ends_at: time(&item["end"])?,
+        starts_at: time(&item["start"], all_day)?,
+        ends_at: time(&item["end"], all_day)?,
         time_zone: text(&item["originalStartTimeZone"]),
         status: if item["isCancelled"] == true {
             MeetingStatus::Canceled
@@ -68,6 +79,8 @@ fn meeting(item: &Value) -> Option<ProviderMeeting> {
         provider_updated_at: text(&item["lastModifiedDateTime"])
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.timestamp_millis()),
+        blocks_time: item["showAs"] != "free" && item["responseStatus"]["response"] != "declined",
+        all_day,
     })
 }
 
@@ -133,6 +146,35 @@ impl ChangeFeed for Microsoft {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn free_declined_and_all_day_events() {
+        let event = |extra: serde_json::Value| {
+            let mut e = json!({"id": "A", "subject": "S",
+                "start": {"dateTime": "2026-12-24T00:00:00.0000000", "timeZone": "UTC"},
+                "end": {"dateTime": "2026-12-25T00:00:00.0000000", "timeZone": "UTC"}});
+            e.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            meeting(&e).unwrap()
+        };
+        assert!(event(json!({"showAs": "busy"})).blocks_time);
+        assert!(event(json!({"showAs": "tentative"})).blocks_time);
+        assert!(!event(json!({"showAs": "free"})).blocks_time);
+        assert!(!event(json!({"responseStatus": {"response": "declined"}})).blocks_time);
+        let all_day = event(json!({"isAllDay": true}));
+        assert!(all_day.all_day);
+        let christmas = chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        assert_eq!(
+            all_day.starts_at,
+            christmas
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+        );
+        assert_eq!(all_day.ends_at - all_day.starts_at, 24 * 3_600_000);
+    }
 
     #[test]
     fn reads_an_event_with_a_teams_link_in_its_time_zone() {

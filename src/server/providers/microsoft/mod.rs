@@ -5,13 +5,14 @@ pub mod events;
 pub mod subscription;
 pub mod webhook;
 
-use super::client::{get_json, ProviderError, ProviderHttp};
+use super::client::{call, get_json, ProviderError, ProviderHttp};
 use super::{
-    CalendarApi, ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, ProviderCalendar,
-    SubscriptionApi,
+    BusyQuery, CalendarApi, CalendarBusy, ChangeFeed, ClientAuth, Coverage, ProviderAccount,
+    ProviderApi, ProviderCalendar, SubscriptionApi,
 };
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
+use oauth2::reqwest::Method;
 use serde::Deserialize;
 
 pub struct Microsoft;
@@ -115,5 +116,104 @@ impl CalendarApi for Microsoft {
                 writable: c.can_edit,
             })
             .collect())
+    }
+
+    /// `getSchedule` of the account's mailbox (its default calendar, the
+    /// one the change feed mirrors); an `error` in its entry is unknown.
+    async fn busy(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        query: &BusyQuery<'_>,
+    ) -> Result<Vec<CalendarBusy>, ProviderError> {
+        let base = &http.endpoints(Provider::Microsoft).api_base;
+        let url = format!("{base}/me/calendar/getSchedule");
+        let stamp = |ms: i64| {
+            serde_json::json!({
+                "dateTime": chrono::DateTime::from_timestamp_millis(ms)
+                    .unwrap_or_default()
+                    .naive_utc()
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string(),
+                "timeZone": "UTC",
+            })
+        };
+        let body = serde_json::json!({
+            "schedules": [query.mailbox],
+            "startTime": stamp(query.from),
+            "endTime": stamp(query.to),
+            "availabilityViewInterval": 15,
+        });
+        let answer = call(
+            http,
+            Provider::Microsoft,
+            Method::POST,
+            &url,
+            token,
+            Some(&body),
+        )
+        .await?;
+        let spans = schedule_spans(&answer["value"][0]);
+        Ok(query
+            .calendars
+            .iter()
+            .map(|id| CalendarBusy {
+                calendar_id: id.clone(),
+                busy: spans.clone(),
+            })
+            .collect())
+    }
+}
+
+/// A `scheduleInformation`'s items that are not free, or `None` when it is
+/// missing or carries an error.
+fn schedule_spans(schedule: &serde_json::Value) -> Option<Vec<(i64, i64)>> {
+    if !schedule.is_object() || !schedule["error"].is_null() {
+        return None;
+    }
+    schedule["scheduleItems"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter(|item| item["status"] != "free")
+                .map(|item| {
+                    Some((
+                        events::time(&item["start"], false)?,
+                        events::time(&item["end"], false)?,
+                    ))
+                })
+                .collect::<Option<Vec<_>>>()
+        })
+        .unwrap_or(Some(Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schedule_spans;
+    use serde_json::json;
+
+    #[test]
+    fn a_schedule_counts_what_is_not_free_and_an_error_is_unknown() {
+        let item = |status: &str, from: &str, to: &str| {
+            json!({"status": status,
+                "start": {"dateTime": format!("2026-12-01T{from}:00.0000000"), "timeZone": "UTC"},
+                "end": {"dateTime": format!("2026-12-01T{to}:00.0000000"), "timeZone": "UTC"}})
+        };
+        let schedule = json!({"scheduleId": "a@example.com", "scheduleItems": [
+            item("busy", "09:00", "10:00"), item("free", "11:00", "12:00"),
+            item("tentative", "13:00", "13:30"), item("oof", "15:00", "16:00")]});
+        let spans = schedule_spans(&schedule).unwrap();
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[0].1 - spans[0].0, 3_600_000);
+        assert_eq!(
+            schedule_spans(&json!({"scheduleId": "a", "scheduleItems": []})),
+            Some(vec![])
+        );
+        assert_eq!(
+            schedule_spans(&json!({"scheduleId": "a", "error": {"message": "no"}})),
+            None
+        );
+        assert_eq!(schedule_spans(&serde_json::Value::Null), None);
     }
 }
