@@ -41,6 +41,8 @@ pub async fn host_busy(
     let pool = ctx.db.pool();
     let mirrored = meetings_repo::busy_between(pool, &host.owner, from, to).await?;
     let connections = connections_repo::list_for_user(pool, &host.owner).await?;
+    let all_busy_calendars = connections_repo::busy_calendars_of_user(pool, &host.owner).await?;
+    let all_subscriptions = subscriptions_repo::current_for_user(pool, &host.owner).await?;
     let now = ctx.clock.now_ms();
     let mut busy = Vec::with_capacity(mirrored.len());
     let mut read_live = Vec::new();
@@ -51,19 +53,19 @@ pub async fn host_busy(
         if connection.state == ConnectionState::Disconnected {
             continue;
         }
-        let busy_calendars: Vec<String> =
-            connections_repo::calendars(pool, &host.owner.tenant, connection.id)
-                .await?
-                .into_iter()
-                .filter(|c| c.busy)
-                .map(|c| c.calendar_id)
-                .collect();
+        let busy_calendars: Vec<String> = all_busy_calendars
+            .iter()
+            .filter(|(id, _)| *id == connection.id)
+            .map(|(_, calendar)| calendar.clone())
+            .collect();
         if busy_calendars.is_empty() {
             continue;
         }
-        let subscriptions =
-            subscriptions_repo::current_for_connection(pool, &host.owner.tenant, connection.id)
-                .await?;
+        let subscriptions: Vec<Subscription> = all_subscriptions
+            .iter()
+            .filter(|s| s.connection_id == connection.id)
+            .cloned()
+            .collect();
         let trusted = read == Read::MirrorIfFresh
             && mirror_trusted(&connection, &subscriptions, &busy_calendars, now);
         if !trusted {

@@ -575,6 +575,25 @@ pub async fn calendars<'e, E: Executor<'e, Database = Any>>(
         .collect())
 }
 
+/// The calendars counted as busy across all of the owner's connections,
+/// as (connection, calendar id): one query for a whole busy read.
+pub async fn busy_calendars_of_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+) -> DbResult<Vec<(ConnectionId, String)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT connection_id, calendar_id FROM connection_calendars WHERE tenant_id = $1 AND busy <> 0 \
+         AND connection_id IN (SELECT id FROM connections WHERE tenant_id = $1 AND user_id = $2)",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter()
+        .map(|(connection, calendar)| Ok((parse_id(&connection)?, calendar)))
+        .collect()
+}
+
 /// Replaces the stored calendar list with the provider's, keeping the busy
 /// choice of calendars seen before (new ones count as busy if primary).
 pub async fn replace_calendars(

@@ -1,7 +1,7 @@
 //! Provider-side subscriptions: Calendly webhook subscriptions, Google
 //! watch channels and Graph subscriptions. Their secrets are in `secrets`.
 
-use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope};
+use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
 use crate::model::{ConnectionId, Provider, SubscriptionId, SubscriptionState};
 use sqlx::{Any, Executor, FromRow};
 
@@ -125,6 +125,22 @@ pub async fn current_for_connection<'e, E: Executor<'e, Database = Any>>(
     ))
     .bind(scope.tenant())
     .bind(connection.to_string())
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Subscription::try_from).collect()
+}
+
+/// The live (not stopped) subscriptions of all the owner's connections.
+pub async fn current_for_user<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+) -> DbResult<Vec<Subscription>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND state <> 'stopped' \
+         AND connection_id IN (SELECT id FROM connections WHERE tenant_id = $1 AND user_id = $2)"
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
     .fetch_all(ex)
     .await?;
     rows.into_iter().map(Subscription::try_from).collect()
