@@ -3,11 +3,18 @@
 //! so neither imports the other.
 
 use crate::api;
+use crate::api::booking::forms::Submitted;
 use crate::app::{shell, App};
+use crate::model::paths;
 use crate::server::app_state::AppState;
 use crate::server::http::{self, security_headers};
 use crate::server::platform::observability;
-use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -27,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let app = http::routes(&state)
         .merge(api::form_routes())
+        .route(paths::BOOK_EVENT, post(submit_booking))
         .leptos_routes_with_context(
             &state,
             page_routes(),
@@ -38,6 +46,38 @@ pub fn router(state: AppState) -> Router {
             _,
         >(security_headers::adopt_request_nonce, shell));
     http::finish(app, state)
+}
+
+/// The booking form's post. A refusal (a field to fix, the time taken
+/// meanwhile) renders the page again, status and all, with what the
+/// visitor typed and the free times nearby; a booking goes on to its page.
+async fn submit_booking(
+    State(state): State<AppState>,
+    Path((host, event_type)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let form = match Form::from_request(Request::from_parts(parts.clone(), body), &state).await {
+        Ok(Form(form)) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let (status, failure) =
+        match api::booking::forms::submit(&state, &host, &event_type, form).await {
+            Submitted::Done(response) => return response,
+            Submitted::Again(status, failure) => (status, failure),
+        };
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(state.clone());
+            provide_context(failure.clone());
+            security_headers::adopt_request_nonce();
+        },
+        move || shell(options.clone()),
+    );
+    let mut response = render(Request::from_parts(parts, Body::empty())).await;
+    *response.status_mut() = status;
+    response
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight

@@ -154,6 +154,18 @@ async fn busy_time_comes_from_the_mirror_or_live_and_fails_closed(backend: commo
     let (status, body) = book_at_three(&agent, &app).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "calendar_unavailable");
+    // The booking page says so instead of showing an empty month.
+    let page = reqwest::get(app.url(&format!(
+        "/book/alice/intro?tz=Europe/Berlin&date={}",
+        next_monday()
+    )))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(page.contains("Calendar temporarily unavailable"), "{page}");
+    assert!(!page.contains("class=\"slot\""), "no time is offered");
     control(&app, reqwest::Method::DELETE, "faults", json!({})).await;
 
     // A trusted mirror that lags: the booking's live re-check refuses a

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod booking;
 pub mod connections;
 #[cfg(feature = "ssr")]
 pub mod form;
@@ -15,12 +16,24 @@ pub mod operations;
 #[cfg(feature = "ssr")]
 pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
     use crate::model::paths;
-    use axum::routing::post;
+    use axum::routing::{get, post};
     axum::Router::new()
         .route(paths::LOG_IN, post(accounts::forms::login))
         .route(paths::SIGN_UP, post(accounts::forms::signup))
         .route(paths::LOG_OUT, post(accounts::forms::logout))
         .route(paths::SAVE_PROFILE, post(accounts::forms::save_profile))
+        .route(
+            paths::SAVE_BOOKING_PROFILE,
+            post(booking::settings::save_profile),
+        )
+        .route(
+            paths::SAVE_EVENT_TYPE,
+            post(booking::settings::save_event_type),
+        )
+        .route(
+            paths::DELETE_EVENT_TYPE.template(),
+            post(booking::settings::delete_event_type),
+        )
         .route(paths::CREATE_INVITE, post(accounts::forms::create_invite))
         .route(
             paths::REVOKE_INVITE.template(),
@@ -83,6 +96,18 @@ pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
             post(operations::forms::discard_job),
         )
         .route(paths::CREATE_API_KEY, post(api_keys::forms::create_api_key))
+        .route(
+            paths::CANCEL_BOOKING.template(),
+            post(booking::forms::cancel),
+        )
+        .route(
+            paths::RESCHEDULE_BOOKING.template(),
+            post(booking::forms::reschedule),
+        )
+        .route(
+            paths::BOOKING_ICS.template(),
+            get(booking::forms::invite_file),
+        )
         .route(
             paths::REVOKE_API_KEY.template(),
             post(api_keys::forms::revoke_api_key),

@@ -6,11 +6,11 @@ mod pages;
 use crate::api::accounts::get_shell;
 use crate::model::paths;
 use crate::model::ShellInfo;
-use components::layout::{AppLayout, AuthLayout};
+use components::layout::{AppLayout, AuthLayout, PublicLayout};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -65,11 +65,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=pages::login::LoginPage/>
                     <Route path=path!("signup") view=pages::signup::SignupPage/>
                 </ParentRoute>
+                <ParentRoute path=path!("") view=PublicLayout>
+                    // Rendered whole before sending, so a link that does not
+                    // open gets its 404 status (these pages load no WASM).
+                    <Route path=path!("book/:slug") view=pages::book::HostBookingPage ssr=SsrMode::Async/>
+                    <Route path=path!("book/:slug/:event_type") view=pages::book::ScheduleBookingPage ssr=SsrMode::Async/>
+                    <Route path=path!("booking/:id") view=pages::book::ManageBookingPage ssr=SsrMode::Async/>
+                </ParentRoute>
                 <ParentRoute path=path!("") view=|| view! { <AppLayout><leptos_router::components::Outlet/></AppLayout> }>
                     <Route path=path!("") view=|| view! { <Redirect path=paths::MEETINGS/> }/>
                     <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
+                    <Route path=path!("settings/booking") view=pages::booking_settings::BookingSettingsPage/>
                     <Route path=path!("admin") view=|| view! { <Redirect path=paths::ADMIN_USERS/> }/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>

@@ -2,6 +2,7 @@
 //! server functions return, the flash messages and every path of the UI. Nothing here may carry a
 //! secret.
 
+mod booking;
 mod flash;
 mod ids;
 pub mod paths;
@@ -9,6 +10,7 @@ pub mod paths;
 mod provider_meeting;
 mod views;
 
+pub use booking::*;
 pub use flash::*;
 pub use ids::*;
 #[cfg(feature = "ssr")]

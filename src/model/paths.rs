@@ -29,6 +29,7 @@ pub const SIGNUP: &str = "/signup";
 pub const MEETINGS: &str = "/meetings";
 pub const SETTINGS: &str = "/settings";
 pub const CALENDARS: &str = "/settings/calendars";
+pub const BOOKING_SETTINGS: &str = "/settings/booking";
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_USERS: &str = "/admin/users";
 pub const ADMIN_CONNECTIONS: &str = "/admin/connections";
@@ -46,6 +47,7 @@ pub const PAGES: &[&str] = &[
     MEETINGS,
     SETTINGS,
     CALENDARS,
+    BOOKING_SETTINGS,
     ADMIN_USERS,
     ADMIN_CONNECTIONS,
     ADMIN_WEBHOOKS,
@@ -69,13 +71,35 @@ pub const WITHOUT_ISLANDS: &[&str] = &[
 
 /// Whether the page at `path` loads the WASM that hydrates its islands.
 pub fn loads_wasm(path: &str) -> bool {
-    !WITHOUT_ISLANDS.contains(&path)
+    !(WITHOUT_ISLANDS.contains(&path) || under(path, BOOK) || under(path, BOOKING_AREA))
+}
+
+/// Whether `path` is `area` or under it.
+fn under(path: &str, area: &str) -> bool {
+    path.strip_prefix(area)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 // Booking pages (public: a visitor needs no account).
 pub const BOOK: &str = "/book";
+/// A host's page: their event types.
+pub const BOOK_HOST: PathWithId = PathWithId("/book/{id}");
+/// An event type's page, the route as axum declares it.
+pub const BOOK_EVENT: &str = "/book/{slug}/{event_type}";
 /// The attendee's page for one booking (`?token=` from the confirmation).
 pub const MANAGE_BOOKING: PathWithId = PathWithId("/booking/{id}");
+const BOOKING_AREA: &str = "/booking";
+pub const CANCEL_BOOKING: PathWithId = PathWithId("/booking/{id}/cancel");
+pub const RESCHEDULE_BOOKING: PathWithId = PathWithId("/booking/{id}/reschedule");
+/// The booking as an iCalendar file (`?token=`).
+pub const BOOKING_ICS: PathWithId = PathWithId("/booking/{id}/invite.ics");
+
+/// The page of a host's event type.
+pub fn book_event(host: &str, event_type: &str) -> String {
+    BOOK_EVENT
+        .replacen("{slug}", host, 1)
+        .replacen("{event_type}", event_type, 1)
+}
 
 // The machine API (API keys) and the MCP server for AI agents.
 pub const API_V1: &str = "/api/v1";
@@ -94,6 +118,9 @@ pub const LOG_IN: &str = "/auth/login";
 pub const SIGN_UP: &str = "/auth/signup";
 pub const LOG_OUT: &str = "/auth/logout";
 pub const SAVE_PROFILE: &str = "/settings/profile";
+pub const SAVE_BOOKING_PROFILE: &str = "/settings/booking/profile";
+pub const SAVE_EVENT_TYPE: &str = "/settings/booking/event-types";
+pub const DELETE_EVENT_TYPE: PathWithId = PathWithId("/settings/booking/event-types/{id}/delete");
 pub const CREATE_INVITE: &str = "/admin/users/invites";
 pub const REVOKE_INVITE: PathWithId = PathWithId("/admin/users/invites/{id}/revoke");
 pub const CHANGE_ROLE: PathWithId = PathWithId("/admin/users/{id}/role");
@@ -147,13 +174,9 @@ pub fn access(path: &str) -> Access {
     if path == HOME {
         return Access::Member;
     }
-    let under = |area: &str| {
-        path.strip_prefix(area)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
     AREAS
         .iter()
-        .find(|(area, _)| under(area))
+        .find(|(area, _)| under(path, area))
         .map_or(Access::Public, |(_, access)| *access)
 }
 
@@ -174,6 +197,8 @@ mod tests {
         assert_eq!(access("/signup"), Access::Anonymous);
         assert_eq!(access("/webhooks/google"), Access::Public);
         assert_eq!(access("/healthz"), Access::Public);
+        assert_eq!(access(&book_event("alice", "intro")), Access::Public);
+        assert_eq!(access(&MANAGE_BOOKING.to("x")), Access::Public);
         for page in PAGES {
             assert_ne!(access(page), Access::Public, "{page} is behind a guard");
         }
@@ -185,6 +210,9 @@ mod tests {
         assert!(!loads_wasm(ADMIN_JOBS));
         assert!(loads_wasm(MEETINGS));
         assert!(loads_wasm(CALENDARS));
+        assert!(!loads_wasm(&book_event("alice", "intro")));
+        assert!(!loads_wasm(&MANAGE_BOOKING.to("x")));
+        assert!(loads_wasm("/bookings-elsewhere"));
         assert!(
             loads_wasm("/no-such-page"),
             "unknown paths keep the default"

@@ -223,6 +223,8 @@ pub struct MeetingsPage {
     pub today: String,
     /// The user has at least one connected calendar.
     pub has_connections: bool,
+    /// The user's public booking page, if they take bookings.
+    pub booking_page: Option<String>,
 }
 
 /// A row on `/admin/webhooks`.

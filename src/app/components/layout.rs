@@ -60,6 +60,21 @@ pub fn Logo() -> impl IntoView {
     }
 }
 
+/// The public booking pages: the brand, no navigation, no account.
+#[component]
+pub fn PublicLayout() -> impl IntoView {
+    view! {
+        <SandboxBanner/>
+        <header class="topbar">
+            <div class="topbar-inner"><Logo/></div>
+        </header>
+        <main class="content public">
+            <FlashMessage/>
+            <Outlet/>
+        </main>
+    }
+}
+
 /// Every page behind login: header with navigation and user menu.
 #[component]
 pub fn AppLayout(children: Children) -> impl IntoView {

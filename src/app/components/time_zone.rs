@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 /// Common IANA zones offered as suggestions; any valid IANA name is accepted.
-const COMMON_ZONES: &[&str] = &[
+pub const COMMON_ZONES: &[&str] = &[
     "UTC",
     "Europe/London",
     "Europe/Dublin",

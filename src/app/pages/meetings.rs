@@ -97,10 +97,15 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>"Meetings"</h1>
-            <span class="live" class:on=move || live.get() data-testid="live-indicator">
-                <span class="dot"></span>
-                {move || if live.get() { "Live" } else { "Connecting…" }}
-            </span>
+            <div class="page-head-actions">
+                {page.with_untracked(|p| p.booking_page.clone()).map(|href| view! {
+                    <a class="button small" href=href>"Your booking page"</a>
+                })}
+                <span class="live" class:on=move || live.get() data-testid="live-indicator">
+                    <span class="dot"></span>
+                    {move || if live.get() { "Live" } else { "Connecting…" }}
+                </span>
+            </div>
         </div>
         <nav class="tabs" aria-label="Meetings">
             <a href=paths::MEETINGS aria-current=current(!past && !week)>"Upcoming"</a>

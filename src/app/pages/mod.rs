@@ -2,6 +2,8 @@
 //! in the browser are islands (`#[island]`), hydrated from the one WASM.
 
 pub mod admin;
+pub mod book;
+pub mod booking_settings;
 pub mod calendars;
 pub mod login;
 pub mod meetings;

@@ -53,6 +53,7 @@ pub fn SettingsHead() -> impl IntoView {
         <nav class="tabs" aria-label="Settings">
             <leptos_router::components::A href=paths::SETTINGS exact=true>"Profile"</leptos_router::components::A>
             <leptos_router::components::A href=paths::CALENDARS>"Calendars"</leptos_router::components::A>
+            <leptos_router::components::A href=paths::BOOKING_SETTINGS>"Booking"</leptos_router::components::A>
         </nav>
     }
 }

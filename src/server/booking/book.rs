@@ -54,7 +54,14 @@ pub struct Placed {
     /// Gone if the host deleted it since.
     pub event_type: Option<EventType>,
     /// The attendee's link to see, cancel or reschedule it.
-    pub manage_url: Option<String>,
+    pub manage: Option<ManageLink>,
+}
+
+/// The attendee's manage link and the token in it.
+#[derive(Debug)]
+pub struct ManageLink {
+    pub token: String,
+    pub url: String,
 }
 
 /// Who asks about a booking: an API key of its tenant, or the attendee
@@ -374,7 +381,10 @@ async fn book_with(
         request_hash: Some(hash.to_owned()),
     };
     Ok(Placed {
-        manage_url: Some(ctx.manage_url(booking.id, &manage_token)),
+        manage: Some(ManageLink {
+            url: ctx.manage_url(booking.id, &manage_token),
+            token: manage_token,
+        }),
         booking,
         host: profile,
         event_type: Some(event_type),
@@ -418,7 +428,10 @@ async fn placed(ctx: &Bookings, booking: Booking) -> Result<Placed, BookError> {
         .await
         .map_err(AppError::from)?;
     Ok(Placed {
-        manage_url: token.map(|t| ctx.manage_url(booking.id, t.expose())),
+        manage: token.map(|t| ManageLink {
+            url: ctx.manage_url(booking.id, t.expose()),
+            token: t.expose().to_owned(),
+        }),
         booking,
         host,
         event_type,

@@ -2,6 +2,7 @@
 //! message that says what to do next.
 
 use super::availability::Span;
+use crate::model::{ApiError, Flash};
 use crate::server::error::AppError;
 use crate::server::platform::db::DbError;
 
@@ -44,5 +45,30 @@ pub enum BookError {
 impl From<DbError> for BookError {
     fn from(e: DbError) -> Self {
         BookError::App(e.into())
+    }
+}
+
+impl BookError {
+    /// The message a booking page shows after a form post.
+    pub fn flash(&self) -> Flash {
+        match self {
+            BookError::NotFound => Flash::NotFound,
+            BookError::SlotTaken { .. } => Flash::SlotTaken,
+            BookError::NotASlot { .. } | BookError::Invalid { .. } => Flash::NotASlot,
+            BookError::CalendarUnavailable { .. } => Flash::CalendarUnavailable,
+            BookError::Canceled => Flash::BookingWasCanceled,
+            BookError::KeyReused => Flash::Internal,
+            BookError::App(e) => e.flash(),
+        }
+    }
+}
+
+impl From<BookError> for ApiError {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::NotFound => ApiError::NotFound,
+            BookError::App(e) => e.into(),
+            other => ApiError::Invalid(other.flash().text().to_owned()),
+        }
     }
 }

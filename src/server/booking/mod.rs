@@ -5,7 +5,10 @@ pub mod availability;
 pub mod book;
 pub mod busy;
 pub mod error;
+pub mod ics;
+pub mod pages;
 pub mod profiles;
+pub mod settings;
 pub mod slots;
 pub mod speak;
 

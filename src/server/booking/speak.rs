@@ -20,6 +20,11 @@ pub fn speakable(ms: i64, tz: Tz) -> String {
     local(ms, tz).format("%A %-d %B at %-I:%M %p").to_string()
 }
 
+/// `ms` in `tz` with a `chrono` format string, for the booking pages.
+pub fn formatted(ms: i64, tz: Tz, format: &str) -> String {
+    local(ms, tz).format(format).to_string()
+}
+
 /// A start as unix ms from RFC 3339 (any offset).
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text.trim())

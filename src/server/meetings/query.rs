@@ -89,7 +89,11 @@ pub async fn page(ctx: &Meetings, caller: &Caller, past: bool) -> AppResult<Meet
     let has_connections = !connections_repo::list_for_user(ctx.db.pool(), &caller.user)
         .await?
         .is_empty();
+    let booking_page = db::booking::profile_of(ctx.db.pool(), &caller.user)
+        .await?
+        .map(|profile| crate::model::paths::BOOK_HOST.to(&profile.slug));
     Ok(MeetingsPage {
+        booking_page,
         days: group_by_day(rows, tz, ctx.local_link_origin.as_deref())?,
         time_zone: tz.name().to_owned(),
         today: Utc::now().with_timezone(&tz).format("%Y-%m-%d").to_string(),

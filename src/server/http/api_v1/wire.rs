@@ -152,7 +152,7 @@ impl BookingOut {
             attendee_name: b.attendee_name.clone(),
             attendee_email: b.attendee_email.clone(),
             meeting_url: None,
-            manage_url: placed.manage_url.clone(),
+            manage_url: placed.manage.as_ref().map(|m| m.url.clone()),
             speakable: speak::speakable(b.starts_at, tz),
         }
     }
