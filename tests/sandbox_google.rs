@@ -590,11 +590,26 @@ async fn meet_links_and_idempotent_insert_with_client_id() {
             "conferenceSolutionKey": { "type": "hangoutsMeet" },
         }},
     });
-    let (status, event) = g
+    let (status, created) = g
         .call(
             Method::POST,
-            "/calendar/v3/calendars/primary/events?conferenceDataVersion=1",
+            "/calendar/v3/calendars/primary/events?conferenceDataVersion=1&sendUpdates=all",
             Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    // Like Google: the Meet is still being made; a later read has it.
+    assert_eq!(
+        created["conferenceData"]["createRequest"]["status"]["statusCode"],
+        "pending"
+    );
+    assert!(created.get("hangoutLink").is_none());
+    let id = created["id"].as_str().unwrap();
+    let (status, event) = g
+        .call(
+            Method::GET,
+            &format!("/calendar/v3/calendars/primary/events/{id}"),
+            None,
         )
         .await;
     assert_eq!(status, 200, "{event}");
@@ -609,6 +624,12 @@ async fn meet_links_and_idempotent_insert_with_client_id() {
     assert!(cd["conferenceId"].is_string());
     assert_eq!(event["attendees"][0]["email"], "guest@example.com");
     assert_eq!(event["attendees"][0]["responseStatus"], "needsAction");
+    // sendUpdates=all mails the attendees.
+    let mails = g.sb.get_json("/_control/google/invitations").await;
+    assert_eq!(
+        mails["invitations"],
+        json!([{"event_id": id, "kind": "created", "to": ["guest@example.com"]}])
+    );
 
     // Without conferenceDataVersion=1 the request is ignored.
     let (_, plain) = g

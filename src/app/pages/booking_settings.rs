@@ -61,7 +61,7 @@ fn Settings(page: BookingSettingsPage) -> impl IntoView {
                 </fieldset>
                 <label>
                     "Dates that differ"
-                    <textarea name="overrides" rows="3" placeholder="2026-12-24 closed&#10;2026-12-31 10:00-14:00">{page.overrides.clone()}</textarea>
+                    <textarea name="overrides" rows="3" placeholder="2026-12-24 closed\n2026-12-31 10:00-14:00">{page.overrides.clone()}</textarea>
                     <small class="hint">"One a line: the date, then closed or that day's hours."</small>
                 </label>
                 <div><button type="submit" class="button primary">{if exists { "Save booking page" } else { "Create booking page" }}</button></div>

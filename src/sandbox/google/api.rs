@@ -2,8 +2,10 @@
 //! sync tokens, insert, get, update, patch, delete) and free/busy.
 
 use super::channels::{notify, send_all};
-use super::events::{apply_conference, apply_fields, new_event_id, store, valid_event_id};
-use super::state::{calendar_index, Event, PageState, State, SyncToken};
+use super::events::{
+    apply_conference, apply_fields, new_event_id, settle_meet, store, valid_event_id,
+};
+use super::state::{calendar_index, Event, Invitation, PageState, State, SyncToken};
 use super::wire::{
     authenticate, bad, bool_param, calendar_entry_json, conference_version, etag, event_json, gerr,
     if_match_fails, not_found, parse_object, parse_time, time_param, ts,
@@ -327,6 +329,7 @@ pub(super) async fn insert_event(
     {
         return gerr(StatusCode::BAD_REQUEST, reason, &m);
     }
+    record_invitation(&mut world.google, &q, &e, "created");
     let value = store(&mut world.google, ci, e, now);
     let calendar_key = world.google.calendars[ci].id.clone();
     let outbound = notify(world, &calendar_key);
@@ -335,19 +338,48 @@ pub(super) async fn insert_event(
     Json(value).into_response()
 }
 
+/// What `sendUpdates` asks Google to mail the attendees (`none`, the
+/// default, mails no one).
+fn record_invitation(
+    state: &mut State,
+    q: &HashMap<String, String>,
+    e: &Event,
+    kind: &'static str,
+) {
+    let mails = matches!(
+        q.get("sendUpdates").map(String::as_str),
+        Some("all" | "externalOnly")
+    );
+    let to: Vec<String> = e
+        .attendees
+        .iter()
+        .filter_map(|a| a.get("email").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    if mails && !to.is_empty() {
+        state.invitations.push(Invitation {
+            event_id: e.id.clone(),
+            kind,
+            to,
+        });
+    }
+}
+
 pub(super) async fn get_event(
     AxState(s): AxState<Sandbox>,
     headers: HeaderMap,
     Path((calendar_id, event_id)): Path<(String, String)>,
 ) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     let Some(ci) = calendar_index(&world.google, &account, &calendar_id) else {
         return not_found();
     };
-    let cal = &world.google.calendars[ci];
-    match cal.index.get(&event_id) {
-        Some(&i) => Json(event_json(cal, &cal.events[i])).into_response(),
+    let cal = &mut world.google.calendars[ci];
+    match cal.index.get(&event_id).copied() {
+        Some(i) => {
+            settle_meet(&mut cal.events[i]);
+            Json(event_json(cal, &cal.events[i])).into_response()
+        }
         None => not_found(),
     }
 }
@@ -415,6 +447,7 @@ fn update_event(
     }
     e.sequence += 1;
     let now = world.now();
+    record_invitation(&mut world.google, q, &e, "updated");
     let value = store(&mut world.google, ci, e, now);
     let calendar_key = world.google.calendars[ci].id.clone();
     let outbound = notify(world, &calendar_key);
@@ -427,6 +460,7 @@ pub(super) async fn delete_event(
     AxState(s): AxState<Sandbox>,
     headers: HeaderMap,
     Path((calendar_id, event_id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = s.world();
     let account = authenticate!(guard, headers);
@@ -452,6 +486,7 @@ pub(super) async fn delete_event(
     e.status = "cancelled".into();
     e.sequence += 1;
     let now = world.now();
+    record_invitation(&mut world.google, &q, &e, "cancelled");
     store(&mut world.google, ci, e, now);
     let calendar_key = world.google.calendars[ci].id.clone();
     let outbound = notify(world, &calendar_key);

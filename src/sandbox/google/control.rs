@@ -267,6 +267,18 @@ pub(super) async fn control_expire(AxState(s): AxState<Sandbox>, bytes: Bytes) -
     Json(json!({ "expired": expired })).into_response()
 }
 
+/// The mails `sendUpdates` asked for, oldest first.
+pub(super) async fn control_invitations(AxState(s): AxState<Sandbox>) -> Response {
+    let world = s.world();
+    let invitations: Vec<Value> = world
+        .google
+        .invitations
+        .iter()
+        .map(|i| json!({ "event_id": i.event_id, "kind": i.kind, "to": i.to }))
+        .collect();
+    Json(json!({ "invitations": invitations })).into_response()
+}
+
 pub(super) async fn control_channels(AxState(s): AxState<Sandbox>) -> Response {
     let world = s.world();
     let now = world.now();

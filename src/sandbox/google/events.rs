@@ -155,6 +155,7 @@ pub(super) fn apply_conference(
         Some(Value::Null) => {
             e.conference = None;
             e.hangout_link = None;
+            e.pending_meet = None;
             Ok(())
         }
         Some(cd) => {
@@ -180,31 +181,77 @@ pub(super) fn apply_conference(
                 .and_then(Value::as_str)
                 == Some(request_id);
             if !same_request {
-                attach_meet(world, e, request_id);
+                request_meet(world, e, request_id);
             }
             Ok(())
         }
     }
 }
 
+/// A Meet ready at once (an event the owner made in the sandbox).
 pub(super) fn attach_meet(world: &mut World, e: &mut Event, request_id: &str) {
+    let code = meet_code(world);
+    e.conference = Some(meet_conference(request_id, Some(&code)));
+    e.hangout_link = Some(meet_uri(&code));
+}
+
+/// A Meet asked for through the API: like Google, the answer says
+/// `pending`; a later read of the event finds it done ([`settle_meet`]).
+fn request_meet(world: &mut World, e: &mut Event, request_id: &str) {
+    let code = meet_code(world);
+    e.conference = Some(meet_conference(request_id, None));
+    e.hangout_link = None;
+    e.pending_meet = Some(code);
+}
+
+/// Finishes a pending Meet; whether one was pending.
+pub(super) fn settle_meet(e: &mut Event) -> bool {
+    let Some(code) = e.pending_meet.take() else {
+        return false;
+    };
+    let request_id = e
+        .conference
+        .as_ref()
+        .and_then(|c| c.pointer("/createRequest/requestId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    e.conference = Some(meet_conference(&request_id, Some(&code)));
+    e.hangout_link = Some(meet_uri(&code));
+    true
+}
+
+fn meet_code(world: &mut World) -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-    let code = format!(
+    format!(
         "{}-{}-{}",
         random_chars(world, LETTERS, 3),
         random_chars(world, LETTERS, 4),
         random_chars(world, LETTERS, 3)
-    );
-    let uri = format!("https://meet.google.com/{code}");
-    e.conference = Some(json!({
-        "createRequest": {
+    )
+}
+
+fn meet_uri(code: &str) -> String {
+    format!("https://meet.google.com/{code}")
+}
+
+/// `conferenceData`: `pending` without a link, `success` with its code.
+fn meet_conference(request_id: &str, code: Option<&str>) -> Value {
+    let create_request = |status: &str| {
+        json!({
             "requestId": request_id,
             "conferenceSolutionKey": { "type": "hangoutsMeet" },
-            "status": { "statusCode": "success" },
-        },
+            "status": { "statusCode": status },
+        })
+    };
+    let Some(code) = code else {
+        return json!({ "createRequest": create_request("pending") });
+    };
+    json!({
+        "createRequest": create_request("success"),
         "entryPoints": [{
             "entryPointType": "video",
-            "uri": uri,
+            "uri": meet_uri(code),
             "label": format!("meet.google.com/{code}"),
         }],
         "conferenceSolution": {
@@ -213,8 +260,7 @@ pub(super) fn attach_meet(world: &mut World, e: &mut Event, request_id: &str) {
             "iconUri": "https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/logo_meet_2020q4_color_2x_web_512dp.png",
         },
         "conferenceId": code,
-    }));
-    e.hangout_link = Some(uri);
+    })
 }
 
 /// Stores a changed (or new) event: new etag, change stamp and `updated`.

@@ -7,7 +7,9 @@
 //! tokens (deleted events come back as `status: "cancelled"`, an unknown or
 //! invalidated token is `410 fullSyncRequired`), etags with `If-Match`
 //! (`412 conditionNotMet`), idempotent inserts with a client-supplied id
-//! (`409 duplicate`), Meet links through `conferenceData.createRequest`,
+//! (`409 duplicate`), Meet links through `conferenceData.createRequest`
+//! (`pending` in the answer, `success` with the link on the next read),
+//! the mails `sendUpdates` would send (`/_control/google/invitations`),
 //! free/busy, and push channels (`events.watch`, `channels.stop`) whose
 //! notifications have an empty body and the `X-Goog-*` headers.
 //!
@@ -101,6 +103,10 @@ pub fn routes() -> Router<Sandbox> {
             post(control::control_expire),
         )
         .route("/_control/google/channels", get(control::control_channels))
+        .route(
+            "/_control/google/invitations",
+            get(control::control_invitations),
+        )
 }
 
 pub fn account_extras(world: &World, account: &Account) -> Value {

@@ -14,6 +14,17 @@ pub struct State {
     pub(super) sync_tokens: HashMap<String, SyncToken>,
     pub(super) page_tokens: HashMap<String, PageState>,
     pub(super) etag_counter: u64,
+    /// The emails Google would have sent (`sendUpdates`), newest last.
+    pub(super) invitations: Vec<Invitation>,
+}
+
+/// An update mail to an event's attendees.
+#[derive(Clone, Debug)]
+pub(super) struct Invitation {
+    pub(super) event_id: String,
+    /// `created`, `updated` or `cancelled`.
+    pub(super) kind: &'static str,
+    pub(super) to: Vec<String>,
 }
 
 pub(super) struct Calendar {
@@ -47,6 +58,9 @@ pub(super) struct Event {
     pub(super) attendees: Vec<Value>,
     pub(super) conference: Option<Value>,
     pub(super) hangout_link: Option<String>,
+    /// A Meet being created (`createRequest` still `pending`): its link,
+    /// shown once a read finds it done.
+    pub(super) pending_meet: Option<String>,
     pub(super) creator: String,
     pub(super) created: DateTime<Utc>,
     pub(super) updated: DateTime<Utc>,
@@ -74,6 +88,7 @@ impl Event {
             attendees: Vec::new(),
             conference: None,
             hangout_link: None,
+            pending_meet: None,
             creator,
             created: now,
             updated: now,

@@ -223,6 +223,26 @@ pub(super) async fn create_event(
     })())
 }
 
+/// `POST /me/calendars/{id}/events`: the mailbox's one calendar by its id.
+pub(super) async fn create_event_in(
+    AxState(s): AxState<Sandbox>,
+    headers: HeaderMap,
+    Path(calendar_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let known = {
+        let mut world = s.world();
+        match authenticate(&world, &headers) {
+            Ok(account) => mailbox_mut(&mut world, &account.id).calendar_id == calendar_id,
+            Err(e) => return e,
+        }
+    };
+    if !known {
+        return not_found();
+    }
+    create_event(AxState(s), headers, body).await
+}
+
 pub(super) async fn get_event(
     AxState(s): AxState<Sandbox>,
     headers: HeaderMap,

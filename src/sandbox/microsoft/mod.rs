@@ -91,6 +91,10 @@ pub fn routes() -> Router<Sandbox> {
             get(api::list_events).post(api::create_event),
         )
         .route(
+            "/graph/v1.0/me/calendars/{calendar_id}/events",
+            post(api::create_event_in),
+        )
+        .route(
             "/graph/v1.0/me/events/{id}",
             get(api::get_event)
                 .patch(api::patch_event)

@@ -117,6 +117,79 @@ pub trait CalendarApi: Send + Sync {
         token: &SecretString,
         query: &BusyQuery<'_>,
     ) -> Result<Vec<CalendarBusy>, ProviderError>;
+
+    /// Creates the event with its attendees (the provider mails them the
+    /// invitation) and, if asked, its Meet or Teams link. Safe to repeat:
+    /// the same `draft.key` finds the event an earlier try made (Google: the
+    /// event id derived from it; Graph: `transactionId`).
+    async fn create_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        draft: &EventDraft<'_>,
+    ) -> Result<CalendarEvent, ProviderError>;
+
+    async fn get_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<CalendarEvent, ProviderError>;
+
+    /// Moves the event to `[start, end)` (unix ms); attendees are told.
+    async fn move_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+        start: i64,
+        end: i64,
+    ) -> Result<CalendarEvent, ProviderError>;
+
+    /// Deletes (cancels) the event; attendees are told. Gone already is done.
+    async fn delete_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+    ) -> Result<(), ProviderError>;
+}
+
+/// An event calbridge writes to a calendar.
+pub struct EventDraft<'a> {
+    /// Stable for what the event stands for (a booking's id): what makes
+    /// a repeated create find the first one.
+    pub key: &'a str,
+    pub calendar_id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    /// Unix ms.
+    pub start: i64,
+    pub end: i64,
+    /// (name, email).
+    pub attendees: &'a [(&'a str, &'a str)],
+    pub location: Option<&'a str>,
+    /// A Meet (Google) or Teams (Graph) link with it.
+    pub online_meeting: bool,
+}
+
+/// Which event, where.
+pub struct EventRef<'a> {
+    pub calendar_id: &'a str,
+    pub event_id: &'a str,
+}
+
+/// An event as the provider keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarEvent {
+    pub id: String,
+    pub etag: Option<String>,
+    /// The Meet or Teams link, `https:` only.
+    pub join_url: Option<String>,
+    /// The conference is still being created (Google `pending`): read the
+    /// event again for its link.
+    pub conference_pending: bool,
 }
 
 /// Whose busy time to read, and when (unix ms).

@@ -4,11 +4,13 @@
 pub mod events;
 pub mod subscription;
 pub mod webhook;
+pub mod writes;
 
 use super::client::{call, get_json, ProviderError, ProviderHttp};
 use super::{
-    utc_stamp, BusyQuery, CalendarApi, CalendarBusy, ChangeFeed, ClientAuth, Coverage,
-    ProviderAccount, ProviderApi, ProviderCalendar, SubscriptionApi,
+    utc_stamp, BusyQuery, CalendarApi, CalendarBusy, CalendarEvent, ChangeFeed, ClientAuth,
+    Coverage, EventDraft, EventRef, ProviderAccount, ProviderApi, ProviderCalendar,
+    SubscriptionApi,
 };
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
@@ -158,6 +160,53 @@ impl CalendarApi for Google {
             }));
         }
         Ok(found)
+    }
+
+    async fn create_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        draft: &EventDraft<'_>,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::create(http, token, draft).await
+    }
+
+    async fn get_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        calendar_id: &str,
+        event_id: &str,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::get(
+            http,
+            token,
+            &EventRef {
+                calendar_id,
+                event_id,
+            },
+        )
+        .await
+    }
+
+    async fn move_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+        start: i64,
+        end: i64,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::move_to(http, token, at, start, end).await
+    }
+
+    async fn delete_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+    ) -> Result<(), ProviderError> {
+        writes::delete(http, token, at).await
     }
 }
 

@@ -4,11 +4,12 @@
 pub mod events;
 pub mod subscription;
 pub mod webhook;
+pub mod writes;
 
 use super::client::{call, get_json, ProviderError, ProviderHttp};
 use super::{
-    BusyQuery, CalendarApi, CalendarBusy, ChangeFeed, ClientAuth, Coverage, ProviderAccount,
-    ProviderApi, ProviderCalendar, SubscriptionApi,
+    BusyQuery, CalendarApi, CalendarBusy, CalendarEvent, ChangeFeed, ClientAuth, Coverage,
+    EventDraft, EventRef, ProviderAccount, ProviderApi, ProviderCalendar, SubscriptionApi,
 };
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
@@ -162,6 +163,45 @@ impl CalendarApi for Microsoft {
                 busy: spans.clone(),
             })
             .collect())
+    }
+
+    async fn create_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        draft: &EventDraft<'_>,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::create(http, token, draft).await
+    }
+
+    async fn get_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        _calendar_id: &str,
+        event_id: &str,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::get(http, token, event_id).await
+    }
+
+    async fn move_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+        start: i64,
+        end: i64,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::move_to(http, token, at, start, end).await
+    }
+
+    async fn delete_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+    ) -> Result<(), ProviderError> {
+        writes::delete(http, token, at).await
     }
 }
 
