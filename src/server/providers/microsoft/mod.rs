@@ -129,20 +129,10 @@ impl CalendarApi for Microsoft {
     ) -> Result<Vec<CalendarBusy>, ProviderError> {
         let base = &http.endpoints(Provider::Microsoft).api_base;
         let url = format!("{base}/me/calendar/getSchedule");
-        let stamp = |ms: i64| {
-            serde_json::json!({
-                "dateTime": chrono::DateTime::from_timestamp_millis(ms)
-                    .unwrap_or_default()
-                    .naive_utc()
-                    .format("%Y-%m-%dT%H:%M:%S")
-                    .to_string(),
-                "timeZone": "UTC",
-            })
-        };
         let body = serde_json::json!({
             "schedules": [query.mailbox],
-            "startTime": stamp(query.from),
-            "endTime": stamp(query.to),
+            "startTime": writes::stamp(query.from),
+            "endTime": writes::stamp(query.to),
             "availabilityViewInterval": 15,
         });
         let answer = call(

@@ -10,7 +10,7 @@ use oauth2::reqwest::Method;
 use serde_json::{json, Value};
 
 /// Graph's `dateTimeTimeZone`, in UTC.
-fn stamp(ms: i64) -> Value {
+pub(super) fn stamp(ms: i64) -> Value {
     json!({
         "dateTime": chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()
