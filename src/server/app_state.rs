@@ -6,7 +6,7 @@ use crate::server::accounts::Accounts;
 use crate::server::admin::Admin;
 use crate::server::api_keys::ApiKeys;
 use crate::server::auth::throttle::LoginThrottle;
-use crate::server::booking::Bookings;
+use crate::server::booking::{self, Bookings};
 use crate::server::connections::oauth_apps::OAuthApps;
 use crate::server::connections::routes::CalendlyRoutes;
 use crate::server::connections::tokens::TokenManager;
@@ -318,6 +318,9 @@ impl RunJob for AppState {
             }
             Job::SyncConnection { connection } => {
                 meetings::sync(&self.meetings, tenant(scope)?, connection).await
+            }
+            Job::ExportBooking { booking } => {
+                booking::export::reconcile(&self.bookings, tenant(scope)?, booking).await
             }
         }
     }

@@ -8,7 +8,7 @@ use super::availability::{self, local_date, nearest, Booked, Query, Span};
 use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::slots::{self, host_and_type, ANY_HOST};
-use super::{profiles, Bookings};
+use super::{export, profiles, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
@@ -362,24 +362,13 @@ async fn book_with(
         .store(&mut tx, &scope, &Secret::ManageLink(new.id), &manage_token)
         .await
         .map_err(AppError::from)?;
+    export::queue_in(&mut tx, &scope, new.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %new.id, "booked");
-    let booking = Booking {
-        id: new.id,
-        host: profile.owner,
-        event_type: Some(event_type.id),
-        starts_at: slot.start,
-        ends_at: slot.end,
-        buffer_before: event_type.buffer_before,
-        buffer_after: event_type.buffer_after,
-        confirmed: true,
-        attendee_name: checked.name.clone(),
-        attendee_email: checked.email.clone(),
-        attendee_phone: checked.phone.clone(),
-        attendee_time_zone: time_zone,
-        purpose: checked.purpose.clone(),
-        request_hash: Some(hash.to_owned()),
-    };
+    export::try_now(ctx, &scope, new.id).await;
+    let booking = repo::get(ctx.db.pool(), &scope, new.id)
+        .await?
+        .ok_or(BookError::NotFound)?;
     Ok(Placed {
         manage: Some(ManageLink {
             url: ctx.manage_url(booking.id, &manage_token),
@@ -460,11 +449,16 @@ pub async fn cancel(
     id: BookingId,
 ) -> Result<Placed, BookError> {
     let booking = find(ctx, access, id).await?;
-    let mut conn = ctx.db.writer().await?;
-    repo::cancel(&mut *conn, &booking.host.tenant, id).await?;
-    drop(conn);
-    tracing::info!(booking = %id, "booking canceled");
-    get(ctx, Access::Tenant(&booking.host.tenant), id).await
+    let scope = booking.host.tenant;
+    if booking.confirmed {
+        let mut tx = ctx.db.begin_write().await?;
+        repo::cancel(&mut *tx, &scope, id).await?;
+        export::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        tracing::info!(booking = %id, "booking canceled");
+        export::try_now(ctx, &scope, id).await;
+    }
+    get(ctx, Access::Tenant(&scope), id).await
 }
 
 /// Moves a booking to another free slot of its event type, checked and
@@ -512,7 +506,10 @@ pub async fn reschedule(
         Err(DbError::NotFound) => return Err(BookError::Canceled),
         Err(e) => return Err(e.into()),
     }
+    let scope = booking.host.tenant;
+    export::queue_in(&mut tx, &scope, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %id, "booking rescheduled");
-    get(ctx, Access::Tenant(&booking.host.tenant), id).await
+    export::try_now(ctx, &scope, id).await;
+    get(ctx, Access::Tenant(&scope), id).await
 }

@@ -5,6 +5,7 @@ pub mod availability;
 pub mod book;
 pub mod busy;
 pub mod error;
+pub mod export;
 pub mod ics;
 pub mod pages;
 pub mod profiles;

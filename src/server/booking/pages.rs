@@ -391,7 +391,7 @@ pub fn attendee_view(ctx: &Bookings, placed: &Placed, token: &str) -> BookingVie
         attendee_time_zone: attendee_tz.name().to_owned(),
         when_host: (host_tz != attendee_tz).then(|| span_label(span, host_tz)),
         host_time_zone: host_tz.name().to_owned(),
-        meeting_url: None,
+        meeting_url: booking.export.meeting_url.clone(),
         manage_url: ctx.manage_url(id, token),
         token: token.to_owned(),
         ics_path: format!(

@@ -2,7 +2,7 @@
 //! `kind` column, the fields are the `payload` column. A handler receives a
 //! typed value, never a JSON object to pick fields from.
 
-use crate::model::{ConnectionId, SubscriptionId};
+use crate::model::{BookingId, ConnectionId, SubscriptionId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,9 @@ pub enum Job {
     /// Turn a stored Calendly delivery into a meeting.
     #[serde(rename = "webhook.process")]
     ProcessWebhook { event: String },
+    /// Bring the host's calendar event in line with a booking.
+    #[serde(rename = "booking.export")]
+    ExportBooking { booking: BookingId },
 }
 
 impl Job {
@@ -49,6 +52,7 @@ impl Job {
             Job::RenewSubscription { .. } => "subscription.renew",
             Job::RecreateSubscription { .. } => "subscription.recreate",
             Job::ProcessWebhook { .. } => "webhook.process",
+            Job::ExportBooking { .. } => "booking.export",
         }
     }
 
@@ -93,6 +97,9 @@ mod tests {
             Job::RecreateSubscription { subscription },
             Job::ProcessWebhook {
                 event: "event-1".into(),
+            },
+            Job::ExportBooking {
+                booking: crate::model::BookingId(uuid::Uuid::now_v7()),
             },
         ]
     }

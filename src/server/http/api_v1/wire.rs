@@ -151,7 +151,7 @@ impl BookingOut {
             event_type: placed.event_type.as_ref().map(|e| e.slug.clone()),
             attendee_name: b.attendee_name.clone(),
             attendee_email: b.attendee_email.clone(),
-            meeting_url: None,
+            meeting_url: b.export.meeting_url.clone(),
             manage_url: placed.manage.as_ref().map(|m| m.url.clone()),
             speakable: speak::speakable(b.starts_at, tz),
         }

@@ -4,7 +4,7 @@
 
 use super::{now_ms, on_unique, parse_id, Backend, DbError, DbResult, Duplicate, Tx};
 use super::{TenantScope, UserScope};
-use crate::model::{BookingId, EventTypeId};
+use crate::model::{BookingId, ConnectionId, EventTypeId};
 use sqlx::{Any, Executor, FromRow};
 
 pub struct NewBooking<'a> {
@@ -106,6 +106,28 @@ pub struct Booking {
     pub attendee_time_zone: String,
     pub purpose: Option<String>,
     pub request_hash: Option<String>,
+    pub export: Export,
+}
+
+/// Where the booking lives on its host's calendar and what was last
+/// written there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Export {
+    /// The calendar connection it went to; none yet (or that connection
+    /// was removed).
+    pub connection: Option<ConnectionId>,
+    pub calendar_id: Option<String>,
+    pub event_id: Option<String>,
+    pub etag: Option<String>,
+    /// The times the event has, unix ms.
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    /// The event was deleted for a cancellation.
+    pub canceled: bool,
+    /// The Meet or Teams link, `https:` only.
+    pub meeting_url: Option<String>,
+    /// Why the last try failed.
+    pub error: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -125,11 +147,22 @@ struct Row {
     attendee_time_zone: String,
     purpose: Option<String>,
     request_hash: Option<String>,
+    export_connection_id: Option<String>,
+    export_calendar_id: Option<String>,
+    export_event_id: Option<String>,
+    export_etag: Option<String>,
+    exported_starts_at: Option<i64>,
+    exported_ends_at: Option<i64>,
+    exported_canceled: i64,
+    meeting_url: Option<String>,
+    export_error: Option<String>,
 }
 
 const COLUMNS: &str = "id, tenant_id, host_user_id, event_type_id, starts_at, ends_at, \
      buffer_before_minutes, buffer_after_minutes, status, attendee_name, attendee_email, \
-     attendee_phone, attendee_time_zone, purpose, request_hash";
+     attendee_phone, attendee_time_zone, purpose, request_hash, export_connection_id, \
+     export_calendar_id, export_event_id, export_etag, exported_starts_at, exported_ends_at, \
+     exported_canceled, meeting_url, export_error";
 
 impl TryFrom<Row> for Booking {
     type Error = DbError;
@@ -154,6 +187,21 @@ impl TryFrom<Row> for Booking {
             attendee_time_zone: r.attendee_time_zone,
             purpose: r.purpose,
             request_hash: r.request_hash,
+            export: Export {
+                connection: r
+                    .export_connection_id
+                    .as_deref()
+                    .map(parse_id)
+                    .transpose()?,
+                calendar_id: r.export_calendar_id,
+                event_id: r.export_event_id,
+                etag: r.export_etag,
+                starts_at: r.exported_starts_at,
+                ends_at: r.exported_ends_at,
+                canceled: r.exported_canceled != 0,
+                meeting_url: r.meeting_url,
+                error: r.export_error,
+            },
         })
     }
 }
@@ -285,4 +333,51 @@ pub async fn counts_between<'e, E: Executor<'e, Database = Any>>(
     .bind(to)
     .fetch_all(ex)
     .await?)
+}
+
+/// Records what the host's calendar now holds for the booking (and clears
+/// or sets the error). Leaves `updated_at` alone: that is the booking's own.
+pub async fn record_export<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: BookingId,
+    export: &Export,
+) -> DbResult<()> {
+    let done = sqlx::query(
+        "UPDATE bookings SET export_connection_id = $3, export_calendar_id = $4, export_event_id = $5, \
+         export_etag = $6, exported_starts_at = $7, exported_ends_at = $8, exported_canceled = $9, \
+         meeting_url = $10, export_error = $11 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(export.connection.map(|c| c.to_string()))
+    .bind(export.calendar_id.as_deref())
+    .bind(export.event_id.as_deref())
+    .bind(export.etag.as_deref())
+    .bind(export.starts_at)
+    .bind(export.ends_at)
+    .bind(i64::from(export.canceled))
+    .bind(export.meeting_url.as_deref())
+    .bind(export.error.as_deref())
+    .execute(ex)
+    .await?;
+    super::found(done.rows_affected())
+}
+
+/// The ids of the events calbridge wrote to a connection's calendars for
+/// bookings, which its imports leave to the bookings.
+pub async fn exported_event_ids<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    connection: ConnectionId,
+) -> DbResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT export_event_id FROM bookings WHERE tenant_id = $1 AND export_connection_id = $2 \
+         AND export_event_id IS NOT NULL",
+    )
+    .bind(scope.tenant())
+    .bind(connection.to_string())
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }

@@ -1,0 +1,504 @@
+//! Keeps a booking's event on its host's calendar in step with the
+//! booking: created with the attendee (the provider mails the invitation)
+//! and a Meet or Teams link, moved when the booking moves, deleted when it
+//! is canceled. The booking commits first and stands whatever the
+//! provider says; a job queued in the booking's transaction finishes the
+//! work with retries, and the request that made the change tries once
+//! right away so the confirmation usually carries the link.
+//!
+//! Each pass compares the booking with what was last written to the
+//! calendar (`Export`) and does the one provider call that closes the gap,
+//! then records it and looks again, so two runs that overlap (the inline
+//! try and the job) still end with the calendar matching the booking.
+//! Every call is safe to repeat: the create finds an earlier try's event.
+
+use super::Bookings;
+use crate::model::{BookingId, ConnectionState, EventLocation, Provider};
+use crate::server::jobs::{Enqueue, Job, JobError, Queue};
+use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
+use crate::server::platform::db::bookings::{self as repo, Booking, Export};
+use crate::server::platform::db::connections::{self as connections_repo, Connection};
+use crate::server::platform::db::{DbResult, TenantScope, Tx};
+use crate::server::providers::{self, CalendarApi, CalendarEvent, EventDraft, EventRef};
+use std::time::Duration;
+
+/// How long the request that booked waits for the calendar before it
+/// answers; the export goes on in the background after that.
+const INLINE_WAIT: Duration = Duration::from_secs(3);
+/// When the job looks if the inline try did not finish (a crash, a
+/// provider error).
+const FALLBACK_DELAY_MS: i64 = 15_000;
+/// Reads of an event whose Meet is still being made before the job
+/// takes over.
+const CONFERENCE_POLLS: u32 = 5;
+const CONFERENCE_POLL_GAP: Duration = Duration::from_millis(200);
+/// Passes over a booking that keeps changing while it is exported.
+const PASSES: usize = 4;
+
+fn coalesce_key(id: BookingId) -> String {
+    format!("booking.export:{id}")
+}
+
+/// Queues the export inside the transaction that changed the booking.
+pub async fn queue_in(tx: &mut Tx, scope: &TenantScope, id: BookingId, now: i64) -> DbResult<()> {
+    let job = Enqueue::now(Some(scope), Job::ExportBooking { booking: id })
+        .coalesced(coalesce_key(id))
+        .at(now + FALLBACK_DELAY_MS);
+    Queue::enqueue_in(tx, &job).await.map(|_| ())
+}
+
+/// Tries the export now, for at most [`INLINE_WAIT`]; it carries on in the
+/// background past that, and the queued job covers a failure.
+pub async fn try_now(ctx: &Bookings, scope: &TenantScope, id: BookingId) {
+    let (ctx, scope) = (ctx.clone(), *scope);
+    let run = tokio::spawn(async move { reconcile(&ctx, &scope, id).await });
+    match tokio::time::timeout(INLINE_WAIT, run).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(booking = %id, error = %e, "calendar export failed; the job retries")
+        }
+        Ok(Err(e)) => tracing::error!(booking = %id, error = %e, "calendar export panicked"),
+        Err(_) => tracing::info!(booking = %id, "calendar export still running"),
+    }
+}
+
+/// Brings the host's calendar in line with the booking.
+#[tracing::instrument(skip_all, fields(booking = %id))]
+pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Result<(), JobError> {
+    for _ in 0..PASSES {
+        let booking = repo::get(ctx.db.pool(), scope, id)
+            .await?
+            .ok_or_else(|| JobError::Permanent("the booking no longer exists".into()))?;
+        match next_step(ctx, &booking).await {
+            Ok(Step::Done) => return Ok(()),
+            Ok(Step::Wrote(export)) => {
+                let waiting = export.meeting_url.is_none() && export.error.is_some();
+                record(ctx, &booking, &export).await?;
+                if waiting {
+                    return Err(JobError::Retry(
+                        "the online meeting is still being created".into(),
+                    ));
+                }
+            }
+            Err(e) => {
+                let failed = Export {
+                    error: Some(e.to_string()),
+                    ..booking.export.clone()
+                };
+                record(ctx, &booking, &failed).await?;
+                return Err(e);
+            }
+        }
+    }
+    Err(JobError::Retry(
+        "the booking kept changing while it was exported".into(),
+    ))
+}
+
+async fn record(ctx: &Bookings, booking: &Booking, export: &Export) -> Result<(), JobError> {
+    let mut conn = ctx.db.writer().await?;
+    repo::record_export(&mut *conn, &booking.host.tenant, booking.id, export).await?;
+    Ok(())
+}
+
+enum Step {
+    /// The calendar matches the booking (or the host has no calendar to
+    /// write to).
+    Done,
+    /// One change made; what the calendar holds now.
+    Wrote(Export),
+}
+
+/// Where an event goes: the connection, its calendar API and calendar.
+struct Target {
+    connection: Connection,
+    api: &'static dyn CalendarApi,
+    calendar_id: String,
+}
+
+/// The one provider call that brings the calendar closer to the booking.
+async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> {
+    let export = &booking.export;
+    if !booking.confirmed {
+        let (Some(event_id), false) = (export.event_id.as_deref(), export.canceled) else {
+            return Ok(Step::Done);
+        };
+        let Some(target) = recorded_target(ctx, booking).await? else {
+            return Ok(Step::Done);
+        };
+        let at = EventRef {
+            calendar_id: &target.calendar_id,
+            event_id,
+        };
+        ctx.tokens
+            .call(&booking.host, target.connection.id, false, |token| {
+                let (http, at, api) = (&ctx.provider_http, &at, target.api);
+                async move { api.delete_event(http, &token, at).await }
+            })
+            .await?;
+        tracing::info!(booking = %booking.id, "calendar event deleted");
+        return Ok(Step::Wrote(Export {
+            canceled: true,
+            error: None,
+            ..export.clone()
+        }));
+    }
+    let (host, event_type) = host_of(ctx, booking).await?;
+    let target = match recorded_target(ctx, booking).await? {
+        Some(target) => target,
+        None => match choose_target(ctx, &host, event_type.as_ref()).await? {
+            Some(target) => target,
+            None => return Ok(Step::Done),
+        },
+    };
+    let online = wants_online_meeting(event_type.as_ref(), target.connection.provider);
+    let event = match export.event_id.as_deref() {
+        None => {
+            let (title, description, location) = describe(booking, &host, event_type.as_ref());
+            let key = booking.id.to_string();
+            let attendees = [(
+                booking.attendee_name.as_str(),
+                booking.attendee_email.as_str(),
+            )];
+            let draft = EventDraft {
+                key: &key,
+                calendar_id: &target.calendar_id,
+                title: &title,
+                description: &description,
+                start: booking.starts_at,
+                end: booking.ends_at,
+                attendees: &attendees,
+                location: location.as_deref(),
+                online_meeting: online,
+            };
+            let created = ctx
+                .tokens
+                .call(&booking.host, target.connection.id, false, |token| {
+                    let (http, draft, api) = (&ctx.provider_http, &draft, target.api);
+                    async move { api.create_event(http, &token, draft).await }
+                })
+                .await?;
+            tracing::info!(booking = %booking.id, provider = target.connection.provider.as_str(), "calendar event created");
+            created
+        }
+        Some(event_id) => {
+            let at = EventRef {
+                calendar_id: &target.calendar_id,
+                event_id,
+            };
+            let moved = export.starts_at != Some(booking.starts_at)
+                || export.ends_at != Some(booking.ends_at);
+            if moved {
+                let (start, end) = (booking.starts_at, booking.ends_at);
+                let event = ctx
+                    .tokens
+                    .call(&booking.host, target.connection.id, false, |token| {
+                        let (http, at, api) = (&ctx.provider_http, &at, target.api);
+                        async move { api.move_event(http, &token, at, start, end).await }
+                    })
+                    .await?;
+                tracing::info!(booking = %booking.id, "calendar event moved");
+                event
+            } else if online && export.meeting_url.is_none() {
+                read_event(ctx, booking, &target, &at).await?
+            } else {
+                return Ok(Step::Done);
+            }
+        }
+    };
+    let event = await_conference(ctx, booking, &target, event, online).await?;
+    Ok(Step::Wrote(Export {
+        connection: Some(target.connection.id),
+        calendar_id: Some(target.calendar_id),
+        etag: event.etag,
+        starts_at: Some(booking.starts_at),
+        ends_at: Some(booking.ends_at),
+        canceled: false,
+        meeting_url: event.join_url.or_else(|| export.meeting_url.clone()),
+        error: (online && event.conference_pending)
+            .then(|| "the online meeting is still being created".to_owned()),
+        event_id: Some(event.id),
+    }))
+}
+
+async fn read_event(
+    ctx: &Bookings,
+    booking: &Booking,
+    target: &Target,
+    at: &EventRef<'_>,
+) -> Result<CalendarEvent, JobError> {
+    Ok(ctx
+        .tokens
+        .call(&booking.host, target.connection.id, false, |token| {
+            let (http, api) = (&ctx.provider_http, target.api);
+            async move {
+                api.get_event(http, &token, at.calendar_id, at.event_id)
+                    .await
+            }
+        })
+        .await?)
+}
+
+/// Reads a Meet that is still being created (Google answers `pending`
+/// first) a few times; the job reads again later if it stays pending.
+async fn await_conference(
+    ctx: &Bookings,
+    booking: &Booking,
+    target: &Target,
+    mut event: CalendarEvent,
+    online: bool,
+) -> Result<CalendarEvent, JobError> {
+    let mut polls = 0;
+    while online && event.conference_pending && event.join_url.is_none() && polls < CONFERENCE_POLLS
+    {
+        if polls > 0 {
+            tokio::time::sleep(CONFERENCE_POLL_GAP).await;
+        }
+        polls += 1;
+        let at = EventRef {
+            calendar_id: &target.calendar_id,
+            event_id: &event.id,
+        };
+        event = read_event(ctx, booking, target, &at).await?;
+    }
+    Ok(event)
+}
+
+async fn host_of(
+    ctx: &Bookings,
+    booking: &Booking,
+) -> Result<(Profile, Option<EventType>), JobError> {
+    let pool = ctx.db.pool();
+    let host = profiles_repo::profile_of(pool, &booking.host)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the host no longer takes bookings".into()))?;
+    let event_type = profiles_repo::event_types_of(pool, &booking.host)
+        .await?
+        .into_iter()
+        .find(|e| Some(e.id) == booking.event_type);
+    Ok((host, event_type))
+}
+
+/// The connection and calendar an earlier pass wrote the event to.
+async fn recorded_target(ctx: &Bookings, booking: &Booking) -> Result<Option<Target>, JobError> {
+    let (Some(id), Some(calendar_id)) = (
+        booking.export.connection,
+        booking.export.calendar_id.as_deref(),
+    ) else {
+        return Ok(None);
+    };
+    let connection = connections_repo::get_for_user(ctx.db.pool(), &booking.host, id).await?;
+    if connection.state != ConnectionState::Connected {
+        return Err(JobError::Retry(
+            "the calendar's connection needs to be reconnected".into(),
+        ));
+    }
+    let api = providers::api(connection.provider)
+        .calendars()
+        .ok_or_else(|| JobError::Permanent("the connection holds no calendars".into()))?;
+    Ok(Some(Target {
+        connection,
+        api,
+        calendar_id: calendar_id.to_owned(),
+    }))
+}
+
+/// The host's connected calendar for new bookings: the provider of the
+/// event type's video link first (Meet: Google; Teams: Outlook), then
+/// Google, then Outlook; its chosen booking calendar or else its primary.
+async fn choose_target(
+    ctx: &Bookings,
+    host: &Profile,
+    event_type: Option<&EventType>,
+) -> Result<Option<Target>, JobError> {
+    let pool = ctx.db.pool();
+    let mut candidates: Vec<Connection> = connections_repo::list_for_user(pool, &host.owner)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.state == ConnectionState::Connected
+                && providers::api(c.provider).calendars().is_some()
+        })
+        .collect();
+    let preferred = match event_type.map(|e| e.location) {
+        Some(EventLocation::MicrosoftTeams) => Provider::Microsoft,
+        _ => Provider::Google,
+    };
+    candidates.sort_by_key(|c| (c.provider != preferred, c.connected_at));
+    for connection in candidates {
+        let calendars =
+            connections_repo::calendars(pool, &host.owner.tenant, connection.id).await?;
+        let chosen = match connection.booking_calendar_id.as_deref() {
+            Some(id) => calendars.iter().find(|c| c.calendar_id == id),
+            None => calendars.iter().find(|c| c.primary),
+        };
+        let Some(calendar) = chosen.filter(|c| c.writable) else {
+            continue;
+        };
+        let Some(api) = providers::api(connection.provider).calendars() else {
+            continue;
+        };
+        return Ok(Some(Target {
+            calendar_id: calendar.calendar_id.clone(),
+            connection,
+            api,
+        }));
+    }
+    Ok(None)
+}
+
+/// Whether the event carries a video link its calendar's provider makes.
+fn wants_online_meeting(event_type: Option<&EventType>, provider: Provider) -> bool {
+    matches!(
+        (event_type.map(|e| e.location), provider),
+        (Some(EventLocation::GoogleMeet), Provider::Google)
+            | (Some(EventLocation::MicrosoftTeams), Provider::Microsoft)
+    )
+}
+
+/// The event's title, description and location, as both the host and the
+/// attendee see them. Never the manage link: it is the attendee's alone.
+fn describe(
+    booking: &Booking,
+    host: &Profile,
+    event_type: Option<&EventType>,
+) -> (String, String, Option<String>) {
+    let name = event_type.map_or("Meeting", |e| e.name.as_str());
+    let title = format!("{name} between {} and {}", host.name, booking.attendee_name);
+    let mut description = format!(
+        "Booked through calbridge by {} <{}>.",
+        booking.attendee_name, booking.attendee_email
+    );
+    if let Some(phone) = &booking.attendee_phone {
+        description.push_str(&format!("\nPhone: {phone}"));
+    }
+    if let Some(purpose) = &booking.purpose {
+        description.push_str(&format!("\n\n{purpose}"));
+    }
+    let detail = event_type.and_then(|e| e.location_detail.clone());
+    let location = match event_type.map(|e| e.location) {
+        Some(EventLocation::Phone) => detail
+            .or_else(|| booking.attendee_phone.clone())
+            .map(|number| format!("Phone: {number}")),
+        Some(EventLocation::InPerson) => detail,
+        _ => None,
+    };
+    (title, description, location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventTypeId, TenantId, UserId};
+    use crate::server::platform::db::UserScope;
+
+    fn host() -> Profile {
+        Profile {
+            owner: UserScope::new(
+                TenantScope::new(TenantId(uuid::Uuid::now_v7())),
+                UserId(uuid::Uuid::now_v7()),
+            ),
+            name: "Alice".into(),
+            slug: "alice".into(),
+            time_zone: "Europe/Berlin".into(),
+            weekly_hours: "{}".into(),
+            date_overrides: "[]".into(),
+        }
+    }
+
+    fn event_type(location: EventLocation, detail: Option<&str>) -> EventType {
+        EventType {
+            id: EventTypeId(uuid::Uuid::now_v7()),
+            slug: "intro".into(),
+            name: "Intro call".into(),
+            duration: 30,
+            location,
+            location_detail: detail.map(str::to_owned),
+            buffer_before: 0,
+            buffer_after: 0,
+            minimum_notice: 0,
+            window_days: 30,
+            slot_interval: 30,
+            daily_limit: None,
+        }
+    }
+
+    fn booking(host: &Profile) -> Booking {
+        Booking {
+            id: BookingId(uuid::Uuid::now_v7()),
+            host: host.owner,
+            event_type: None,
+            starts_at: 0,
+            ends_at: 1_800_000,
+            buffer_before: 0,
+            buffer_after: 0,
+            confirmed: true,
+            attendee_name: "Vera".into(),
+            attendee_email: "vera@example.com".into(),
+            attendee_phone: Some("+49 30 1234567".into()),
+            attendee_time_zone: "Europe/Berlin".into(),
+            purpose: Some("Pricing questions".into()),
+            request_hash: None,
+            export: Export::default(),
+        }
+    }
+
+    #[test]
+    fn the_event_names_both_people_and_keeps_the_manage_link_out() {
+        let host = host();
+        let b = booking(&host);
+        let (title, description, location) = describe(
+            &b,
+            &host,
+            Some(&event_type(EventLocation::GoogleMeet, None)),
+        );
+        assert_eq!(title, "Intro call between Alice and Vera");
+        assert!(description.contains("vera@example.com"));
+        assert!(description.contains("+49 30 1234567"));
+        assert!(description.contains("Pricing questions"));
+        assert!(!description.contains("token"));
+        assert_eq!(location, None, "the video link is the location");
+    }
+
+    #[test]
+    fn phone_and_in_person_events_say_where() {
+        let host = host();
+        let b = booking(&host);
+        let phone = describe(&b, &host, Some(&event_type(EventLocation::Phone, None))).2;
+        assert_eq!(phone.as_deref(), Some("Phone: +49 30 1234567"));
+        let fixed = describe(
+            &b,
+            &host,
+            Some(&event_type(EventLocation::Phone, Some("+1 212 555 0100"))),
+        )
+        .2;
+        assert_eq!(fixed.as_deref(), Some("Phone: +1 212 555 0100"));
+        let office = describe(
+            &b,
+            &host,
+            Some(&event_type(
+                EventLocation::InPerson,
+                Some("Torstr. 1, Berlin"),
+            )),
+        )
+        .2;
+        assert_eq!(office.as_deref(), Some("Torstr. 1, Berlin"));
+        assert_eq!(
+            describe(&b, &host, None).0,
+            "Meeting between Alice and Vera"
+        );
+    }
+
+    #[test]
+    fn only_the_matching_provider_makes_the_video_link() {
+        let meet = event_type(EventLocation::GoogleMeet, None);
+        let teams = event_type(EventLocation::MicrosoftTeams, None);
+        let phone = event_type(EventLocation::Phone, None);
+        assert!(wants_online_meeting(Some(&meet), Provider::Google));
+        assert!(!wants_online_meeting(Some(&meet), Provider::Microsoft));
+        assert!(wants_online_meeting(Some(&teams), Provider::Microsoft));
+        assert!(!wants_online_meeting(Some(&teams), Provider::Google));
+        assert!(!wants_online_meeting(Some(&phone), Provider::Google));
+        assert!(!wants_online_meeting(None, Provider::Google));
+    }
+}
