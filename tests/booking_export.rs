@@ -10,7 +10,7 @@ mod common;
 use calbridge::model::ApiScope;
 use chrono::{DateTime, Utc};
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, connections, eventually, sandboxed};
+use common::connect::{connect, connections, eventually, meetings, next_live_event, sandboxed};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -53,8 +53,13 @@ fn instant(text: &str) -> i64 {
 }
 
 /// Logs in as `email` and connects `provider` as `account`; waits for the
-/// calendar list.
-async fn connected(app: &common::TestApp, email: &str, provider: &str, account: &str) {
+/// calendar list. The user's client.
+async fn connected(
+    app: &common::TestApp,
+    email: &str,
+    provider: &str,
+    account: &str,
+) -> reqwest::Client {
     let user = app.client();
     common::log_in(app, &user, email, common::PASSWORD).await;
     connect(app, &user, provider, account).await;
@@ -67,6 +72,7 @@ async fn connected(app: &common::TestApp, email: &str, provider: &str, account: 
         })
     })
     .await;
+    user
 }
 
 async fn book(agent: &reqwest::Client, app: &common::TestApp, body: Value) -> (StatusCode, Value) {
@@ -99,8 +105,10 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
 ) {
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
-    connected(&app, "alice@demo.test", "google", "alice@sandbox.test").await;
+    let alice = connected(&app, "alice@demo.test", "google", "alice@sandbox.test").await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
+    let mut live = alice.get(app.url("/api/live")).send().await.unwrap();
+    assert!(next_live_event(&mut live, "hello").await);
 
     let (status, booked) = book(
         &agent,
@@ -113,6 +121,10 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert!(
+        next_live_event(&mut live, "meeting").await,
+        "Alice's open page hears of it"
+    );
     let link = booked["meeting_url"]
         .as_str()
         .expect("the Meet link")
@@ -151,6 +163,29 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
         .await
         .unwrap();
     assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
+
+    // On Alice's meetings page once, as a booking, even after her calendar
+    // (which now holds the event) is imported again.
+    let scope = demo_tenant(&app).await;
+    let google = connections(&app, &alice).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    calbridge::server::meetings::sync(&app.state.meetings, &scope, google)
+        .await
+        .unwrap();
+    let listed: Vec<Value> = meetings(&app, &alice)
+        .await
+        .into_iter()
+        .filter(|m| instant(m["starts_at"].as_str().unwrap()) == alice_at(15, 0))
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["source"], "calbridge");
+    assert_eq!(listed[0]["title"], "Intro call");
+    assert_eq!(listed[0]["invitee_email"], "vera@example.com");
+    assert_eq!(listed[0]["join_url"], link.as_str());
+    assert_eq!(listed[0]["status"], "scheduled");
 
     // Rescheduling moves the event; the attendee is told.
     let (status, moved) = json_of(

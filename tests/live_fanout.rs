@@ -10,18 +10,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
-/// Reads the live stream until an event named `name` arrives.
-async fn next_event(stream: &mut reqwest::Response, name: &str) -> bool {
-    let wanted = format!("event: {name}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, stream.chunk()).await {
-        if String::from_utf8_lossy(&chunk).contains(&wanted) {
-            return true;
-        }
-    }
-    false
-}
-
 #[tokio::test]
 async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
     let Some(a) = TestApp::start_with(Backend::Postgres, sandboxed()).await else {
@@ -52,9 +40,9 @@ async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
     // The same session cookie works on B: sessions live in the shared database.
     let mut ada_on_b = ada.get(b.url("/api/live")).send().await.unwrap();
     assert_eq!(ada_on_b.status(), StatusCode::OK);
-    assert!(next_event(&mut ada_on_b, "hello").await);
+    assert!(next_live_event(&mut ada_on_b, "hello").await);
     let mut bob_on_b = bob.get(b.url("/api/live")).send().await.unwrap();
-    assert!(next_event(&mut bob_on_b, "hello").await);
+    assert!(next_live_event(&mut bob_on_b, "hello").await);
 
     let booked = reqwest::Client::new()
         .post(a.url("/sandbox/_control/calendly/bookings"))
@@ -70,7 +58,7 @@ async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
         .unwrap();
     assert_eq!(booked.status(), StatusCode::CREATED);
     assert!(
-        next_event(&mut ada_on_b, "meeting").await,
+        next_live_event(&mut ada_on_b, "meeting").await,
         "the change reached instance B"
     );
     let quiet = tokio::time::timeout(Duration::from_millis(500), bob_on_b.chunk()).await;

@@ -184,7 +184,7 @@ async fn a_booking_becomes_a_meeting_for_its_owner_only(backend: Backend) {
     assert_eq!(m["invitee_name"], "Pat");
     assert_eq!(m["invitee_email"], "pat@example.com");
     assert_eq!(m["status"], "scheduled");
-    assert_eq!(m["provider"], "calendly");
+    assert_eq!(m["source"], "calendly");
     assert!(meetings(&app, &bob).await.is_empty(), "never on bob's page");
     let nothing = tokio::time::timeout(Duration::from_millis(300), bob_live.chunk()).await;
     assert!(nothing.is_err(), "bob's stream stays quiet");

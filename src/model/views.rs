@@ -186,8 +186,9 @@ impl FromStr for MeetingStatus {
 /// One meeting on `/meetings`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeetingView {
+    /// A booking's meeting has the booking's id.
     pub id: MeetingId,
-    pub provider: Provider,
+    pub source: MeetingSource,
     pub title: String,
     /// RFC 3339, UTC.
     pub starts_at: String,
@@ -472,6 +473,64 @@ impl FromStr for Provider {
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Where a meeting on `/meetings` comes from: a connected provider, or a
+/// booking made on calbridge itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingSource {
+    Calendly,
+    Google,
+    Microsoft,
+    Calbridge,
+}
+
+impl MeetingSource {
+    pub const ALL: [MeetingSource; 4] = [
+        MeetingSource::Calendly,
+        MeetingSource::Google,
+        MeetingSource::Microsoft,
+        MeetingSource::Calbridge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingSource::Calendly => "calendly",
+            MeetingSource::Google => "google",
+            MeetingSource::Microsoft => "microsoft",
+            MeetingSource::Calbridge => "calbridge",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MeetingSource::Calendly => "Calendly",
+            MeetingSource::Google => "Google Calendar",
+            MeetingSource::Microsoft => "Outlook",
+            MeetingSource::Calbridge => "Booking page",
+        }
+    }
+}
+
+impl From<Provider> for MeetingSource {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Calendly => MeetingSource::Calendly,
+            Provider::Google => MeetingSource::Google,
+            Provider::Microsoft => MeetingSource::Microsoft,
+        }
+    }
+}
+
+impl FromStr for MeetingSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "calbridge" => Ok(MeetingSource::Calbridge),
+            other => other.parse::<Provider>().map(MeetingSource::from),
+        }
     }
 }
 

@@ -217,6 +217,7 @@ pub async fn build_state(
         clock: clock.clone(),
         tokens: tokens.clone(),
         provider_http: provider_http.clone(),
+        live: live.clone(),
     };
     let api_keys = ApiKeys {
         db: db.clone(),

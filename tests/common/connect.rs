@@ -191,3 +191,16 @@ pub async fn active_google_channels(app: &TestApp) -> usize {
         .filter(|c| c["state"] == "active")
         .count()
 }
+
+/// Reads a `/api/live` stream until an event named `name` arrives (false
+/// after 5 s).
+pub async fn next_live_event(stream: &mut reqwest::Response, name: &str) -> bool {
+    let wanted = format!("event: {name}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, stream.chunk()).await {
+        if String::from_utf8_lossy(&chunk).contains(&wanted) {
+            return true;
+        }
+    }
+    false
+}

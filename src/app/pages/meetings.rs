@@ -1,8 +1,8 @@
 use crate::api::meetings::get_meetings;
 use crate::app::components::dates::Day;
-use crate::app::components::provider_icon::ProviderIcon;
+use crate::app::components::provider_icon::SourceIcon;
 use crate::model::paths;
-use crate::model::{MeetingDay, MeetingStatus, MeetingView, MeetingsPage, Provider};
+use crate::model::{MeetingDay, MeetingSource, MeetingStatus, MeetingView, MeetingsPage};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -114,10 +114,10 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
         </nav>
         <div class="inline-form filters">
             <label>
-                "Provider"
+                "Source"
                 <select node_ref=provider_field on:change=move |ev| provider.set(event_target_value(&ev))>
-                    <option value="">"All providers"</option>
-                    {Provider::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                    <option value="">"All sources"</option>
+                    {MeetingSource::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>
@@ -138,7 +138,7 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
 
 fn matches(m: &MeetingView, provider: &str, search: &str) -> bool {
     let search = search.trim().to_lowercase();
-    (provider.is_empty() || m.provider.as_str() == provider)
+    (provider.is_empty() || m.source.as_str() == provider)
         && (search.is_empty()
             || [&m.invitee_name, &m.invitee_email]
                 .into_iter()
@@ -273,7 +273,7 @@ fn MeetingItem(m: MeetingView) -> impl IntoView {
         <li class=format!("meeting status-{}", status.as_str()) data-meeting=m.id.to_string()>
             <div class="when">{m.local_start.clone()}" – "{m.local_end.clone()}</div>
             <div class="what">
-                <div class="title"><ProviderIcon provider=m.provider/>" "{m.title.clone()}</div>
+                <div class="title"><SourceIcon source=m.source/>" "{m.title.clone()}</div>
                 <div class="muted small">
                     {m.invitee_name.clone()}
                     {m.invitee_email.clone().map(|e| view! { " · " {e} })}

@@ -365,6 +365,7 @@ async fn book_with(
     export::queue_in(&mut tx, &scope, new.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %new.id, "booked");
+    ctx.announce(&profile.owner, new.id).await;
     export::try_now(ctx, &scope, new.id).await;
     let booking = repo::get(ctx.db.pool(), &scope, new.id)
         .await?
@@ -456,6 +457,7 @@ pub async fn cancel(
         export::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
         tx.commit().await.map_err(DbError::from)?;
         tracing::info!(booking = %id, "booking canceled");
+        ctx.announce(&booking.host, id).await;
         export::try_now(ctx, &scope, id).await;
     }
     get(ctx, Access::Tenant(&scope), id).await
@@ -510,6 +512,7 @@ pub async fn reschedule(
     export::queue_in(&mut tx, &scope, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %id, "booking rescheduled");
+    ctx.announce(&booking.host, id).await;
     export::try_now(ctx, &scope, id).await;
     get(ctx, Access::Tenant(&scope), id).await
 }

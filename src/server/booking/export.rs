@@ -98,6 +98,10 @@ pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Re
 async fn record(ctx: &Bookings, booking: &Booking, export: &Export) -> Result<(), JobError> {
     let mut conn = ctx.db.writer().await?;
     repo::record_export(&mut *conn, &booking.host.tenant, booking.id, export).await?;
+    drop(conn);
+    if export.meeting_url != booking.export.meeting_url {
+        ctx.announce(&booking.host, booking.id).await;
+    }
     Ok(())
 }
 

@@ -14,9 +14,11 @@ pub mod slots;
 pub mod speak;
 
 use crate::server::connections::tokens::TokenManager;
+use crate::server::meetings::live::Live;
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
+use crate::server::platform::db::UserScope;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::ProviderHttp;
 use std::sync::Arc;
@@ -31,9 +33,17 @@ pub struct Bookings {
     /// For live busy reads of the hosts' calendars.
     pub tokens: Arc<TokenManager>,
     pub provider_http: ProviderHttp,
+    /// Bookings are meetings on their host's live page.
+    pub live: Arc<Live>,
 }
 
 impl Bookings {
+    /// Tells the host's open meetings pages that a booking changed.
+    pub async fn announce(&self, host: &UserScope, id: crate::model::BookingId) {
+        let event = serde_json::json!({ "kind": "meeting", "id": id }).to_string();
+        self.live.publish(&self.db, host.user_id(), event).await;
+    }
+
     /// The attendee's link to see, cancel or reschedule their booking.
     pub fn manage_url(&self, id: crate::model::BookingId, token: &str) -> String {
         self.config.public_link(&format!(

@@ -27,7 +27,7 @@ fn view(
     };
     Ok(MeetingView {
         id: row.id()?,
-        provider: row.provider()?,
+        source: row.source()?,
         status: row.status()?,
         local_start: local(row.starts_at),
         local_end: local(row.ends_at),
@@ -109,7 +109,7 @@ mod tests {
     fn row(starts_at: i64) -> MeetingRow {
         MeetingRow {
             id: MeetingId::generate().to_string(),
-            provider: "calendly".into(),
+            source: "calendly".into(),
             title: "Call".into(),
             starts_at,
             ends_at: starts_at + 1_800_000,

@@ -6,6 +6,7 @@ use super::store::{cancel, store};
 use super::{Meetings, DAY_MS, HORIZON_MS};
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
+use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
@@ -188,9 +189,23 @@ async fn read_feed(
                 other => other?,
             };
             changed += changes.meetings.len() + changes.removed.len();
+            // Events calbridge wrote for bookings are on the page as the
+            // bookings; read after the page, so a booking exported while it
+            // was read is known.
+            let bookings: HashSet<String> = bookings_repo::exported_event_ids(
+                ctx.db.pool(),
+                &connection.owner.tenant,
+                connection.id,
+            )
+            .await?
+            .iter()
+            .map(|id| feed.meeting_key(calendar_id, id))
+            .collect();
             for meeting in changes.meetings {
                 listed.insert(meeting.provider_event_id.clone());
-                store(ctx, connection, meeting, None).await?;
+                if !bookings.contains(&meeting.provider_event_id) {
+                    store(ctx, connection, meeting, None).await?;
+                }
             }
             for removed in &changes.removed {
                 cancel(ctx, connection, removed).await?;

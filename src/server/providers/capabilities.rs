@@ -150,6 +150,13 @@ pub trait ChangeFeed: Send + Sync {
         let _ = calendar_id;
         None
     }
+
+    /// The provider event id a meeting read from `calendar_id`'s feed has
+    /// for the provider's `event_id`.
+    fn meeting_key(&self, calendar_id: Option<&str>, event_id: &str) -> String {
+        let _ = calendar_id;
+        event_id.to_owned()
+    }
 }
 
 /// A 410 on a cursor read is both Google's and Graph's "start over".

@@ -2,7 +2,7 @@
 
 use super::{now_ms, DbError, DbResult, UserScope};
 use crate::model::ProviderMeeting;
-use crate::model::{ConnectionId, MeetingId, MeetingStatus, Provider};
+use crate::model::{ConnectionId, MeetingId, MeetingSource, MeetingStatus};
 use sqlx::{Any, Executor, FromRow};
 
 /// Inserts or updates the meeting to match the provider; running it twice
@@ -59,10 +59,12 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     super::parse_id(&id)
 }
 
+/// A meeting on the owner's page: imported from a provider, or one of
+/// their bookings (source `calbridge`, the booking's id).
 #[derive(FromRow)]
 pub struct MeetingRow {
     pub id: String,
-    pub provider: String,
+    pub source: String,
     pub title: String,
     pub starts_at: i64,
     pub ends_at: i64,
@@ -79,19 +81,16 @@ impl MeetingRow {
     pub fn id(&self) -> DbResult<MeetingId> {
         super::parse_id(&self.id)
     }
-    pub fn provider(&self) -> DbResult<Provider> {
-        self.provider.parse().map_err(DbError::Corrupt)
+    pub fn source(&self) -> DbResult<MeetingSource> {
+        self.source.parse().map_err(DbError::Corrupt)
     }
     pub fn status(&self) -> DbResult<MeetingStatus> {
         self.status.parse().map_err(DbError::Corrupt)
     }
 }
 
-const COLUMNS: &str =
-    "id, provider, title, starts_at, ends_at, status, invitee_name, invitee_email, location, \
-     join_url, cancel_url, reschedule_url";
-
-/// The user's meetings starting in `[from, to)`, earliest first.
+/// The user's meetings and bookings starting in `[from, to)`, earliest
+/// first (or latest first).
 pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
@@ -101,7 +100,15 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
 ) -> DbResult<Vec<MeetingRow>> {
     let order = if ascending { "ASC" } else { "DESC" };
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND starts_at >= $3 AND starts_at < $4 \
+        "SELECT id, provider AS source, title, starts_at, ends_at, status, invitee_name, invitee_email, \
+         location, join_url, cancel_url, reschedule_url FROM meetings \
+         WHERE tenant_id = $1 AND user_id = $2 AND starts_at >= $3 AND starts_at < $4 \
+         UNION ALL \
+         SELECT b.id, 'calbridge', COALESCE(t.name, 'Meeting'), b.starts_at, b.ends_at, \
+         CASE WHEN b.status = 'confirmed' THEN 'scheduled' ELSE 'canceled' END, b.attendee_name, \
+         b.attendee_email, t.location_detail, b.meeting_url, NULL, NULL \
+         FROM bookings b LEFT JOIN event_types t ON t.id = b.event_type_id \
+         WHERE b.tenant_id = $1 AND b.host_user_id = $2 AND b.starts_at >= $3 AND b.starts_at < $4 \
          ORDER BY starts_at {order}, id LIMIT 1000"
     ))
     .bind(owner.tenant.tenant())
@@ -110,22 +117,6 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     .bind(to)
     .fetch_all(ex)
     .await?)
-}
-
-pub async fn get_for_user<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    owner: &UserScope,
-    id: &str,
-) -> DbResult<MeetingRow> {
-    let row: Option<MeetingRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM meetings WHERE tenant_id = $1 AND user_id = $2 AND id = $3"
-    ))
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .bind(id)
-    .fetch_optional(ex)
-    .await?;
-    row.ok_or(DbError::NotFound)
 }
 
 /// Marks a meeting canceled (the provider deleted it); its id when it

@@ -146,6 +146,10 @@ impl ChangeFeed for Google {
     fn complete_listing_prefix(&self, calendar_id: Option<&str>) -> Option<String> {
         calendar_id.map(|c| event_key(c, ""))
     }
+
+    fn meeting_key(&self, calendar_id: Option<&str>, event_id: &str) -> String {
+        calendar_id.map_or_else(|| event_id.to_owned(), |c| event_key(c, event_id))
+    }
 }
 
 #[cfg(test)]
