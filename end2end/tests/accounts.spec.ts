@@ -449,6 +449,20 @@ test("a host sets up a booking page; a visitor in another zone books, without an
   await expect(page.getByRole("link", { name: "/book/ada/intro" })).toBeVisible();
   await shot(page, "26-settings-booking");
 
+  // Ada connects Google again (the Meet links come from it) and watches
+  // her meetings page.
+  await page.goto("/settings/calendars");
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
+  const popupPromise = page.waitForEvent("popup");
+  await page.getByRole("link", { name: "Connect Google Calendar" }).click();
+  const popup = await popupPromise;
+  const closed = popup.waitForEvent("close");
+  await popup.getByRole("button", { name: "Allow" }).click();
+  await closed;
+  await expect(page.getByTestId("connect-result")).toContainText("connected as alice@sandbox.test");
+  await page.goto("/meetings");
+  await expect(page.getByTestId("live-indicator")).toHaveText("Live", { timeout: 30_000 });
+
   // A visitor in New York: the page asks the browser for its zone.
   const visitorContext = await browser.newContext({ timezoneId: "America/New_York" });
   const visitor = await visitorContext.newPage();
@@ -472,7 +486,18 @@ test("a host sets up a booking page; a visitor in another zone books, without an
   await expect(visitor.locator(".booking")).toContainText("(America/New_York)");
   await expect(visitor.locator(".booking")).toContainText(/09:00–09:30 for Ada \w+ \(Europe\/Berlin\)/);
   await expect(visitor.getByRole("link", { name: "Add to calendar (.ics)" })).toBeVisible();
+  // The event went to Ada's Google calendar with a Meet.
+  const meet = visitor.locator(".booking a[href^='https://meet.google.com/']");
+  await expect(meet).toBeVisible();
+  const meetUrl = await meet.getAttribute("href");
   await shot(visitor, "28-booked");
+
+  // Ada's open page shows the booking without a reload, with its Meet.
+  const booked = page.locator("li.meeting", { hasText: "vera@example.com" });
+  await expect(booked).toBeVisible();
+  await expect(booked).toContainText("Intro call");
+  await expect(booked.getByRole("link", { name: "Join" })).toHaveAttribute("href", meetUrl!);
+  await shot(page, "29-meetings-booking-live");
   await loaded();
   expect(violations).toEqual([]);
   await visitorContext.close();

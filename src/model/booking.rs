@@ -147,6 +147,8 @@ pub struct BookingView {
     pub host_time_zone: String,
     /// The video link, `https:` only.
     pub meeting_url: Option<String>,
+    /// The calendar invitation (and its video link) is still being sent.
+    pub invite_pending: bool,
     pub manage_url: String,
     pub token: String,
     pub ics_path: String,

@@ -424,7 +424,7 @@ fn Booking(booking: BookingView) -> impl IntoView {
         b.location,
         EventLocation::GoogleMeet | EventLocation::MicrosoftTeams
     );
-    let link = match (&b.meeting_url, video, b.canceled) {
+    let link = match (&b.meeting_url, video && b.invite_pending, b.canceled) {
         (Some(url), _, false) => view! {
             <dt>"Join"</dt>
             <dd><a href=url.clone() rel="noopener noreferrer" target="_blank">{url.clone()}</a></dd>

@@ -392,6 +392,7 @@ pub fn attendee_view(ctx: &Bookings, placed: &Placed, token: &str) -> BookingVie
         when_host: (host_tz != attendee_tz).then(|| span_label(span, host_tz)),
         host_time_zone: host_tz.name().to_owned(),
         meeting_url: booking.export.meeting_url.clone(),
+        invite_pending: booking.export.event_id.is_none() || booking.export.error.is_some(),
         manage_url: ctx.manage_url(id, token),
         token: token.to_owned(),
         ics_path: format!(

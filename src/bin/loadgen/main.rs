@@ -1,5 +1,5 @@
-//! Load generator for calbridge's webhook ingest, run against a live server
-//! with the sandbox on (see BENCHMARKS.md):
+//! Load generator for calbridge, run against a live server with the
+//! sandbox on (see BENCHMARKS.md). `--mode webhooks` (the default):
 //!
 //! 1. signs up (or logs in) one user and connects N sandbox Calendly
 //!    accounts through the real OAuth popup flow, so each connection gets
@@ -10,6 +10,11 @@
 //! 3. optionally probes live latency: a real sandbox booking is delivered
 //!    while an SSE client listens as the user, and the time from sending the
 //!    webhook to the `meeting` event (detail fetch included) is measured.
+//!
+//! `--mode availability` and `--mode bookings`: the booking API, see
+//! [`booking`].
+
+mod booking;
 
 use calbridge::server::providers::calendly::webhook as signature;
 use clap::Parser;
@@ -20,18 +25,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Signed Calendly deliveries at the webhook endpoints.
+    Webhooks,
+    /// `GET /api/v1/availability` against a host with a trusted mirror.
+    Availability,
+    /// Bookings one at a time, each answered with its Meet link.
+    Bookings,
+}
+
 #[derive(Parser)]
-#[command(about = "Webhook ingest load generator for calbridge (sandbox mode)")]
+#[command(about = "Load generator for calbridge (sandbox mode)")]
 struct Args {
+    #[arg(long, value_enum, default_value = "webhooks")]
+    mode: Mode,
     /// The running calbridge server (sandbox enabled).
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     base: String,
     /// Calendly connections to create and spread deliveries over.
     #[arg(long, default_value_t = 20)]
     connections: usize,
-    /// Deliveries to send.
+    /// Deliveries (or availability questions) to send.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
+    /// Busy events in the host's calendar (availability, bookings).
+    #[arg(long, default_value_t = 300)]
+    busy_events: usize,
+    /// Bookings to make and time (bookings).
+    #[arg(long, default_value_t = 40)]
+    bookings: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -165,8 +188,8 @@ async fn log_in(s: &Session, args: &Args) -> Result<(), Failure> {
 }
 
 /// Start → consent as `account` → callback, as a browser would.
-async fn connect(s: &Session, account: &str) -> Result<(), Failure> {
-    let start = s.get(&format!("{}/oauth/calendly/start", s.base)).await?;
+async fn connect(s: &Session, provider: &str, account: &str) -> Result<(), Failure> {
+    let start = s.get(&format!("{}/oauth/{provider}/start", s.base)).await?;
     if !start.status().is_redirection() {
         return Err(format!("connect start: HTTP {} (not logged in?)", start.status()).into());
     }
@@ -464,6 +487,15 @@ async fn main() -> Result<(), Failure> {
     });
     log_in(&session, &args).await?;
     let run = uuid::Uuid::now_v7().simple().to_string();
+    if args.mode != Mode::Webhooks {
+        let bench = booking::set_up(&session, &args, &run[24..]).await?;
+        if args.mode == Mode::Availability {
+            booking::availability(&session, &args, &bench).await;
+        } else {
+            booking::bookings(&session, &args, &bench).await?;
+        }
+        return Ok(());
+    }
     let accounts: Vec<String> = (0..args.connections.max(1))
         .map(|i| format!("bench{i}-{}@sandbox.test", &run[..8]))
         .collect();
@@ -474,7 +506,7 @@ async fn main() -> Result<(), Failure> {
                 json!({"provider": "calendly", "email": account, "name": "Bench Host", "plan": "paid"}),
             )
             .await?;
-        connect(&session, account).await?;
+        connect(&session, "calendly", account).await?;
     }
     let hooks = Arc::new(hooks(&session, accounts.len()).await?);
     eprintln!(
