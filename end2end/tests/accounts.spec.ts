@@ -5,7 +5,7 @@ const password = "correct horse battery staple";
 
 async function shot(page: Page, name: string) {
   const file = path.join(__dirname, "..", "test-results", "screenshots", `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage: true, animations: "disabled" });
 }
 
 /**

@@ -40,25 +40,19 @@ pub async fn host_busy(
     let tz: Tz = host.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let pool = ctx.db.pool();
     let mirrored = meetings_repo::busy_between(pool, &host.owner, from, to).await?;
-    let connections = connections_repo::list_for_user(pool, &host.owner).await?;
-    let all_busy_calendars = connections_repo::busy_calendars_of_user(pool, &host.owner).await?;
-    let all_subscriptions = subscriptions_repo::current_for_user(pool, &host.owner).await?;
+    let connections = connections_repo::with_busy_calendars(pool, &host.owner).await?;
+    let all_subscriptions = match connections.is_empty() {
+        true => Vec::new(),
+        false => subscriptions_repo::current_for_user(pool, &host.owner).await?,
+    };
     let now = ctx.clock.now_ms();
     let mut busy = Vec::with_capacity(mirrored.len());
     let mut read_live = Vec::new();
-    for connection in connections {
+    for (connection, busy_calendars) in connections {
         let Some(calendars) = providers::api(connection.provider).calendars() else {
             continue;
         };
         if connection.state == ConnectionState::Disconnected {
-            continue;
-        }
-        let busy_calendars: Vec<String> = all_busy_calendars
-            .iter()
-            .filter(|(id, _)| *id == connection.id)
-            .map(|(_, calendar)| calendar.clone())
-            .collect();
-        if busy_calendars.is_empty() {
             continue;
         }
         let subscriptions: Vec<Subscription> = all_subscriptions

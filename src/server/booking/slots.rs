@@ -28,16 +28,11 @@ pub async fn host_and_type(
     host: &str,
     event_type: &str,
 ) -> Result<(Profile, EventType), BookError> {
-    let profile = profiles::host_by_slug(ctx.db.pool(), host)
+    let (host, event_type) = (host.to_ascii_lowercase(), event_type.to_ascii_lowercase());
+    profiles_repo::host_and_event_type(ctx.db.pool(), &host, &event_type)
         .await?
-        .filter(|p| tenant.is_none_or(|t| *t == p.owner.tenant))
-        .ok_or(BookError::NotFound)?;
-    let event_type = profiles_repo::event_types_of(ctx.db.pool(), &profile.owner)
-        .await?
-        .into_iter()
-        .find(|e| e.slug.eq_ignore_ascii_case(event_type))
-        .ok_or(BookError::NotFound)?;
-    Ok((profile, event_type))
+        .filter(|(p, _)| tenant.is_none_or(|t| *t == p.owner.tenant))
+        .ok_or(BookError::NotFound)
 }
 
 /// A host and the event types they offer.

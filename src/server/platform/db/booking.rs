@@ -110,6 +110,54 @@ pub async fn profile_by_slug<'e, E: Executor<'e, Database = Any>>(
     row.map(Profile::try_from).transpose()
 }
 
+/// A host's profile row beside an event type's (the two share column
+/// names, so the host's are renamed).
+#[derive(FromRow)]
+struct HostTypeRow {
+    host_user_id: String,
+    host_tenant_id: String,
+    host_name: String,
+    host_slug: String,
+    time_zone: String,
+    weekly_hours: String,
+    date_overrides: String,
+    #[sqlx(flatten)]
+    event_type: EventTypeRow,
+}
+
+/// unscoped: the public booking page and the API find a host and one of
+/// its event types by their slugs (lower case), in one query.
+pub async fn host_and_event_type<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    host_slug: &str,
+    type_slug: &str,
+) -> DbResult<Option<(Profile, EventType)>> {
+    let row: Option<HostTypeRow> = sqlx::query_as(
+        "SELECT p.user_id AS host_user_id, p.tenant_id AS host_tenant_id, u.name AS host_name, \
+         p.slug AS host_slug, p.time_zone, p.weekly_hours, p.date_overrides, e.id, e.slug, e.name, \
+         e.duration_minutes, e.location, e.location_detail, e.buffer_before_minutes, \
+         e.buffer_after_minutes, e.minimum_notice_minutes, e.window_days, e.slot_interval_minutes, \
+         e.daily_limit FROM booking_profiles p JOIN users u ON u.id = p.user_id \
+         JOIN event_types e ON e.tenant_id = p.tenant_id AND e.user_id = p.user_id \
+         WHERE p.slug = $1 AND e.slug = $2",
+    )
+    .bind(host_slug)
+    .bind(type_slug)
+    .fetch_optional(ex)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let profile = Profile::try_from(ProfileRow {
+        user_id: r.host_user_id,
+        tenant_id: r.host_tenant_id,
+        name: r.host_name,
+        slug: r.host_slug,
+        time_zone: r.time_zone,
+        weekly_hours: r.weekly_hours,
+        date_overrides: r.date_overrides,
+    })?;
+    Ok(Some((profile, EventType::try_from(r.event_type)?)))
+}
+
 /// A tenant's hosts, by slug.
 pub async fn profiles_in_tenant<'e, E: Executor<'e, Database = Any>>(
     ex: E,

@@ -575,23 +575,41 @@ pub async fn calendars<'e, E: Executor<'e, Database = Any>>(
         .collect())
 }
 
-/// The calendars counted as busy across all of the owner's connections,
-/// as (connection, calendar id): one query for a whole busy read.
-pub async fn busy_calendars_of_user<'e, E: Executor<'e, Database = Any>>(
+#[derive(FromRow)]
+struct BusyCalendarRow {
+    #[sqlx(flatten)]
+    connection: Row,
+    calendar_id: String,
+}
+
+/// The owner's connections that have calendars counted as busy, each with
+/// those calendars' ids: one query for a whole busy read.
+pub async fn with_busy_calendars<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
-) -> DbResult<Vec<(ConnectionId, String)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT connection_id, calendar_id FROM connection_calendars WHERE tenant_id = $1 AND busy <> 0 \
-         AND connection_id IN (SELECT id FROM connections WHERE tenant_id = $1 AND user_id = $2)",
-    )
+) -> DbResult<Vec<(Connection, Vec<String>)>> {
+    let columns: Vec<String> = COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect();
+    let rows: Vec<BusyCalendarRow> = sqlx::query_as(&format!(
+        "SELECT {}, k.calendar_id FROM connections c JOIN connection_calendars k \
+         ON k.tenant_id = c.tenant_id AND k.connection_id = c.id \
+         WHERE c.tenant_id = $1 AND c.user_id = $2 AND k.busy <> 0 \
+         ORDER BY c.provider, c.connected_at, c.id, k.calendar_id",
+        columns.join(", ")
+    ))
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
     .fetch_all(ex)
     .await?;
-    rows.into_iter()
-        .map(|(connection, calendar)| Ok((parse_id(&connection)?, calendar)))
-        .collect()
+    let mut out: Vec<(Connection, Vec<String>)> = Vec::new();
+    for row in rows {
+        match out.last_mut() {
+            Some((connection, calendars)) if connection.id.to_string() == row.connection.id => {
+                calendars.push(row.calendar_id)
+            }
+            _ => out.push((Connection::try_from(row.connection)?, vec![row.calendar_id])),
+        }
+    }
+    Ok(out)
 }
 
 /// Replaces the stored calendar list with the provider's, keeping the busy

@@ -264,6 +264,10 @@ impl Db {
                 AnyPoolOptions::new()
                     .max_connections(max_connections.unwrap_or(8))
                     .acquire_timeout(Duration::from_secs(10))
+                    // A connection to a local file cannot go stale, and the
+                    // ping before each use is a round trip to its worker
+                    // thread: about as dear as the query itself.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers run beside the single writer;
