@@ -8,19 +8,9 @@ mod common;
 
 use calbridge::model::ApiScope;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, connections, eventually, sandboxed};
+use common::connect::{connect, connections, control, eventually, sandboxed};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn control(app: &common::TestApp, method: reqwest::Method, path: &str, body: Value) {
-    let resp = reqwest::Client::new()
-        .request(method, app.url(&format!("/sandbox/_control/{path}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-}
 
 /// An event in Alice's sandbox Google calendar at `hour` Berlin time on
 /// the test Monday, an hour long.

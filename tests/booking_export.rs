@@ -10,19 +10,11 @@ mod common;
 use calbridge::model::ApiScope;
 use chrono::{DateTime, Utc};
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, connections, eventually, meetings, next_live_event, sandboxed};
+use common::connect::{
+    connect, connections, control, eventually, meetings, next_live_event, sandboxed,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn control(app: &common::TestApp, method: reqwest::Method, path: &str, body: Value) {
-    let resp = reqwest::Client::new()
-        .request(method, app.url(&format!("/sandbox/_control/{path}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-}
 
 async fn sandbox_get(app: &common::TestApp, path: &str) -> Value {
     reqwest::get(app.url(&format!("/sandbox/_control/{path}")))
@@ -75,16 +67,18 @@ async fn connected(
     user
 }
 
+/// `POST` to the booking API as `agent`, with a JSON body (`null`: none).
+async fn post(
+    agent: &reqwest::Client,
+    app: &common::TestApp,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    json_of(agent.post(app.url(path)).json(&body).send().await.unwrap()).await
+}
+
 async fn book(agent: &reqwest::Client, app: &common::TestApp, body: Value) -> (StatusCode, Value) {
-    json_of(
-        agent
-            .post(app.url("/api/v1/bookings"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    post(agent, app, "/api/v1/bookings", body).await
 }
 
 fn vera_at(host: &str, event_type: &str, start: String) -> Value {
@@ -188,13 +182,11 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
     assert_eq!(listed[0]["status"], "scheduled");
 
     // Rescheduling moves the event; the attendee is told.
-    let (status, moved) = json_of(
-        agent
-            .post(app.url(&format!("/api/v1/bookings/{id}/reschedule")))
-            .json(&json!({"start": format!("{}T16:00:00+01:00", next_monday())}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, moved) = post(
+        &agent,
+        &app,
+        &format!("/api/v1/bookings/{id}/reschedule"),
+        json!({"start": format!("{}T16:00:00+01:00", next_monday())}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
@@ -204,12 +196,11 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
     assert_eq!(instant(event["end"].as_str().unwrap()), alice_at(16, 30));
 
     // Canceling deletes it; the attendee is told.
-    let (status, canceled) = json_of(
-        agent
-            .post(app.url(&format!("/api/v1/bookings/{id}/cancel")))
-            .send()
-            .await
-            .unwrap(),
+    let (status, canceled) = post(
+        &agent,
+        &app,
+        &format!("/api/v1/bookings/{id}/cancel"),
+        Value::Null,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{canceled}");
@@ -376,13 +367,11 @@ async fn an_outlook_booking_gets_teams_and_follows_the_booking(backend: common::
     let eleven = instant(&format!("{}T11:00:00-05:00", next_monday()));
     assert_eq!(instant(events[0]["start"].as_str().unwrap()), eleven);
 
-    let (status, _) = json_of(
-        agent
-            .post(app.url(&format!("/api/v1/bookings/{id}/reschedule")))
-            .json(&json!({"start": format!("{}T13:00:00-05:00", next_monday())}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, _) = post(
+        &agent,
+        &app,
+        &format!("/api/v1/bookings/{id}/reschedule"),
+        json!({"start": format!("{}T13:00:00-05:00", next_monday())}),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -392,12 +381,11 @@ async fn an_outlook_booking_gets_teams_and_follows_the_booking(backend: common::
         eleven + 2 * 3600 * 1000
     );
 
-    let (status, _) = json_of(
-        agent
-            .post(app.url(&format!("/api/v1/bookings/{id}/cancel")))
-            .send()
-            .await
-            .unwrap(),
+    let (status, _) = post(
+        &agent,
+        &app,
+        &format!("/api/v1/bookings/{id}/cancel"),
+        Value::Null,
     )
     .await;
     assert_eq!(status, StatusCode::OK);

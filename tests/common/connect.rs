@@ -204,3 +204,14 @@ pub async fn next_live_event(stream: &mut reqwest::Response, name: &str) -> bool
     }
     false
 }
+
+/// A call to the app's built-in sandbox control API that must succeed.
+pub async fn control(app: &TestApp, method: reqwest::Method, path: &str, body: Value) {
+    let resp = reqwest::Client::new()
+        .request(method, app.url(&format!("/sandbox/_control/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+}

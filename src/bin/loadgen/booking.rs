@@ -5,11 +5,11 @@
 //! bookings one after another, timed from the request to the answer that
 //! carries the Meet link.
 
-use super::{connect, location, pairs, report, Args, Failure, Session};
+use super::{connect, location, pairs, report, Args, Failure, Session, Tally};
 use chrono::{Datelike, Duration as Days, Utc, Weekday};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ZONE: &str = "Europe/Berlin";
@@ -157,18 +157,16 @@ fn dates() -> Vec<String> {
 pub async fn availability(s: &Session, args: &Args, bench: &Bench) {
     let dates = Arc::new(dates());
     let next = Arc::new(AtomicUsize::new(0));
-    let statuses: Arc<Mutex<std::collections::BTreeMap<u16, usize>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let tally: Arc<Tally> = Arc::default();
     let slots = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (http, dates, next, statuses, latencies, slots) = (
+        let (http, dates, next, tally, slots) = (
             s.http.clone(),
             dates.clone(),
             next.clone(),
-            statuses.clone(),
-            latencies.clone(),
+            tally.clone(),
             slots.clone(),
         );
         let base = format!(
@@ -199,16 +197,7 @@ pub async fn availability(s: &Session, args: &Args, bench: &Bench) {
                     }
                     Err(_) => 0,
                 };
-                let elapsed = t0.elapsed();
-                latencies
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(elapsed);
-                *statuses
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(status)
-                    .or_default() += 1;
+                tally.record(status, t0.elapsed());
             }
         }));
     }
@@ -225,12 +214,7 @@ pub async fn availability(s: &Session, args: &Args, bench: &Bench) {
         args.rate.map_or("unlimited".to_owned(), |r| format!("{r:.0}/s")),
         slots.load(Ordering::Relaxed) as f64 / args.requests.max(1) as f64,
     );
-    println!(
-        "statuses: {:?}",
-        statuses.lock().unwrap_or_else(|p| p.into_inner())
-    );
-    let samples = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
-    report("latency", samples);
+    tally.print();
 }
 
 /// Books `args.bookings` free slots one after another; each answer must

@@ -308,22 +308,54 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// What a load run saw, shared by its workers: each answer's status (0:
+/// no answer) and latency.
+#[derive(Default)]
+struct Tally {
+    statuses: Mutex<std::collections::BTreeMap<u16, usize>>,
+    latencies: Mutex<Vec<Duration>>,
+}
+
+impl Tally {
+    fn record(&self, status: u16, elapsed: Duration) {
+        self.latencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(elapsed);
+        *self
+            .statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(status)
+            .or_default() += 1;
+    }
+
+    /// Prints the statuses and the latency percentiles.
+    fn print(&self) {
+        println!(
+            "statuses: {:?}",
+            self.statuses.lock().unwrap_or_else(|p| p.into_inner())
+        );
+        let samples =
+            std::mem::take(&mut *self.latencies.lock().unwrap_or_else(|p| p.into_inner()));
+        report("latency", samples);
+    }
+}
+
 async fn load(s: Arc<Session>, args: &Args, hooks: Arc<Vec<Hook>>) {
     let sandbox = format!("{}/sandbox", s.base);
     let next = Arc::new(AtomicUsize::new(0));
     let sent: Arc<Mutex<Vec<(usize, String, String)>>> = Arc::default();
-    let statuses: Arc<Mutex<std::collections::BTreeMap<u16, usize>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let tally: Arc<Tally> = Arc::default();
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (s, hooks, next, sent, statuses, latencies) = (
+        let (s, hooks, next, sent, tally) = (
             s.clone(),
             hooks.clone(),
             next.clone(),
             sent.clone(),
-            statuses.clone(),
-            latencies.clone(),
+            tally.clone(),
         );
         let (total, rate, dup, sandbox) =
             (args.requests, args.rate, args.duplicates, sandbox.clone());
@@ -367,16 +399,7 @@ async fn load(s: Arc<Session>, args: &Args, hooks: Arc<Vec<Hook>>) {
                     .await
                     .map(|r| r.status().as_u16())
                     .unwrap_or(0);
-                let elapsed = t0.elapsed();
-                latencies
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(elapsed);
-                *statuses
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(status)
-                    .or_default() += 1;
+                tally.record(status, t0.elapsed());
             }
         }));
     }
@@ -393,12 +416,7 @@ async fn load(s: Arc<Session>, args: &Args, hooks: Arc<Vec<Hook>>) {
         args.rate.map_or("unlimited".to_owned(), |r| format!("{r:.0}/s")),
         args.duplicates * 100.0
     );
-    println!(
-        "statuses: {:?}",
-        statuses.lock().unwrap_or_else(|p| p.into_inner())
-    );
-    let samples = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
-    report("latency", samples);
+    tally.print();
 }
 
 /// Delivers real bookings one at a time while listening on `/api/live`.

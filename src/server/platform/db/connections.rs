@@ -588,7 +588,10 @@ pub async fn with_busy_calendars<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
 ) -> DbResult<Vec<(Connection, Vec<String>)>> {
-    let columns: Vec<String> = COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect();
+    let columns: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("c.{}", c.trim()))
+        .collect();
     let rows: Vec<BusyCalendarRow> = sqlx::query_as(&format!(
         "SELECT {}, k.calendar_id FROM connections c JOIN connection_calendars k \
          ON k.tenant_id = c.tenant_id AND k.connection_id = c.id \
