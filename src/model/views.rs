@@ -183,8 +183,9 @@ impl FromStr for MeetingStatus {
     }
 }
 
-/// One meeting on `/meetings`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One meeting on `/meetings`. Its whole content is its key in the live
+/// list, so a row whose link or title changed is drawn again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MeetingView {
     /// A booking's meeting has the booking's id.
     pub id: MeetingId,

@@ -196,7 +196,7 @@ fn MeetingList(
                     <section class="card day" data-day=date>
                         <h2>{label}</h2>
                         <ul class="meetings">
-                            <For each=meetings key=|m| (m.id, m.status, m.starts_at.clone()) let:m>
+                            <For each=meetings key=|m| m.clone() let:m>
                                 <MeetingItem m/>
                             </For>
                         </ul>
