@@ -10,6 +10,7 @@ pub mod connections;
 pub mod form;
 pub mod meetings;
 pub mod operations;
+pub mod sync;
 
 /// Every form post of the UI (handlers in each domain's `forms`), each at
 /// its path in `model::paths`.
@@ -66,6 +67,14 @@ pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
         .route(
             paths::ADMIN_RESYNC_CONNECTION.template(),
             post(connections::forms::admin_resync_connection),
+        )
+        .route(
+            paths::ADMIN_SYNC_CONNECTION.template(),
+            post(connections::forms::admin_sync_connection),
+        )
+        .route(
+            paths::SYNC_CONNECTION.template(),
+            post(connections::forms::sync_connection),
         )
         .route(
             paths::ADMIN_DISCONNECT_CONNECTION.template(),

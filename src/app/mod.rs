@@ -85,6 +85,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/jobs") view=pages::admin::jobs::AdminJobsPage/>
                     <Route path=path!("admin/webhooks") view=pages::admin::webhooks::AdminWebhooksPage/>
                     <Route path=path!("admin/api-keys") view=pages::admin::api_keys::AdminApiKeysPage/>
+                    <Route path=path!("admin/sync") view=pages::admin::sync::AdminSyncPage/>
+                    <Route path=path!("admin/sync/runs/:id") view=pages::admin::sync::AdminSyncRunPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -113,3 +113,8 @@ impl fmt::Display for CalendarId {
         f.write_str(&self.0)
     }
 }
+
+typed_id!(
+    /// One run of a sync: a connection's change feed read, or an export.
+    SyncRunId
+);

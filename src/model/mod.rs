@@ -8,6 +8,7 @@ mod ids;
 pub mod paths;
 #[cfg(feature = "ssr")]
 mod provider_meeting;
+mod sync;
 mod views;
 
 pub use booking::*;
@@ -15,4 +16,5 @@ pub use flash::*;
 pub use ids::*;
 #[cfg(feature = "ssr")]
 pub use provider_meeting::ProviderMeeting;
+pub use sync::*;
 pub use views::*;

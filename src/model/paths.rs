@@ -37,6 +37,9 @@ pub const ADMIN_WEBHOOKS: &str = "/admin/webhooks";
 pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const ADMIN_APPS: &str = "/admin/apps";
 pub const ADMIN_API_KEYS: &str = "/admin/api-keys";
+pub const ADMIN_SYNC: &str = "/admin/sync";
+/// One sync run with its items.
+pub const ADMIN_SYNC_RUN: PathWithId = PathWithId("/admin/sync/runs/{id}");
 /// The provider sandbox's panel (served outside the Leptos app).
 pub const SANDBOX: &str = "/sandbox";
 
@@ -54,6 +57,7 @@ pub const PAGES: &[&str] = &[
     ADMIN_JOBS,
     ADMIN_APPS,
     ADMIN_API_KEYS,
+    ADMIN_SYNC,
 ];
 
 /// Pages without an island. They load no WASM at all (only the page and its
@@ -107,6 +111,8 @@ pub const MCP: &str = "/mcp";
 
 // The live stream of meeting changes (server-sent events).
 pub const LIVE: &str = "/api/live";
+/// A connection's sync progress (server-sent events, `?connection=&since=`).
+pub const SYNC_PROGRESS: &str = "/api/sync/progress";
 
 // Connecting a calendar (by provider).
 const OAUTH: &str = "/oauth";
@@ -128,6 +134,10 @@ pub const REMOVE_MEMBER: PathWithId = PathWithId("/admin/users/{id}/remove");
 pub const TEST_CONNECTION: PathWithId = PathWithId("/settings/calendars/{id}/test");
 pub const SAVE_CALENDARS: PathWithId = PathWithId("/settings/calendars/{id}/calendars");
 pub const DISCONNECT: PathWithId = PathWithId("/settings/calendars/{id}/disconnect");
+/// Sync now, for the connection's owner.
+pub const SYNC_CONNECTION: PathWithId = PathWithId("/settings/calendars/{id}/sync");
+/// Sync now, for an admin.
+pub const ADMIN_SYNC_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/sync");
 pub const ADMIN_REFRESH_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/refresh");
 pub const ADMIN_RESYNC_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/resync");
 pub const ADMIN_DISCONNECT_CONNECTION: PathWithId =

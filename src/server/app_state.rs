@@ -294,7 +294,7 @@ impl RunJob for AppState {
                         .await?;
                 subscriptions::reconcile(&self.connections, &connection).await?;
                 // The first import (or catching up after a calendar choice).
-                subscriptions::queue_sync(&self.connections, &connection).await
+                subscriptions::queue_first_sync(&self.connections, &connection).await
             }
             Job::CleanUpConnection { connection } => {
                 subscriptions::cleanup(&self.connections, tenant(scope)?, connection).await
@@ -317,9 +317,10 @@ impl RunJob for AppState {
             Job::ProcessWebhook { event } => {
                 meetings::process_calendly_event(&self.meetings, tenant(scope)?, &event).await
             }
-            Job::SyncConnection { connection } => {
-                meetings::sync(&self.meetings, tenant(scope)?, connection).await
-            }
+            Job::SyncConnection {
+                connection,
+                trigger,
+            } => meetings::sync(&self.meetings, tenant(scope)?, connection, trigger).await,
             Job::ExportBooking { booking } => {
                 booking::export::reconcile(&self.bookings, tenant(scope)?, booking).await
             }

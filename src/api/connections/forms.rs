@@ -6,6 +6,7 @@ use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller};
 use crate::server::connections::{self, oauth_apps};
 use crate::server::providers::oauth::CredentialCheck;
+use crate::server::sync_runs;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Form;
@@ -147,14 +148,50 @@ pub async fn save_calendars(
     )
 }
 
+/// Sync now, by the connection's owner.
+pub async fn sync_connection(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> Response {
+    let scope = caller.user.tenant;
+    settle(
+        sync_runs::request(
+            &state.db,
+            &state.jobs,
+            &scope,
+            Some(&caller.user),
+            id,
+            false,
+        )
+        .await,
+        paths::CALENDARS,
+        Flash::SyncQueued,
+    )
+}
+
+/// Sync now, by an admin; back to the sync log.
+pub async fn admin_sync_connection(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<ConnectionId>,
+) -> Response {
+    settle(
+        sync_runs::request(&state.db, &state.jobs, admin.0.scope(), None, id, false).await,
+        paths::ADMIN_SYNC,
+        Flash::SyncQueued,
+    )
+}
+
+/// Full resync, by an admin: every feed read again from scratch.
 pub async fn admin_resync_connection(
     State(state): State<AppState>,
     admin: AdminCaller,
     IdPath(id): IdPath<ConnectionId>,
 ) -> Response {
     settle(
-        connections::admin_resync(&state.connections, &admin, id).await,
-        paths::ADMIN_CONNECTIONS,
+        sync_runs::request(&state.db, &state.jobs, admin.0.scope(), None, id, true).await,
+        paths::ADMIN_SYNC,
         Flash::ResyncQueued,
     )
 }

@@ -4,4 +4,6 @@ pub mod dates;
 pub mod flash;
 pub mod layout;
 pub mod provider_icon;
+pub mod sync_controls;
+pub mod sync_runs;
 pub mod time_zone;

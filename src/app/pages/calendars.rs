@@ -1,9 +1,12 @@
 use super::settings::SettingsHead;
 use crate::api::connections::get_connections;
+use crate::api::sync::get_my_sync_runs;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
+use crate::app::components::sync_controls::SyncControls;
+use crate::app::components::sync_runs::RunsTable;
 use crate::model::paths;
-use crate::model::{ConnectionState, ConnectionView, Provider};
+use crate::model::{ConnectionState, ConnectionView, Provider, SyncRunView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,18 +14,57 @@ use leptos_meta::Title;
 #[component]
 pub fn CalendarsPage() -> impl IntoView {
     let connections = Resource::new(|| (), |_| get_connections());
+    let runs = Resource::new(|| (), |_| get_my_sync_runs());
     view! {
         <Title text="Calendars"/>
         <SettingsHead/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match connections.await {
-                    Ok(list) => view! { <Connections initial=list/> }.into_any(),
-                    Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+                match (connections.await, runs.await) {
+                    (Ok(list), Ok(runs)) => view! {
+                        <Connections initial=list.clone()/>
+                        <YourSyncs connections=list runs/>
+                    }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
     }
+}
+
+/// Each connected account's last sync with Sync now, and the caller's
+/// latest sync runs.
+#[component]
+fn YourSyncs(connections: Vec<ConnectionView>, runs: Vec<SyncRunView>) -> impl IntoView {
+    let connected: Vec<ConnectionView> = connections
+        .into_iter()
+        .filter(|c| c.state == ConnectionState::Connected)
+        .collect();
+    (!connected.is_empty()).then(|| view! {
+        <h2 class="section-title">"Sync"</h2>
+        <section class="card">
+            <div class="table-wrap">
+                <table class="table" data-testid="your-syncs">
+                    <thead><tr><th>"Account"</th><th>"Last sync"</th><th></th></tr></thead>
+                    <tbody>
+                        {connected.into_iter().map(|c| view! {
+                            <tr data-connection=c.id.to_string()>
+                                <td title=c.provider.label()><ProviderIcon provider=c.provider/>" "{c.account_email.clone()}</td>
+                                <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "not yet".into())}</td>
+                                <td><SyncControls connection=c.id admin=false/></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+        <h2 class="section-title">"Your recent syncs"</h2>
+        {if runs.is_empty() {
+            view! { <p class="muted">"No syncs yet."</p> }.into_any()
+        } else {
+            view! { <RunsTable runs link=false/> }.into_any()
+        }}
+    })
 }
 
 /// The connect buttons and the caller's connections. An island: the popup

@@ -1,7 +1,7 @@
 //! `/admin/webhooks`: every received delivery of the tenant, and Replay.
 
 use super::Admin;
-use crate::model::{Provider, WebhookEventId, WebhookEventView};
+use crate::model::{Provider, SyncTrigger, WebhookEventId, WebhookEventView};
 use crate::server::auth::AdminCaller;
 use crate::server::error::AppResult;
 use crate::server::jobs::{Enqueue, Job, Queue};
@@ -73,13 +73,7 @@ pub async fn replay(ctx: &Admin, admin: &AdminCaller, id: WebhookEventId) -> App
     let job = if providers::api(replay.provider).deliveries_carry_changes() {
         Enqueue::now(Some(scope), Job::ProcessWebhook { event: id })
     } else {
-        Enqueue::now(
-            Some(scope),
-            Job::SyncConnection {
-                connection: replay.connection,
-            },
-        )
-        .coalesced(format!("sync:{}", replay.connection))
+        Enqueue::sync(scope, replay.connection, SyncTrigger::Webhook)
     };
     Queue::enqueue_in(&mut tx, &job).await?;
     tx.commit().await.map_err(DbError::from)?;

@@ -13,13 +13,14 @@
 //! Every call is safe to repeat: the create finds an earlier try's event.
 
 use super::Bookings;
-use crate::model::{BookingId, ConnectionState, EventLocation, Provider};
+use crate::model::{BookingId, ConnectionState, EventLocation, Provider, SyncAction, SyncTrigger};
 use crate::server::jobs::{Enqueue, Job, JobError, Queue};
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::{DbResult, TenantScope, Tx};
 use crate::server::providers::{self, CalendarApi, CalendarEvent, EventDraft, EventRef};
+use crate::server::sync_runs::{Item, Run, RunOf};
 use std::time::Duration;
 
 /// How long the request that booked waits for the calendar before it
@@ -62,9 +63,24 @@ pub async fn try_now(ctx: &Bookings, scope: &TenantScope, id: BookingId) {
     }
 }
 
-/// Brings the host's calendar in line with the booking.
+/// Brings the host's calendar in line with the booking; what it wrote is
+/// one export run in the sync log.
 #[tracing::instrument(skip_all, fields(booking = %id))]
 pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Result<(), JobError> {
+    let mut wrote = Vec::new();
+    let result = passes(ctx, scope, id, &mut wrote).await;
+    if let Some((booking, _)) = wrote.last() {
+        log_run(ctx, booking, &wrote, &result).await?;
+    }
+    result
+}
+
+async fn passes(
+    ctx: &Bookings,
+    scope: &TenantScope,
+    id: BookingId,
+    wrote: &mut Vec<(Booking, Export)>,
+) -> Result<(), JobError> {
     for _ in 0..PASSES {
         let booking = repo::get(ctx.db.pool(), scope, id)
             .await?
@@ -74,6 +90,7 @@ pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Re
             Ok(Step::Wrote(export)) => {
                 let waiting = export.meeting_url.is_none() && export.error.is_some();
                 record(ctx, &booking, &export).await?;
+                wrote.push((booking, export));
                 if waiting {
                     return Err(JobError::Retry(
                         "the online meeting is still being created".into(),
@@ -86,6 +103,9 @@ pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Re
                     ..booking.export.clone()
                 };
                 record(ctx, &booking, &failed).await?;
+                if failed.connection.is_some() {
+                    wrote.push((booking, failed));
+                }
                 return Err(e);
             }
         }
@@ -93,6 +113,67 @@ pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Re
     Err(JobError::Retry(
         "the booking kept changing while it was exported".into(),
     ))
+}
+
+/// What one pass did to the calendar, as the sync log says it.
+fn action_of(before: &Export, after: &Export) -> SyncAction {
+    if after.error.is_some()
+        && after.event_id == before.event_id
+        && after.canceled == before.canceled
+    {
+        SyncAction::Error
+    } else if after.canceled {
+        SyncAction::Deleted
+    } else if before.event_id.is_none() {
+        SyncAction::Exported
+    } else {
+        SyncAction::Updated
+    }
+}
+
+async fn log_run(
+    ctx: &Bookings,
+    booking: &Booking,
+    wrote: &[(Booking, Export)],
+    result: &Result<(), JobError>,
+) -> Result<(), JobError> {
+    let (Some(connection_id), Some(calendar_id)) = (
+        wrote.iter().find_map(|(_, e)| e.connection),
+        wrote.iter().find_map(|(_, e)| e.calendar_id.clone()),
+    ) else {
+        return Ok(());
+    };
+    let connection =
+        connections_repo::get_for_user(ctx.db.pool(), &booking.host, connection_id).await?;
+    let mut run = Run::start(
+        &ctx.db,
+        RunOf {
+            owner: &booking.host,
+            connection: connection_id,
+            provider: connection.provider,
+            trigger: SyncTrigger::Export,
+            calendar_id: Some(&calendar_id),
+            feeds_total: 1,
+        },
+    )
+    .await?;
+    let title = format!("Booking with {}", booking.attendee_name);
+    for (before, after) in wrote {
+        let action = action_of(&before.export, after);
+        run.note(
+            action,
+            Item {
+                calendar_id: Some(&calendar_id),
+                external_id: after.event_id.as_deref().unwrap_or("(not created)"),
+                title: Some(&title),
+                starts_at: Some(before.starts_at),
+                detail: after.error.clone(),
+            },
+        );
+    }
+    run.feed_done();
+    run.finish(result).await?;
+    Ok(())
 }
 
 async fn record(ctx: &Bookings, booking: &Booking, export: &Export) -> Result<(), JobError> {

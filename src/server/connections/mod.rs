@@ -491,21 +491,6 @@ pub async fn save_calendars(
     Ok(())
 }
 
-/// Admin "force resync": queue an import from the provider now.
-pub async fn admin_resync(
-    ctx: &Connections,
-    admin: &AdminCaller,
-    id: ConnectionId,
-) -> AppResult<()> {
-    let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
-    if connection.state != ConnectionState::Connected {
-        return Err(AppError::Invalid(Flash::ConnectFailed));
-    }
-    subscriptions::queue_sync(ctx, &connection)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))
-}
-
 /// For the callback page: success, a flash and a short, safe message.
 pub fn describe(outcome: &ConnectOutcome, provider: Provider) -> (bool, Flash, String) {
     match outcome {

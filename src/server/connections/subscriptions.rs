@@ -6,7 +6,7 @@
 //! here runs inside a job and is idempotent: running it twice leaves the
 //! same state.
 
-use crate::model::{ConnectionState, SubscriptionId, SubscriptionState, SyncMode};
+use crate::model::{ConnectionState, SubscriptionId, SubscriptionState, SyncMode, SyncTrigger};
 use crate::server::connections::tokens::CallError;
 use crate::server::connections::Connections;
 use crate::server::error::AppError;
@@ -185,7 +185,7 @@ async fn subscribe(
             .await?;
             note_on_connection(ctx, connection, None).await?;
             tracing::info!(connection = %connection.id, "account without push notifications: polling");
-            queue_sync(ctx, connection).await
+            queue_first_sync(ctx, connection).await
         }
     }
 }
@@ -549,18 +549,13 @@ async fn revoke(ctx: &Connections, connection: &Connection) -> Result<(), JobErr
     .map_err(|e| JobError::Retry(format!("revoking the tokens failed: {e}")))
 }
 
-/// Queues the connection's sync (coalesced: one pending sync at a time).
-pub async fn queue_sync(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
+/// Queues the connection's first import (coalesced: one pending sync at
+/// a time).
+pub async fn queue_first_sync(ctx: &Connections, connection: &Connection) -> Result<(), JobError> {
     ctx.jobs
         .enqueue(
             &ctx.db,
-            &Enqueue::now(
-                Some(&connection.owner.tenant),
-                Job::SyncConnection {
-                    connection: connection.id,
-                },
-            )
-            .coalesced(format!("sync:{}", connection.id)),
+            &Enqueue::sync(&connection.owner.tenant, connection.id, SyncTrigger::Setup),
         )
         .await?;
     Ok(())

@@ -15,6 +15,7 @@ mod oauth;
 #[cfg(feature = "sandbox")]
 mod sandbox_guard;
 pub mod security_headers;
+mod sync_progress;
 mod webhooks;
 
 use crate::model::paths;
@@ -34,6 +35,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route(paths::LIVE, get(live::stream))
+        .route(paths::SYNC_PROGRESS, get(sync_progress::stream))
         .route(
             paths::WEBHOOK_CALENDLY.template(),
             post(webhooks::calendly_delivery),
@@ -79,6 +81,7 @@ pub fn finish(app: Router<AppState>, state: AppState) -> Router {
         guards::same_origin,
     ))
     .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+    .layer(axum::middleware::from_fn(error::server_fn_status))
     .layer(axum::middleware::from_fn(observability::track_requests))
     .with_state(state.clone())
     .merge(sandbox)

@@ -2,12 +2,17 @@
 //! sessions and OAuth states go, webhook events older than the retention
 //! period go, and so do secrets whose owner row is gone (PKCE verifiers of
 //! expired states among them), and new API keys their creator never came
-//! back for. Each run is recorded for the admin page.
+//! back for; sync runs past the retention go with their items, and a run
+//! a crash left `running` for an hour is marked failed. Each run is
+//! recorded for the admin page.
 
 use super::{Enqueue, Job, JobError};
-use crate::server::platform::db::{self, housekeeping as repo, Db};
+use crate::server::platform::db::{self, housekeeping as repo, sync_runs, Db};
 use crate::server::platform::vault::API_KEY_REVEAL_MS;
 use std::time::{Duration, Instant};
+
+/// A sync run still `running` after this long was abandoned by a crash.
+const ABANDONED_AFTER_MS: i64 = 3600 * 1000;
 
 /// How often housekeeping runs.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -19,8 +24,8 @@ pub async fn due(db: &Db, now: i64) -> Result<Option<Enqueue>, db::DbError> {
     Ok(due.then(|| Enqueue::now(None, Job::Housekeeping).coalesced(Job::Housekeeping.kind())))
 }
 
-/// Purges what is past its time; `retention` is how long webhook events are
-/// kept.
+/// Purges what is past its time; `retention` is how long webhook events
+/// and sync runs are kept.
 #[tracing::instrument(skip_all)]
 pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
     let started = Instant::now();
@@ -34,6 +39,9 @@ pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
     };
     run.secrets = repo::purge_orphaned_secrets(db).await?
         + repo::purge_key_reveals(db, now - API_KEY_REVEAL_MS).await?;
+    let sync_runs = repo::purge_sync_runs(db, now - retention_ms).await?;
+    let abandoned =
+        sync_runs::fail_abandoned(&mut *db.writer().await?, None, now - ABANDONED_AFTER_MS).await?;
     run.finished_at = db::now_ms();
     run.duration_ms = started.elapsed().as_millis() as i64;
     repo::record(db, &run).await?;
@@ -42,6 +50,8 @@ pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
         oauth_states = run.oauth_states,
         webhook_events = run.webhook_events,
         secrets = run.secrets,
+        sync_runs,
+        abandoned,
         ms = run.duration_ms,
         "housekeeping finished"
     );

@@ -2,7 +2,7 @@
 //! `kind` column, the fields are the `payload` column. A handler receives a
 //! typed value, never a JSON object to pick fields from.
 
-use crate::model::{BookingId, ConnectionId, SubscriptionId};
+use crate::model::{BookingId, ConnectionId, SubscriptionId, SyncTrigger};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +20,11 @@ pub enum Job {
     SetUpConnection { connection: ConnectionId },
     /// Import changes from the provider.
     #[serde(rename = "connection.sync")]
-    SyncConnection { connection: ConnectionId },
+    SyncConnection {
+        connection: ConnectionId,
+        #[serde(default = "trigger_of_older_rows")]
+        trigger: SyncTrigger,
+    },
     /// Refresh the access token ahead of expiry.
     #[serde(rename = "connection.refresh")]
     RefreshToken { connection: ConnectionId },
@@ -37,6 +41,12 @@ pub enum Job {
     /// Bring the host's calendar event in line with a booking.
     #[serde(rename = "booking.export")]
     ExportBooking { booking: BookingId },
+}
+
+/// Sync jobs stored before runs had triggers were queued by notifications
+/// or the scheduler; notifications are the likelier.
+fn trigger_of_older_rows() -> SyncTrigger {
+    SyncTrigger::Webhook
 }
 
 impl Job {
@@ -90,7 +100,10 @@ mod tests {
             Job::SchedulerTick,
             Job::Housekeeping,
             Job::SetUpConnection { connection },
-            Job::SyncConnection { connection },
+            Job::SyncConnection {
+                connection,
+                trigger: SyncTrigger::Manual,
+            },
             Job::RefreshToken { connection },
             Job::CleanUpConnection { connection },
             Job::RenewSubscription { subscription },
@@ -122,7 +135,10 @@ mod tests {
         let stored = serde_json::json!({ "connection": id.to_string() });
         assert_eq!(
             Job::from_stored("connection.sync", &stored),
-            Ok(Job::SyncConnection { connection: id })
+            Ok(Job::SyncConnection {
+                connection: id,
+                trigger: SyncTrigger::Webhook
+            })
         );
         assert_eq!(
             Job::from_stored("scheduler.tick", &serde_json::json!({})),

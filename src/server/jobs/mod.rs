@@ -96,6 +96,24 @@ impl Enqueue {
         }
     }
 
+    /// A sync of the connection's feeds: one pending at a time, however
+    /// many notifications or requests arrive (the first one's trigger is
+    /// the run's).
+    pub fn sync(
+        tenant: &TenantScope,
+        connection: crate::model::ConnectionId,
+        trigger: crate::model::SyncTrigger,
+    ) -> Self {
+        Enqueue::now(
+            Some(tenant),
+            Job::SyncConnection {
+                connection,
+                trigger,
+            },
+        )
+        .coalesced(format!("sync:{connection}"))
+    }
+
     pub fn coalesced(mut self, key: impl Into<String>) -> Self {
         self.coalesce_key = Some(key.into());
         self

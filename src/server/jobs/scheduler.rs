@@ -76,6 +76,7 @@ pub async fn tick(db: &Db, queue: &Queue, clock: &Clock) -> Result<(), JobError>
                 connection.owner.tenant,
                 Job::SyncConnection {
                     connection: connection.id,
+                    trigger: crate::model::SyncTrigger::Schedule,
                 },
                 format!("sync:{}", connection.id),
             ));

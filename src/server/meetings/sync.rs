@@ -4,6 +4,7 @@
 
 use super::store::{cancel, store};
 use super::{Meetings, DAY_MS, HORIZON_MS};
+use crate::model::{ConnectionId, ConnectionState, SyncAction, SyncTrigger};
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
 use crate::server::platform::db::bookings as bookings_repo;
@@ -12,6 +13,7 @@ use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
 use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::{self, calendly, Coverage, FeedRequest, ProviderError};
+use crate::server::sync_runs::{Item, Run, RunOf};
 use std::collections::HashSet;
 
 /// A verified Calendly delivery: read the booking back and store it.
@@ -28,17 +30,24 @@ pub async fn process_calendly_event(
     else {
         return Err(JobError::Permanent("the payload names no invitee".into()));
     };
+    let mut run = Run::start(&ctx.db, run_of(&connection, SyncTrigger::Webhook, 1)).await?;
     let http = &ctx.provider_http;
-    let meeting = ctx
-        .tokens
-        .call(
-            &connection.owner,
-            connection.id,
-            false,
-            |token| async move { calendly::events::booking(http, &token, invitee_uri).await },
-        )
-        .await?;
-    store(ctx, &connection, meeting, Some(event_id)).await?;
+    let stored = async {
+        let meeting = ctx
+            .tokens
+            .call(
+                &connection.owner,
+                connection.id,
+                false,
+                |token| async move { calendly::events::booking(http, &token, invitee_uri).await },
+            )
+            .await?;
+        store(ctx, &mut run, &connection, None, meeting, Some(event_id)).await
+    }
+    .await;
+    run.feed_done();
+    run.finish(&stored).await?;
+    stored?;
     events_repo::finish(
         &mut *ctx.db.writer().await?,
         scope,
@@ -50,35 +59,57 @@ pub async fn process_calendly_event(
     Ok(())
 }
 
+fn run_of(connection: &Connection, trigger: SyncTrigger, feeds_total: usize) -> RunOf<'_> {
+    RunOf {
+        owner: &connection.owner,
+        connection: connection.id,
+        provider: connection.provider,
+        trigger,
+        calendar_id: None,
+        feeds_total,
+    }
+}
+
 /// Imports changes from the provider's change feed: once for the account,
-/// or once per busy calendar, as the provider's [`Coverage`] says.
-/// Notifications that arrived before the sync started count as processed
-/// once it succeeds.
+/// or once per busy calendar, as the provider's [`Coverage`] says, as one
+/// sync run. Notifications that arrived before the sync started count as
+/// processed once it succeeds.
 #[tracing::instrument(skip_all, fields(tenant = %scope.tenant_id(), connection = %connection_id))]
 pub async fn sync(
     ctx: &Meetings,
     scope: &TenantScope,
-    connection_id: crate::model::ConnectionId,
+    connection_id: ConnectionId,
+    trigger: SyncTrigger,
 ) -> Result<(), JobError> {
     let connection = connections_repo::get_in_tenant(ctx.db.pool(), scope, connection_id).await?;
-    if connection.state != crate::model::ConnectionState::Connected {
+    if connection.state != ConnectionState::Connected {
         return Ok(());
     }
     let started = db::now_ms();
-    let changed = match providers::api(connection.provider).coverage() {
-        Coverage::Account => read_feed(ctx, &connection, None).await?,
-        Coverage::BusyCalendar => {
-            let mut changed = 0;
-            for calendar in connections_repo::calendars(ctx.db.pool(), scope, connection.id)
-                .await?
-                .into_iter()
-                .filter(|c| c.busy)
-            {
-                changed += read_feed(ctx, &connection, Some(&calendar.calendar_id)).await?;
-            }
-            changed
-        }
+    let feeds: Vec<Option<String>> = match providers::api(connection.provider).coverage() {
+        Coverage::Account => vec![None],
+        Coverage::BusyCalendar => connections_repo::calendars(ctx.db.pool(), scope, connection.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.busy)
+            .map(|c| Some(c.calendar_id))
+            .collect(),
     };
+    let mut run = Run::start(&ctx.db, run_of(&connection, trigger, feeds.len())).await?;
+    if let [Some(only)] = feeds.as_slice() {
+        run.set_calendar(only);
+    }
+    let mut read = Ok(());
+    for calendar_id in &feeds {
+        read = read_feed(ctx, &mut run, &connection, calendar_id.as_deref()).await;
+        if read.is_err() {
+            break;
+        }
+        run.feed_done();
+    }
+    let run_id = run.id();
+    run.finish(&read).await?;
+    read?;
     connections_repo::set_synced(
         &mut *ctx.db.writer().await?,
         &connection.owner,
@@ -88,7 +119,7 @@ pub async fn sync(
     .await?;
     events_repo::finish_queued_before(&mut *ctx.db.writer().await?, scope, connection.id, started)
         .await?;
-    tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), changed, "sync finished");
+    tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), run = %run_id, "sync finished");
     Ok(())
 }
 
@@ -150,18 +181,21 @@ async fn keep_cursor(
 /// longer accepts it. Stores what changed, then keeps the new cursor.
 async fn read_feed(
     ctx: &Meetings,
+    run: &mut Run,
     connection: &Connection,
     calendar_id: Option<&str>,
-) -> Result<usize, JobError> {
+) -> Result<(), JobError> {
     let feed = providers::api(connection.provider).change_feed();
     let http = &ctx.provider_http;
     let mut cursor = stored_cursor(ctx, connection, calendar_id).await?;
     'restart: loop {
         let from_scratch = cursor.is_none();
+        if from_scratch {
+            run.read_from_scratch();
+        }
         let now = db::now_ms();
         let mut listed = HashSet::new();
         let mut page: Option<String> = None;
-        let mut changed = 0;
         loop {
             let request = FeedRequest {
                 account_id: &connection.provider_account_id,
@@ -188,7 +222,6 @@ async fn read_feed(
                 }
                 other => other?,
             };
-            changed += changes.meetings.len() + changes.removed.len();
             // Events calbridge wrote for bookings are on the page as the
             // bookings; read after the page, so a booking exported while it
             // was read is known.
@@ -203,13 +236,25 @@ async fn read_feed(
             .collect();
             for meeting in changes.meetings {
                 listed.insert(meeting.provider_event_id.clone());
-                if !bookings.contains(&meeting.provider_event_id) {
-                    store(ctx, connection, meeting, None).await?;
+                if bookings.contains(&meeting.provider_event_id) {
+                    run.note(
+                        SyncAction::Skipped,
+                        Item {
+                            calendar_id,
+                            external_id: &meeting.provider_event_id,
+                            title: Some(&meeting.title),
+                            starts_at: Some(meeting.starts_at),
+                            detail: Some("a calbridge booking: shown as the booking".into()),
+                        },
+                    );
+                } else {
+                    store(ctx, run, connection, calendar_id, meeting, None).await?;
                 }
             }
             for removed in &changes.removed {
-                cancel(ctx, connection, removed).await?;
+                cancel(ctx, run, connection, calendar_id, removed).await?;
             }
+            run.checkpoint().await?;
             if let Some(next) = changes.next_page {
                 page = Some(next);
                 continue;
@@ -224,11 +269,11 @@ async fn read_feed(
                         .into_iter()
                         .filter(|id| !listed.contains(id))
                 {
-                    cancel(ctx, connection, &gone).await?;
+                    cancel(ctx, run, connection, calendar_id, &gone).await?;
                 }
             }
             keep_cursor(ctx, connection, calendar_id, changes.cursor.as_deref()).await?;
-            return Ok(changed);
+            return Ok(());
         }
     }
 }

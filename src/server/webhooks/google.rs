@@ -3,9 +3,9 @@
 
 use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
-use crate::model::{Provider, SubscriptionState};
+use crate::model::{Provider, SubscriptionState, SyncTrigger};
 use crate::server::error::AppError;
-use crate::server::jobs::{Enqueue, Job};
+use crate::server::jobs::Enqueue;
 use crate::server::platform::db::subscriptions as subscriptions_repo;
 use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
 pub use crate::server::providers::google::webhook::Notification;
@@ -91,13 +91,7 @@ pub async fn receive(ctx: &Receivers, n: &Notification<'_>) -> Result<Outcome, A
     };
     // One pending sync per connection however many notifications arrive.
     let queued = store_and_queue(ctx, event, |_| {
-        Enqueue::now(
-            Some(&sub.tenant),
-            Job::SyncConnection {
-                connection: connection.id,
-            },
-        )
-        .coalesced(format!("sync:{}", connection.id))
+        Enqueue::sync(&sub.tenant, connection.id, SyncTrigger::Webhook)
     })
     .await?;
     Ok(if queued {

@@ -3,7 +3,7 @@
 
 use super::Receivers;
 use super::{record, same_secret, store_and_queue, unrouted};
-use crate::model::{Provider, SubscriptionState};
+use crate::model::{Provider, SubscriptionState, SyncTrigger};
 use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Job};
 use crate::server::platform::db::webhook_events::{NewEvent, WebhookResult};
@@ -143,6 +143,7 @@ async fn one(ctx: &Receivers, channel: Channel, n: Notification<'_>) -> Result<b
         (
             Job::SyncConnection {
                 connection: connection.id,
+                trigger: SyncTrigger::Webhook,
             },
             format!("sync:{}", connection.id),
         )

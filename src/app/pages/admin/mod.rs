@@ -2,6 +2,7 @@ pub mod api_keys;
 pub mod apps;
 pub mod connections;
 pub mod jobs;
+pub mod sync;
 pub mod users;
 pub mod webhooks;
 
@@ -18,6 +19,7 @@ pub fn AdminTabs() -> impl IntoView {
             <A href=paths::ADMIN_CONNECTIONS>"Connections"</A>
             <A href=paths::ADMIN_WEBHOOKS>"Webhooks"</A>
             <A href=paths::ADMIN_JOBS>"Jobs"</A>
+            <A href=paths::ADMIN_SYNC>"Sync"</A>
             <A href=paths::ADMIN_APPS>"OAuth apps"</A>
             <A href=paths::ADMIN_API_KEYS>"API keys"</A>
         </nav>

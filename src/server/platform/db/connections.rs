@@ -686,6 +686,29 @@ pub async fn save_calendar_choice(
     Ok(())
 }
 
+/// Forgets where the connection's feeds resume, so the next sync reads
+/// everything (a full resync).
+pub async fn forget_cursors(
+    conn: &mut sqlx::AnyConnection,
+    scope: &TenantScope,
+    id: ConnectionId,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE connection_calendars SET sync_token = NULL WHERE tenant_id = $1 AND connection_id = $2",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let done =
+        sqlx::query("UPDATE connections SET delta_link = NULL WHERE tenant_id = $1 AND id = $2")
+            .bind(scope.tenant())
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    found(done.rows_affected())
+}
+
 /// Where the change feed of one calendar resumes (Google's sync token).
 pub async fn calendar_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,

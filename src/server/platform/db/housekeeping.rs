@@ -70,6 +70,18 @@ pub async fn purge_webhook_events(db: &Db, received_before: i64) -> DbResult<i64
     .await
 }
 
+/// unscoped: housekeeping across all tenants (sync runs past retention;
+/// their items go with them).
+pub async fn purge_sync_runs(db: &Db, started_before: i64) -> DbResult<i64> {
+    delete_in_chunks(
+        db,
+        "DELETE FROM sync_runs WHERE id IN \
+         (SELECT id FROM sync_runs WHERE started_at < $1 AND outcome <> 'running' LIMIT $2)",
+        started_before,
+    )
+    .await
+}
+
 /// Which table owns secrets of each kind, and its key column.
 const SECRET_OWNERS: &[(&str, &str, &str)] = &[
     ("connection", "connections", "id"),

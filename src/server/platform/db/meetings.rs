@@ -5,17 +5,53 @@ use crate::model::ProviderMeeting;
 use crate::model::{ConnectionId, MeetingId, MeetingSource, MeetingStatus};
 use sqlx::{Any, Executor, FromRow};
 
+/// What an upsert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Inserted(MeetingId),
+    Updated(MeetingId),
+    /// The row already held exactly this.
+    Unchanged,
+}
+
+/// The columns an update compares: a row that equals the provider's
+/// version in all of them is left alone.
+const COMPARED: [&str; 16] = [
+    "title",
+    "starts_at",
+    "ends_at",
+    "time_zone",
+    "status",
+    "invitee_name",
+    "invitee_email",
+    "attendees",
+    "location",
+    "join_url",
+    "cancel_url",
+    "reschedule_url",
+    "rescheduled_to",
+    "provider_updated_at",
+    "blocks_time",
+    "all_day",
+];
+
 /// Inserts or updates the meeting to match the provider; running it twice
-/// changes nothing the second time. Returns the meeting's id.
+/// changes nothing the second time.
 pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
     connection: ConnectionId,
     m: &ProviderMeeting,
     webhook_event_id: Option<&str>,
-) -> DbResult<MeetingId> {
+) -> DbResult<Upserted> {
     let now = now_ms();
-    let id: String = sqlx::query_scalar(
+    // SQLite has `IS DISTINCT FROM` since 3.39; sqlx bundles a newer one.
+    let differs = COMPARED
+        .iter()
+        .map(|c| format!("meetings.{c} IS DISTINCT FROM excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let row: Option<(String, i64)> = sqlx::query_as(&format!(
         "INSERT INTO meetings (id, tenant_id, user_id, connection_id, provider, provider_event_id, title, starts_at, ends_at, \
          time_zone, status, invitee_name, invitee_email, attendees, location, join_url, cancel_url, reschedule_url, \
          rescheduled_to, provider_updated_at, webhook_event_id, created_at, updated_at, blocks_time, all_day) \
@@ -27,9 +63,9 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
          reschedule_url = excluded.reschedule_url, rescheduled_to = excluded.rescheduled_to, \
          provider_updated_at = excluded.provider_updated_at, blocks_time = excluded.blocks_time, all_day = excluded.all_day, \
          webhook_event_id = COALESCE(excluded.webhook_event_id, meetings.webhook_event_id), updated_at = excluded.updated_at \
-         WHERE meetings.tenant_id = excluded.tenant_id \
-         RETURNING id",
-    )
+         WHERE meetings.tenant_id = excluded.tenant_id AND ({differs}) \
+         RETURNING id, created_at"
+    ))
     .bind(MeetingId::generate().to_string())
     .bind(owner.tenant.tenant())
     .bind(owner.user_id().to_string())
@@ -54,9 +90,13 @@ pub async fn upsert<'e, E: Executor<'e, Database = Any>>(
     .bind(now)
     .bind(i64::from(m.blocks_time))
     .bind(i64::from(m.all_day))
-    .fetch_one(ex)
+    .fetch_optional(ex)
     .await?;
-    super::parse_id(&id)
+    Ok(match row {
+        None => Upserted::Unchanged,
+        Some((id, created_at)) if created_at == now => Upserted::Inserted(super::parse_id(&id)?),
+        Some((id, _)) => Upserted::Updated(super::parse_id(&id)?),
+    })
 }
 
 /// A meeting on the owner's page: imported from a provider, or one of
@@ -126,11 +166,11 @@ pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
     owner: &UserScope,
     connection: ConnectionId,
     provider_event_id: &str,
-) -> DbResult<Option<MeetingId>> {
-    let id: Option<String> = sqlx::query_scalar(
+) -> DbResult<Option<Canceled>> {
+    let row: Option<(String, String, i64)> = sqlx::query_as(
         "UPDATE meetings SET status = 'canceled', updated_at = $1 \
          WHERE tenant_id = $2 AND user_id = $3 AND connection_id = $4 AND provider_event_id = $5 AND status <> 'canceled' \
-         RETURNING id",
+         RETURNING id, title, starts_at",
     )
     .bind(now_ms())
     .bind(owner.tenant.tenant())
@@ -139,7 +179,21 @@ pub async fn mark_canceled<'e, E: Executor<'e, Database = Any>>(
     .bind(provider_event_id)
     .fetch_optional(ex)
     .await?;
-    id.as_deref().map(super::parse_id).transpose()
+    row.map(|(id, title, starts_at)| {
+        Ok(Canceled {
+            id: super::parse_id(&id)?,
+            title,
+            starts_at,
+        })
+    })
+    .transpose()
+}
+
+/// A meeting a cancellation reached.
+pub struct Canceled {
+    pub id: MeetingId,
+    pub title: String,
+    pub starts_at: i64,
 }
 
 /// Provider event ids of the connection's live meetings starting with

@@ -14,6 +14,7 @@ pub mod meetings;
 pub mod oauth_apps;
 pub mod sessions;
 pub mod subscriptions;
+pub mod sync_runs;
 pub mod tenants;
 pub mod users;
 pub mod vault;
