@@ -166,9 +166,31 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
         .unwrap()
         .parse()
         .unwrap();
-    calbridge::server::meetings::sync(&app.state.meetings, &scope, google)
-        .await
-        .unwrap();
+    calbridge::server::meetings::sync(
+        &app.state.meetings,
+        &scope,
+        google,
+        calbridge::model::SyncTrigger::Manual,
+    )
+    .await
+    .unwrap();
+    // The sync log has the export and the import that skipped its event.
+    let (exported, outcome): (i64, String) = sqlx::query_as(
+        "SELECT exported, outcome FROM sync_runs WHERE trigger = 'export' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((exported, outcome.as_str()), (1, "succeeded"));
+    let skipped: i64 =
+        sqlx::query_scalar("SELECT max(skipped) FROM sync_runs WHERE trigger <> 'export'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        skipped >= 1,
+        "the booking's own event is skipped, not imported"
+    );
     let listed: Vec<Value> = meetings(&app, &alice)
         .await
         .into_iter()
