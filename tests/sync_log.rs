@@ -232,25 +232,23 @@ async fn every_sync_is_a_run_with_its_counts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(watch.status(), StatusCode::NOT_FOUND);
-    let own: Vec<Value> = max
-        .get(app.url("/api/my_sync_runs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(own.is_empty(), "ada's runs are not max's");
-    let ada_own: Vec<Value> = ada
-        .get(app.url("/api/my_sync_runs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(ada_own.len() >= 4);
+    assert!(
+        own_runs(&app, &max).await.is_empty(),
+        "ada's runs are not max's"
+    );
+    assert!(own_runs(&app, &ada).await.len() >= 4);
     app.stop().await;
+}
+
+async fn own_runs(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    client
+        .get(app.url("/api/my_sync_runs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// The server's clock and the test's are the same machine's.

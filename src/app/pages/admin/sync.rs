@@ -122,7 +122,7 @@ fn HealthTable(rows: Vec<ConnectionHealthView>) -> impl IntoView {
                         {rows.into_iter().map(|h| {
                             let needs_reconnect = h.state != crate::model::ConnectionState::Connected;
                             view! {
-                                <tr data-connection=h.connection.to_string()>
+                                <tr data-connection=h.connection.to_string() data-provider=h.provider.as_str()>
                                     <td title=h.provider.label()><ProviderIcon provider=h.provider/>" "{h.account_email.clone()}</td>
                                     <td>{h.user_email.clone()}</td>
                                     <td class="nowrap">{h.last_success_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
@@ -157,44 +157,60 @@ fn RunFilters(health: Vec<ConnectionHealthView>, filters: Filters) -> impl IntoV
         .collect();
     users.sort();
     users.dedup();
-    let choice = |value: String, label: String, current: &str| {
-        let selected = value == current;
-        view! { <option value=value selected=selected>{label}</option> }
+    let words = |all: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
+        all.iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect()
     };
+    let providers: Vec<_> = Provider::ALL.map(|p| (p.as_str(), p.label())).to_vec();
+    let outcomes: Vec<_> = SyncOutcome::ALL
+        .iter()
+        .map(|o| (o.as_str(), o.label()))
+        .collect();
+    let triggers: Vec<_> = SyncTrigger::ALL
+        .iter()
+        .map(|t| (t.as_str(), t.label()))
+        .collect();
+    let connections = health
+        .iter()
+        .map(|h| {
+            (
+                h.connection.to_string(),
+                format!("{} ({})", h.account_email, h.provider.label()),
+            )
+        })
+        .collect();
     view! {
         <form method="get" action=paths::ADMIN_SYNC class="inline-form filters" data-testid="sync-filters">
-            <label>"User"
-                <select name="user">
-                    <option value="">"All users"</option>
-                    {users.into_iter().map(|(id, email)| choice(id, email, &filters.user)).collect_view()}
-                </select>
-            </label>
-            <label>"Provider"
-                <select name="provider">
-                    <option value="">"All providers"</option>
-                    {Provider::ALL.into_iter().map(|p| choice(p.as_str().into(), p.label().into(), &filters.provider)).collect_view()}
-                </select>
-            </label>
-            <label>"Connection"
-                <select name="connection">
-                    <option value="">"All connections"</option>
-                    {health.iter().map(|h| choice(h.connection.to_string(), format!("{} ({})", h.account_email, h.provider.label()), &filters.connection)).collect_view()}
-                </select>
-            </label>
-            <label>"Outcome"
-                <select name="outcome">
-                    <option value="">"All outcomes"</option>
-                    {SyncOutcome::ALL.iter().map(|o| choice(o.as_str().into(), o.label().into(), &filters.outcome)).collect_view()}
-                </select>
-            </label>
-            <label>"Trigger"
-                <select name="trigger">
-                    <option value="">"All triggers"</option>
-                    {SyncTrigger::ALL.iter().map(|t| choice(t.as_str().into(), t.label().into(), &filters.trigger)).collect_view()}
-                </select>
-            </label>
+            <FilterSelect label="User" name="user" all="All users" options=users current=filters.user/>
+            <FilterSelect label="Provider" name="provider" all="All providers" options=words(&providers) current=filters.provider/>
+            <FilterSelect label="Connection" name="connection" all="All connections" options=connections current=filters.connection/>
+            <FilterSelect label="Outcome" name="outcome" all="All outcomes" options=words(&outcomes) current=filters.outcome/>
+            <FilterSelect label="Trigger" name="trigger" all="All triggers" options=words(&triggers) current=filters.trigger/>
             <button type="submit" class="button">"Filter"</button>
         </form>
+    }
+}
+
+/// One filter: "all", or one of `options` (value, label).
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    name: &'static str,
+    all: &'static str,
+    options: Vec<(String, String)>,
+    current: String,
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <select name=name>
+                <option value="">{all}</option>
+                {options.into_iter().map(|(value, text)| {
+                    let selected = value == current;
+                    view! { <option value=value selected=selected>{text}</option> }
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 
