@@ -7,6 +7,13 @@ use crate::model::{
 };
 use sqlx::{Any, Executor, FromRow};
 
+/// A run's columns with the names the log shows; every query that uses
+/// them filters by `r.tenant_id`.
+const RUN_COLUMNS: &str = "r.id, r.connection_id, r.provider, c.account_email, u.email AS user_email, r.calendar_id, \
+     r.trigger, r.full_read, r.outcome, r.started_at, r.finished_at, r.feeds_done, r.feeds_total, r.imported, r.updated, \
+     r.deleted, r.exported, r.conflicts, r.skipped, r.errors, r.error \
+     FROM sync_runs r JOIN connections c ON c.id = r.connection_id JOIN users u ON u.id = r.user_id";
+
 /// A run as it begins.
 pub struct NewRun<'a> {
     pub id: SyncRunId,
@@ -191,11 +198,6 @@ impl RunRow {
         }
     }
 }
-
-const RUN_COLUMNS: &str = "r.id, r.connection_id, r.provider, c.account_email, u.email AS user_email, r.calendar_id, \
-     r.trigger, r.full_read, r.outcome, r.started_at, r.finished_at, r.feeds_done, r.feeds_total, r.imported, r.updated, \
-     r.deleted, r.exported, r.conflicts, r.skipped, r.errors, r.error \
-     FROM sync_runs r JOIN connections c ON c.id = r.connection_id JOIN users u ON u.id = r.user_id";
 
 /// The tenant's runs, newest first, filtered; `limit` of them.
 pub async fn list<'e, E: Executor<'e, Database = Any>>(
