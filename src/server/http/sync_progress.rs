@@ -7,6 +7,7 @@
 use crate::model::{ConnectionId, Role, SyncOutcome, SyncProgress};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
+use crate::server::platform::db::UserScope;
 use crate::server::sync_runs;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -33,7 +34,9 @@ pub async fn stream(
 ) -> Response {
     let owner = (caller.role != Role::Admin).then_some(caller.user);
     let scope = caller.user.tenant;
-    let read = move |state: AppState| async move {
+    // Whose connection it is is checked once, by the first read; the
+    // polls after it read the run only.
+    let read = move |state: AppState, owner: Option<UserScope>| async move {
         sync_runs::progress(
             &state.db,
             &scope,
@@ -43,8 +46,7 @@ pub async fn stream(
         )
         .await
     };
-    // A connection the caller may not watch is refused at once.
-    let first = match read(state.clone()).await {
+    let first = match read(state.clone(), owner).await {
         Ok(first) => first,
         Err(e) => return e.into_response(),
     };
@@ -64,7 +66,7 @@ pub async fn stream(
                             return None;
                         }
                         tokio::time::sleep(EVERY).await;
-                        read(state).await.ok()?
+                        read(state, None).await.ok()?
                     }
                 };
                 let event = (Some(&now) != last.as_ref()).then(|| {
