@@ -8,7 +8,7 @@ mod common;
 
 use calbridge::model::ApiScope;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, connections, control, eventually, sandboxed};
+use common::connect::{connect, connections, control, eventually, sandboxed, syncs_settled};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -109,6 +109,7 @@ async fn busy_time_comes_from_the_mirror_or_live_and_fails_closed(backend: commo
         mirrored(&app, "Dentist").await && mirrored(&app, "Focus time (free)").await
     })
     .await;
+    syncs_settled(&app).await;
 
     // From the mirror: the busy hour is gone, the free one is offered.
     let (status, body) = free_times(&agent, &app).await;

@@ -119,6 +119,23 @@ where
     }
 }
 
+/// Waits until no connection sync is queued or running, so that a test
+/// that then edits the mirror is not overwritten by a sync finishing late
+/// (a sync stores its events before it stamps `last_sync_at`).
+pub async fn syncs_settled(app: &TestApp) {
+    eventually("no sync queued or running", || async {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE coalesce_key LIKE 'sync:%' AND status IN ('queued', 'running')) \
+                  + (SELECT COUNT(*) FROM sync_runs WHERE outcome = 'running')",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        busy == 0
+    })
+    .await;
+}
+
 /// Secrets of one owner kind left in the vault.
 pub async fn secrets_of(app: &TestApp, kind: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = $1")
