@@ -8,64 +8,13 @@
 mod common;
 
 use calbridge::model::ApiScope;
-use chrono::{DateTime, Utc};
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
 use common::connect::{
-    connect, connections, control, eventually, meetings, next_live_event, sandboxed,
+    connected, connections, control, eventually, google_truth, instant, meetings, next_live_event,
+    sandbox_get, sandboxed,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-async fn sandbox_get(app: &common::TestApp, path: &str) -> Value {
-    reqwest::get(app.url(&format!("/sandbox/_control/{path}")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// The sandbox's own record of a Google event, by id.
-async fn google_truth(app: &common::TestApp, id: &str) -> Vec<Value> {
-    let truth = sandbox_get(app, "truth?account=alice@sandbox.test&provider=google").await;
-    truth["google"]["calendars"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["events"].as_array().unwrap().clone())
-        .filter(|e| e["id"] == id)
-        .collect()
-}
-
-fn instant(text: &str) -> i64 {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
-        .timestamp_millis()
-}
-
-/// Logs in as `email` and connects `provider` as `account`; waits for the
-/// calendar list. The user's client.
-async fn connected(
-    app: &common::TestApp,
-    email: &str,
-    provider: &str,
-    account: &str,
-) -> reqwest::Client {
-    let user = app.client();
-    common::log_in(app, &user, email, common::PASSWORD).await;
-    connect(app, &user, provider, account).await;
-    eventually("calendars listed", || async {
-        connections(app, &user).await.iter().any(|c| {
-            c["provider"] == provider
-                && c["calendars"]
-                    .as_array()
-                    .is_some_and(|cals| !cals.is_empty())
-        })
-    })
-    .await;
-    user
-}
 
 /// `POST` to the booking API as `agent`, with a JSON body (`null`: none).
 async fn post(

@@ -118,3 +118,9 @@ typed_id!(
     /// One run of a sync: a connection's change feed read, or an export.
     SyncRunId
 );
+
+typed_id!(
+    /// An appointment created in calbridge (on `/meetings` or by the API),
+    /// kept in two-way sync with its owner's calendar.
+    AppointmentId
+);

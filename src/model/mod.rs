@@ -2,6 +2,7 @@
 //! server functions return, the flash messages and every path of the UI. Nothing here may carry a
 //! secret.
 
+mod appointment;
 mod booking;
 mod flash;
 mod ids;
@@ -11,6 +12,7 @@ mod provider_meeting;
 mod sync;
 mod views;
 
+pub use appointment::*;
 pub use booking::*;
 pub use flash::*;
 pub use ids::*;

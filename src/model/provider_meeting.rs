@@ -1,7 +1,7 @@
 //! The provider-neutral meeting the provider adapters produce and the
 //! meetings store keeps (server only).
 
-use super::{MeetingStatus, Provider};
+use super::{EventContent, MeetingStatus, Provider};
 
 /// A meeting as the provider reports it now.
 pub struct ProviderMeeting {
@@ -27,4 +27,22 @@ pub struct ProviderMeeting {
     /// An all-day event: `starts_at`/`ends_at` are midnight UTC of its
     /// first and (exclusive) last date, which hold in the owner's zone.
     pub all_day: bool,
+    /// The provider's version tag (Google `etag`, Graph `@odata.etag`):
+    /// what a later write sends as `If-Match`.
+    pub etag: Option<String>,
+}
+
+impl ProviderMeeting {
+    /// What two-way sync compares with the appointment it stands for.
+    pub fn content(&self) -> EventContent {
+        EventContent {
+            title: self.title.clone(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            attendees: self.attendees.clone(),
+            location: self.location.clone(),
+            canceled: self.status == MeetingStatus::Canceled,
+        }
+        .normalized()
+    }
 }

@@ -6,13 +6,13 @@ use super::{ConnectionId, ConnectionState, Provider, SyncRunId, UserId};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-/// An enum stored and sent as one lowercase word, with the words people
+/// An enum stored and sent as one snake_case word, with the words people
 /// read on the pages.
 macro_rules! worded_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "lowercase")]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
         }
@@ -84,6 +84,31 @@ worded_enum!(
         Conflict => "conflict", "Conflict";
         Skipped => "skipped", "Skipped";
         Error => "error", "Error";
+    }
+);
+
+worded_enum!(
+    /// Where an appointment stands with its calendar event.
+    SyncState {
+        /// Both sides agree.
+        Synced => "synced", "Synced";
+        /// A change waits to be written (or there is no calendar yet).
+        Pending => "pending", "Pending";
+        /// Both sides changed; someone must choose.
+        Conflict => "conflict", "Conflict";
+        /// The last write failed; it is retried.
+        Error => "error", "Error";
+    }
+);
+
+worded_enum!(
+    /// What two-way sync does when calbridge and the calendar both changed
+    /// an appointment since they last agreed.
+    ConflictPolicy {
+        /// Queue the pair for a person to choose (the default).
+        Ask => "ask", "Ask";
+        CalendarWins => "calendar_wins", "Calendar wins";
+        CalbridgeWins => "calbridge_wins", "calbridge wins";
     }
 );
 

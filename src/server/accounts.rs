@@ -8,12 +8,12 @@ use crate::server::auth::{passwords, AdminCaller, Caller};
 use crate::server::booking;
 use crate::server::connections::Connections;
 use crate::server::error::{AppError, AppResult};
-use crate::server::meetings::live::Live;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{
     self, invites, sessions, tenants, users, DbError, TenantScope, UserScope,
 };
+use crate::server::platform::live::Live;
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Vault;
 use crate::server::platform::vault::{Holder, Secret};

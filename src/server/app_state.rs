@@ -5,6 +5,7 @@
 use crate::server::accounts::Accounts;
 use crate::server::admin::Admin;
 use crate::server::api_keys::ApiKeys;
+use crate::server::appointments::{self, Appointments};
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::booking::{self, Bookings};
 use crate::server::connections::oauth_apps::OAuthApps;
@@ -12,12 +13,12 @@ use crate::server::connections::routes::CalendlyRoutes;
 use crate::server::connections::tokens::TokenManager;
 use crate::server::connections::{subscriptions, Connections};
 use crate::server::jobs::{self, housekeeping, scheduler, Job, JobError, Queue, RunJob};
-use crate::server::meetings::live::{self, Live};
 use crate::server::meetings::{self, Meetings};
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::{self, connections as connections_repo, webhook_events};
 use crate::server::platform::db::{Db, TenantScope};
+use crate::server::platform::live::{self, Live};
 use crate::server::platform::vault::{crypto, Vault, VaultError};
 use crate::server::platform::{notify, observability};
 use crate::server::providers::ProviderHttp;
@@ -59,6 +60,7 @@ pub struct Components {
     pub receivers: Receivers,
     pub admin: Admin,
     pub bookings: Bookings,
+    pub appointments: Appointments,
     pub api_keys: ApiKeys,
 }
 
@@ -219,6 +221,14 @@ pub async fn build_state(
         provider_http: provider_http.clone(),
         live: live.clone(),
     };
+    let appointments = Appointments {
+        db: db.clone(),
+        clock: clock.clone(),
+        tokens: tokens.clone(),
+        provider_http: provider_http.clone(),
+        live: live.clone(),
+        exports: Arc::default(),
+    };
     let api_keys = ApiKeys {
         db: db.clone(),
         vault: vault.clone(),
@@ -227,6 +237,7 @@ pub async fn build_state(
     Ok(AppState(Arc::new(Components {
         admin,
         bookings,
+        appointments,
         api_keys,
         config,
         db,
@@ -323,6 +334,10 @@ impl RunJob for AppState {
             } => meetings::sync(&self.meetings, tenant(scope)?, connection, trigger).await,
             Job::ExportBooking { booking } => {
                 booking::export::reconcile(&self.bookings, tenant(scope)?, booking).await
+            }
+            Job::ExportAppointment { appointment } => {
+                appointments::export::reconcile(&self.appointments, tenant(scope)?, appointment)
+                    .await
             }
         }
     }

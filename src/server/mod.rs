@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod app_state;
+pub mod appointments;
 pub mod auth;
 pub mod booking;
 pub mod connections;

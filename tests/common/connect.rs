@@ -119,15 +119,23 @@ where
     }
 }
 
-/// Waits until no connection sync is queued or running, so that a test
-/// that then edits the mirror is not overwritten by a sync finishing late
-/// (a sync stores its events before it stamps `last_sync_at`).
+/// Waits until the sandbox has delivered every notification and no
+/// webhook processing, connection setup or sync is due or running, so that
+/// a test that then edits the mirror or the calendar is not overtaken by a
+/// sync finishing late (a sync stores its events before it stamps
+/// `last_sync_at`, and reads the feed as it is when it runs).
 pub async fn syncs_settled(app: &TestApp) {
+    eventually("the sandbox's notifications delivered", || async {
+        sandbox_get(app, "deliveries").await["pending"] == 0
+    })
+    .await;
     eventually("no sync queued or running", || async {
         let busy: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM jobs WHERE coalesce_key LIKE 'sync:%' AND status IN ('queued', 'running')) \
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE kind IN ('webhook.process', 'connection.setup', 'connection.sync') \
+                     AND (status = 'running' OR (status = 'queued' AND run_at <= $1))) \
                   + (SELECT COUNT(*) FROM sync_runs WHERE outcome = 'running')",
         )
+        .bind(chrono::Utc::now().timestamp_millis())
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
@@ -231,4 +239,56 @@ pub async fn control(app: &TestApp, method: reqwest::Method, path: &str, body: V
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{path}: {}", resp.status());
+}
+
+/// A GET of the sandbox's control API.
+pub async fn sandbox_get(app: &TestApp, path: &str) -> Value {
+    reqwest::get(app.url(&format!("/sandbox/_control/{path}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The sandbox's own record of a Google event, by id.
+pub async fn google_truth(app: &TestApp, id: &str) -> Vec<Value> {
+    let truth = sandbox_get(app, "truth?account=alice@sandbox.test&provider=google").await;
+    truth["google"]["calendars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["events"].as_array().unwrap().clone())
+        .filter(|e| e["id"] == id)
+        .collect()
+}
+
+/// An RFC 3339 time as Unix ms.
+pub fn instant(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// Logs in as `email` and connects `provider` as `account`; waits for the
+/// calendar list. The user's client.
+pub async fn connected(
+    app: &TestApp,
+    email: &str,
+    provider: &str,
+    account: &str,
+) -> reqwest::Client {
+    let user = app.client();
+    log_in(app, &user, email, PASSWORD).await;
+    connect(app, &user, provider, account).await;
+    eventually("calendars listed", || async {
+        connections(app, &user).await.iter().any(|c| {
+            c["provider"] == provider
+                && c["calendars"]
+                    .as_array()
+                    .is_some_and(|cals| !cals.is_empty())
+        })
+    })
+    .await;
+    user
 }

@@ -140,8 +140,17 @@ pub fn truth(world: &World, account: &Account) -> Value {
                         "etag": etag(e.etag),
                         "updated": ts(e.updated),
                     });
-                    if let Some(link) = &e.hangout_link {
-                        v["hangoutLink"] = json!(link);
+                    for (key, value) in [
+                        ("hangoutLink", &e.hangout_link),
+                        ("location", &e.location),
+                        ("description", &e.description),
+                    ] {
+                        if let Some(value) = value {
+                            v[key] = json!(value);
+                        }
+                    }
+                    if !e.attendees.is_empty() {
+                        v["attendees"] = json!(e.attendees);
                     }
                     v
                 })

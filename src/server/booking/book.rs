@@ -311,13 +311,14 @@ async fn book_with(
     hash: &str,
 ) -> Result<Placed, BookError> {
     let window = window(request.start);
-    let busy = busy_in(ctx, &profile, window).await?;
+    let mut busy = busy_in(ctx, &profile, window).await?;
     let now = ctx.clock.now_ms();
     let scope = profile.owner.tenant;
 
     let mut tx = ctx.db.begin_write().await?;
     repo::lock_host(&mut tx, &profile.owner).await?;
     let bookings = repo::confirmed_between(&mut *tx, &profile.owner, window.0, window.1).await?;
+    busy.extend(busy::appointments_busy(&mut *tx, &profile, window.0, window.1).await?);
     let slots = around(&profile, &event_type, request.start, now, &busy, &bookings)?;
     let slot = claim(&slots, request.start, &profile)?;
     let manage_token = random_token();
@@ -485,7 +486,7 @@ pub async fn reschedule(
     } = placed(ctx, booking.clone()).await?;
     let event_type = event_type.ok_or(BookError::NotFound)?;
     let window = window(start);
-    let busy = busy_in(ctx, &profile, window).await?;
+    let mut busy = busy_in(ctx, &profile, window).await?;
     let now = ctx.clock.now_ms();
 
     let mut tx = ctx.db.begin_write().await?;
@@ -495,6 +496,7 @@ pub async fn reschedule(
         .into_iter()
         .filter(|b| b.id != id)
         .collect();
+    busy.extend(busy::appointments_busy(&mut *tx, &profile, window.0, window.1).await?);
     let slots = around(&profile, &event_type, start, now, &busy, &others)?;
     let slot = claim(&slots, start, &profile)?;
     match repo::move_to(&mut *tx, &booking.host.tenant, id, slot.start, slot.end).await {

@@ -9,6 +9,7 @@ use super::availability::{self, Span};
 use super::error::BookError;
 use super::Bookings;
 use crate::model::{ConnectionState, Provider, SubscriptionState, SyncMode};
+use crate::server::platform::db::appointments as appointments_repo;
 use crate::server::platform::db::booking::Profile;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings::{self as meetings_repo, BusyRow};
@@ -16,6 +17,7 @@ use crate::server::platform::db::subscriptions::{self as subscriptions_repo, Sub
 use crate::server::providers::{self, BusyQuery, Coverage};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use sqlx::{Any, Executor};
 
 /// How long after its last successful sync a pushed mirror is trusted.
 /// Push keeps it current between syncs; this bounds what a lost
@@ -46,7 +48,7 @@ pub async fn host_busy(
         false => subscriptions_repo::current_for_user(pool, &host.owner).await?,
     };
     let now = ctx.clock.now_ms();
-    let mut busy = Vec::with_capacity(mirrored.len());
+    let mut busy = appointments_busy(pool, host, from, to).await?;
     let mut read_live = Vec::new();
     for (connection, busy_calendars) in connections {
         let Some(calendars) = providers::api(connection.provider).calendars() else {
@@ -105,6 +107,24 @@ pub async fn host_busy(
         }
     }
     Ok(busy)
+}
+
+/// The host's confirmed calbridge appointments over `[from, to)`. A
+/// booking reads them again inside its write, under the host's lock, where
+/// an appointment created meanwhile cannot slip past.
+pub async fn appointments_busy<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    host: &Profile,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Span>, BookError> {
+    Ok(
+        appointments_repo::busy_between(ex, &host.owner, from, to, None)
+            .await?
+            .into_iter()
+            .map(|(s, e)| Span::new(s, e))
+            .collect(),
+    )
 }
 
 /// A mirror row as busy time; an all-day event covers its dates in the

@@ -13,13 +13,14 @@
 //! Every call is safe to repeat: the create finds an earlier try's event.
 
 use super::Bookings;
-use crate::model::{BookingId, ConnectionState, EventLocation, Provider, SyncAction, SyncTrigger};
+use crate::model::{BookingId, EventLocation, Provider, SyncAction, SyncTrigger};
+use crate::server::connections::write_target::{self, WriteTarget as Target};
 use crate::server::jobs::{Enqueue, Job, JobError, Queue};
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, Export};
-use crate::server::platform::db::connections::{self as connections_repo, Connection};
+use crate::server::platform::db::connections as connections_repo;
 use crate::server::platform::db::{DbResult, TenantScope, Tx};
-use crate::server::providers::{self, CalendarApi, CalendarEvent, EventDraft, EventRef};
+use crate::server::providers::{CalendarEvent, EventDraft, EventRef};
 use crate::server::sync_runs::{Item, Run, RunOf};
 use std::time::Duration;
 
@@ -194,13 +195,6 @@ enum Step {
     Wrote(Export),
 }
 
-/// Where an event goes: the connection, its calendar API and calendar.
-struct Target {
-    connection: Connection,
-    api: &'static dyn CalendarApi,
-    calendar_id: String,
-}
-
 /// The one provider call that brings the calendar closer to the booking.
 async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> {
     let export = &booking.export;
@@ -218,7 +212,7 @@ async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> 
         ctx.tokens
             .call(&booking.host, target.connection.id, false, |token| {
                 let (http, at, api) = (&ctx.provider_http, &at, target.api);
-                async move { api.delete_event(http, &token, at).await }
+                async move { api.delete_event(http, &token, at, None).await }
             })
             .await?;
         tracing::info!(booking = %booking.id, "calendar event deleted");
@@ -372,64 +366,23 @@ async fn recorded_target(ctx: &Bookings, booking: &Booking) -> Result<Option<Tar
     ) else {
         return Ok(None);
     };
-    let connection = connections_repo::get_for_user(ctx.db.pool(), &booking.host, id).await?;
-    if connection.state != ConnectionState::Connected {
-        return Err(JobError::Retry(
-            "the calendar's connection needs to be reconnected".into(),
-        ));
-    }
-    let api = providers::api(connection.provider)
-        .calendars()
-        .ok_or_else(|| JobError::Permanent("the connection holds no calendars".into()))?;
-    Ok(Some(Target {
-        connection,
-        api,
-        calendar_id: calendar_id.to_owned(),
-    }))
+    write_target::recorded(&ctx.db, &booking.host, id, calendar_id)
+        .await
+        .map(Some)
 }
 
-/// The host's connected calendar for new bookings: the provider of the
-/// event type's video link first (Meet: Google; Teams: Outlook), then
-/// Google, then Outlook; its chosen booking calendar or else its primary.
+/// The host's calendar for new bookings, the provider of the event type's
+/// video link first (Meet: Google; Teams: Outlook).
 async fn choose_target(
     ctx: &Bookings,
     host: &Profile,
     event_type: Option<&EventType>,
 ) -> Result<Option<Target>, JobError> {
-    let pool = ctx.db.pool();
-    let mut candidates: Vec<Connection> = connections_repo::list_for_user(pool, &host.owner)
-        .await?
-        .into_iter()
-        .filter(|c| {
-            c.state == ConnectionState::Connected
-                && providers::api(c.provider).calendars().is_some()
-        })
-        .collect();
     let preferred = match event_type.map(|e| e.location) {
         Some(EventLocation::MicrosoftTeams) => Provider::Microsoft,
         _ => Provider::Google,
     };
-    candidates.sort_by_key(|c| (c.provider != preferred, c.connected_at));
-    for connection in candidates {
-        let calendars =
-            connections_repo::calendars(pool, &host.owner.tenant, connection.id).await?;
-        let chosen = match connection.booking_calendar_id.as_deref() {
-            Some(id) => calendars.iter().find(|c| c.calendar_id == id),
-            None => calendars.iter().find(|c| c.primary),
-        };
-        let Some(calendar) = chosen.filter(|c| c.writable) else {
-            continue;
-        };
-        let Some(api) = providers::api(connection.provider).calendars() else {
-            continue;
-        };
-        return Ok(Some(Target {
-            calendar_id: calendar.calendar_id.clone(),
-            connection,
-            api,
-        }));
-    }
-    Ok(None)
+    write_target::choose(&ctx.db, &host.owner, preferred).await
 }
 
 /// Whether the event carries a video link its calendar's provider makes.

@@ -14,11 +14,11 @@ pub mod slots;
 pub mod speak;
 
 use crate::server::connections::tokens::TokenManager;
-use crate::server::meetings::live::Live;
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::UserScope;
+use crate::server::platform::live::Live;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::ProviderHttp;
 use std::sync::Arc;

@@ -5,6 +5,7 @@ pub mod oauth_apps;
 pub mod routes;
 pub mod subscriptions;
 pub mod tokens;
+pub mod write_target;
 
 use crate::model::{CalendarId, Flash};
 use crate::model::{

@@ -17,14 +17,14 @@ use crate::server::error::{AppError, AppResult};
 use crate::server::platform::db::connections as repo;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, DbError, UserScope};
+use crate::server::platform::keyed_lock::KeyedLocks;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::platform::vault::Secret;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::client::ProviderError;
 use crate::server::providers::oauth::{self, RefreshError};
 use crate::server::providers::ProviderHttp;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Refresh this long before the provider's expiry.
 const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -53,7 +53,7 @@ pub struct TokenManager {
     vault: Arc<Vault>,
     provider_http: ProviderHttp,
     apps: OAuthApps,
-    flights: Mutex<HashMap<ConnectionId, Arc<tokio::sync::Mutex<()>>>>,
+    flights: KeyedLocks<ConnectionId>,
 }
 
 fn fresh(expires_at: Option<i64>) -> bool {
@@ -67,17 +67,8 @@ impl TokenManager {
             vault,
             provider_http,
             apps,
-            flights: Mutex::default(),
+            flights: KeyedLocks::default(),
         }
-    }
-
-    fn flight(&self, id: ConnectionId) -> Arc<tokio::sync::Mutex<()>> {
-        self.flights
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(id)
-            .or_default()
-            .clone()
     }
 
     async fn stored_access(&self, owner: &UserScope, id: ConnectionId) -> AppResult<SecretString> {
@@ -111,8 +102,7 @@ impl TokenManager {
         if fresh(connection.token_expires_at) {
             return self.stored_access(owner, id).await;
         }
-        let flight = self.flight(id);
-        let _one_at_a_time = flight.lock().await;
+        let _one_at_a_time = self.flights.lock(id).await;
         // Someone in this process may have refreshed while we waited.
         let current = repo::get_for_user(self.db.pool(), owner, id).await?;
         if fresh(current.token_expires_at) {
@@ -160,8 +150,7 @@ impl TokenManager {
         id: ConnectionId,
         rejected: &str,
     ) -> AppResult<SecretString> {
-        let flight = self.flight(id);
-        let _one_at_a_time = flight.lock().await;
+        let _one_at_a_time = self.flights.lock(id).await;
         let stored = self.stored_access(owner, id).await?;
         if stored.expose() != rejected {
             return Ok(stored);
@@ -173,8 +162,7 @@ impl TokenManager {
     /// Refreshes now, whatever the expiry (admin "force refresh").
     pub async fn refresh_now(&self, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
         let connection = repo::get_for_user(self.db.pool(), owner, id).await?;
-        let flight = self.flight(id);
-        let _one_at_a_time = flight.lock().await;
+        let _one_at_a_time = self.flights.lock(id).await;
         self.refresh(owner, id, &connection, true).await.map(|_| ())
     }
 

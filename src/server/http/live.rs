@@ -6,7 +6,7 @@
 
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
-use crate::server::meetings::live::{delivery, Delivery};
+use crate::server::platform::live::{delivery, Delivery};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;

@@ -2,7 +2,7 @@
 //! `kind` column, the fields are the `payload` column. A handler receives a
 //! typed value, never a JSON object to pick fields from.
 
-use crate::model::{BookingId, ConnectionId, SubscriptionId, SyncTrigger};
+use crate::model::{AppointmentId, BookingId, ConnectionId, SubscriptionId, SyncTrigger};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +41,9 @@ pub enum Job {
     /// Bring the host's calendar event in line with a booking.
     #[serde(rename = "booking.export")]
     ExportBooking { booking: BookingId },
+    /// Bring the owner's calendar event in line with an appointment.
+    #[serde(rename = "appointment.export")]
+    ExportAppointment { appointment: AppointmentId },
 }
 
 /// Sync jobs stored before runs had triggers were queued by notifications
@@ -63,6 +66,7 @@ impl Job {
             Job::RecreateSubscription { .. } => "subscription.recreate",
             Job::ProcessWebhook { .. } => "webhook.process",
             Job::ExportBooking { .. } => "booking.export",
+            Job::ExportAppointment { .. } => "appointment.export",
         }
     }
 
@@ -113,6 +117,9 @@ mod tests {
             },
             Job::ExportBooking {
                 booking: crate::model::BookingId(uuid::Uuid::now_v7()),
+            },
+            Job::ExportAppointment {
+                appointment: AppointmentId(uuid::Uuid::now_v7()),
             },
         ]
     }

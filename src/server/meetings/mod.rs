@@ -1,9 +1,8 @@
 //! Meetings: the store (idempotent upserts of what the provider holds now,
 //! each change published to the owner's live stream), the change feeds that
-//! fill it (webhook deliveries and syncs), the `/meetings` page's query, and
-//! the live fan-out.
+//! fill it (webhook deliveries and syncs) and the `/meetings` page's query.
+//! Every change goes out on `platform::live`.
 
-pub mod live;
 mod query;
 mod store;
 mod sync;
@@ -13,6 +12,7 @@ pub use sync::{process_calendly_event, sync};
 
 use crate::server::connections::tokens::TokenManager;
 use crate::server::platform::db::Db;
+use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub struct Meetings {
     pub db: Db,
     pub provider_http: ProviderHttp,
     pub tokens: Arc<TokenManager>,
-    pub live: Arc<live::Live>,
+    pub live: Arc<Live>,
     /// The one origin whose `http:` links may be rendered: the built-in
     /// sandbox's own, while it runs.
     pub local_link_origin: Option<String>,

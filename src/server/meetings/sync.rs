@@ -4,9 +4,11 @@
 
 use super::store::{cancel, store};
 use super::{Meetings, DAY_MS, HORIZON_MS};
-use crate::model::{ConnectionId, ConnectionState, SyncAction, SyncTrigger};
+use crate::model::{AppointmentId, ConnectionId, ConnectionState, SyncAction, SyncTrigger};
+use crate::server::appointments::import::{self, Seen};
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
+use crate::server::platform::db::appointments as appointments_repo;
 use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings as repo;
@@ -14,7 +16,7 @@ use crate::server::platform::db::webhook_events::{self as events_repo, WebhookRe
 use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::{self, calendly, Coverage, FeedRequest, ProviderError};
 use crate::server::sync_runs::{Item, Run, RunOf};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A verified Calendly delivery: read the booking back and store it.
 #[tracing::instrument(skip_all, fields(tenant = %scope.tenant_id(), event = event_id))]
@@ -234,9 +236,23 @@ async fn read_feed(
             .iter()
             .map(|id| feed.meeting_key(calendar_id, id))
             .collect();
+            let appointments: HashMap<String, AppointmentId> = appointments_repo::mapped_events(
+                ctx.db.pool(),
+                &connection.owner.tenant,
+                connection.id,
+            )
+            .await?
+            .into_iter()
+            .map(|(calendar, external_id, id)| {
+                (feed.meeting_key(Some(&calendar), &external_id), id)
+            })
+            .collect();
             for meeting in changes.meetings {
                 listed.insert(meeting.provider_event_id.clone());
-                if bookings.contains(&meeting.provider_event_id) {
+                if let Some(&id) = appointments.get(&meeting.provider_event_id) {
+                    let seen = Seen::Event(meeting.content(), meeting.etag.clone());
+                    import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
+                } else if bookings.contains(&meeting.provider_event_id) {
                     run.note(
                         SyncAction::Skipped,
                         Item {
@@ -252,7 +268,13 @@ async fn read_feed(
                 }
             }
             for removed in &changes.removed {
-                cancel(ctx, run, connection, calendar_id, removed).await?;
+                match appointments.get(removed) {
+                    Some(&id) => {
+                        import::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed)
+                            .await?
+                    }
+                    None => cancel(ctx, run, connection, calendar_id, removed).await?,
+                }
             }
             run.checkpoint().await?;
             if let Some(next) = changes.next_page {

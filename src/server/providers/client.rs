@@ -82,12 +82,29 @@ pub async fn call(
     token: &SecretString,
     body: Option<&Value>,
 ) -> Result<Value, ProviderError> {
+    call_if_match(http, provider, method, url, token, body, None).await
+}
+
+/// [`call`] that changes the resource only while it still has the etag
+/// `if_match` (`If-Match`); a newer version answers 412.
+pub async fn call_if_match(
+    http: &ProviderHttp,
+    provider: Provider,
+    method: Method,
+    url: &str,
+    token: &SecretString,
+    body: Option<&Value>,
+    if_match: Option<&str>,
+) -> Result<Value, ProviderError> {
     let url = http.pin(provider, url)?;
     let resp = http
         .send(provider, |c| {
-            let request = c
+            let mut request = c
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.expose());
+            if let Some(etag) = if_match {
+                request = request.header("If-Match", etag);
+            }
             match body {
                 Some(b) => request.json(b),
                 None => request,

@@ -20,7 +20,7 @@ pub use capabilities::{
 };
 pub use client::{ProviderError, ProviderHttp};
 
-use crate::model::Provider;
+use crate::model::{EventContent, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use serde_json::Value;
 
@@ -147,12 +147,27 @@ pub trait CalendarApi: Send + Sync {
         end: i64,
     ) -> Result<CalendarEvent, ProviderError>;
 
-    /// Deletes (cancels) the event; attendees are told. Gone already is done.
+    /// Rewrites the event's title, description, times, attendees and
+    /// location (attendees are told); with `if_match`, only while the event
+    /// still has that etag: a newer version answers
+    /// `ProviderError::Rejected { status: 412 }`.
+    async fn update_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+        draft: &EventDraft<'_>,
+        if_match: Option<&str>,
+    ) -> Result<CalendarEvent, ProviderError>;
+
+    /// Deletes (cancels) the event; attendees are told. Gone already is
+    /// done. With `if_match`, only while the event still has that etag.
     async fn delete_event(
         &self,
         http: &ProviderHttp,
         token: &SecretString,
         at: &EventRef<'_>,
+        if_match: Option<&str>,
     ) -> Result<(), ProviderError>;
 }
 
@@ -190,6 +205,11 @@ pub struct CalendarEvent {
     /// The conference is still being created (Google `pending`): read the
     /// event again for its link.
     pub conference_pending: bool,
+    /// What two-way sync compares; `None` when the event's times cannot be
+    /// read.
+    pub content: Option<EventContent>,
+    /// The provider's page for the event, `https:` only.
+    pub link: Option<String>,
 }
 
 /// Whose busy time to read, and when (unix ms).

@@ -4,6 +4,7 @@
 //! the JSON (`wire`). `openapi` describes it.
 
 pub mod agent;
+pub mod appointments;
 pub mod failure;
 pub mod openapi;
 pub mod wire;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/agent/tools", get(agent::definitions))
         .route("/api/v1/agent/tools/{name}", post(agent::call_over_http))
+        .merge(appointments::routes())
 }
 
 /// A JSON body whose faults come back as our 422 with the field named.

@@ -38,7 +38,13 @@ impl Modify for BearerKey {
         super::create_booking,
         super::get_booking,
         super::cancel_booking,
-        super::reschedule_booking
+        super::reschedule_booking,
+        super::appointments::create,
+        super::appointments::list,
+        super::appointments::read,
+        super::appointments::change,
+        super::appointments::cancel,
+        super::appointments::resolve
     ),
     components(schemas(
         wire::HostsOut,
@@ -50,7 +56,14 @@ impl Modify for BearerKey {
         wire::AttendeeIn,
         wire::RescheduleIn,
         wire::BookingOut,
-        wire::ErrorOut
+        wire::ErrorOut,
+        super::appointments::AppointmentIn,
+        super::appointments::AppointmentPatch,
+        super::appointments::ResolveIn,
+        super::appointments::AppointmentOut,
+        super::appointments::AppointmentsOut,
+        super::appointments::ContentOut,
+        super::appointments::SyncOut
     )),
     modifiers(&BearerKey)
 )]

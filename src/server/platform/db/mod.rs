@@ -4,6 +4,7 @@
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
 pub mod api_keys;
+pub mod appointments;
 pub mod booking;
 pub mod bookings;
 pub mod connections;

@@ -108,6 +108,22 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     row.ok_or(DbError::NotFound)?.try_into()
 }
 
+/// The tenant's user with this (normalized) email.
+pub async fn by_email<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    email: &str,
+) -> DbResult<Option<User>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2"
+    ))
+    .bind(scope.tenant())
+    .bind(email)
+    .fetch_optional(ex)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
 pub async fn list<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,

@@ -106,6 +106,7 @@ fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderEr
         provider_updated_at: updated,
         blocks_time: true,
         all_day: false,
+        etag: None,
     })
 }
 

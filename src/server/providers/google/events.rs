@@ -42,7 +42,7 @@ fn time(v: &Value) -> Option<i64> {
     }
 }
 
-fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
+pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
     let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
     let id = text("id")?;
     let join_url = text("hangoutLink").or_else(|| {
@@ -73,7 +73,11 @@ fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
         starts_at: time(&item["start"])?,
         ends_at: time(&item["end"])?,
         time_zone: item["start"]["timeZone"].as_str().map(str::to_owned),
-        status: MeetingStatus::Scheduled,
+        status: if item["status"] == "cancelled" {
+            MeetingStatus::Canceled
+        } else {
+            MeetingStatus::Scheduled
+        },
         invitee_name: None,
         invitee_email: attendees.first().cloned(),
         attendees,
@@ -87,6 +91,7 @@ fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
             .map(|t| t.timestamp_millis()),
         blocks_time: item["transparency"] != "transparent" && !declined_by_owner,
         all_day: item["start"].get("dateTime").is_none(),
+        etag: text("etag"),
     })
 }
 

@@ -2,7 +2,7 @@
 //! (so a retry finds the first try's event), Meet through
 //! `conferenceData.createRequest`, attendees mailed with `sendUpdates=all`.
 
-use super::super::client::{call, ProviderError, ProviderHttp};
+use super::super::client::{call, call_if_match, ProviderError, ProviderHttp};
 use super::super::{
     ok_if_gone, path_segment, safe_link, utc_stamp, CalendarEvent, EventDraft, EventRef,
 };
@@ -62,6 +62,8 @@ pub fn parse_event(v: &Value) -> Result<CalendarEvent, ProviderError> {
             .pointer("/createRequest/status/statusCode")
             .and_then(Value::as_str)
             == Some("pending"),
+        content: super::events::meeting("", v).map(|m| m.content()),
+        link: v["htmlLink"].as_str().and_then(|l| safe_link(l, None)),
     })
 }
 
@@ -169,13 +171,60 @@ pub async fn move_to(
     parse_event(&moved)
 }
 
+/// Rewrites what calbridge keeps of the event (never its id or
+/// conference), while it still has the etag `if_match`.
+pub async fn update(
+    http: &ProviderHttp,
+    token: &SecretString,
+    at: &EventRef<'_>,
+    draft: &EventDraft<'_>,
+    if_match: Option<&str>,
+) -> Result<CalendarEvent, ProviderError> {
+    let url = format!(
+        "{}?conferenceDataVersion=1&sendUpdates=all",
+        event_url(http, at)
+    );
+    let mut body = draft_body(draft);
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("id");
+        fields.remove("conferenceData");
+        // An empty location clears the one the calendar holds.
+        fields
+            .entry("location")
+            .or_insert_with(|| Value::String(String::new()));
+    }
+    let updated = call_if_match(
+        http,
+        Provider::Google,
+        Method::PATCH,
+        &url,
+        token,
+        Some(&body),
+        if_match,
+    )
+    .await?;
+    parse_event(&updated)
+}
+
 pub async fn delete(
     http: &ProviderHttp,
     token: &SecretString,
     at: &EventRef<'_>,
+    if_match: Option<&str>,
 ) -> Result<(), ProviderError> {
     let url = format!("{}?sendUpdates=all", event_url(http, at));
-    ok_if_gone(call(http, Provider::Google, Method::DELETE, &url, token, None).await)
+    ok_if_gone(
+        call_if_match(
+            http,
+            Provider::Google,
+            Method::DELETE,
+            &url,
+            token,
+            None,
+            if_match,
+        )
+        .await,
+    )
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub(super) fn time(v: &Value, all_day: bool) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-fn meeting(item: &Value) -> Option<ProviderMeeting> {
+pub(super) fn meeting(item: &Value) -> Option<ProviderMeeting> {
     let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
     let attendees: Vec<String> = item["attendees"]
         .as_array()
@@ -81,6 +81,7 @@ fn meeting(item: &Value) -> Option<ProviderMeeting> {
             .map(|t| t.timestamp_millis()),
         blocks_time: item["showAs"] != "free" && item["responseStatus"]["response"] != "declined",
         all_day,
+        etag: text(&item["@odata.etag"]),
     })
 }
 

@@ -185,13 +185,25 @@ impl CalendarApi for Microsoft {
         writes::move_to(http, token, at, start, end).await
     }
 
+    async fn update_event(
+        &self,
+        http: &ProviderHttp,
+        token: &SecretString,
+        at: &EventRef<'_>,
+        draft: &EventDraft<'_>,
+        if_match: Option<&str>,
+    ) -> Result<CalendarEvent, ProviderError> {
+        writes::update(http, token, at, draft, if_match).await
+    }
+
     async fn delete_event(
         &self,
         http: &ProviderHttp,
         token: &SecretString,
         at: &EventRef<'_>,
+        if_match: Option<&str>,
     ) -> Result<(), ProviderError> {
-        writes::delete(http, token, at).await
+        writes::delete(http, token, at, if_match).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! makes a retried create return the first try's event, `isOnlineMeeting`
 //! adds a Teams link, and Graph itself mails the attendees.
 
-use super::super::client::{call, ProviderError, ProviderHttp};
+use super::super::client::{call, call_if_match, ProviderError, ProviderHttp};
 use super::super::{ok_if_gone, path_segment, safe_link, CalendarEvent, EventDraft, EventRef};
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
@@ -38,6 +38,8 @@ pub fn parse_event(v: &Value) -> Result<CalendarEvent, ProviderError> {
             .and_then(Value::as_str)
             .and_then(|link| safe_link(link, None)),
         conference_pending: false,
+        content: super::events::meeting(v).map(|m| m.content()),
+        link: v["webLink"].as_str().and_then(|l| safe_link(l, None)),
     })
 }
 
@@ -117,14 +119,58 @@ pub async fn move_to(
     parse_event(&moved)
 }
 
+/// Rewrites what calbridge keeps of the event (not its Teams meeting),
+/// while it still has the etag `if_match`.
+pub async fn update(
+    http: &ProviderHttp,
+    token: &SecretString,
+    at: &EventRef<'_>,
+    draft: &EventDraft<'_>,
+    if_match: Option<&str>,
+) -> Result<CalendarEvent, ProviderError> {
+    let mut body = draft_body(draft);
+    if let Some(fields) = body.as_object_mut() {
+        for create_only in ["transactionId", "isOnlineMeeting", "onlineMeetingProvider"] {
+            fields.remove(create_only);
+        }
+        fields
+            .entry("location")
+            .or_insert_with(|| json!({ "displayName": "" }));
+    }
+    let url = event_url(http, at.event_id);
+    let updated = call_if_match(
+        http,
+        Provider::Microsoft,
+        Method::PATCH,
+        &url,
+        token,
+        Some(&body),
+        if_match,
+    )
+    .await?;
+    parse_event(&updated)
+}
+
 /// Deleting a meeting the user organizes mails its cancellation.
 pub async fn delete(
     http: &ProviderHttp,
     token: &SecretString,
     at: &EventRef<'_>,
+    if_match: Option<&str>,
 ) -> Result<(), ProviderError> {
     let url = event_url(http, at.event_id);
-    ok_if_gone(call(http, Provider::Microsoft, Method::DELETE, &url, token, None).await)
+    ok_if_gone(
+        call_if_match(
+            http,
+            Provider::Microsoft,
+            Method::DELETE,
+            &url,
+            token,
+            None,
+            if_match,
+        )
+        .await,
+    )
 }
 
 #[cfg(test)]
