@@ -97,9 +97,13 @@ pub async fn reconcile(
 /// What one pass did.
 enum Pass {
     /// A write (or a decision) to record, then look again.
-    Wrote(Option<SyncAction>, EventLink),
+    Wrote(Option<SyncAction>, Box<EventLink>),
     /// The calendar's version became the appointment's.
     TookCalendar(SyncAction),
+}
+
+fn wrote(action: Option<SyncAction>, link: EventLink) -> Pass {
+    Pass::Wrote(action, Box::new(link))
 }
 
 async fn passes(
@@ -236,10 +240,7 @@ fn synced(a: &Appointment, target: &WriteTarget, event: &CalendarEvent) -> Event
 async fn pass(ctx: &Appointments, a: &Appointment, target: &WriteTarget) -> Result<Pass, JobError> {
     let Some(link) = &a.link else {
         let event = create(ctx, a, target, &a.id.to_string()).await?;
-        return Ok(Pass::Wrote(
-            Some(SyncAction::Exported),
-            synced(a, target, &event),
-        ));
+        return Ok(wrote(Some(SyncAction::Exported), synced(a, target, &event)));
     };
     if link
         .calendar_version
@@ -251,10 +252,7 @@ async fn pass(ctx: &Appointments, a: &Appointment, target: &WriteTarget) -> Resu
         let replaced = hex::encode(Sha256::digest(link.external_id.as_bytes()));
         let key = format!("{}-{}", a.id, &replaced[..8]);
         let event = create(ctx, a, target, &key).await?;
-        return Ok(Pass::Wrote(
-            Some(SyncAction::Exported),
-            synced(a, target, &event),
-        ));
+        return Ok(wrote(Some(SyncAction::Exported), synced(a, target, &event)));
     }
     let at = &EventRef {
         calendar_id: &link.calendar_id,
@@ -301,13 +299,12 @@ async fn pass(ctx: &Appointments, a: &Appointment, target: &WriteTarget) -> Resu
                 ..synced(a, target, &placeholder(link))
             };
             link.external_id = at.event_id.to_owned();
-            Ok(Pass::Wrote(Some(action), link))
+            Ok(wrote(Some(action), link))
         }
-        Err(CallError::Provider(ProviderError::Rejected { status, .. }))
-            if matches!(status, 404 | 410 | 412) =>
-        {
-            calendar_changed_too(ctx, a, target, link).await
-        }
+        Err(CallError::Provider(ProviderError::Rejected {
+            status: 404 | 410 | 412,
+            ..
+        })) => calendar_changed_too(ctx, a, target, link).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -367,7 +364,7 @@ async fn calendar_changed_too(
         match plan(&link.content_hash, &a.content, true, &calendar, policy) {
             // Only the etag moved, or calbridge wins: write again over the
             // calendar's current version.
-            Plan::Nothing | Plan::Export => Pass::Wrote(
+            Plan::Nothing | Plan::Export => wrote(
                 None,
                 EventLink {
                     etag,
@@ -375,7 +372,7 @@ async fn calendar_changed_too(
                     ..link.clone()
                 },
             ),
-            Plan::Converged => Pass::Wrote(
+            Plan::Converged => wrote(
                 None,
                 EventLink {
                     etag,
@@ -396,12 +393,12 @@ async fn calendar_changed_too(
                 match take_calendar(&ctx.db, a, link, &calendar, etag).await? {
                     Some(_) => Pass::TookCalendar(action),
                     // Changed meanwhile: look again.
-                    None => Pass::Wrote(None, link.clone()),
+                    None => wrote(None, link.clone()),
                 }
             }
             Plan::Queue => {
                 tracing::info!(appointment = %a.id, "both sides changed: queued for a person");
-                Pass::Wrote(
+                wrote(
                     Some(SyncAction::Conflict),
                     EventLink {
                         etag,
