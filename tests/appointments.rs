@@ -8,14 +8,13 @@
 mod common;
 
 use calbridge::model::{ApiScope, ConflictPolicy, ConnectionId};
-use calbridge::server::platform::db::appointments as appointments_repo;
 use calbridge::server::providers::google::writes::event_id;
-use common::booking::{alice_at, api, demo_tenant, host, json_of, key_for, next_monday, seed_demo};
+use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
 use common::connect::{
-    connected, connections, control, eventually, google_truth, instant, sandbox_get, sandboxed,
-    syncs_settled,
+    connected, connections, control, eventually, google_truth, instant, meetings, sandbox_get,
+    sandboxed, syncs_settled,
 };
-use common::TestApp;
+use common::{location, log_in, post_form, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -126,17 +125,31 @@ async fn clear_faults(app: &TestApp) {
     control(app, Method::DELETE, "faults", json!({})).await;
 }
 
-async fn set_policy(app: &TestApp, connection: ConnectionId, policy: ConflictPolicy) {
-    let alice = host(app.state.db.pool(), "alice").await.owner;
-    appointments_repo::set_conflict_policy(app.state.db.pool(), &alice, connection, policy)
-        .await
-        .unwrap();
+/// The owner picks the connection's policy on `/settings/calendars`.
+async fn set_policy(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    connection: ConnectionId,
+    policy: ConflictPolicy,
+) {
+    let saved = post_form(
+        owner,
+        &app.url(&format!("/settings/calendars/{connection}/conflict-policy")),
+        &[("policy", policy.as_str())],
+    )
+    .await;
+    assert_eq!(
+        location(&saved),
+        "/settings/calendars?notice=conflict_policy_saved"
+    );
+    let shown = connections(app, owner).await;
+    assert_eq!(shown[0]["conflict_policy"], policy.as_str());
 }
 
 async fn google_round_trip(backend: common::Backend) {
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
-    connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
+    let alice = connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
 
     let made = create(&agent, &app, review("10:00", "11:00")).await;
@@ -169,6 +182,19 @@ async fn google_round_trip(backend: common::Backend) {
         .filter_map(|a| a["email"].as_str())
         .collect();
     assert!(invited.contains(&"ada@example.com"), "{truth}");
+
+    // On Alice's meetings page once, as the appointment, even after her
+    // calendar (which now holds its event) has been read.
+    syncs_settled(&app).await;
+    let listed: Vec<Value> = meetings(&app, &alice)
+        .await
+        .into_iter()
+        .filter(|m| instant(m["starts_at"].as_str().unwrap()) == alice_at(10, 0))
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["source"], "calbridge");
+    assert_eq!(listed[0]["title"], "Quarterly review");
+    assert_eq!(listed[0]["location"], "Room 4");
 
     // Changed in calbridge: the event follows.
     let changed = patch(
@@ -401,7 +427,11 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
 ) {
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
-    connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
+    let alice = connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
+    let admin = app.client();
+    log_in(&app, &admin, "admin@demo.test", PASSWORD).await;
+    let bob = app.client();
+    log_in(&app, &bob, "bob@demo.test", PASSWORD).await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
 
     let first = create(&agent, &app, review("09:00", "09:30")).await;
@@ -467,16 +497,83 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
     assert_eq!(queued, 3);
     clear_faults(&app).await;
 
-    // Keep calendar: the appointment takes Google's version.
-    let kept = resolve(&agent, &app, first, "calendar").await;
+    // The admin's sync page and Alice's calendar settings show the queue,
+    // both versions side by side; Bob has nothing to settle.
+    let admin_page = page(&app, &admin, "/admin/sync").await;
+    for id in [first, second, deleted] {
+        assert!(
+            admin_page.contains(&format!("data-appointment=\"{id}\"")),
+            "{admin_page}"
+        );
+    }
+    assert!(admin_page.contains("alice@demo.test"));
+    let alice_page = page(&app, &alice, "/settings/calendars").await;
+    let card = conflict_card(&alice_page, first);
+    assert!(
+        card.contains("<td data-side=\"calbridge\">Changed in calbridge</td>"),
+        "{card}"
+    );
+    assert!(
+        card.contains("<td data-side=\"calendar\">Changed in Google</td>"),
+        "{card}"
+    );
+    assert!(
+        card.contains("Mon ") && card.contains("09:00–09:30 (Europe/Berlin)"),
+        "{card}"
+    );
+    assert!(card.contains("13:00–13:30 (Europe/Berlin)"), "{card}");
+    let status = conflict_card(&alice_page, deleted);
+    assert!(
+        status.contains("<td data-side=\"calendar\">Deleted</td>"),
+        "{status}"
+    );
+    let bob_page = page(&app, &bob, "/settings/calendars").await;
+    assert!(!bob_page.contains("data-appointment="), "{bob_page}");
+    // Bob cannot settle Alice's conflict.
+    let refused = post_form(
+        &bob,
+        &app.url(&format!("/settings/calendars/conflicts/{first}/keep")),
+        &[("keep", "calbridge")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+
+    // Keep calendar, by the admin on /admin/sync: the appointment takes
+    // Google's version.
+    let done = post_form(
+        &admin,
+        &app.url(&format!("/admin/sync/conflicts/{first}/keep")),
+        &[("keep", "calendar")],
+    )
+    .await;
+    assert_eq!(location(&done), "/admin/sync?notice=conflict_settled");
+    let kept = read(&agent, &app, first).await;
     assert_eq!(kept["title"], "Changed in Google");
     assert_eq!(instant(kept["start"].as_str().unwrap()), alice_at(13, 0));
     assert_eq!(kept["sync"]["state"], "synced", "{kept}");
     assert!(kept["sync"]["calendar_version"].is_null());
 
-    // Keep calbridge: Google gets calbridge's version back.
-    let kept = resolve(&agent, &app, second, "calbridge").await;
+    // Keep calbridge, by Alice on her settings page: Google gets
+    // calbridge's version back.
+    let done = post_form(
+        &alice,
+        &app.url(&format!("/settings/calendars/conflicts/{second}/keep")),
+        &[("keep", "calbridge")],
+    )
+    .await;
+    assert_eq!(
+        location(&done),
+        "/settings/calendars?notice=conflict_settled"
+    );
+    let kept = read(&agent, &app, second).await;
     assert_eq!(kept["sync"]["state"], "synced", "{kept}");
+    let again = post_form(
+        &alice,
+        &app.url(&format!("/settings/calendars/conflicts/{second}/keep")),
+        &[("keep", "calendar")],
+    )
+    .await;
+    assert_eq!(location(&again), "/settings/calendars?error=no_conflict");
     let truth = &google_truth(&app, &second_event).await[0];
     assert_eq!(truth["summary"], "Changed in calbridge");
     assert_eq!(instant(truth["start"].as_str().unwrap()), alice_at(10, 0));
@@ -513,6 +610,22 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
     app.stop().await;
 }
 
+/// A page's HTML as `client` sees it.
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let resp = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.text().await.unwrap()
+}
+
+/// The conflict card of appointment `id` on a page.
+fn conflict_card<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-appointment=\"{id}\""))
+        .unwrap_or_else(|| panic!("no conflict card for {id}: {html}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").unwrap_or(rest.len())]
+}
+
 async fn a_conflict_seen_by_the_import_follows_the_policy(backend: common::Backend) {
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
@@ -537,7 +650,7 @@ async fn a_conflict_seen_by_the_import_follows_the_policy(backend: common::Backe
             Some("Changed in calbridge"),
         ),
     ] {
-        set_policy(&app, google, policy).await;
+        set_policy(&app, &alice, google, policy).await;
         let made = create(&agent, &app, review(start, &start.replace(":00", ":30"))).await;
         let id = made["id"].as_str().unwrap();
         let event = external_id(&app, id).await;

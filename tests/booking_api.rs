@@ -51,6 +51,32 @@ async fn hosts_and_availability_read_in_the_callers_zone(backend: common::Backen
         ]})
     );
 
+    // The API describes itself, from the same types, to anyone.
+    let (status, spec) =
+        json_of(reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        spec["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.")),
+        "{spec}"
+    );
+    for (path, method) in [
+        ("/api/v1/hosts", "get"),
+        ("/api/v1/availability", "get"),
+        ("/api/v1/bookings", "post"),
+        ("/api/v1/bookings/{id}/reschedule", "post"),
+        ("/api/v1/appointments/{id}", "patch"),
+    ] {
+        assert!(spec["paths"][path][method].is_object(), "{path} {method}");
+    }
+    let booking_in = spec["components"]["schemas"]["BookingIn"]["properties"]
+        .as_object()
+        .expect("the booking request's schema");
+    for field in ["host", "event_type", "start", "attendee", "idempotency_key"] {
+        assert!(booking_in.contains_key(field), "{field}");
+    }
+
     // Monday in New York: Alice's 09:00–17:00 Berlin day is 03:00–11:00 there.
     let monday = next_monday();
     let url = app.url(&format!(
@@ -416,6 +442,23 @@ async fn keys_act_in_their_tenant_and_scope_only(backend: common::Backend) {
         (status, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("insufficient_scope"))
     );
+    let writer = api(&key_for(&app, &demo, &[ApiScope::BookingsWrite]).await);
+    let (status, body) = json_of(
+        writer
+            .get(app.url(&format!(
+                "/api/v1/availability?host=alice&event_type=intro&start={}&end={}",
+                next_monday(),
+                next_monday()
+            )))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_scope"))
+    );
     for client in [
         reqwest::Client::new(),
         api("cbk_not-a-real-key"),
@@ -496,6 +539,27 @@ async fn an_admin_creates_a_key_once_and_revokes_it(backend: common::Backend) {
             .unwrap()
             .status(),
         StatusCode::OK
+    );
+    common::connect::eventually("its last use is recorded", || async {
+        let used: Option<i64> = sqlx::query_scalar("SELECT last_used_at FROM api_keys")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        used.is_some()
+    })
+    .await;
+    let listed = admin
+        .get(app.url("/admin/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = &listed[listed.find("data-api-key=").unwrap()..];
+    assert!(
+        !row[..row.find("</tr>").unwrap()].contains("never"),
+        "{row}"
     );
     // A member cannot see or make keys.
     let member = app.client();

@@ -152,6 +152,23 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
     assert_eq!(listed[0]["join_url"], link.as_str());
     assert_eq!(listed[0]["status"], "scheduled");
 
+    // A move may overlap the booking's own time, which the live read of
+    // Alice's calendar reports busy with the booking's event.
+    sqlx::query("UPDATE event_types SET slot_interval_minutes = 15 WHERE slug = 'intro'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let (status, moved) = post(
+        &agent,
+        &app,
+        &format!("/api/v1/bookings/{id}/reschedule"),
+        json!({"start": format!("{}T15:15:00+01:00", next_monday())}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let event = &google_truth(&app, &event_id).await[0];
+    assert_eq!(instant(event["start"].as_str().unwrap()), alice_at(15, 15));
+
     // Rescheduling moves the event; the attendee is told.
     let (status, moved) = post(
         &agent,
@@ -187,7 +204,12 @@ async fn a_google_booking_becomes_an_event_with_meet_and_follows_the_booking(
         .collect();
     assert_eq!(
         kinds,
-        [json!("created"), json!("updated"), json!("cancelled")]
+        [
+            json!("created"),
+            json!("updated"),
+            json!("updated"),
+            json!("cancelled")
+        ]
     );
     app.stop().await;
 }

@@ -11,7 +11,7 @@
 mod common;
 
 use calbridge::model::Provider;
-use common::process::{connect, free_port, Server};
+use common::process::{connect, start_signed_up};
 use common::sandbox::{start_sandbox, SandboxServer};
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -63,47 +63,14 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
         },
     };
     let sandbox = start_sandbox(7).await;
-    let port = free_port();
-    let secret = "chaos-secret-0123456789".to_owned();
-    sandbox
-        .app(
-            Provider::Calendly,
-            "chaos",
-            &secret,
-            &format!("http://127.0.0.1:{port}/oauth/calendly/callback"),
-        )
-        .await;
-    let mut server = Server {
-        port,
-        dir: dir.path().to_owned(),
-        database_url: database_url.clone(),
-        sandbox_base: sandbox.base.clone(),
-        secret,
-        child: None,
-    };
-    server.start().await;
-
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ORIGIN, server.base().parse().unwrap());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap();
-    let signup = client
-        .post(format!("{}/auth/signup", server.base()))
-        .form(&[
-            ("tenant_name", "Chaos"),
-            ("name", "Ada"),
-            ("email", "ada@chaos.test"),
-            ("password", PASSWORD),
-            ("time_zone", "UTC"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(location(&signup).starts_with("/meetings"));
+    let (mut server, client) = start_signed_up(
+        dir.path(),
+        &database_url,
+        &sandbox,
+        Provider::Calendly,
+        "ada@chaos.test",
+    )
+    .await;
     let hosts: Vec<String> = (0..host_count)
         .map(|i| format!("host{i}@chaos.test"))
         .collect();

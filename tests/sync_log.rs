@@ -237,6 +237,48 @@ async fn every_sync_is_a_run_with_its_counts(backend: Backend) {
         "ada's runs are not max's"
     );
     assert!(own_runs(&app, &ada).await.len() >= 4);
+
+    // The runs, their items and their durations are metrics too.
+    let metrics = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = |name: &str, labels: &[&str]| {
+        metrics.lines().any(|line| {
+            line.starts_with(&format!("{name}{{")) && labels.iter().all(|l| line.contains(l))
+        })
+    };
+    assert!(
+        series(
+            "calbridge_sync_runs_total",
+            &[
+                "provider=\"google\"",
+                "trigger=\"setup\"",
+                "outcome=\"succeeded\""
+            ]
+        ),
+        "{metrics}"
+    );
+    assert!(
+        series(
+            "calbridge_sync_items_total",
+            &["provider=\"google\"", "action=\"imported\""]
+        ),
+        "{metrics}"
+    );
+    assert!(
+        series("calbridge_sync_seconds_bucket", &["provider=\"google\""])
+            || series(
+                "calbridge_sync_seconds",
+                &["provider=\"google\"", "quantile="]
+            ),
+        "{metrics}"
+    );
     app.stop().await;
 }
 

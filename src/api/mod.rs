@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod appointments;
 pub mod booking;
 pub mod connections;
 #[cfg(feature = "ssr")]
@@ -120,6 +121,30 @@ pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
         .route(
             paths::REVOKE_API_KEY.template(),
             post(api_keys::forms::revoke_api_key),
+        )
+        .route(
+            paths::SAVE_CONFLICT_POLICY.template(),
+            post(connections::forms::save_conflict_policy),
+        )
+        .route(
+            paths::CREATE_APPOINTMENT,
+            post(appointments::forms::create_appointment),
+        )
+        .route(
+            paths::SAVE_APPOINTMENT.template(),
+            post(appointments::forms::save_appointment),
+        )
+        .route(
+            paths::DELETE_APPOINTMENT.template(),
+            post(appointments::forms::delete_appointment),
+        )
+        .route(
+            paths::ADMIN_KEEP_CONFLICT.template(),
+            post(appointments::forms::admin_keep),
+        )
+        .route(
+            paths::KEEP_CONFLICT.template(),
+            post(appointments::forms::keep),
         )
 }
 

@@ -75,6 +75,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=|| view! { <AppLayout><leptos_router::components::Outlet/></AppLayout> }>
                     <Route path=path!("") view=|| view! { <Redirect path=paths::MEETINGS/> }/>
                     <Route path=path!("meetings") view=pages::meetings::MeetingsPage/>
+                    <Route path=path!("meetings/new") view=pages::appointment::NewAppointmentPage/>
+                    <Route path=path!("meetings/appointments/:id") view=pages::appointment::AppointmentPage/>
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
                     <Route path=path!("settings/booking") view=pages::booking_settings::BookingSettingsPage/>

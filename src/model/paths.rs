@@ -27,6 +27,9 @@ pub const HOME: &str = "/";
 pub const LOGIN: &str = "/login";
 pub const SIGNUP: &str = "/signup";
 pub const MEETINGS: &str = "/meetings";
+/// A new appointment's form; an appointment's own page.
+pub const NEW_APPOINTMENT: &str = "/meetings/new";
+pub const APPOINTMENT: PathWithId = PathWithId("/meetings/appointments/{id}");
 pub const SETTINGS: &str = "/settings";
 pub const CALENDARS: &str = "/settings/calendars";
 pub const BOOKING_SETTINGS: &str = "/settings/booking";
@@ -48,6 +51,7 @@ pub const PAGES: &[&str] = &[
     LOGIN,
     SIGNUP,
     MEETINGS,
+    NEW_APPOINTMENT,
     SETTINGS,
     CALENDARS,
     BOOKING_SETTINGS,
@@ -66,6 +70,7 @@ pub const PAGES: &[&str] = &[
 /// island, so adding one to such a page fails there first.
 pub const WITHOUT_ISLANDS: &[&str] = &[
     LOGIN,
+    NEW_APPOINTMENT,
     SETTINGS,
     ADMIN_CONNECTIONS,
     ADMIN_WEBHOOKS,
@@ -134,6 +139,7 @@ pub const REMOVE_MEMBER: PathWithId = PathWithId("/admin/users/{id}/remove");
 pub const TEST_CONNECTION: PathWithId = PathWithId("/settings/calendars/{id}/test");
 pub const SAVE_CALENDARS: PathWithId = PathWithId("/settings/calendars/{id}/calendars");
 pub const DISCONNECT: PathWithId = PathWithId("/settings/calendars/{id}/disconnect");
+pub const SAVE_CONFLICT_POLICY: PathWithId = PathWithId("/settings/calendars/{id}/conflict-policy");
 /// Sync now, for the connection's owner.
 pub const SYNC_CONNECTION: PathWithId = PathWithId("/settings/calendars/{id}/sync");
 /// Sync now, for an admin.
@@ -142,6 +148,13 @@ pub const ADMIN_REFRESH_CONNECTION: PathWithId = PathWithId("/admin/connections/
 pub const ADMIN_RESYNC_CONNECTION: PathWithId = PathWithId("/admin/connections/{id}/resync");
 pub const ADMIN_DISCONNECT_CONNECTION: PathWithId =
     PathWithId("/admin/connections/{id}/disconnect");
+/// The owner's appointment forms.
+pub const CREATE_APPOINTMENT: &str = "/meetings/appointments";
+pub const SAVE_APPOINTMENT: PathWithId = PathWithId("/meetings/appointments/{id}/save");
+pub const DELETE_APPOINTMENT: PathWithId = PathWithId("/meetings/appointments/{id}/delete");
+/// Settling an appointment's conflict: an admin's, and the owner's.
+pub const ADMIN_KEEP_CONFLICT: PathWithId = PathWithId("/admin/sync/conflicts/{id}/keep");
+pub const KEEP_CONFLICT: PathWithId = PathWithId("/settings/calendars/conflicts/{id}/keep");
 pub const REPLAY_WEBHOOK: PathWithId = PathWithId("/admin/webhooks/{id}/replay");
 pub const RETRY_JOB: PathWithId = PathWithId("/admin/jobs/{id}/retry");
 pub const DISCARD_JOB: PathWithId = PathWithId("/admin/jobs/{id}/discard");

@@ -30,6 +30,11 @@ pub struct ProviderMeeting {
     /// The provider's version tag (Google `etag`, Graph `@odata.etag`):
     /// what a later write sends as `If-Match`.
     pub etag: Option<String>,
+    /// The id of the calbridge booking or appointment the event was written
+    /// for, as the wire carries it (Google: the derived event id; Graph:
+    /// `transactionId`): known before calbridge has stored the event's id,
+    /// so a sync that reads the event meanwhile does not import it.
+    pub written_for: Option<uuid::Uuid>,
 }
 
 impl ProviderMeeting {

@@ -2,7 +2,7 @@
 //! happened to each item, and the views of `/admin/sync` and the user's
 //! own runs on `/settings/calendars`.
 
-use super::{ConnectionId, ConnectionState, Provider, SyncRunId, UserId};
+use super::{AppointmentId, ConnectionId, ConnectionState, Provider, SyncRunId, UserId};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -270,4 +270,53 @@ pub struct SyncProgress {
     pub feeds_total: i64,
     pub counts: SyncCounts,
     pub error: Option<String>,
+}
+
+/// One field of an appointment in a conflict, as each side has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictField {
+    pub label: String,
+    pub calbridge: String,
+    pub calendar: String,
+    pub differs: bool,
+}
+
+/// An appointment changed in calbridge and in the calendar since the two
+/// last agreed, waiting for a person to keep one version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub appointment: AppointmentId,
+    pub title: String,
+    pub owner_name: String,
+    pub owner_email: String,
+    pub provider: Provider,
+    /// The event's page at the provider (`https:` only).
+    pub external_link: Option<String>,
+    pub fields: Vec<ConflictField>,
+}
+
+/// An appointment as its owner edits it on `/meetings/new` and
+/// `/meetings/appointments/{id}`: times as `datetime-local` values in the
+/// owner's zone, attendees as one comma-separated line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentForm {
+    /// None for a new one.
+    pub id: Option<AppointmentId>,
+    pub title: String,
+    /// `YYYY-MM-DDTHH:MM` in `time_zone`.
+    pub start: String,
+    pub end: String,
+    pub attendees: String,
+    pub location: String,
+    pub notes: String,
+    pub time_zone: String,
+    pub canceled: bool,
+    /// Where it stands with its calendar event (None for a new one).
+    pub sync_state: Option<SyncState>,
+    pub provider: Option<Provider>,
+    /// The event's page at the provider (`https:` only).
+    pub external_link: Option<String>,
+    pub sync_error: Option<String>,
+    /// Both versions, field by field, while in conflict.
+    pub conflict: Vec<ConflictField>,
 }

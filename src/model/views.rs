@@ -1,7 +1,8 @@
 //! The view structs server functions return, and the small enums they carry.
 
 use super::{
-    ApiKeyId, CalendarId, ConnectionId, InviteId, JobId, MeetingId, UserId, WebhookEventId,
+    ApiKeyId, CalendarId, ConflictPolicy, ConnectionId, InviteId, JobId, MeetingId, UserId,
+    WebhookEventId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -59,6 +60,8 @@ pub struct ConnectionView {
     pub subscription: SubscriptionSummary,
     /// The calendars of a Google or Outlook account (empty for Calendly).
     pub calendars: Vec<CalendarView>,
+    /// What two-way sync does when an appointment changed on both sides.
+    pub conflict_policy: ConflictPolicy,
 }
 
 /// How a connection learns about changes.
@@ -204,6 +207,8 @@ pub struct MeetingView {
     pub join_url: Option<String>,
     pub reschedule_url: Option<String>,
     pub cancel_url: Option<String>,
+    /// An appointment's own page, where its owner changes it.
+    pub edit_url: Option<String>,
 }
 
 /// Meetings of one day in the viewer's time zone.

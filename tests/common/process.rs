@@ -46,6 +46,26 @@ impl Server {
                 "CALENDLY_API_BASE_URL",
                 format!("{}/calendly", self.sandbox_base),
             )
+            .env("GOOGLE_OAUTH_CLIENT_ID", "chaos")
+            .env("GOOGLE_OAUTH_CLIENT_SECRET", &self.secret)
+            .env(
+                "GOOGLE_AUTH_BASE_URL",
+                format!("{}/google-oauth", self.sandbox_base),
+            )
+            .env(
+                "GOOGLE_API_BASE_URL",
+                format!("{}/google", self.sandbox_base),
+            )
+            .env("MICROSOFT_OAUTH_CLIENT_ID", "chaos")
+            .env("MICROSOFT_OAUTH_CLIENT_SECRET", &self.secret)
+            .env(
+                "MICROSOFT_AUTH_BASE_URL",
+                format!("{}/microsoft-login/common/oauth2/v2.0", self.sandbox_base),
+            )
+            .env(
+                "MICROSOFT_API_BASE_URL",
+                format!("{}/graph/v1.0", self.sandbox_base),
+            )
             .env("RUST_LOG", "error")
             .spawn()
             .expect("start the calbridge binary");
@@ -78,6 +98,63 @@ impl Drop for Server {
     }
 }
 
+/// A calbridge process on a free port against `sandbox`, with its OAuth
+/// app for `provider` registered there and the first account (`email`,
+/// the team's admin) signed up; the server and that person's browser-like
+/// client (cookies, our Origin).
+pub async fn start_signed_up(
+    dir: &std::path::Path,
+    database_url: &str,
+    sandbox: &SandboxServer,
+    provider: Provider,
+    email: &str,
+) -> (Server, reqwest::Client) {
+    let port = free_port();
+    let secret = "chaos-secret-0123456789".to_owned();
+    sandbox
+        .app(
+            provider,
+            "chaos",
+            &secret,
+            &format!(
+                "http://127.0.0.1:{port}/oauth/{}/callback",
+                provider.as_str()
+            ),
+        )
+        .await;
+    let mut server = Server {
+        port,
+        dir: dir.to_owned(),
+        database_url: database_url.to_owned(),
+        sandbox_base: sandbox.base.clone(),
+        secret,
+        child: None,
+    };
+    server.start().await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ORIGIN, server.base().parse().unwrap());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let signup = client
+        .post(format!("{}/auth/signup", server.base()))
+        .form(&[
+            ("tenant_name", "Chaos"),
+            ("name", "Ada"),
+            ("email", email),
+            ("password", super::PASSWORD),
+            ("time_zone", "UTC"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&signup).starts_with("/meetings"));
+    (server, client)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -86,15 +163,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Logs in (or signs up) and connects `host`'s Calendly through the popup flow.
+/// Connects `host`'s Calendly through the popup flow.
 pub async fn connect(
     server: &Server,
     sandbox: &SandboxServer,
     client: &reqwest::Client,
     host: &str,
 ) {
+    connect_provider(server, sandbox, client, Provider::Calendly, host).await
+}
+
+/// Connects `account` at `provider` through the popup flow.
+pub async fn connect_provider(
+    server: &Server,
+    sandbox: &SandboxServer,
+    client: &reqwest::Client,
+    provider: Provider,
+    account: &str,
+) {
     let start = client
-        .get(format!("{}/oauth/calendly/start", server.base()))
+        .get(format!(
+            "{}/oauth/{}/start",
+            server.base(),
+            provider.as_str()
+        ))
         .send()
         .await
         .unwrap();
@@ -104,9 +196,7 @@ pub async fn connect(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let redirect = sandbox
-        .consent(Provider::Calendly, &borrowed, host, "allow")
-        .await;
+    let redirect = sandbox.consent(provider, &borrowed, account, "allow").await;
     let callback = client.get(location(&redirect)).send().await.unwrap();
     assert_eq!(callback.status(), StatusCode::OK);
 }

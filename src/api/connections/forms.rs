@@ -148,6 +148,28 @@ pub async fn save_calendars(
     )
 }
 
+#[derive(Deserialize)]
+pub struct ConflictPolicyForm {
+    policy: String,
+}
+
+/// What two-way sync does when both sides changed, by the owner.
+pub async fn save_conflict_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<ConnectionId>,
+    Form(form): Form<ConflictPolicyForm>,
+) -> Response {
+    let Ok(policy) = form.policy.parse() else {
+        return error(paths::CALENDARS, Flash::InvalidConflictPolicy);
+    };
+    settle(
+        connections::set_conflict_policy(&state.connections, &caller, id, policy).await,
+        paths::CALENDARS,
+        Flash::ConflictPolicySaved,
+    )
+}
+
 /// Sync now, by the connection's owner.
 pub async fn sync_connection(
     State(state): State<AppState>,

@@ -1,3 +1,4 @@
+pub mod conflicts;
 pub mod connection_status;
 pub mod copy_field;
 pub mod dates;

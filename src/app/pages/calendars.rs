@@ -1,12 +1,17 @@
 use super::settings::SettingsHead;
+use crate::api::appointments::get_my_conflicts;
 use crate::api::connections::get_connections;
 use crate::api::sync::get_my_sync_runs;
+use crate::app::components::conflicts::ConflictQueue;
 use crate::app::components::connection_status::{utc_short, SubscriptionCell};
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::app::components::sync_controls::SyncControls;
 use crate::app::components::sync_runs::RunsTable;
 use crate::model::paths;
-use crate::model::{ConnectionState, ConnectionView, Provider, SyncRunView};
+use crate::model::{
+    ConflictPolicy, ConflictView, ConnectionId, ConnectionState, ConnectionView, Provider,
+    SyncRunView,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -15,21 +20,51 @@ use leptos_meta::Title;
 pub fn CalendarsPage() -> impl IntoView {
     let connections = Resource::new(|| (), |_| get_connections());
     let runs = Resource::new(|| (), |_| get_my_sync_runs());
+    let conflicts = Resource::new(|| (), |_| get_my_conflicts());
     view! {
         <Title text="Calendars"/>
         <SettingsHead/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match (connections.await, runs.await) {
-                    (Ok(list), Ok(runs)) => view! {
+                match (connections.await, runs.await, conflicts.await) {
+                    (Ok(list), Ok(runs), Ok(conflicts)) => view! {
                         <Connections initial=list.clone()/>
+                        <YourConflicts conflicts/>
                         <YourSyncs connections=list runs/>
                     }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
     }
+}
+
+/// What two-way sync does with this calendar's appointments when both
+/// sides changed.
+#[component]
+fn ConflictPolicyForm(connection: ConnectionId, current: ConflictPolicy) -> impl IntoView {
+    view! {
+        <form method="post" action=paths::SAVE_CONFLICT_POLICY.to(connection) class="policy-form">
+            <select name="policy" aria-label="When an appointment changes in calbridge and in the calendar">
+                {ConflictPolicy::ALL.iter().map(|&p| view! {
+                    <option value=p.as_str() selected=p == current>{p.label()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit" class="button small">"Save"</button>
+        </form>
+    }
+}
+
+/// The caller's appointments changed on both sides, when there are any.
+#[component]
+fn YourConflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
+    (!conflicts.is_empty()).then(|| {
+        view! {
+            <h2 class="section-title" id="conflicts">"Conflicts"</h2>
+            <p class="muted">"These appointments were changed in calbridge and in your calendar since they last agreed. Keep one version; the other side follows."</p>
+            <ConflictQueue conflicts keep_path=|id| paths::KEEP_CONFLICT.to(id)/>
+        }
+    })
 }
 
 /// Each connected account's last sync with Sync now, and the caller's
@@ -45,12 +80,16 @@ fn YourSyncs(connections: Vec<ConnectionView>, runs: Vec<SyncRunView>) -> impl I
         <section class="card">
             <div class="table-wrap">
                 <table class="table" data-testid="your-syncs">
-                    <thead><tr><th>"Account"</th><th>"Last sync"</th><th></th></tr></thead>
+                    <thead><tr><th>"Account"</th><th>"Last sync"</th><th>"When both sides change"</th><th></th></tr></thead>
                     <tbody>
                         {connected.into_iter().map(|c| view! {
                             <tr data-connection=c.id.to_string()>
                                 <td title=c.provider.label()><ProviderIcon provider=c.provider/>" "{c.account_email.clone()}</td>
                                 <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "not yet".into())}</td>
+                                <td>{match c.provider {
+                                    Provider::Calendly => view! { <span class="muted">"—"</span> }.into_any(),
+                                    _ => view! { <ConflictPolicyForm connection=c.id current=c.conflict_policy/> }.into_any(),
+                                }}</td>
                                 <td><SyncControls connection=c.id admin=false/></td>
                             </tr>
                         }).collect_view()}

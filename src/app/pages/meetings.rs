@@ -98,6 +98,7 @@ fn LiveMeetings(page: MeetingsPage, past: bool, week: bool) -> impl IntoView {
         <div class="page-head">
             <h1>"Meetings"</h1>
             <div class="page-head-actions">
+                <a class="button small primary" href=paths::NEW_APPOINTMENT>"New appointment"</a>
                 {page.with_untracked(|p| p.booking_page.clone()).map(|href| view! {
                     <a class="button small" href=href>"Your booking page"</a>
                 })}
@@ -273,7 +274,10 @@ fn MeetingItem(m: MeetingView) -> impl IntoView {
         <li class=format!("meeting status-{}", status.as_str()) data-meeting=m.id.to_string()>
             <div class="when">{m.local_start.clone()}" – "{m.local_end.clone()}</div>
             <div class="what">
-                <div class="title"><SourceIcon source=m.source/>" "{m.title.clone()}</div>
+                <div class="title"><SourceIcon source=m.source/>" "{match m.edit_url.clone() {
+                    Some(href) => view! { <a href=href>{m.title.clone()}</a> }.into_any(),
+                    None => view! { <span>{m.title.clone()}</span> }.into_any(),
+                }}</div>
                 <div class="muted small">
                     {m.invitee_name.clone()}
                     {m.invitee_email.clone().map(|e| view! { " · " {e} })}

@@ -2,6 +2,7 @@
 //! in the browser are islands (`#[island]`), hydrated from the one WASM.
 
 pub mod admin;
+pub mod appointment;
 pub mod book;
 pub mod booking_settings;
 pub mod calendars;

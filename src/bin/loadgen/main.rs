@@ -12,9 +12,11 @@
 //!    webhook to the `meeting` event (detail fetch included) is measured.
 //!
 //! `--mode availability` and `--mode bookings`: the booking API, see
-//! [`booking`].
+//! [`booking`]; `--mode sync`: a large calendar's first import and single
+//! changes, see [`sync`].
 
 mod booking;
+mod sync;
 
 use calbridge::server::providers::calendly::webhook as signature;
 use clap::Parser;
@@ -33,6 +35,9 @@ enum Mode {
     Availability,
     /// Bookings one at a time, each answered with its Meet link.
     Bookings,
+    /// A Google calendar of `--busy-events` events imported, then
+    /// `--requests` single edits followed to the live stream.
+    Sync,
 }
 
 #[derive(Parser)]
@@ -419,6 +424,19 @@ async fn load(s: Arc<Session>, args: &Args, hooks: Arc<Vec<Hook>>) {
     tally.print();
 }
 
+/// Reads the live stream up to its next `meeting` event (10 s at most).
+async fn next_meeting_event(stream: &mut reqwest::Response) -> Result<(), Failure> {
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .map_err(|_| "no live event within 10 s")??
+            .ok_or("the live stream ended")?;
+        if String::from_utf8_lossy(&chunk).contains("event: meeting") {
+            return Ok(());
+        }
+    }
+}
+
 /// Delivers real bookings one at a time while listening on `/api/live`.
 async fn live_probes(s: &Session, args: &Args, hooks: &[Hook], host: &str) -> Result<(), Failure> {
     let mut stream = s
@@ -474,15 +492,7 @@ async fn live_probes(s: &Session, args: &Args, hooks: &[Hook], host: &str) -> Re
         if !resp.status().is_success() {
             return Err(format!("probe delivery: HTTP {}", resp.status()).into());
         }
-        loop {
-            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
-                .await
-                .map_err(|_| "no live event within 10 s")??
-                .ok_or("the live stream ended")?;
-            if String::from_utf8_lossy(&chunk).contains("event: meeting") {
-                break;
-            }
-        }
+        next_meeting_event(&mut stream).await?;
         samples.push(t0.elapsed());
     }
     report("live (webhook sent → SSE event)", samples);
@@ -505,6 +515,9 @@ async fn main() -> Result<(), Failure> {
     });
     log_in(&session, &args).await?;
     let run = uuid::Uuid::now_v7().simple().to_string();
+    if args.mode == Mode::Sync {
+        return sync::run(session, &args, &run[24..]).await;
+    }
     if args.mode != Mode::Webhooks {
         let bench = booking::set_up(&session, &args, &run[24..]).await?;
         if args.mode == Mode::Availability {

@@ -34,6 +34,14 @@ pub struct FaultRule {
     pub reorder_deliveries: bool,
     #[serde(default)]
     pub drop_rate: f64,
+    /// Only API calls with this method (`POST`, …); `None`: any.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The call is carried out, then its answer held this long: a caller
+    /// that dies meanwhile never learns what it did (a crash between a
+    /// provider write and recording it).
+    #[serde(default)]
+    pub hold_answer_ms: u64,
 }
 
 fn default_status() -> u16 {
@@ -48,18 +56,27 @@ pub struct State {
 }
 
 impl State {
-    /// Adds a rule, replacing one for the same provider and endpoint.
+    /// Adds a rule, replacing one for the same provider, endpoint and
+    /// method.
     pub fn set(&mut self, rule: FaultRule) {
-        self.rules
-            .retain(|r| !(r.provider == rule.provider && r.endpoint == rule.endpoint));
+        self.rules.retain(|r| {
+            !(r.provider == rule.provider && r.endpoint == rule.endpoint && r.method == rule.method)
+        });
         self.rules.push(rule);
     }
 
-    fn matching(&self, provider: Provider, path: Option<&str>) -> Option<&FaultRule> {
+    /// The newest rule for an API call (`call`: path and method) or, with
+    /// none, for an outgoing delivery.
+    fn matching(&self, provider: Provider, call: Option<(&str, &str)>) -> Option<&FaultRule> {
         self.rules.iter().rev().find(|r| {
             r.provider.is_none_or(|p| p == provider)
-                && match (&r.endpoint, path) {
-                    (Some(e), Some(p)) => p.contains(e.as_str()),
+                && match (&r.endpoint, call) {
+                    (Some(e), Some((p, _))) => p.contains(e.as_str()),
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                }
+                && match (&r.method, call) {
+                    (Some(m), Some((_, method))) => m.eq_ignore_ascii_case(method),
                     (Some(_), None) => false,
                     (None, _) => true,
                 }
@@ -101,6 +118,7 @@ pub fn provider_of_path(path: &str) -> Option<Provider> {
 /// Middleware over every provider API route (control API and panel excluded).
 pub async fn inject(AxState(sandbox): AxState<Sandbox>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
+    let method = req.method().as_str().to_owned();
     let Some(provider) = provider_of_path(&path) else {
         return next.run(req).await;
     };
@@ -112,24 +130,34 @@ pub async fn inject(AxState(sandbox): AxState<Sandbox>, req: Request, next: Next
         let mut world = sandbox.world();
         world
             .faults
-            .matching(provider, Some(&path))
+            .matching(provider, Some((&path, &method)))
             .cloned()
             .map(|rule| {
                 let fail = rule.error_rate > 0.0 && world.rng.gen_bool(rule.error_rate.min(1.0));
                 if fail {
                     world.faults.injected_errors += 1;
                 }
-                (rule.latency_ms, fail.then_some(rule.status))
+                (
+                    rule.latency_ms,
+                    fail.then_some(rule.status),
+                    rule.hold_answer_ms,
+                )
             })
     };
-    let Some((latency_ms, fail_status)) = decision else {
+    let Some((latency_ms, fail_status, hold_answer_ms)) = decision else {
         return next.run(req).await;
     };
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
     match fail_status {
-        None => next.run(req).await,
+        None => {
+            let answer = next.run(req).await;
+            if hold_answer_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(hold_answer_ms)).await;
+            }
+            answer
+        }
         Some(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let mut response = error_response(provider, status, "Injected fault (sandbox).");
@@ -176,5 +204,39 @@ mod tests {
         );
         assert_eq!(provider_of_path("/_control/faults"), None);
         assert_eq!(provider_of_path("/"), None);
+    }
+
+    fn rule(endpoint: &str, method: Option<&str>) -> FaultRule {
+        serde_json::from_value(serde_json::json!({
+            "provider": "google", "endpoint": endpoint, "method": method, "error_rate": 1.0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rule_with_a_method_matches_only_calls_with_it() {
+        let mut state = State::default();
+        state.set(rule("/events", Some("POST")));
+        let events = "/google/calendar/v3/calendars/primary/events";
+        assert!(state
+            .matching(Provider::Google, Some((events, "post")))
+            .is_some());
+        assert!(state
+            .matching(Provider::Google, Some((events, "GET")))
+            .is_none());
+        assert!(
+            state.matching(Provider::Google, None).is_none(),
+            "not a delivery rule"
+        );
+        assert!(state
+            .matching(Provider::Microsoft, Some((events, "POST")))
+            .is_none());
+        // Another method on the same endpoint is a rule of its own.
+        state.set(rule("/events", Some("PATCH")));
+        state.set(rule("/events", None));
+        assert_eq!(state.rules.len(), 3);
+        assert!(state
+            .matching(Provider::Google, Some((events, "GET")))
+            .is_some());
     }
 }

@@ -7,7 +7,9 @@
 //! of their appointments or bookings at overlapping times: the check and
 //! the write share one transaction under the host's lock.
 
+pub mod conflicts;
 pub mod export;
+pub mod form;
 pub mod import;
 pub mod plan;
 

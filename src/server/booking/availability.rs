@@ -153,6 +153,20 @@ impl Span {
     pub fn overlaps(self, other: Span) -> bool {
         !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
     }
+
+    /// What is left of the span once `hole` is cut out of it: itself, one
+    /// piece, two pieces or nothing.
+    pub fn minus(self, hole: Span) -> impl Iterator<Item = Span> {
+        let (before, after) = if self.overlaps(hole) {
+            (
+                Span::new(self.start, hole.start.min(self.end)),
+                Span::new(hole.end.max(self.start), self.end),
+            )
+        } else {
+            (self, Span::new(self.end, self.end))
+        };
+        [before, after].into_iter().filter(|s| !s.is_empty())
+    }
 }
 
 /// A booking the host already has (an empty one is ignored).

@@ -486,7 +486,21 @@ pub async fn reschedule(
     } = placed(ctx, booking.clone()).await?;
     let event_type = event_type.ok_or(BookError::NotFound)?;
     let window = window(start);
-    let mut busy = busy_in(ctx, &profile, window).await?;
+    // The live read sees the booking's own event on the calendar, at the
+    // booking's time or where the last export put it: that time is the
+    // booking's to give up, so a move may overlap it.
+    let own = [
+        Some(Span::new(booking.starts_at, booking.ends_at)),
+        booking
+            .export
+            .starts_at
+            .zip(booking.export.ends_at)
+            .map(|(s, e)| Span::new(s, e)),
+    ];
+    let mut busy: Vec<Span> = busy_in(ctx, &profile, window).await?;
+    for hole in own.into_iter().flatten() {
+        busy = busy.into_iter().flat_map(|s| s.minus(hole)).collect();
+    }
     let now = ctx.clock.now_ms();
 
     let mut tx = ctx.db.begin_write().await?;

@@ -199,6 +199,7 @@ mod tests {
             public_id: "p".into(),
             sync_mode: SyncMode::Webhook,
             booking_calendar_id: None,
+            conflict_policy: crate::model::ConflictPolicy::Ask,
         }
     }
 

@@ -7,7 +7,7 @@ pub mod subscriptions;
 pub mod tokens;
 pub mod write_target;
 
-use crate::model::{CalendarId, Flash};
+use crate::model::{CalendarId, ConflictPolicy, Flash};
 use crate::model::{
     CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
     SubscriptionSummary, TenantConnectionView,
@@ -17,6 +17,7 @@ use crate::server::error::{AppError, AppResult};
 use crate::server::jobs::{Enqueue, Job, Queue};
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
+use crate::server::platform::db::appointments as appointments_repo;
 use crate::server::platform::db::connections::{self as repo, LinkedAccount, NewState};
 use crate::server::platform::db::jobs as jobs_repo;
 use crate::server::platform::db::meetings as meetings_repo;
@@ -384,6 +385,7 @@ async fn view(ctx: &Connections, c: repo::Connection) -> AppResult<ConnectionVie
         sync_mode: c.sync_mode,
         subscription,
         calendars,
+        conflict_policy: c.conflict_policy,
     })
 }
 
@@ -489,6 +491,23 @@ pub async fn save_calendars(
     Queue::enqueue_in(&mut tx, &setup_job(caller.scope(), connection.id)).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
+    Ok(())
+}
+
+/// Sets what two-way sync does with the connection's appointments when
+/// both sides changed; only calendars calbridge writes to have any.
+pub async fn set_conflict_policy(
+    ctx: &Connections,
+    caller: &Caller,
+    id: ConnectionId,
+    policy: ConflictPolicy,
+) -> AppResult<()> {
+    let connection = repo::get_for_user(ctx.db.pool(), &caller.user, id).await?;
+    if providers::api(connection.provider).calendars().is_none() {
+        return Err(AppError::Invalid(Flash::NoAppointmentsHere));
+    }
+    let mut writer = ctx.db.writer().await?;
+    appointments_repo::set_conflict_policy(&mut *writer, &caller.user, id, policy).await?;
     Ok(())
 }
 

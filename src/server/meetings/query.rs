@@ -2,7 +2,7 @@
 //! viewer's time zone.
 
 use super::{Meetings, HORIZON_MS};
-use crate::model::{MeetingDay, MeetingView, MeetingsPage};
+use crate::model::{paths, MeetingDay, MeetingView, MeetingsPage};
 use crate::server::auth::Caller;
 use crate::server::error::AppResult;
 use crate::server::platform::db::connections as connections_repo;
@@ -25,7 +25,9 @@ fn view(
             .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
             .unwrap_or_default()
     };
+    let edit_url = (row.kind == "appointment").then(|| paths::APPOINTMENT.to(&row.id));
     Ok(MeetingView {
+        edit_url,
         id: row.id()?,
         source: row.source()?,
         status: row.status()?,
@@ -120,6 +122,7 @@ mod tests {
             join_url: None,
             cancel_url: None,
             reschedule_url: None,
+            kind: "meeting".into(),
         }
     }
 

@@ -4,7 +4,9 @@
 
 use super::store::{cancel, store};
 use super::{Meetings, DAY_MS, HORIZON_MS};
-use crate::model::{AppointmentId, ConnectionId, ConnectionState, SyncAction, SyncTrigger};
+use crate::model::{
+    AppointmentId, ConnectionId, ConnectionState, ProviderMeeting, SyncAction, SyncTrigger,
+};
 use crate::server::appointments::import::{self, Seen};
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
@@ -178,6 +180,21 @@ async fn keep_cursor(
     Ok(())
 }
 
+/// An event calbridge wrote for one of the owner's bookings or
+/// appointments whose id it has not stored yet (the provider's push can
+/// arrive before the export records it): the export finishes the record,
+/// so importing it too would show it twice.
+async fn written_by_calbridge(
+    ctx: &Meetings,
+    connection: &Connection,
+    meeting: &ProviderMeeting,
+) -> Result<bool, JobError> {
+    let Some(id) = meeting.written_for else {
+        return Ok(false);
+    };
+    Ok(bookings_repo::is_own_record(ctx.db.pool(), &connection.owner, id).await?)
+}
+
 /// Reads one feed (the account's, or one calendar's) to its end: from the
 /// stored cursor, or from scratch when there is none or the provider no
 /// longer accepts it. Stores what changed, then keeps the new cursor.
@@ -252,7 +269,9 @@ async fn read_feed(
                 if let Some(&id) = appointments.get(&meeting.provider_event_id) {
                     let seen = Seen::Event(meeting.content(), meeting.etag.clone());
                     import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
-                } else if bookings.contains(&meeting.provider_event_id) {
+                } else if bookings.contains(&meeting.provider_event_id)
+                    || written_by_calbridge(ctx, connection, &meeting).await?
+                {
                     run.note(
                         SyncAction::Skipped,
                         Item {
@@ -260,7 +279,9 @@ async fn read_feed(
                             external_id: &meeting.provider_event_id,
                             title: Some(&meeting.title),
                             starts_at: Some(meeting.starts_at),
-                            detail: Some("a calbridge booking: shown as the booking".into()),
+                            detail: Some(
+                                "written by calbridge: shown as its booking or appointment".into(),
+                            ),
                         },
                     );
                 } else {

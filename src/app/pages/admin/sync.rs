@@ -1,9 +1,12 @@
 //! `/admin/sync`: every connection's sync health with Sync now / Full
-//! resync, and the tenant's sync runs, newest first, filterable; a run's
-//! page lists the items it changed.
+//! resync, the tenant's sync runs, newest first, filterable, and the
+//! conflicts waiting for a decision; a run's page lists the items it
+//! changed.
 
 use super::AdminTabs;
+use crate::api::appointments::get_conflict_queue;
 use crate::api::sync::{get_sync_page, get_sync_run};
+use crate::app::components::conflicts::ConflictQueue;
 use crate::app::components::connection_status::utc_short;
 use crate::app::components::provider_icon::ProviderIcon;
 use crate::app::components::sync_controls::SyncControls;
@@ -53,6 +56,7 @@ pub fn AdminSyncPage() -> impl IntoView {
             some(f.before),
         )
     });
+    let conflicts = Resource::new(|| (), |_| get_conflict_queue());
     view! {
         <Title text="Sync"/>
         <div class="page-head">
@@ -62,6 +66,15 @@ pub fn AdminSyncPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || page.get().map(|r| match r {
                 Ok(page) => view! { <SyncView page filters=filters()/> }.into_any(),
+                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <h2 class="section-title" id="conflicts">"Conflicts"</h2>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || conflicts.get().map(|r| match r {
+                Ok(conflicts) => view! {
+                    <ConflictQueue conflicts keep_path=|id| paths::ADMIN_KEEP_CONFLICT.to(id) show_owner=true/>
+                }.into_any(),
                 Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
             })}
         </Transition>

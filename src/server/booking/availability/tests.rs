@@ -539,3 +539,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cutting_a_hole_leaves_what_lies_outside_it() {
+    let cut = |s: (i64, i64), h: (i64, i64)| -> Vec<(i64, i64)> {
+        Span::new(s.0, s.1)
+            .minus(Span::new(h.0, h.1))
+            .map(|p| (p.start, p.end))
+            .collect()
+    };
+    assert_eq!(cut((10, 20), (30, 40)), [(10, 20)], "apart");
+    assert_eq!(cut((10, 20), (20, 30)), [(10, 20)], "touching");
+    assert_eq!(cut((10, 20), (12, 15)), [(10, 12), (15, 20)], "inside");
+    assert_eq!(cut((10, 20), (5, 15)), [(15, 20)], "over the start");
+    assert_eq!(cut((10, 20), (15, 25)), [(10, 15)], "over the end");
+    assert_eq!(cut((10, 20), (10, 20)), [], "the same");
+    assert_eq!(cut((10, 20), (0, 30)), [], "covered");
+    assert_eq!(cut((10, 20), (15, 15)), [(10, 20)], "an empty hole");
+}

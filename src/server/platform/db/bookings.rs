@@ -366,6 +366,26 @@ pub async fn record_export<'e, E: Executor<'e, Database = Any>>(
 
 /// The ids of the events calbridge wrote to a connection's calendars for
 /// bookings, which its imports leave to the bookings.
+/// Whether `id` is one of the owner's bookings or appointments: what an
+/// event calbridge wrote names as its origin.
+pub async fn is_own_record<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+    id: uuid::Uuid,
+) -> DbResult<bool> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM bookings WHERE tenant_id = $1 AND host_user_id = $2 AND id = $3 \
+         UNION ALL \
+         SELECT 1 FROM appointments WHERE tenant_id = $1 AND owner_user_id = $2 AND id = $3",
+    )
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .bind(id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    Ok(found.is_some())
+}
+
 pub async fn exported_event_ids<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,

@@ -1,7 +1,9 @@
 //! Calendar connections and OAuth states.
 
 use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
-use crate::model::{CalendarId, ConnectionId, ConnectionState, Provider, SyncMode, UserId};
+use crate::model::{
+    CalendarId, ConflictPolicy, ConnectionId, ConnectionState, Provider, SyncMode, UserId,
+};
 use sqlx::{Any, Executor, FromRow};
 
 #[derive(FromRow)]
@@ -22,6 +24,7 @@ struct Row {
     public_id: Option<String>,
     sync_mode: String,
     booking_calendar_id: Option<String>,
+    conflict_policy: String,
 }
 
 pub struct Connection {
@@ -42,6 +45,8 @@ pub struct Connection {
     pub public_id: String,
     pub sync_mode: SyncMode,
     pub booking_calendar_id: Option<String>,
+    /// What two-way sync does when both sides changed.
+    pub conflict_policy: ConflictPolicy,
 }
 
 impl TryFrom<Row> for Connection {
@@ -65,6 +70,7 @@ impl TryFrom<Row> for Connection {
             public_id: r.public_id.unwrap_or_default(),
             sync_mode: r.sync_mode.parse().map_err(DbError::Corrupt)?,
             booking_calendar_id: r.booking_calendar_id,
+            conflict_policy: r.conflict_policy.parse().map_err(DbError::Corrupt)?,
         })
     }
 }
@@ -72,7 +78,7 @@ impl TryFrom<Row> for Connection {
 const COLUMNS: &str =
     "id, tenant_id, user_id, provider, provider_account_id, account_email, account_name, \
      state, token_expires_at, connected_at, last_sync_at, last_error, organization, public_id, sync_mode, \
-     booking_calendar_id";
+     booking_calendar_id, conflict_policy";
 
 pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -105,7 +111,7 @@ pub async fn list_for_tenant<'e, E: Executor<'e, Database = Any>>(
     let rows: Vec<Owned> = sqlx::query_as(
         "SELECT c.id, c.tenant_id, c.user_id, c.provider, c.provider_account_id, c.account_email, c.account_name, \
          c.state, c.token_expires_at, c.connected_at, c.last_sync_at, c.last_error, c.organization, c.public_id, \
-         c.sync_mode, c.booking_calendar_id, u.name AS user_name, u.email AS user_email \
+         c.sync_mode, c.booking_calendar_id, c.conflict_policy, u.name AS user_name, u.email AS user_email \
          FROM connections c JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id \
          WHERE c.tenant_id = $1 AND ($2 = '' OR c.provider = $2) AND ($3 = '' OR c.state = $3) \
          ORDER BY u.name, c.provider",

@@ -115,6 +115,8 @@ pub struct MeetingRow {
     pub join_url: Option<String>,
     pub cancel_url: Option<String>,
     pub reschedule_url: Option<String>,
+    /// `meeting` (from a provider), `booking` or `appointment`.
+    pub kind: String,
 }
 
 impl MeetingRow {
@@ -129,8 +131,8 @@ impl MeetingRow {
     }
 }
 
-/// The user's meetings and bookings starting in `[from, to)`, earliest
-/// first (or latest first).
+/// The user's meetings, bookings and appointments starting in `[from, to)`,
+/// earliest first (or latest first).
 pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     owner: &UserScope,
@@ -141,14 +143,20 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = Any>>(
     let order = if ascending { "ASC" } else { "DESC" };
     Ok(sqlx::query_as(&format!(
         "SELECT id, provider AS source, title, starts_at, ends_at, status, invitee_name, invitee_email, \
-         location, join_url, cancel_url, reschedule_url FROM meetings \
+         location, join_url, cancel_url, reschedule_url, 'meeting' AS kind FROM meetings \
          WHERE tenant_id = $1 AND user_id = $2 AND starts_at >= $3 AND starts_at < $4 \
          UNION ALL \
          SELECT b.id, 'calbridge', COALESCE(t.name, 'Meeting'), b.starts_at, b.ends_at, \
          CASE WHEN b.status = 'confirmed' THEN 'scheduled' ELSE 'canceled' END, b.attendee_name, \
-         b.attendee_email, t.location_detail, b.meeting_url, NULL, NULL \
+         b.attendee_email, t.location_detail, b.meeting_url, NULL, NULL, 'booking' \
          FROM bookings b LEFT JOIN event_types t ON t.id = b.event_type_id \
          WHERE b.tenant_id = $1 AND b.host_user_id = $2 AND b.starts_at >= $3 AND b.starts_at < $4 \
+         UNION ALL \
+         SELECT a.id, 'calbridge', a.title, a.starts_at, a.ends_at, \
+         CASE WHEN a.status = 'confirmed' THEN 'scheduled' ELSE 'canceled' END, NULL, NULL, \
+         a.location, NULL, NULL, NULL, 'appointment' \
+         FROM appointments a \
+         WHERE a.tenant_id = $1 AND a.owner_user_id = $2 AND a.starts_at >= $3 AND a.starts_at < $4 \
          ORDER BY starts_at {order}, id LIMIT 1000"
     ))
     .bind(owner.tenant.tenant())

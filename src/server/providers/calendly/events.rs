@@ -107,6 +107,7 @@ fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderEr
         blocks_time: true,
         all_day: false,
         etag: None,
+        written_for: None,
     })
 }
 

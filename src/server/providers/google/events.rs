@@ -92,6 +92,7 @@ pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting
         blocks_time: item["transparency"] != "transparent" && !declined_by_owner,
         all_day: item["start"].get("dateTime").is_none(),
         etag: text("etag"),
+        written_for: super::writes::written_for(&id),
     })
 }
 

@@ -22,6 +22,17 @@ pub fn event_id(key: &str) -> String {
     format!("cb{digits}")
 }
 
+/// The key [`event_id`] was derived from, when `id` is such an id: the
+/// UUID its first 32 hex digits spell (an appointment's replacement event
+/// adds digits after them).
+pub fn written_for(id: &str) -> Option<uuid::Uuid> {
+    let digits = id.strip_prefix("cb")?;
+    if digits.len() < 32 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    uuid::Uuid::try_parse(&digits[..32]).ok()
+}
+
 fn events_url(http: &ProviderHttp, calendar_id: &str) -> String {
     let base = &http.endpoints(Provider::Google).api_base;
     format!(
@@ -239,6 +250,27 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_digit() || ('a'..='v').contains(&c)));
         assert_eq!(id, event_id("01931c2e-7b4a-7cde-8f00-0123456789AB"));
+    }
+
+    #[test]
+    fn a_derived_id_names_its_key_and_other_ids_name_none() {
+        let key = uuid::Uuid::parse_str("01931c2e-7b4a-7cde-8f00-0123456789ab").unwrap();
+        assert_eq!(written_for(&event_id(&key.to_string())), Some(key));
+        let replacement = event_id(&format!("{key}-0a1b2c3d"));
+        assert_eq!(written_for(&replacement), Some(key));
+        for other in [
+            "",
+            "cb",
+            "abc123",
+            "cb01931c2e7b4a",
+            "cb01931c2e7b4a7cde8f000123456789zz",
+        ] {
+            assert_eq!(written_for(other), None, "{other}");
+        }
+        assert_eq!(
+            written_for(&format!("{}_20261224T100000Z", event_id("x"))),
+            None
+        );
     }
 
     #[test]

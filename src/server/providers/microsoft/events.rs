@@ -82,6 +82,12 @@ pub(super) fn meeting(item: &Value) -> Option<ProviderMeeting> {
         blocks_time: item["showAs"] != "free" && item["responseStatus"]["response"] != "declined",
         all_day,
         etag: text(&item["@odata.etag"]),
+        // calbridge's keys start with the record's UUID (an appointment's
+        // replacement event adds a suffix).
+        written_for: item["transactionId"]
+            .as_str()
+            .and_then(|key| key.get(..36))
+            .and_then(|id| uuid::Uuid::try_parse(id).ok()),
     })
 }
 
@@ -147,6 +153,26 @@ impl ChangeFeed for Microsoft {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_event_calbridge_wrote_names_its_record_by_transaction_id() {
+        let key = uuid::Uuid::now_v7();
+        let event = |transaction: serde_json::Value| {
+            meeting(
+                &json!({"id": "A", "subject": "S", "transactionId": transaction,
+                "start": {"dateTime": "2026-12-24T10:00:00.0000000", "timeZone": "UTC"},
+                "end": {"dateTime": "2026-12-24T11:00:00.0000000", "timeZone": "UTC"}}),
+            )
+            .unwrap()
+        };
+        assert_eq!(event(json!(key.to_string())).written_for, Some(key));
+        assert_eq!(
+            event(json!(format!("{key}-0a1b2c3d"))).written_for,
+            Some(key)
+        );
+        assert_eq!(event(json!("someone-elses-key")).written_for, None);
+        assert_eq!(event(json!(null)).written_for, None);
+    }
 
     #[test]
     fn free_declined_and_all_day_events() {
