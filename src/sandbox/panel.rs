@@ -223,6 +223,9 @@ async fn owner_event(
         online_meeting: false,
         calendar_id: None,
         free: false,
+        time_zone: None,
+        all_day: false,
+        repeat: None,
     };
     let result = match provider.parse::<Provider>() {
         Ok(Provider::Google) => google::create_owner_event(&s, event),

@@ -80,6 +80,53 @@ pub struct OwnerEvent {
     /// Shown as free (Google `transparency: transparent`): blocks no time.
     #[serde(default)]
     pub free: bool,
+    /// The IANA zone its times are shown in (`start.timeZone`); the offset
+    /// in `start` still fixes the instant. A series repeats the wall time
+    /// of this zone across DST changes.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// An all-day event over the dates of `start` and `end` (end
+    /// exclusive, as the providers store it).
+    #[serde(default)]
+    pub all_day: bool,
+    /// A recurring series whose instances repeat `start`..`end`.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
+}
+
+/// How a series repeats: `FREQ=DAILY|WEEKLY;COUNT=n`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct Repeat {
+    pub frequency: Frequency,
+    pub count: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Frequency {
+    Daily,
+    Weekly,
+}
+
+impl Repeat {
+    /// The most instances a series may have here.
+    pub const MAX_COUNT: u32 = 366;
+
+    pub fn rrule(&self) -> String {
+        let freq = match self.frequency {
+            Frequency::Daily => "DAILY",
+            Frequency::Weekly => "WEEKLY",
+        };
+        format!("RRULE:FREQ={freq};COUNT={}", self.count)
+    }
+
+    /// Days between two instances.
+    pub fn step_days(&self) -> u64 {
+        match self.frequency {
+            Frequency::Daily => 1,
+            Frequency::Weekly => 7,
+        }
+    }
 }
 
 #[cfg(test)]

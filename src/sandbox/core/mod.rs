@@ -14,6 +14,6 @@ pub mod faults;
 pub mod html;
 pub mod settings;
 
-pub use accounts::{Account, App, OwnerEvent, SEED_ACCOUNTS};
+pub use accounts::{Account, App, OwnerEvent, Repeat, SEED_ACCOUNTS};
 pub use errors::{bad_request, control_error, error_response, respond};
 pub use settings::{SandboxSettings, Tunables};

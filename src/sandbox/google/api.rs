@@ -223,7 +223,12 @@ fn first_page(
                 ))
             }
         };
-        let mut changed: Vec<&Event> = cal.events.iter().filter(|e| e.changed > since).collect();
+        let single_events = bool_param(q, "singleEvents")?;
+        let mut changed: Vec<&Event> = cal
+            .events
+            .iter()
+            .filter(|e| e.changed > since && e.listed(single_events))
+            .collect();
         changed.sort_by_key(|e| e.changed);
         changed.into_iter().map(|e| e.id.clone()).collect()
     } else {
@@ -257,6 +262,7 @@ fn first_page(
         let mut matching: Vec<&Event> = cal
             .events
             .iter()
+            .filter(|e| e.listed(single_events))
             .filter(|e| e.status != "cancelled" || show_deleted || updated_min.is_some())
             .filter(|e| time_min.is_none_or(|min| e.end.at > min))
             .filter(|e| time_max.is_none_or(|max| e.start.at < max))

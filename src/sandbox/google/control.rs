@@ -4,22 +4,40 @@
 
 use super::channels::{notify, send_all};
 use super::events::{apply_fields, attach_meet, new_event_id, store};
-use super::state::{calendar_index, Event, State};
+use super::state::{calendar_index, Event, Series, State};
 use super::wire::{parse_object, parse_time};
 use crate::model::Provider;
-use crate::sandbox::core::{bad_request, control_error, Account, OwnerEvent};
+use crate::sandbox::core::{bad_request, control_error, Account, OwnerEvent, Repeat};
 use crate::sandbox::{Sandbox, World};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::DateTime;
+use chrono::{DateTime, FixedOffset};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// The owner adds an event in Google Calendar's own UI: watch channels on
-/// that calendar are notified.
+/// An instance changed on its own becomes an exception: listed even
+/// without `singleEvents`, as Google lists a series' exceptions.
+fn mark_exception(e: &mut Event) {
+    if let Some(Series::Instance { .. }) = e.series {
+        e.series = Some(Series::Instance { exception: true });
+    }
+}
+
+/// An instance's id suffix: its original start (`20261224T100000Z`, or
+/// `20261224` all day).
+fn instance_stamp(e: &Event) -> String {
+    match e.start.json.get("date") {
+        Some(_) => e.start.at.format("%Y%m%d").to_string(),
+        None => e.start.at.format("%Y%m%dT%H%M%SZ").to_string(),
+    }
+}
+
+/// The owner adds an event (or a recurring series, stored as its master and
+/// its instances) in Google Calendar's own UI: watch channels on that
+/// calendar are notified.
 pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
     let mut guard = sandbox.world();
     let world = &mut *guard;
@@ -55,27 +73,82 @@ pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value,
             "attendee '{bad}' is not an email address"
         )));
     }
+    let zone = match event.time_zone.as_deref() {
+        None => None,
+        Some(name) => Some(
+            name.parse::<chrono_tz::Tz>()
+                .map_err(|_| bad_request("time_zone must be an IANA zone"))?,
+        ),
+    };
+    if event.all_day && start.date_naive() >= end.date_naive() {
+        return Err(bad_request("an all-day event ends on a later date"));
+    }
+    if let Some(repeat) = event.repeat {
+        if !(1..=Repeat::MAX_COUNT).contains(&repeat.count) {
+            return Err(bad_request("a series has 1 to 366 instances"));
+        }
+    }
     let attendees: Vec<Value> = event
         .attendees
         .iter()
         .map(|a| json!({ "email": a.trim() }))
         .collect();
-    let body = json!({
-        "summary": event.summary,
-        "start": { "dateTime": event.start.trim() },
-        "end": { "dateTime": event.end.trim() },
-        "attendees": attendees,
-        "transparency": if event.free { "transparent" } else { "opaque" },
-    });
+    let step = event.repeat.map_or(0, |r| r.step_days());
+    // The `k`th instance's start or end: the same wall time `k` steps on.
+    let when = |t: DateTime<FixedOffset>, k: u64| -> Value {
+        let days = chrono::Days::new(k * step);
+        if event.all_day {
+            return json!({ "date": (t.date_naive() + days).format("%Y-%m-%d").to_string() });
+        }
+        match zone {
+            Some(z) => {
+                let local = t.with_timezone(&z).naive_local() + days;
+                json!({ "dateTime": local.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": z.name() })
+            }
+            None => json!({ "dateTime": (t + days).to_rfc3339() }),
+        }
+    };
+    let body = |k: u64| {
+        json!({
+            "summary": event.summary,
+            "start": when(start, k),
+            "end": when(end, k),
+            "attendees": attendees,
+            "transparency": if event.free { "transparent" } else { "opaque" },
+        })
+    };
     let now = world.now();
-    let id = new_event_id(world);
-    let mut e = Event::new(id, account.email.clone(), now);
     let tz = world.google.calendars[ci].time_zone.clone();
-    apply_fields(&mut e, body.as_object().expect("literal object"), true, &tz)
+    let made = |world: &mut World, id: String, k: u64| -> Result<Event, Response> {
+        let mut e = Event::new(id, account.email.clone(), now);
+        apply_fields(
+            &mut e,
+            body(k).as_object().expect("literal object"),
+            true,
+            &tz,
+        )
         .map_err(|(_, m)| bad_request(m))?;
-    if event.online_meeting {
-        let request_id = world.uuid();
-        attach_meet(world, &mut e, &request_id);
+        if event.online_meeting {
+            let request_id = world.uuid();
+            attach_meet(world, &mut e, &request_id);
+        }
+        Ok(e)
+    };
+    let id = new_event_id(world);
+    let mut e = made(world, id.clone(), 0)?;
+    if let Some(repeat) = event.repeat {
+        e.series = Some(Series::Master);
+        e.extra.insert("recurrence".into(), json!([repeat.rrule()]));
+        for k in 0..u64::from(repeat.count) {
+            let mut instance = made(world, String::new(), k)?;
+            instance.id = format!("{id}_{}", instance_stamp(&instance));
+            instance.series = Some(Series::Instance { exception: false });
+            instance.extra.insert("recurringEventId".into(), json!(id));
+            instance
+                .extra
+                .insert("originalStartTime".into(), instance.start.json.clone());
+            store(&mut world.google, ci, instance, now);
+        }
     }
     let value = store(&mut world.google, ci, e, now);
     let calendar_id = world.google.calendars[ci].id.clone();
@@ -165,6 +238,13 @@ pub(super) async fn control_patch(
     if e.status == "cancelled" {
         return control_error(StatusCode::CONFLICT, "the event is cancelled");
     }
+    if e.series == Some(Series::Master) {
+        return control_error(
+            StatusCode::CONFLICT,
+            "change one instance of a series here, not the whole series",
+        );
+    }
+    mark_exception(&mut e);
     let tz = cal.time_zone.clone();
     if let Err((_, m)) = apply_fields(&mut e, &patch, false, &tz) {
         return bad_request(m);
@@ -199,7 +279,25 @@ pub(super) async fn control_delete(
     }
     e.status = "cancelled".into();
     e.sequence += 1;
+    mark_exception(&mut e);
     let now = world.now();
+    // Deleting a series deletes every instance with it.
+    let instances: Vec<Event> = match e.series {
+        Some(Series::Master) => world.google.calendars[ci]
+            .events
+            .iter()
+            .filter(|i| {
+                i.extra.get("recurringEventId") == Some(&json!(e.id)) && i.status != "cancelled"
+            })
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    for mut instance in instances {
+        instance.status = "cancelled".into();
+        instance.sequence += 1;
+        store(&mut world.google, ci, instance, now);
+    }
     store(&mut world.google, ci, e, now);
     let calendar_key = world.google.calendars[ci].id.clone();
     let outbound = notify(world, &calendar_key);

@@ -69,6 +69,30 @@ pub(super) struct Event {
     /// The calendar's change sequence when this event last changed.
     pub(super) changed: u64,
     pub(super) extra: Map<String, Value>,
+    /// Its part in a recurring series, if any.
+    pub(super) series: Option<Series>,
+}
+
+/// A recurring series is stored as its master (with `recurrence`) and
+/// one event per instance (`{master}_{original start}`, with
+/// `recurringEventId` and `originalStartTime`): `singleEvents=true` lists
+/// the instances, otherwise the master and the instances changed on their
+/// own (exceptions), as Google does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Series {
+    Master,
+    Instance { exception: bool },
+}
+
+impl Event {
+    /// Whether a listing with (or without) `singleEvents` shows it.
+    pub(super) fn listed(&self, single_events: bool) -> bool {
+        match self.series {
+            None => true,
+            Some(Series::Master) => !single_events,
+            Some(Series::Instance { exception }) => single_events || exception,
+        }
+    }
 }
 
 impl Event {
@@ -96,6 +120,7 @@ impl Event {
             etag: 0,
             changed: 0,
             extra: Map::new(),
+            series: None,
         }
     }
 }

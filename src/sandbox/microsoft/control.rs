@@ -22,6 +22,11 @@ use std::collections::HashMap;
 /// The owner adds an event in Outlook: subscriptions on their mailbox are
 /// notified.
 pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
+    if event.repeat.is_some() || event.all_day {
+        return Err(bad_request(
+            "the Outlook emulator makes single timed events only (no series, no all-day events)",
+        ));
+    }
     let start = parse_query_time(&event.start)
         .ok_or_else(|| bad_request("start must be an RFC 3339 date-time"))?;
     let end = parse_query_time(&event.end)
