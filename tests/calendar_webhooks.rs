@@ -332,7 +332,159 @@ async fn a_reconnected_account_takes_its_data_to_the_new_owner(backend: Backend)
     app.stop().await;
 }
 
+/// A Google series (daily, in Berlin time), an all-day event and an event
+/// in New York time, imported as the owner's meetings; then one instance
+/// moved and one cancelled in Google: only those two change.
+async fn series_all_day_and_other_zones_import_as_they_are(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connected_and_synced(&app, &ada, "google").await;
+
+    // 08:00 in Berlin on five days in a row (UTC+1 in December).
+    let first = chrono::Utc::now().date_naive() + chrono::Days::new(3);
+    let series = control(
+        &app,
+        "google/events",
+        json!({"owner_email": "alice@sandbox.test", "summary": "Standup",
+               "start": format!("{first}T08:00:00+01:00"), "end": format!("{first}T08:15:00+01:00"),
+               "time_zone": "Europe/Berlin", "repeat": {"frequency": "daily", "count": 5}}),
+    )
+    .await;
+    assert_eq!(series["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=5"]));
+    let offsite = first + chrono::Days::new(10);
+    control(
+        &app,
+        "google/events",
+        json!({"owner_email": "alice@sandbox.test", "summary": "Offsite",
+               "start": format!("{offsite}T00:00:00Z"),
+               "end": format!("{}T00:00:00Z", offsite + chrono::Days::new(2)), "all_day": true}),
+    )
+    .await;
+    control(
+        &app,
+        "google/events",
+        json!({"owner_email": "alice@sandbox.test", "summary": "Call with New York",
+               "start": format!("{first}T09:00:00-05:00"), "end": format!("{first}T09:30:00-05:00"),
+               "time_zone": "America/New_York"}),
+    )
+    .await;
+
+    let titled = |list: &[Value], title: &str| -> Vec<Value> {
+        list.iter()
+            .filter(|m| m["title"] == title)
+            .cloned()
+            .collect()
+    };
+    let at = |day: chrono::NaiveDate, hh_mm: &str, offset: &str| {
+        instant(&format!("{day}T{hh_mm}:00{offset}"))
+    };
+    let standups: Vec<i64> = (0..5)
+        .map(|k| at(first + chrono::Days::new(k), "08:00", "+01:00"))
+        .collect();
+    eventually(
+        "the series, the all-day event and the New York call arrive",
+        || async {
+            let list = meetings(&app, &ada).await;
+            titled(&list, "Standup").len() == 5
+                && titled(&list, "Offsite").len() == 1
+                && titled(&list, "Call with New York").len() == 1
+        },
+    )
+    .await;
+    let list = meetings(&app, &ada).await;
+    let mut starts: Vec<i64> = titled(&list, "Standup")
+        .iter()
+        .map(|m| instant(m["starts_at"].as_str().unwrap()))
+        .collect();
+    starts.sort();
+    assert_eq!(
+        starts, standups,
+        "one meeting per instance, each at 08:00 Berlin"
+    );
+    let offsite_meeting = &titled(&list, "Offsite")[0];
+    assert_eq!(
+        (
+            instant(offsite_meeting["starts_at"].as_str().unwrap()),
+            instant(offsite_meeting["ends_at"].as_str().unwrap())
+        ),
+        (
+            at(offsite, "00:00", "Z"),
+            at(offsite + chrono::Days::new(2), "00:00", "Z")
+        ),
+        "an all-day event keeps its dates, the end exclusive"
+    );
+    let call = &titled(&list, "Call with New York")[0];
+    assert_eq!(
+        instant(call["starts_at"].as_str().unwrap()),
+        at(first, "15:00", "+01:00"),
+        "09:00 in New York is 15:00 in Berlin"
+    );
+    assert_eq!(call["local_start"], "15:00", "shown in Ada's zone");
+
+    // Alice moves the second instance by two hours and cancels the fourth.
+    let instance = |k: usize| {
+        let start = chrono::DateTime::from_timestamp_millis(standups[k]).unwrap();
+        format!(
+            "{}_{}",
+            series["id"].as_str().unwrap(),
+            start.format("%Y%m%dT%H%M%SZ")
+        )
+    };
+    let moved_start = standups[1] + 2 * 3_600_000;
+    let stamp = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let resp = reqwest::Client::new()
+        .patch(app.url(&format!("/sandbox/_control/google/events/{}", instance(1))))
+        .json(&json!({"owner_email": "alice@sandbox.test",
+                      "start": stamp(moved_start), "end": stamp(moved_start + 900_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let resp = reqwest::Client::new()
+        .delete(app.url(&format!(
+            "/sandbox/_control/google/events/{}?owner_email=alice@sandbox.test",
+            instance(3)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let expected: Vec<(i64, &str)> = vec![
+        (standups[0], "scheduled"),
+        (standups[2], "scheduled"),
+        (standups[3], "canceled"),
+        (standups[4], "scheduled"),
+        (moved_start, "scheduled"),
+    ];
+    eventually("the moved and the cancelled instance follow", || async {
+        let mut got: Vec<(i64, String)> = titled(&meetings(&app, &ada).await, "Standup")
+            .iter()
+            .map(|m| {
+                (
+                    instant(m["starts_at"].as_str().unwrap()),
+                    m["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<(i64, String)> = expected
+            .iter()
+            .map(|(t, s)| (*t, (*s).to_owned()))
+            .collect();
+        want.sort();
+        got == want
+    })
+    .await;
+    app.stop().await;
+}
+
 on_both_backends!(
+    series_all_day_and_other_zones_import_as_they_are,
     a_reconnected_account_takes_its_data_to_the_new_owner,
     google_notifications_drive_incremental_syncs,
     graph_notifications_drive_delta_syncs_and_lifecycle,

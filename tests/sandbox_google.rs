@@ -1085,3 +1085,92 @@ async fn control_routes_validate_input_and_change_nothing_on_error() {
     assert_eq!(alice["calendar_id"], ALICE);
     assert_eq!(alice["calendars"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_series_lists_as_instances_with_single_events_and_as_master_and_exceptions_without() {
+    let g = setup(31).await;
+    let series =
+        g.sb.control(
+            "/_control/google/events",
+            json!({"owner_email": ALICE, "summary": "Standup",
+                   "start": "2026-03-27T08:00:00+01:00", "end": "2026-03-27T08:15:00+01:00",
+                   "time_zone": "Europe/Berlin", "repeat": {"frequency": "daily", "count": 3}}),
+        )
+        .await;
+    let master = series["id"].as_str().unwrap().to_owned();
+    let list = |single: bool| {
+        let g = &g;
+        async move {
+            let (status, body) = g
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/calendar/v3/calendars/primary/events?singleEvents={single}&showDeleted=true"
+                    ),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["items"].as_array().unwrap().clone()
+        }
+    };
+    let instances = list(true).await;
+    let starts: Vec<&str> = instances
+        .iter()
+        .map(|e| e["start"]["dateTime"].as_str().unwrap())
+        .collect();
+    // 08:00 Berlin each day, across the spring-forward night of the 29th.
+    assert_eq!(
+        starts,
+        [
+            "2026-03-27T08:00:00+01:00",
+            "2026-03-28T08:00:00+01:00",
+            "2026-03-29T08:00:00+02:00"
+        ]
+    );
+    for e in &instances {
+        assert_eq!(e["recurringEventId"], master.as_str());
+        assert_eq!(e["originalStartTime"], e["start"]);
+        assert!(e["id"].as_str().unwrap().starts_with(&format!("{master}_")));
+    }
+    assert_eq!(instances[0]["id"], format!("{master}_20260327T070000Z"));
+    let masters = list(false).await;
+    assert_eq!(masters.len(), 1, "only the master: {masters:?}");
+    assert_eq!(
+        masters[0]["recurrence"],
+        json!(["RRULE:FREQ=DAILY;COUNT=3"])
+    );
+
+    // Cancelling one instance makes it an exception, listed with the master.
+    let resp =
+        g.sb.client
+            .delete(g.sb.url(&format!(
+                "/_control/google/events/{master}_20260328T070000Z?owner_email={ALICE}"
+            )))
+            .send()
+            .await
+            .unwrap();
+    assert!(resp.status().is_success());
+    let without = list(false).await;
+    assert_eq!(without.len(), 2, "{without:?}");
+    assert_eq!(without[1]["status"], "cancelled");
+    assert_eq!(without[1]["recurringEventId"], master.as_str());
+    let listed = list(true).await;
+    let cancelled: Vec<&Value> = listed
+        .iter()
+        .filter(|e| e["status"] == "cancelled")
+        .collect();
+    assert_eq!((listed.len(), cancelled.len()), (3, 1));
+
+    // Deleting the series cancels every instance.
+    let resp =
+        g.sb.client
+            .delete(g.sb.url(&format!(
+                "/_control/google/events/{master}?owner_email={ALICE}"
+            )))
+            .send()
+            .await
+            .unwrap();
+    assert!(resp.status().is_success());
+    assert!(list(true).await.iter().all(|e| e["status"] == "cancelled"));
+}
