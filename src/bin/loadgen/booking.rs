@@ -92,7 +92,7 @@ async fn saved(s: &Session, path: &str, form: &[(String, String)]) -> Result<(),
 }
 
 /// Waits for the Google connection's push subscription and first import.
-async fn mirror_ready(s: &Session) -> Result<(), Failure> {
+pub(super) async fn mirror_ready(s: &Session) -> Result<(), Failure> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let list: Value = s
@@ -117,7 +117,7 @@ async fn mirror_ready(s: &Session) -> Result<(), Failure> {
 
 /// Creates a key on `/admin/api-keys` and reads it off the page it is
 /// shown on, once.
-async fn api_key(s: &Session) -> Result<String, Failure> {
+pub(super) async fn api_key(s: &Session) -> Result<String, Failure> {
     let form = pairs(&[
         ("name", "loadgen"),
         ("scope_availability_read", "on"),

@@ -13,9 +13,11 @@
 //!
 //! `--mode availability` and `--mode bookings`: the booking API, see
 //! [`booking`]; `--mode sync`: a large calendar's first import and single
-//! changes, see [`sync`].
+//! changes, see [`sync`]; `--mode export`: many appointments written to a
+//! rate-limited calendar, see [`export`].
 
 mod booking;
+mod export;
 mod sync;
 
 use calbridge::server::providers::calendly::webhook as signature;
@@ -38,6 +40,9 @@ enum Mode {
     /// A Google calendar of `--busy-events` events imported, then
     /// `--requests` single edits followed to the live stream.
     Sync,
+    /// `--requests` appointments exported to a Google calendar limited to
+    /// `--rate-limit` calls a minute.
+    Export,
 }
 
 #[derive(Parser)]
@@ -69,6 +74,9 @@ struct Args {
     /// Share of deliveries that repeat an earlier one (0.0–1.0).
     #[arg(long, default_value_t = 0.1)]
     duplicates: f64,
+    /// The sandbox Google account's calls a minute (export).
+    #[arg(long, default_value_t = 1200)]
+    rate_limit: u32,
     /// Live-latency probes to run after the load (0 = none).
     #[arg(long, default_value_t = 0)]
     live_probes: usize,
@@ -515,8 +523,10 @@ async fn main() -> Result<(), Failure> {
     });
     log_in(&session, &args).await?;
     let run = uuid::Uuid::now_v7().simple().to_string();
-    if args.mode == Mode::Sync {
-        return sync::run(session, &args, &run[24..]).await;
+    match args.mode {
+        Mode::Sync => return sync::run(session, &args, &run[24..]).await,
+        Mode::Export => return export::run(session, &args, &run[24..]).await,
+        _ => {}
     }
     if args.mode != Mode::Webhooks {
         let bench = booking::set_up(&session, &args, &run[24..]).await?;

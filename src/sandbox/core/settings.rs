@@ -72,6 +72,9 @@ pub struct Tunables {
     pub validation_timeout_ms: u64,
     /// Calendly rate limit per user per minute; 0 disables it.
     pub calendly_rate_limit_per_minute: u32,
+    /// Google Calendar API queries per user per minute (429
+    /// `rateLimitExceeded` with `Retry-After` beyond it); 0 disables it.
+    pub google_rate_limit_per_minute: u32,
 }
 
 impl Default for Tunables {
@@ -82,6 +85,7 @@ impl Default for Tunables {
             retry_base_delay_ms: 200,
             validation_timeout_ms: 10_000,
             calendly_rate_limit_per_minute: 0,
+            google_rate_limit_per_minute: 0,
         }
     }
 }

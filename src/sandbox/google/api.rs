@@ -28,7 +28,7 @@ const MAX_MAX_RESULTS: usize = 2500;
 const MAX_PAGE_TOKENS: usize = 20_000;
 
 pub(super) async fn userinfo(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     let digest = Sha256::digest(account.id.as_bytes());
     let sub: String = std::iter::once('1')
@@ -55,7 +55,7 @@ pub(super) async fn userinfo(AxState(s): AxState<Sandbox>, headers: HeaderMap) -
 }
 
 pub(super) async fn calendar_list(AxState(s): AxState<Sandbox>, headers: HeaderMap) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     let items: Vec<Value> = world
         .google
@@ -85,7 +85,7 @@ pub(super) async fn calendar_list_entry(
     headers: HeaderMap,
     Path(calendar_id): Path<String>,
 ) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     match calendar_index(&world.google, &account, &calendar_id) {
         Some(ci) => Json(calendar_entry_json(&world.google.calendars[ci])).into_response(),
@@ -98,7 +98,7 @@ pub(super) async fn calendar_get(
     headers: HeaderMap,
     Path(calendar_id): Path<String>,
 ) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     let Some(ci) = calendar_index(&world.google, &account, &calendar_id) else {
         return not_found();
@@ -506,7 +506,7 @@ pub(super) async fn free_busy(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let world = s.world();
+    let mut world = s.world();
     let account = authenticate!(world, headers);
     let body = match parse_object(&bytes) {
         Ok(b) => b,

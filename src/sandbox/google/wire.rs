@@ -53,10 +53,31 @@ macro_rules! authenticate {
             $crate::model::Provider::Google,
             &$headers,
         ) {
-            Ok(account) => account,
+            Ok(account) => {
+                let limit = $world.tunables.google_rate_limit_per_minute;
+                let key = format!("google:{}", account.id);
+                if let Some(reset) = $world.rate_limited(&key, limit) {
+                    return $crate::sandbox::google::wire::rate_limit_exceeded(reset.1);
+                }
+                account
+            }
             Err(response) => return response,
         }
     };
+}
+
+/// Google's answer past a user's per-minute quota: 429
+/// `rateLimitExceeded`, with when to come back.
+pub(crate) fn rate_limit_exceeded(reset_secs: i64) -> Response {
+    let mut response = gerr(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rateLimitExceeded",
+        "Rate Limit Exceeded",
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&reset_secs.max(1).to_string()) {
+        response.headers_mut().insert("Retry-After", v);
+    }
+    response
 }
 pub(super) use authenticate;
 

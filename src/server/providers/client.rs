@@ -98,7 +98,7 @@ pub async fn call_if_match(
 ) -> Result<Value, ProviderError> {
     let url = http.pin(provider, url)?;
     let resp = http
-        .send(provider, |c| {
+        .send(provider, Some(token), |c| {
             let mut request = c
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.expose());
@@ -157,6 +157,41 @@ pub struct ProviderHttp {
     api_bases: Vec<(Provider, url::Url)>,
     max_attempts: u32,
     base_delay: Duration,
+    cooldowns: std::sync::Arc<Cooldowns>,
+}
+
+/// Until when each caller (a provider account, known by its token) holds
+/// its calls after the provider said 429: one `Retry-After` shared by every
+/// call in flight, so a burst of exports backs off together instead of
+/// each finding the limit again (a 429 storm).
+#[derive(Default)]
+struct Cooldowns {
+    /// SipHash keyed at random once: a caller's key says nothing of its
+    /// token outside this process.
+    hashing: std::collections::hash_map::RandomState,
+    held: std::sync::Mutex<std::collections::HashMap<u64, tokio::time::Instant>>,
+}
+
+impl Cooldowns {
+    fn key(&self, provider: Provider, token: &SecretString) -> u64 {
+        use std::hash::BuildHasher;
+        self.hashing.hash_one((provider.as_str(), token.expose()))
+    }
+
+    fn until(&self, key: u64) -> Option<tokio::time::Instant> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.get(&key)
+            .copied()
+            .filter(|&t| t > tokio::time::Instant::now())
+    }
+
+    fn hold(&self, key: u64, delay: Duration) {
+        let now = tokio::time::Instant::now();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.retain(|_, until| *until > now);
+        let until = held.entry(key).or_insert(now);
+        *until = (*until).max(now + delay);
+    }
 }
 
 /// How long to wait before the next attempt, or `None` when the answer is final.
@@ -205,6 +240,7 @@ impl ProviderHttp {
             endpoints: std::sync::Arc::new(endpoints),
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
+            cooldowns: std::sync::Arc::default(),
         }
     }
 
@@ -235,14 +271,20 @@ impl ProviderHttp {
         })
     }
 
-    /// Sends the request `build` makes, retrying transient failures.
+    /// Sends the request `build` makes, retrying transient failures. Calls
+    /// made with a `token` wait out that caller's cool-down first.
     pub async fn send(
         &self,
         provider: Provider,
+        token: Option<&SecretString>,
         build: impl Fn(&oauth2::reqwest::Client) -> oauth2::reqwest::RequestBuilder,
     ) -> Result<oauth2::reqwest::Response, oauth2::reqwest::Error> {
+        let caller = token.map(|t| self.cooldowns.key(provider, t));
         let mut attempt = 0;
         loop {
+            if let Some(until) = caller.and_then(|c| self.cooldowns.until(c)) {
+                tokio::time::sleep_until(until).await;
+            }
             let result = build(&self.client).send().await;
             let status = result.as_ref().ok().map(|r| r.status().as_u16());
             metrics::counter!(
@@ -258,6 +300,9 @@ impl ProviderHttp {
                 attempt,
                 self.base_delay,
             );
+            if let (Some(caller), Some(429), Some(d)) = (caller, status, delay) {
+                self.cooldowns.hold(caller, d);
+            }
             match delay {
                 Some(d) if attempt < self.max_attempts => tokio::time::sleep(d).await,
                 _ => return result,
@@ -269,6 +314,28 @@ impl ProviderHttp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_429_holds_that_callers_calls_only_and_only_until_its_reset() {
+        let cooldowns = Cooldowns::default();
+        let alice = cooldowns.key(Provider::Google, &SecretString::new("alice-token"));
+        let bob = cooldowns.key(Provider::Google, &SecretString::new("bob-token"));
+        let alice_at_graph = cooldowns.key(Provider::Microsoft, &SecretString::new("alice-token"));
+        assert_ne!(alice, bob);
+        assert_ne!(alice, alice_at_graph);
+        assert_eq!(cooldowns.until(alice), None);
+        cooldowns.hold(alice, Duration::from_millis(300));
+        cooldowns.hold(alice, Duration::from_millis(100));
+        let left = cooldowns.until(alice).expect("held") - tokio::time::Instant::now();
+        assert!(
+            left > Duration::from_millis(150),
+            "the later reset wins: {left:?}"
+        );
+        assert_eq!(cooldowns.until(bob), None);
+        assert_eq!(cooldowns.until(alice_at_graph), None);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(cooldowns.until(alice), None, "free again after the reset");
+    }
 
     #[test]
     fn retries_only_transient_failures_and_honours_provider_hints() {

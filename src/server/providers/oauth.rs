@@ -249,7 +249,7 @@ pub async fn revoke(
         return Ok(());
     };
     let resp = http
-        .send(provider, |c| {
+        .send(provider, None, |c| {
             let form = [("token", token.expose())];
             match api(provider).client_auth() {
                 ClientAuth::Basic => c
