@@ -483,7 +483,115 @@ async fn series_all_day_and_other_zones_import_as_they_are(backend: Backend) {
     app.stop().await;
 }
 
+/// An Outlook series in New York time imports as its occurrences; one
+/// moved and one deleted in Outlook follow through the delta feed.
+async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let ada = app.client();
+    sign_up_first(&app, &ada, "ada@example.com").await;
+    connected_and_synced(&app, &ada, "microsoft").await;
+
+    let first = chrono::Utc::now().date_naive() + chrono::Days::new(3);
+    let series = control(
+        &app,
+        "microsoft/events",
+        json!({"owner_email": "alice@sandbox.test", "summary": "Weekly sync",
+               "start": format!("{first}T09:00:00-05:00"), "end": format!("{first}T09:30:00-05:00"),
+               "time_zone": "America/New_York", "repeat": {"frequency": "weekly", "count": 4}}),
+    )
+    .await;
+    assert_eq!(series["type"], "seriesMaster");
+    assert_eq!(series["recurrence"]["range"]["numberOfOccurrences"], 4);
+    let weekly: Vec<i64> = (0..4)
+        .map(|k| instant(&format!("{}T14:00:00Z", first + chrono::Days::new(7 * k))))
+        .collect();
+    let shown = || async {
+        let mut got: Vec<(i64, String)> = meetings(&app, &ada)
+            .await
+            .iter()
+            .filter(|m| m["title"] == "Weekly sync")
+            .map(|m| {
+                (
+                    instant(m["starts_at"].as_str().unwrap()),
+                    m["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let scheduled = |times: &[i64]| -> Vec<(i64, String)> {
+        times.iter().map(|t| (*t, "scheduled".to_owned())).collect()
+    };
+    eventually("the occurrences arrive, not the master", || async {
+        shown().await == scheduled(&weekly)
+    })
+    .await;
+
+    let truth = reqwest::get(
+        app.url("/sandbox/_control/truth?account=alice@sandbox.test&provider=microsoft"),
+    )
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    let mut occurrences: Vec<(i64, String)> = truth["microsoft"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["seriesMasterId"] == series["id"])
+        .map(|e| {
+            (
+                instant(e["start"].as_str().unwrap()),
+                e["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    occurrences.sort();
+    assert_eq!(occurrences.len(), 4);
+    let moved = weekly[1] + 3_600_000;
+    let stamp = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let resp = reqwest::Client::new()
+        .patch(app.url(&format!(
+            "/sandbox/_control/microsoft/events/{}",
+            occurrences[1].1
+        )))
+        .json(&json!({"owner_email": "alice@sandbox.test",
+                      "start": stamp(moved), "end": stamp(moved + 1_800_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let resp = reqwest::Client::new()
+        .delete(app.url(&format!(
+            "/sandbox/_control/microsoft/events/{}?owner_email=alice@sandbox.test",
+            occurrences[2].1
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let mut want = vec![
+        (weekly[0], "scheduled".to_owned()),
+        (moved, "scheduled".to_owned()),
+        (weekly[2], "canceled".to_owned()),
+        (weekly[3], "scheduled".to_owned()),
+    ];
+    want.sort();
+    eventually("the moved and the deleted occurrence follow", || async {
+        shown().await == want
+    })
+    .await;
+    app.stop().await;
+}
+
 on_both_backends!(
+    an_outlook_series_imports_as_its_occurrences,
     series_all_day_and_other_zones_import_as_they_are,
     a_reconnected_account_takes_its_data_to_the_new_owner,
     google_notifications_drive_incremental_syncs,

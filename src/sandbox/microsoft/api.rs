@@ -108,7 +108,12 @@ pub(super) async fn list_events(
             .microsoft
             .mailboxes
             .get(&account.id)
-            .map(|m| m.events.iter().filter(|e| !e.deleted).collect())
+            .map(|m| {
+                m.events
+                    .iter()
+                    .filter(|e| !e.deleted && e.in_event_list())
+                    .collect()
+            })
             .unwrap_or_default();
         let root = graph_root(s.base());
         let items = live
@@ -145,7 +150,7 @@ pub(super) async fn calendar_view(
             .map(|m| {
                 m.events
                     .iter()
-                    .filter(|e| !e.deleted && overlaps(e, start, end))
+                    .filter(|e| !e.deleted && e.in_calendar_view() && overlaps(e, start, end))
                     .collect()
             })
             .unwrap_or_default();
@@ -366,7 +371,11 @@ pub(super) async fn delta(
             .map(|m| {
                 m.events
                     .iter()
-                    .filter(|e| e.seq > cursor.from.max(cursor.after) && e.seq <= upto)
+                    .filter(|e| {
+                        e.seq > cursor.from.max(cursor.after)
+                            && e.seq <= upto
+                            && e.in_calendar_view()
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -494,7 +503,11 @@ pub(super) async fn get_schedule(
                         m.events
                             .iter()
                             .filter(|e| {
-                                !e.deleted && !e.is_cancelled && e.start < end && e.end > start
+                                !e.deleted
+                                    && !e.is_cancelled
+                                    && e.in_calendar_view()
+                                    && e.start < end
+                                    && e.end > start
                             })
                             .collect()
                     })

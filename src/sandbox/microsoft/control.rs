@@ -5,26 +5,28 @@
 use super::input::EventInput;
 use super::mailbox::{create, live_event, mailbox_mut, remove, update};
 use super::notifications::send_lifecycle;
-use super::state::Attendee;
+use super::state::{Attendee, EventKind};
 use super::wire::{parse_query_time, render_event, utc};
 use crate::model::Provider;
-use crate::sandbox::core::{bad_request, control_error, respond, Account, OwnerEvent};
+use crate::sandbox::core::{bad_request, control_error, respond, Account, OwnerEvent, Repeat};
 use crate::sandbox::{Sandbox, World};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// The owner adds an event in Outlook: subscriptions on their mailbox are
+/// The owner adds an event (or a recurring series: its master and one
+/// event per occurrence) in Outlook: subscriptions on their mailbox are
 /// notified.
 pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
-    if event.repeat.is_some() || event.all_day {
+    if event.all_day {
         return Err(bad_request(
-            "the Outlook emulator makes single timed events only (no series, no all-day events)",
+            "the Outlook emulator makes timed events only (no all-day events)",
         ));
     }
     let start = parse_query_time(&event.start)
@@ -37,29 +39,78 @@ pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value,
     if event.attendees.iter().any(|a| !a.contains('@')) {
         return Err(bad_request("attendees must be email addresses"));
     }
+    let zone: Tz = match event.time_zone.as_deref() {
+        None => chrono_tz::UTC,
+        Some(name) => name
+            .parse()
+            .map_err(|_| bad_request("time_zone must be an IANA zone"))?,
+    };
+    if let Some(repeat) = event.repeat {
+        if !(1..=Repeat::MAX_COUNT).contains(&repeat.count) {
+            return Err(bad_request("a series has 1 to 366 instances"));
+        }
+    }
+    let step = event.repeat.map_or(0, |r| r.step_days());
+    // The `k`th occurrence's time: the same wall time in the zone `k` steps on.
+    let at = |t: DateTime<Utc>, k: u64| -> Result<DateTime<Utc>, Response> {
+        let local = t.with_timezone(&zone).naive_local() + chrono::Days::new(k * step);
+        zone.from_local_datetime(&local)
+            .earliest()
+            .map(|l| l.with_timezone(&Utc))
+            .ok_or_else(|| bad_request("an occurrence falls into a skipped hour"))
+    };
+    let input = |k: u64| -> Result<EventInput, Response> {
+        Ok(EventInput {
+            subject: Some(event.summary.clone()),
+            start: Some((at(start, k)?, zone.name().to_owned())),
+            end: Some((at(end, k)?, zone.name().to_owned())),
+            attendees: Some(
+                event
+                    .attendees
+                    .iter()
+                    .map(|a| Attendee {
+                        address: a.to_lowercase(),
+                        name: a.clone(),
+                        kind: "required".into(),
+                    })
+                    .collect(),
+            ),
+            is_online_meeting: Some(event.online_meeting),
+            online_meeting_provider: event.online_meeting.then(|| "teamsForBusiness".into()),
+            ..EventInput::default()
+        })
+    };
     let mut world = sandbox.world();
     let account = owner(&world, &event.owner_email)?;
-    let input = EventInput {
-        subject: Some(event.summary),
-        start: Some((start, "UTC".into())),
-        end: Some((end, "UTC".into())),
-        attendees: Some(
-            event
-                .attendees
-                .iter()
-                .map(|a| Attendee {
-                    address: a.to_lowercase(),
-                    name: a.clone(),
-                    kind: "required".into(),
-                })
-                .collect(),
-        ),
-        is_online_meeting: Some(event.online_meeting),
-        online_meeting_provider: event.online_meeting.then(|| "teamsForBusiness".into()),
-        ..EventInput::default()
-    };
-    let created = create(sandbox, &mut world, &account, input)?;
+    let mut created = create(sandbox, &mut world, &account, input(0)?)?;
+    if let Some(repeat) = event.repeat {
+        let recurrence = json!({
+            "pattern": {"type": match repeat.step_days() { 1 => "daily", _ => "weekly" }, "interval": 1},
+            "range": {"type": "numbered", "numberOfOccurrences": repeat.count,
+                      "startDate": start.with_timezone(&zone).format("%Y-%m-%d").to_string(),
+                      "recurrenceTimeZone": zone.name()},
+        });
+        created.kind = EventKind::SeriesMaster { recurrence };
+        set_kind(&mut world, &account.id, &created.id, created.kind.clone());
+        for k in 0..u64::from(repeat.count) {
+            let occurrence = create(sandbox, &mut world, &account, input(k)?)?;
+            let kind = EventKind::Occurrence {
+                master: created.id.clone(),
+            };
+            set_kind(&mut world, &account.id, &occurrence.id, kind);
+        }
+    }
     Ok(render_event(sandbox.base(), &account.id, &created, &utc()))
+}
+
+fn set_kind(world: &mut World, user_id: &str, id: &str, kind: EventKind) {
+    if let Some(e) = mailbox_mut(world, user_id)
+        .events
+        .iter_mut()
+        .find(|e| e.id == id)
+    {
+        e.kind = kind;
+    }
 }
 
 fn parse_control_body(body: &Bytes) -> Result<Value, Response> {
@@ -141,7 +192,18 @@ pub(super) async fn control_patch(
         if end <= start {
             return Err(bad_request("end must be after start"));
         }
-        let event = update(&s, &mut world, &account.id, &id, input, None)?;
+        if matches!(current.kind, EventKind::SeriesMaster { .. }) {
+            return Err(control_error(
+                StatusCode::CONFLICT,
+                "change one occurrence of a series here, not the whole series",
+            ));
+        }
+        let mut event = update(&s, &mut world, &account.id, &id, input, None)?;
+        // An occurrence changed on its own is an exception.
+        if let EventKind::Occurrence { master } = event.kind.clone() {
+            event.kind = EventKind::Exception { master };
+            set_kind(&mut world, &account.id, &id, event.kind.clone());
+        }
         Ok(Json(render_event(s.base(), &account.id, &event, &utc())).into_response())
     })())
 }
@@ -154,11 +216,29 @@ pub(super) async fn control_delete(
     respond((|| -> Result<Response, Response> {
         let mut world = s.world();
         let account = owner(&world, q.get("owner_email").map_or("", String::as_str))?;
-        if live_event(&world, &account.id, &id).is_none() {
+        let Some(current) = live_event(&world, &account.id, &id).cloned() else {
             return Err(control_error(
                 StatusCode::NOT_FOUND,
                 "no such event in that owner's calendar",
             ));
+        };
+        // Deleting a series deletes its occurrences with it.
+        if let EventKind::SeriesMaster { .. } = current.kind {
+            let occurrences: Vec<String> = mailbox_mut(&mut world, &account.id)
+                .events
+                .iter()
+                .filter(|e| !e.deleted)
+                .filter(|e| match &e.kind {
+                    EventKind::Occurrence { master } | EventKind::Exception { master } => {
+                        *master == id
+                    }
+                    _ => false,
+                })
+                .map(|e| e.id.clone())
+                .collect();
+            for occurrence in occurrences {
+                remove(&s, &mut world, &account.id, &occurrence, None)?;
+            }
         }
         remove(&s, &mut world, &account.id, &id, None)?;
         Ok(StatusCode::NO_CONTENT.into_response())

@@ -3,7 +3,7 @@
 
 use super::input::EventInput;
 use super::notifications::notify;
-use super::state::{Event, Mailbox, TENANT_ID};
+use super::state::{Event, EventKind, Mailbox, TENANT_ID};
 use super::wire::{graph_error, invalid, not_found};
 use crate::sandbox::core::Account;
 use crate::sandbox::{Sandbox, World};
@@ -123,6 +123,7 @@ pub(super) fn create(
         },
         join_url: join,
         transaction_id: input.transaction_id,
+        kind: EventKind::SingleInstance,
     };
     mailbox_mut(world, &account.id).events.push(event.clone());
     notify(sandbox, world, &account.id, &event, "created");

@@ -19,7 +19,7 @@ mod subscriptions;
 mod wire;
 
 pub use control::create_owner_event;
-pub use state::{Attendee, Event, Mailbox, State, Subscription, TENANT_ID};
+pub use state::{Attendee, Event, EventKind, Mailbox, State, Subscription, TENANT_ID};
 pub use subscriptions::MAX_SUBSCRIPTION_MINUTES;
 
 use crate::sandbox::core::Account;
@@ -70,6 +70,13 @@ pub fn truth(world: &World, account: &Account) -> Value {
             });
             if let Some(url) = &e.join_url {
                 v["onlineMeeting"] = json!({ "joinUrl": url });
+            }
+            match &e.kind {
+                EventKind::SingleInstance => {}
+                EventKind::SeriesMaster { .. } => v["type"] = json!("seriesMaster"),
+                EventKind::Occurrence { master } | EventKind::Exception { master } => {
+                    v["seriesMasterId"] = json!(master);
+                }
             }
             v
         })

@@ -42,11 +42,45 @@ pub struct Event {
     pub online_meeting_provider: String,
     pub join_url: Option<String>,
     pub transaction_id: Option<String>,
+    pub kind: EventKind,
+}
+
+/// An event's part in a recurring series (Graph `type`). A series is
+/// stored as its master and one event per occurrence, each with its own
+/// id: `calendarView` and its delta list the occurrences, `/me/events`
+/// the master.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    SingleInstance,
+    SeriesMaster {
+        recurrence: serde_json::Value,
+    },
+    Occurrence {
+        master: String,
+    },
+    /// An occurrence changed on its own.
+    Exception {
+        master: String,
+    },
 }
 
 impl Event {
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.change_key)
+    }
+
+    /// Listed by `calendarView` (and its delta, and `getSchedule`): all but
+    /// series masters.
+    pub fn in_calendar_view(&self) -> bool {
+        !matches!(self.kind, EventKind::SeriesMaster { .. })
+    }
+
+    /// Listed by `/me/events`: single events and series masters.
+    pub fn in_event_list(&self) -> bool {
+        matches!(
+            self.kind,
+            EventKind::SingleInstance | EventKind::SeriesMaster { .. }
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 //! and time zones (IANA and Windows names, `Prefer: outlook.timezone`), and
 //! the JSON of events.
 
-use super::state::Event;
+use super::state::{Event, EventKind};
 use crate::model::Provider;
 use crate::sandbox::core::Account;
 use crate::sandbox::{oauth, World};
@@ -292,11 +292,19 @@ pub(super) fn render_event(base: &str, user_id: &str, e: &Event, tz: &OutTz) -> 
         "isCancelled": e.is_cancelled,
         "isOrganizer": true,
         "responseRequested": true,
-        "seriesMasterId": null,
+        "seriesMasterId": match &e.kind {
+            EventKind::Occurrence { master } | EventKind::Exception { master } => json!(master),
+            _ => Value::Null,
+        },
     });
     let more = json!({
         "showAs": "busy",
-        "type": "singleInstance",
+        "type": match e.kind {
+            EventKind::SingleInstance => "singleInstance",
+            EventKind::SeriesMaster { .. } => "seriesMaster",
+            EventKind::Occurrence { .. } => "occurrence",
+            EventKind::Exception { .. } => "exception",
+        },
         "webLink": format!("https://outlook.office365.com/owa/?itemid={}&exvsurl=1&path=/calendar/item", e.id),
         "onlineMeetingUrl": null,
         "isOnlineMeeting": e.is_online_meeting,
@@ -316,7 +324,10 @@ pub(super) fn render_event(base: &str, user_id: &str, e: &Event, tz: &OutTz) -> 
             "coordinates": {},
         },
         "locations": if e.location.is_empty() { json!([]) } else { json!([{ "displayName": e.location, "locationType": "default" }]) },
-        "recurrence": null,
+        "recurrence": match &e.kind {
+            EventKind::SeriesMaster { recurrence } => recurrence.clone(),
+            _ => Value::Null,
+        },
         "attendees": attendees,
         "organizer": { "emailAddress": { "name": e.organizer_name, "address": e.organizer_email } },
         "onlineMeeting": e.join_url.as_ref().map(|u| json!({ "joinUrl": u })),
