@@ -6,6 +6,7 @@ use crate::model::{MeetingId, SyncAction};
 use crate::server::jobs::JobError;
 use crate::server::platform::db::connections::Connection;
 use crate::server::platform::db::meetings::{self as repo, Upserted};
+use crate::server::platform::db::DbError;
 use crate::server::providers::{self, ProviderMeeting};
 use crate::server::sync_runs::{Item, Run};
 
@@ -14,34 +15,54 @@ pub(super) async fn store(
     run: &mut Run,
     connection: &Connection,
     calendar_id: Option<&str>,
-    mut meeting: ProviderMeeting,
+    meeting: ProviderMeeting,
     event_id: Option<&str>,
 ) -> Result<(), JobError> {
-    providers::keep_safe_links(&mut meeting, ctx.local_link_origin.as_deref());
-    let upserted = repo::upsert(
-        &mut *ctx.db.writer().await?,
-        &connection.owner,
-        connection.id,
-        &meeting,
-        event_id,
-    )
-    .await?;
-    let (action, id) = match upserted {
-        Upserted::Inserted(id) => (SyncAction::Imported, id),
-        Upserted::Updated(id) => (SyncAction::Updated, id),
-        Upserted::Unchanged => return Ok(()),
-    };
-    run.note(
-        action,
-        Item {
-            calendar_id,
-            external_id: &meeting.provider_event_id,
-            title: Some(&meeting.title),
-            starts_at: Some(meeting.starts_at),
-            detail: None,
-        },
-    );
-    publish(ctx, connection, id).await;
+    store_all(ctx, run, connection, calendar_id, vec![meeting], event_id).await
+}
+
+/// Upserts a feed page's meetings in one write transaction (a first import
+/// of thousands of events commits once a page, not once an event), then
+/// tells the owner's open pages once.
+pub(super) async fn store_all(
+    ctx: &Meetings,
+    run: &mut Run,
+    connection: &Connection,
+    calendar_id: Option<&str>,
+    mut meetings: Vec<ProviderMeeting>,
+    event_id: Option<&str>,
+) -> Result<(), JobError> {
+    if meetings.is_empty() {
+        return Ok(());
+    }
+    let mut changed = Vec::new();
+    let mut tx = ctx.db.begin_write().await?;
+    for meeting in &mut meetings {
+        providers::keep_safe_links(meeting, ctx.local_link_origin.as_deref());
+        let upserted =
+            repo::upsert(&mut *tx, &connection.owner, connection.id, meeting, event_id).await?;
+        match upserted {
+            Upserted::Inserted(id) => changed.push((SyncAction::Imported, id, &*meeting)),
+            Upserted::Updated(id) => changed.push((SyncAction::Updated, id, &*meeting)),
+            Upserted::Unchanged => {}
+        }
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    for (action, _, meeting) in &changed {
+        run.note(
+            *action,
+            Item {
+                calendar_id,
+                external_id: &meeting.provider_event_id,
+                title: Some(&meeting.title),
+                starts_at: Some(meeting.starts_at),
+                detail: None,
+            },
+        );
+    }
+    if let Some((_, id, _)) = changed.last() {
+        publish(ctx, connection, *id).await;
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! and the syncs through each provider's [`providers::ChangeFeed`], all
 //! ending in [`super::store`].
 
-use super::store::{cancel, store};
+use super::store::{cancel, store, store_all};
 use super::{Meetings, DAY_MS, HORIZON_MS};
 use crate::model::{
     AppointmentId, ConnectionId, ConnectionState, ProviderMeeting, SyncAction, SyncTrigger,
@@ -264,6 +264,7 @@ async fn read_feed(
                 (feed.meeting_key(Some(&calendar), &external_id), id)
             })
             .collect();
+            let mut to_store = Vec::new();
             for meeting in changes.meetings {
                 listed.insert(meeting.provider_event_id.clone());
                 if let Some(&id) = appointments.get(&meeting.provider_event_id) {
@@ -285,9 +286,10 @@ async fn read_feed(
                         },
                     );
                 } else {
-                    store(ctx, run, connection, calendar_id, meeting, None).await?;
+                    to_store.push(meeting);
                 }
             }
+            store_all(ctx, run, connection, calendar_id, to_store, None).await?;
             for removed in &changes.removed {
                 match appointments.get(removed) {
                     Some(&id) => {

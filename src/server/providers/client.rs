@@ -194,6 +194,21 @@ impl Cooldowns {
     }
 }
 
+/// How long the provider asked callers to wait: `Retry-After` seconds, or
+/// Calendly's `X-RateLimit-Reset` (seconds until its window resets); at
+/// most an hour.
+fn reset_after(headers: &oauth2::http::HeaderMap) -> Option<Duration> {
+    let header_secs = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    header_secs("retry-after")
+        .or_else(|| header_secs("x-ratelimit-reset"))
+        .map(|secs| Duration::from_secs(secs.min(3600)))
+}
+
 /// How long to wait before the next attempt, or `None` when the answer is final.
 fn retry_delay(
     status: Option<u16>,
@@ -208,15 +223,8 @@ fn retry_delay(
     if !retryable {
         return None;
     }
-    let header_secs = |name: &str| {
-        headers
-            .and_then(|h| h.get(name))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    // X-RateLimit-Reset is seconds until the window resets (Calendly).
-    if let Some(secs) = header_secs("retry-after").or_else(|| header_secs("x-ratelimit-reset")) {
-        return Some(Duration::from_secs(secs.min(30)));
+    if let Some(asked) = headers.and_then(reset_after) {
+        return Some(asked.min(Duration::from_secs(30)));
     }
     let exp = base.saturating_mul(1 << attempt.min(8));
     let jitter = rand::thread_rng().gen_range(0..=exp.as_millis() as u64 / 2);
@@ -301,7 +309,10 @@ impl ProviderHttp {
                 self.base_delay,
             );
             if let (Some(caller), Some(429), Some(d)) = (caller, status, delay) {
-                self.cooldowns.hold(caller, d);
+                // The whole wait the provider asked for, even past what this
+                // call sleeps before its own retry.
+                let asked = result.as_ref().ok().and_then(|r| reset_after(r.headers()));
+                self.cooldowns.hold(caller, asked.unwrap_or(d));
             }
             match delay {
                 Some(d) if attempt < self.max_attempts => tokio::time::sleep(d).await,
@@ -314,6 +325,21 @@ impl ProviderHttp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hold_is_the_whole_wait_asked_while_one_retry_sleeps_at_most_30_s() {
+        let mut h = oauth2::http::HeaderMap::new();
+        h.insert("retry-after", "50".parse().unwrap());
+        assert_eq!(reset_after(&h), Some(Duration::from_secs(50)));
+        assert_eq!(
+            retry_delay(Some(429), Some(&h), 1, Duration::from_millis(100)),
+            Some(Duration::from_secs(30))
+        );
+        let mut calendly = oauth2::http::HeaderMap::new();
+        calendly.insert("x-ratelimit-reset", "12".parse().unwrap());
+        assert_eq!(reset_after(&calendly), Some(Duration::from_secs(12)));
+        assert_eq!(reset_after(&oauth2::http::HeaderMap::new()), None);
+    }
 
     #[tokio::test]
     async fn a_429_holds_that_callers_calls_only_and_only_until_its_reset() {
