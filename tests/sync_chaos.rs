@@ -68,6 +68,18 @@ async fn google_events(sandbox: &SandboxServer) -> BTreeMap<String, (String, i64
         .collect()
 }
 
+/// An appointment with its mapping: id, title, start, end, status,
+/// external id, sync state.
+type AppointmentRow = (
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 struct Storm<'a> {
     server: &'a Server,
     sandbox: &'a SandboxServer,
@@ -344,15 +356,7 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     settled(&storm).await;
 
-    let rows: Vec<(
-        String,
-        String,
-        i64,
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let rows: Vec<AppointmentRow> = sqlx::query_as(
         "SELECT a.id, a.title, a.starts_at, a.ends_at, a.status, m.external_id, m.state \
              FROM appointments a LEFT JOIN appointment_events m ON m.appointment_id = a.id",
     )

@@ -39,8 +39,14 @@ pub(super) async fn store_all(
     let mut tx = ctx.db.begin_write().await?;
     for meeting in &mut meetings {
         providers::keep_safe_links(meeting, ctx.local_link_origin.as_deref());
-        let upserted =
-            repo::upsert(&mut *tx, &connection.owner, connection.id, meeting, event_id).await?;
+        let upserted = repo::upsert(
+            &mut *tx,
+            &connection.owner,
+            connection.id,
+            meeting,
+            event_id,
+        )
+        .await?;
         match upserted {
             Upserted::Inserted(id) => changed.push((SyncAction::Imported, id, &*meeting)),
             Upserted::Updated(id) => changed.push((SyncAction::Updated, id, &*meeting)),
