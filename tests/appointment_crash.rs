@@ -10,7 +10,7 @@ mod common;
 
 use calbridge::model::Provider;
 use calbridge::server::providers::google::writes::event_id;
-use common::process::{connect_provider, start_signed_up};
+use common::process::{api_key, connect_provider, connection_ready, database_url, start_signed_up};
 use common::sandbox::{start_sandbox, SandboxServer};
 use common::*;
 use serde_json::{json, Value};
@@ -60,12 +60,8 @@ where
 
 async fn crash_between_create_and_record(backend: Backend, provider: Provider) {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/calbridge.db", dir.path().display()),
-        Backend::Postgres => match postgres_schema_url().await {
-            Some(url) => url,
-            None => return,
-        },
+    let Some(database_url) = database_url(backend, dir.path()).await else {
+        return;
     };
     let sandbox = start_sandbox(11).await;
     sandbox
@@ -83,44 +79,8 @@ async fn crash_between_create_and_record(backend: Backend, provider: Provider) {
     )
     .await;
     connect_provider(&server, &sandbox, &client, provider, ACCOUNT).await;
-    eventually("the calendar is set up", 60, || async {
-        let list: Value = client
-            .get(format!("{}/api/connections", server.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        list[0]["calendars"]
-            .as_array()
-            .is_some_and(|c| !c.is_empty())
-            && list[0]["subscription"]["active"].as_u64() == Some(1)
-    })
-    .await;
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_calbridge"))
-        .args([
-            "api-key",
-            "create",
-            "--email",
-            "ada@crash.test",
-            "--name",
-            "agent",
-        ])
-        .args(["--scopes", "bookings:write"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database_url)
-        .env("CALBRIDGE_DATA_DIR", dir.path())
-        .env("CALBRIDGE_DEMO", "0")
-        .output()
-        .unwrap();
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    let key = String::from_utf8(cli.stdout).unwrap().trim().to_owned();
+    connection_ready(&server, &client).await;
+    let key = api_key(&database_url, dir.path(), "ada@crash.test");
 
     // From now on the provider carries out every create and holds its
     // answer, so calbridge never learns the event's id before it dies.

@@ -11,7 +11,7 @@
 mod common;
 
 use calbridge::model::Provider;
-use common::process::{connect, start_signed_up};
+use common::process::{connect, database_url, start_signed_up};
 use common::sandbox::{start_sandbox, SandboxServer};
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -55,12 +55,8 @@ async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
     let host_count = setting("CHAOS_HOSTS", 6);
     let kills = setting("CHAOS_KILLS", 3);
     let dir = tempfile::tempdir().unwrap();
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/calbridge.db", dir.path().display()),
-        Backend::Postgres => match postgres_schema_url().await {
-            Some(url) => url,
-            None => return,
-        },
+    let Some(database_url) = database_url(backend, dir.path()).await else {
+        return;
     };
     let sandbox = start_sandbox(7).await;
     let (mut server, client) = start_signed_up(

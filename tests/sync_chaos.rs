@@ -13,7 +13,9 @@
 mod common;
 
 use calbridge::model::Provider;
-use common::process::{connect_provider, start_signed_up, Server};
+use common::process::{
+    api_key, connect_provider, connection_ready, database_url, start_signed_up, Server,
+};
 use common::sandbox::{start_sandbox, SandboxServer};
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -166,12 +168,8 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     let operations = setting("SYNC_CHAOS_OPERATIONS", 80);
     let kills = setting("SYNC_CHAOS_KILLS", 2);
     let dir = tempfile::tempdir().unwrap();
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/calbridge.db", dir.path().display()),
-        Backend::Postgres => match postgres_schema_url().await {
-            Some(url) => url,
-            None => return,
-        },
+    let Some(database_url) = database_url(backend, dir.path()).await else {
+        return;
     };
     let sandbox = start_sandbox(23).await;
     sandbox
@@ -189,47 +187,8 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     )
     .await;
     connect_provider(&server, &sandbox, &client, Provider::Google, ACCOUNT).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let connection = loop {
-        let list: Value = client
-            .get(format!("{}/api/connections", server.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if list[0]["subscription"]["active"].as_u64() == Some(1)
-            && list[0]["last_sync_at"].is_string()
-        {
-            break list[0]["id"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "the calendar was never set up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_calbridge"))
-        .args([
-            "api-key",
-            "create",
-            "--email",
-            "ada@chaos.test",
-            "--name",
-            "storm",
-        ])
-        .args(["--scopes", "bookings:write"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database_url)
-        .env("CALBRIDGE_DATA_DIR", dir.path())
-        .env("CALBRIDGE_DEMO", "0")
-        .output()
-        .unwrap();
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    let key = String::from_utf8(cli.stdout).unwrap().trim().to_owned();
+    let connection = connection_ready(&server, &client).await;
+    let key = api_key(&database_url, dir.path(), "ada@chaos.test");
     let db = calbridge::server::platform::db::Db::connect(&database_url)
         .await
         .unwrap();

@@ -155,6 +155,59 @@ pub async fn start_signed_up(
     (server, client)
 }
 
+/// Where a process test keeps its data: a SQLite file in `dir`, or a
+/// fresh PostgreSQL schema (none when PostgreSQL is unreachable outside CI).
+pub async fn database_url(backend: super::Backend, dir: &std::path::Path) -> Option<String> {
+    match backend {
+        super::Backend::Sqlite => Some(format!("sqlite://{}/calbridge.db", dir.display())),
+        super::Backend::Postgres => super::postgres_schema_url().await,
+    }
+}
+
+/// Waits until the first account's only connection is set up (its push
+/// subscription active, its first import done); its id.
+pub async fn connection_ready(server: &Server, client: &reqwest::Client) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list: serde_json::Value = client
+            .get(format!("{}/api/connections", server.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if list[0]["subscription"]["active"].as_u64() == Some(1)
+            && list[0]["last_sync_at"].is_string()
+        {
+            return list[0]["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the calendar was never set up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A `bookings:write` API key for `email`, made by `calbridge api-key
+/// create` against the server's database and data folder.
+pub fn api_key(database_url: &str, dir: &std::path::Path, email: &str) -> String {
+    let cli = Command::new(env!("CARGO_BIN_EXE_calbridge"))
+        .args(["api-key", "create", "--email", email, "--name", "agent"])
+        .args(["--scopes", "bookings:write"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("CALBRIDGE_DATA_DIR", dir)
+        .env("CALBRIDGE_DEMO", "0")
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    String::from_utf8(cli.stdout).unwrap().trim().to_owned()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
