@@ -882,6 +882,69 @@ async fn the_api_checks_input_keys_overlaps_and_tenants(backend: common::Backend
     app.stop().await;
 }
 
+/// Outlook, like Google: a change in calbridge meets a 412 (the
+/// `@odata.etag` moved), both versions wait for a person, and either can
+/// be kept.
+async fn an_outlook_412_is_a_conflict_and_either_side_can_be_kept(backend: common::Backend) {
+    let app = start_app!(backend, sandboxed());
+    seed_demo(&app).await;
+    connected(&app, "bob@demo.test", "microsoft", BOB_SANDBOX).await;
+    let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
+    let eastern = |hh_mm: &str| format!("{}T{hh_mm}:00-05:00", next_monday());
+    let make = |title: &'static str, hh_mm: &'static str, until: &'static str| {
+        let (agent, app) = (&agent, &app);
+        let (start, end) = (eastern(hh_mm), eastern(until));
+        async move {
+            let made = create(
+                agent,
+                app,
+                json!({"host": "bob@demo.test", "title": title, "start": start, "end": end}),
+            )
+            .await;
+            made["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = make("Audit", "09:00", "09:30").await;
+    let second = make("Review", "10:00", "10:30").await;
+    let second_event = external_id(&app, &second).await;
+
+    hold_notifications(&app, "microsoft").await;
+    for id in [&first, &second] {
+        let event = external_id(&app, id).await;
+        control(
+            &app,
+            Method::PATCH,
+            &format!("microsoft/events/{event}"),
+            json!({"owner_email": BOB_SANDBOX, "summary": "Changed in Outlook"}),
+        )
+        .await;
+        let changed = patch(&agent, &app, id, json!({"title": "Changed in calbridge"})).await;
+        assert_eq!(changed["sync"]["state"], "conflict", "{changed}");
+        assert_eq!(
+            changed["sync"]["calendar_version"]["title"],
+            "Changed in Outlook"
+        );
+    }
+    clear_faults(&app).await;
+
+    let kept = resolve(&agent, &app, &first, "calendar").await;
+    assert_eq!(kept["title"], "Changed in Outlook");
+    assert_eq!(kept["sync"]["state"], "synced", "{kept}");
+    let kept = resolve(&agent, &app, &second, "calbridge").await;
+    assert_eq!(kept["sync"]["state"], "synced", "{kept}");
+    let truth = sandbox_get(&app, "truth?account=bob@sandbox.test&provider=microsoft").await;
+    let event = truth["microsoft"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == second_event.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(event["subject"], "Changed in calbridge", "{event}");
+    app.stop().await;
+}
+
+on_both_backends!(an_outlook_412_is_a_conflict_and_either_side_can_be_kept);
 on_both_backends!(google_round_trip);
 on_both_backends!(outlook_round_trip);
 on_both_backends!(both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_kept);
