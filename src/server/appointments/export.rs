@@ -18,9 +18,9 @@ use super::Appointments;
 use crate::model::{AppointmentId, EventContent, Provider, SyncAction, SyncState, SyncTrigger};
 use crate::server::connections::tokens::CallError;
 use crate::server::connections::write_target::{self, WriteTarget};
-use crate::server::jobs::{Enqueue, Job, JobError, Queue};
+use crate::server::jobs::JobError;
 use crate::server::platform::db::appointments::{self as repo, Appointment, Direction, EventLink};
-use crate::server::platform::db::{DbResult, TenantScope, Tx};
+use crate::server::platform::db::TenantScope;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::providers::{CalendarEvent, EventDraft, EventRef, ProviderError};
 use crate::server::sync_runs::{Item, Run, RunOf};
@@ -28,38 +28,8 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 const INLINE_WAIT: Duration = Duration::from_secs(3);
-/// When the job looks if the inline try did not finish.
-const FALLBACK_DELAY_MS: i64 = 15_000;
 /// Passes over an appointment that keeps changing while it is written.
 const PASSES: usize = 4;
-
-fn coalesce_key(id: AppointmentId) -> String {
-    format!("appointment.export:{id}")
-}
-
-/// Queues the export inside the transaction that changed the appointment,
-/// due after the inline try would have finished.
-pub async fn queue_in(
-    tx: &mut Tx,
-    scope: &TenantScope,
-    id: AppointmentId,
-    now: i64,
-) -> DbResult<()> {
-    queue_at(tx, scope, id, now + FALLBACK_DELAY_MS).await
-}
-
-/// Queues the export (or brings a queued one forward) to run at `at`.
-pub async fn queue_at(
-    tx: &mut Tx,
-    scope: &TenantScope,
-    id: AppointmentId,
-    at: i64,
-) -> DbResult<()> {
-    let job = Enqueue::now(Some(scope), Job::ExportAppointment { appointment: id })
-        .coalesced(coalesce_key(id))
-        .at(at);
-    Queue::enqueue_in(tx, &job).await.map(|_| ())
-}
 
 /// Tries the export now for at most [`INLINE_WAIT`]; the queued job covers
 /// a failure.

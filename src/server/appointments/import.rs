@@ -141,7 +141,7 @@ pub async fn observe(
             // now rather than when its retry comes. The write meets the
             // calendar's new etag with a 412 and decides again there.
             let mut tx = db.begin_write().await?;
-            super::export::queue_at(&mut tx, &scope, id, now_ms()).await?;
+            super::export_job::queue_at(&mut tx, &scope, id, now_ms()).await?;
             tx.commit().await.map_err(DbError::from)?;
         }
         Plan::Converged => {

@@ -9,6 +9,7 @@
 
 pub mod conflicts;
 pub mod export;
+pub mod export_job;
 pub mod form;
 pub mod import;
 pub mod plan;
@@ -318,7 +319,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    export::queue_in(&mut tx, &owner.tenant, id, now).await?;
+    export_job::queue_in(&mut tx, &owner.tenant, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(appointment = %id, "appointment created");
     after_write(ctx, owner, id).await
@@ -420,7 +421,7 @@ async fn write(
     repo::update(&mut *tx, &owner.tenant, current.id, content, notes, None)
         .await?
         .ok_or(BookError::NotFound)?;
-    export::queue_in(&mut tx, &owner.tenant, current.id, now).await?;
+    export_job::queue_in(&mut tx, &owner.tenant, current.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(appointment = %current.id, "appointment changed");
     after_write(ctx, &owner, current.id).await
@@ -482,7 +483,7 @@ pub async fn resolve(
             };
             let mut tx = ctx.db.begin_write().await?;
             repo::save_link(&mut *tx, &owner.tenant, id, &waiting).await?;
-            export::queue_in(&mut tx, &owner.tenant, id, now).await?;
+            export_job::queue_in(&mut tx, &owner.tenant, id, now).await?;
             tx.commit().await.map_err(DbError::from)?;
             after_write(ctx, &owner, id).await
         }

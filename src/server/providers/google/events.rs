@@ -42,6 +42,17 @@ fn time(v: &Value) -> Option<i64> {
     }
 }
 
+/// The key `writes::event_id` derived `id` from, when it is such an id: the
+/// UUID its first 32 hex digits spell (an appointment's replacement event
+/// adds digits after them).
+pub fn written_for(id: &str) -> Option<uuid::Uuid> {
+    let digits = id.strip_prefix("cb")?;
+    if digits.len() < 32 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    uuid::Uuid::try_parse(&digits[..32]).ok()
+}
+
 pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
     let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
     let id = text("id")?;
@@ -92,7 +103,7 @@ pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting
         blocks_time: item["transparency"] != "transparent" && !declined_by_owner,
         all_day: item["start"].get("dateTime").is_none(),
         etag: text("etag"),
-        written_for: super::writes::written_for(&id),
+        written_for: written_for(&id),
     })
 }
 

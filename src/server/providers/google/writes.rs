@@ -22,17 +22,6 @@ pub fn event_id(key: &str) -> String {
     format!("cb{digits}")
 }
 
-/// The key [`event_id`] was derived from, when `id` is such an id: the
-/// UUID its first 32 hex digits spell (an appointment's replacement event
-/// adds digits after them).
-pub fn written_for(id: &str) -> Option<uuid::Uuid> {
-    let digits = id.strip_prefix("cb")?;
-    if digits.len() < 32 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    uuid::Uuid::try_parse(&digits[..32]).ok()
-}
-
 fn events_url(http: &ProviderHttp, calendar_id: &str) -> String {
     let base = &http.endpoints(Provider::Google).api_base;
     format!(
@@ -240,6 +229,7 @@ pub async fn delete(
 
 #[cfg(test)]
 mod tests {
+    use super::super::events::written_for;
     use super::*;
 
     #[test]

@@ -1,0 +1,39 @@
+//! The `appointment.export` job: queued in the transaction that changed
+//! the appointment (or by an import that found calbridge's side newer), one
+//! per appointment at a time. Apart from `export`, so the import can queue
+//! an export without depending on it.
+
+use crate::model::AppointmentId;
+use crate::server::jobs::{Enqueue, Job, Queue};
+use crate::server::platform::db::{DbResult, TenantScope, Tx};
+
+/// When the job looks if the inline try did not finish.
+const FALLBACK_DELAY_MS: i64 = 15_000;
+
+fn coalesce_key(id: AppointmentId) -> String {
+    format!("appointment.export:{id}")
+}
+
+/// Queues the export inside the transaction that changed the appointment,
+/// due after the inline try would have finished.
+pub async fn queue_in(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    id: AppointmentId,
+    now: i64,
+) -> DbResult<()> {
+    queue_at(tx, scope, id, now + FALLBACK_DELAY_MS).await
+}
+
+/// Queues the export (or brings a queued one forward) to run at `at`.
+pub async fn queue_at(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    id: AppointmentId,
+    at: i64,
+) -> DbResult<()> {
+    let job = Enqueue::now(Some(scope), Job::ExportAppointment { appointment: id })
+        .coalesced(coalesce_key(id))
+        .at(at);
+    Queue::enqueue_in(tx, &job).await.map(|_| ())
+}
