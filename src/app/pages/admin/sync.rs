@@ -63,18 +63,18 @@ pub fn AdminSyncPage() -> impl IntoView {
             <h1>"Admin"</h1>
         </div>
         <AdminTabs/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || page.get().map(|r| match r {
-                Ok(page) => view! { <SyncView page filters=filters()/> }.into_any(),
-                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
-            })}
-        </Transition>
         <h2 class="section-title" id="conflicts">"Conflicts"</h2>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || conflicts.get().map(|r| match r {
                 Ok(conflicts) => view! {
                     <ConflictQueue conflicts keep_path=|id| paths::ADMIN_KEEP_CONFLICT.to(id) show_owner=true/>
                 }.into_any(),
+                Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || page.get().map(|r| match r {
+                Ok(page) => view! { <SyncView page filters=filters()/> }.into_any(),
                 Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
             })}
         </Transition>
