@@ -8,18 +8,13 @@ mod common;
 
 use calbridge::model::ApiScope;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, connections, control, eventually, sandboxed, syncs_settled};
+use common::connect::{connect, connections, control, eventually, sandboxed, stamp, syncs_settled};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// An event in Alice's sandbox Google calendar at `hour` Berlin time on
 /// the test Monday, an hour long.
 async fn google_event(app: &common::TestApp, summary: &str, hour: u16, free: bool) {
-    let stamp = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .to_rfc3339()
-    };
     control(
         app,
         reqwest::Method::POST,

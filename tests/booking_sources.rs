@@ -8,16 +8,12 @@ mod common;
 
 use calbridge::model::ApiScope;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
-use common::connect::{connect, control, eventually, instant, meetings, sandboxed, syncs_settled};
+use common::connect::{
+    connect, control, eventually, instant, meetings, sandboxed, stamp, syncs_settled,
+};
 use common::{location, log_in, post_form, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-fn stamp(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .to_rfc3339()
-}
 
 async fn availability(agent: &reqwest::Client, app: &TestApp, host: &str) -> Value {
     let monday = next_monday();

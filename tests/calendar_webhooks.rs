@@ -432,28 +432,24 @@ async fn series_all_day_and_other_zones_import_as_they_are(backend: Backend) {
         )
     };
     let moved_start = standups[1] + 2 * 3_600_000;
-    let stamp = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .to_rfc3339()
-    };
-    let resp = reqwest::Client::new()
-        .patch(app.url(&format!("/sandbox/_control/google/events/{}", instance(1))))
-        .json(&json!({"owner_email": "alice@sandbox.test",
-                      "start": stamp(moved_start), "end": stamp(moved_start + 900_000)}))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-    let resp = reqwest::Client::new()
-        .delete(app.url(&format!(
-            "/sandbox/_control/google/events/{}?owner_email=alice@sandbox.test",
+    common::connect::control(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("google/events/{}", instance(1)),
+        json!({"owner_email": "alice@sandbox.test",
+               "start": stamp(moved_start), "end": stamp(moved_start + 900_000)}),
+    )
+    .await;
+    common::connect::control(
+        &app,
+        reqwest::Method::DELETE,
+        &format!(
+            "google/events/{}?owner_email=alice@sandbox.test",
             instance(3)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success());
+        ),
+        json!({}),
+    )
+    .await;
     let expected: Vec<(i64, &str)> = vec![
         (standups[0], "scheduled"),
         (standups[2], "scheduled"),
@@ -528,14 +524,7 @@ async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
     })
     .await;
 
-    let truth = reqwest::get(
-        app.url("/sandbox/_control/truth?account=alice@sandbox.test&provider=microsoft"),
-    )
-    .await
-    .unwrap()
-    .json::<Value>()
-    .await
-    .unwrap();
+    let truth = sandbox_get(&app, "truth?account=alice@sandbox.test&provider=microsoft").await;
     let mut occurrences: Vec<(i64, String)> = truth["microsoft"]["events"]
         .as_array()
         .unwrap()
@@ -551,31 +540,24 @@ async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
     occurrences.sort();
     assert_eq!(occurrences.len(), 4);
     let moved = weekly[1] + 3_600_000;
-    let stamp = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .to_rfc3339()
-    };
-    let resp = reqwest::Client::new()
-        .patch(app.url(&format!(
-            "/sandbox/_control/microsoft/events/{}",
-            occurrences[1].1
-        )))
-        .json(&json!({"owner_email": "alice@sandbox.test",
-                      "start": stamp(moved), "end": stamp(moved + 1_800_000)}))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-    let resp = reqwest::Client::new()
-        .delete(app.url(&format!(
-            "/sandbox/_control/microsoft/events/{}?owner_email=alice@sandbox.test",
+    common::connect::control(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("microsoft/events/{}", occurrences[1].1),
+        json!({"owner_email": "alice@sandbox.test",
+               "start": stamp(moved), "end": stamp(moved + 1_800_000)}),
+    )
+    .await;
+    common::connect::control(
+        &app,
+        reqwest::Method::DELETE,
+        &format!(
+            "microsoft/events/{}?owner_email=alice@sandbox.test",
             occurrences[2].1
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success());
+        ),
+        json!({}),
+    )
+    .await;
     let mut want = vec![
         (weekly[0], "scheduled".to_owned()),
         (moved, "scheduled".to_owned()),

@@ -13,6 +13,7 @@
 mod common;
 
 use calbridge::model::Provider;
+use common::connect::{instant, stamp};
 use common::process::{
     api_key, connect_provider, connection_ready, database_url, start_signed_up, Server,
 };
@@ -30,18 +31,6 @@ fn setting(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn stamp(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .to_rfc3339()
-}
-
-fn instant(text: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .timestamp_millis()
 }
 
 /// The owner's Google events by id: (summary, start, end, cancelled).

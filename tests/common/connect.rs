@@ -263,6 +263,13 @@ pub async fn google_truth(app: &TestApp, id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Unix ms as an RFC 3339 time (UTC).
+pub fn stamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .to_rfc3339()
+}
+
 /// An RFC 3339 time as Unix ms.
 pub fn instant(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text)

@@ -432,6 +432,18 @@ async fn load(s: Arc<Session>, args: &Args, hooks: Arc<Vec<Hook>>) {
     tally.print();
 }
 
+/// The session's `/api/live` stream, past its opening `hello`.
+async fn live_stream(s: &Session) -> Result<reqwest::Response, Failure> {
+    let mut stream = s
+        .http
+        .get(format!("{}/api/live", s.base))
+        .header(COOKIE, s.cookie_header())
+        .send()
+        .await?;
+    stream.chunk().await?;
+    Ok(stream)
+}
+
 /// Reads the live stream up to its next `meeting` event (10 s at most).
 async fn next_meeting_event(stream: &mut reqwest::Response) -> Result<(), Failure> {
     loop {
@@ -447,14 +459,7 @@ async fn next_meeting_event(stream: &mut reqwest::Response) -> Result<(), Failur
 
 /// Delivers real bookings one at a time while listening on `/api/live`.
 async fn live_probes(s: &Session, args: &Args, hooks: &[Hook], host: &str) -> Result<(), Failure> {
-    let mut stream = s
-        .http
-        .get(format!("{}/api/live", s.base))
-        .header(COOKIE, s.cookie_header())
-        .send()
-        .await?;
-    // The stream opens with `hello`.
-    stream.chunk().await?;
+    let mut stream = live_stream(s).await?;
     let mut samples = Vec::new();
     for i in 0..args.live_probes {
         let booking = s

@@ -6,9 +6,8 @@
 //! `meeting` event on the owner's live stream (the push notification, the
 //! incremental sync and the store included).
 
-use super::{connect, next_meeting_event, report, Args, Failure, Session};
+use super::{connect, live_stream, next_meeting_event, report, Args, Failure, Session};
 use chrono::{Duration as Days, Utc};
-use reqwest::header::COOKIE;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -38,13 +37,7 @@ pub async fn run(s: Arc<Session>, args: &Args, run: &str) -> Result<(), Failure>
         wall.as_secs_f64() * 1000.0
     );
 
-    let mut stream = s
-        .http
-        .get(format!("{}/api/live", s.base))
-        .header(COOKIE, s.cookie_header())
-        .send()
-        .await?;
-    stream.chunk().await?;
+    let mut stream = live_stream(&s).await?;
     let mut samples = Vec::new();
     for (i, id) in ids.iter().take(args.requests).enumerate() {
         let t0 = Instant::now();
