@@ -51,6 +51,15 @@ async function openWithoutWasm(page: Page, url: string): Promise<() => Promise<v
   };
 }
 
+/** Logs in as the team's admin, whom the first test signed up; lands on /meetings. */
+async function logInAsAda(page: Page) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("ada@acme.test");
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/meetings$/);
+}
+
 /** Collects every Content-Security-Policy violation the page reports. */
 function cspViolations(page: Page): string[] {
   const seen: string[] = [];
@@ -200,11 +209,7 @@ test("sign up, log out, log in, invite a teammate who signs up", async ({ page, 
 });
 
 test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page }) => {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
   await expect(page.getByText("Sandbox providers")).toBeVisible();
 
   await page.goto("/admin/apps");
@@ -248,11 +253,7 @@ test("admin checks OAuth apps; the sandbox panel books a meeting", async ({ page
 
 test("connect calendars in a popup, fall back when popups are blocked, disconnect", async ({ page }) => {
   const violations = cspViolations(page);
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
   await page.getByRole("link", { name: "Connect a calendar" }).click();
   await expect(page).toHaveURL(/\/settings\/calendars$/);
   await expect(page.getByText("No calendars connected yet")).toBeVisible();
@@ -315,11 +316,7 @@ test("connect calendars in a popup, fall back when popups are blocked, disconnec
 test("live meetings: a booking appears for its owner only, and a cancellation strikes it through", async ({ page, browser }) => {
   const violations = cspViolations(page);
   // Ada (admin) has alice@sandbox.test's Calendly connected from the previous test.
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
 
   // Bob connects his own Calendly, then watches his meetings page.
   const bobContext = await browser.newContext();
@@ -422,11 +419,7 @@ test("live meetings: a booking appears for its owner only, and a cancellation st
 });
 
 test("a host sets up a booking page; a visitor in another zone books, without an account or WASM", async ({ page, browser }) => {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
 
   await page.goto("/admin/api-keys");
   await expect(page).toHaveTitle(/API keys/);
@@ -505,11 +498,7 @@ test("a host sets up a booking page; a visitor in another zone books, without an
 
 test("the sync log: filter the runs, open one, Sync now with a progress bar that reaches done", async ({ page }) => {
   const violations = cspViolations(page);
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
 
   await page.goto("/admin/sync");
   await expect(page.getByRole("link", { name: "Sync", exact: true })).toHaveAttribute("aria-current", "page");
@@ -562,11 +551,7 @@ test("the sync log: filter the runs, open one, Sync now with a progress bar that
 
 test("appointments on /meetings: create (a refusal keeps what was typed), change, delete; the conflict queue", async ({ page }) => {
   const violations = cspViolations(page);
-  await page.goto("/login");
-  await page.getByLabel("Email").fill("ada@acme.test");
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/meetings$/);
+  await logInAsAda(page);
 
   await page.getByRole("link", { name: "New appointment" }).click();
   await expect(page).toHaveURL(/\/meetings\/new$/);
