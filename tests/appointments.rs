@@ -11,8 +11,8 @@ use calbridge::model::{ApiScope, ConflictPolicy, ConnectionId};
 use calbridge::server::providers::google::writes::event_id;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
 use common::connect::{
-    connected, connections, control, eventually, google_truth, instant, meetings, sandbox_get,
-    sandboxed, syncs_settled,
+    clear_faults, connected, connections, control, eventually, google_truth, hold_notifications,
+    instant, meetings, sandbox_get, sandboxed, syncs_settled,
 };
 use common::{location, log_in, post_form, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
@@ -105,24 +105,6 @@ async fn edit_in_google(app: &TestApp, event: &str, changes: Value) {
     let mut body = changes;
     body["owner_email"] = json!(ALICE_SANDBOX);
     control(app, Method::PATCH, &format!("google/events/{event}"), body).await;
-}
-
-/// Holds back the sandbox's push notifications for `provider`, so a change
-/// in the calendar stays unseen until calbridge writes (after the ones
-/// already sent have been taken in).
-async fn hold_notifications(app: &TestApp, provider: &str) {
-    syncs_settled(app).await;
-    control(
-        app,
-        Method::POST,
-        "faults",
-        json!({"provider": provider, "drop_rate": 1.0}),
-    )
-    .await;
-}
-
-async fn clear_faults(app: &TestApp) {
-    control(app, Method::DELETE, "faults", json!({})).await;
 }
 
 /// The owner picks the connection's policy on `/settings/calendars`.

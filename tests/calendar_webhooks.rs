@@ -479,8 +479,9 @@ async fn series_all_day_and_other_zones_import_as_they_are(backend: Backend) {
     app.stop().await;
 }
 
-/// An Outlook series in New York time imports as its occurrences; one
-/// moved and one deleted in Outlook follow through the delta feed.
+/// An Outlook series in New York time imports as its occurrences, an
+/// all-day event as its dates; one occurrence moved and one deleted in
+/// Outlook follow through the delta feed.
 async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
     let app = start_app!(backend, sandboxed());
     let ada = app.client();
@@ -523,6 +524,37 @@ async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
         shown().await == scheduled(&weekly)
     })
     .await;
+
+    // An all-day event in New York keeps its dates (end exclusive), as
+    // Graph gives them: midnight, the same dates in every zone.
+    let offsite = first + chrono::Days::new(10);
+    let made = control(
+        &app,
+        "microsoft/events",
+        json!({"owner_email": "alice@sandbox.test", "summary": "Offsite",
+               "start": format!("{offsite}T00:00:00-05:00"),
+               "end": format!("{}T00:00:00-05:00", offsite + chrono::Days::new(2)),
+               "time_zone": "America/New_York", "all_day": true}),
+    )
+    .await;
+    assert_eq!(made["isAllDay"], true);
+    eventually("the all-day event arrives", || async {
+        meetings(&app, &ada).await.iter().any(|m| m["title"] == "Offsite")
+    })
+    .await;
+    let list = meetings(&app, &ada).await;
+    let offsite_meeting = list.iter().find(|m| m["title"] == "Offsite").unwrap();
+    assert_eq!(
+        (
+            instant(offsite_meeting["starts_at"].as_str().unwrap()),
+            instant(offsite_meeting["ends_at"].as_str().unwrap())
+        ),
+        (
+            instant(&format!("{offsite}T00:00:00Z")),
+            instant(&format!("{}T00:00:00Z", offsite + chrono::Days::new(2)))
+        ),
+        "an all-day event keeps its dates, the end exclusive"
+    );
 
     let truth = sandbox_get(&app, "truth?account=alice@sandbox.test&provider=microsoft").await;
     let mut occurrences: Vec<(i64, String)> = truth["microsoft"]["events"]

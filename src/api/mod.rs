@@ -146,6 +146,14 @@ pub fn form_routes() -> axum::Router<crate::server::app_state::AppState> {
             paths::KEEP_CONFLICT.template(),
             post(appointments::forms::keep),
         )
+        .route(
+            paths::ADMIN_KEEP_BOOKING_CONFLICT.template(),
+            post(appointments::forms::admin_keep_booking),
+        )
+        .route(
+            paths::KEEP_BOOKING_CONFLICT.template(),
+            post(appointments::forms::keep_booking),
+        )
 }
 
 #[cfg(feature = "ssr")]

@@ -35,6 +35,25 @@ impl EventContent {
     }
 }
 
+/// What a booking's calendar event can change of the booking: its time,
+/// or that it is gone. Title, description and guests of that event are
+/// calbridge's wording and the attendee's own, not the host's to edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// Unix ms.
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub canceled: bool,
+}
+
+impl Slot {
+    /// Whether the two say the same: any two canceled slots do, whatever
+    /// their times were.
+    pub fn same_as(&self, other: &Slot) -> bool {
+        (self.canceled && other.canceled) || self == other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,7 +88,7 @@ flash_messages! {
     InvalidConflictPolicy = "invalid_conflict_policy" => "Choose Ask, Calendar wins or calbridge wins.",
     NoAppointmentsHere = "no_appointments_here" => "Only Google and Outlook calendars hold calbridge's appointments.",
     ConflictSettled = "conflict_settled" => "Conflict settled: both sides now hold the version you kept.",
-    NoConflict = "no_conflict" => "That appointment has no conflict to settle any more.",
+    NoConflict = "no_conflict" => "There is no conflict to settle there any more.",
     JobRetried = "job_retried" => "The job was queued again.",
     WebhookReplayed = "webhook_replayed" => "The webhook was queued for processing again.",
     JobDiscarded = "job_discarded" => "The job was discarded.",

@@ -155,6 +155,22 @@ pub const DELETE_APPOINTMENT: PathWithId = PathWithId("/meetings/appointments/{i
 /// Settling an appointment's conflict: an admin's, and the owner's.
 pub const ADMIN_KEEP_CONFLICT: PathWithId = PathWithId("/admin/sync/conflicts/{id}/keep");
 pub const KEEP_CONFLICT: PathWithId = PathWithId("/settings/calendars/conflicts/{id}/keep");
+/// Settling a booking's conflict: an admin's, and the host's.
+pub const ADMIN_KEEP_BOOKING_CONFLICT: PathWithId =
+    PathWithId("/admin/sync/booking-conflicts/{id}/keep");
+pub const KEEP_BOOKING_CONFLICT: PathWithId =
+    PathWithId("/settings/calendars/booking-conflicts/{id}/keep");
+
+/// Where a conflict's Keep buttons post: as an admin, or as its owner.
+pub fn keep_conflict(subject: super::ConflictSubject, as_admin: bool) -> String {
+    use super::ConflictSubject::{Appointment, Booking};
+    match (subject, as_admin) {
+        (Appointment(id), true) => ADMIN_KEEP_CONFLICT.to(id),
+        (Appointment(id), false) => KEEP_CONFLICT.to(id),
+        (Booking(id), true) => ADMIN_KEEP_BOOKING_CONFLICT.to(id),
+        (Booking(id), false) => KEEP_BOOKING_CONFLICT.to(id),
+    }
+}
 pub const REPLAY_WEBHOOK: PathWithId = PathWithId("/admin/webhooks/{id}/replay");
 pub const RETRY_JOB: PathWithId = PathWithId("/admin/jobs/{id}/retry");
 pub const DISCARD_JOB: PathWithId = PathWithId("/admin/jobs/{id}/discard");

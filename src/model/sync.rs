@@ -2,7 +2,7 @@
 //! happened to each item, and the views of `/admin/sync` and the user's
 //! own runs on `/settings/calendars`.
 
-use super::{AppointmentId, ConnectionId, ConnectionState, Provider, SyncRunId, UserId};
+use super::{AppointmentId, BookingId, ConnectionId, ConnectionState, Provider, SyncRunId, UserId};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -281,11 +281,19 @@ pub struct ConflictField {
     pub differs: bool,
 }
 
-/// An appointment changed in calbridge and in the calendar since the two
-/// last agreed, waiting for a person to keep one version.
+/// What changed on both sides: an appointment, or a booking (whose time
+/// the attendee and the host both changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictSubject {
+    Appointment(AppointmentId),
+    Booking(BookingId),
+}
+
+/// An appointment or booking changed in calbridge and in the calendar
+/// since the two last agreed, waiting for a person to keep one version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictView {
-    pub appointment: AppointmentId,
+    pub subject: ConflictSubject,
     pub title: String,
     pub owner_name: String,
     pub owner_email: String,

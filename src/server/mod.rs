@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod meetings;
 pub mod platform;
 pub mod providers;
+pub mod sync_plan;
 pub mod sync_runs;
 pub mod validate;
 pub mod webhooks;

@@ -144,6 +144,30 @@ pub async fn syncs_settled(app: &TestApp) {
     .await;
 }
 
+/// Holds back the sandbox's push notifications for `provider`, so a change
+/// in the calendar stays unseen until calbridge writes (after the ones
+/// already sent have been taken in).
+pub async fn hold_notifications(app: &TestApp, provider: &str) {
+    syncs_settled(app).await;
+    control(
+        app,
+        reqwest::Method::POST,
+        "faults",
+        serde_json::json!({"provider": provider, "drop_rate": 1.0}),
+    )
+    .await;
+}
+
+pub async fn clear_faults(app: &TestApp) {
+    control(
+        app,
+        reqwest::Method::DELETE,
+        "faults",
+        serde_json::json!({}),
+    )
+    .await;
+}
+
 /// Secrets of one owner kind left in the vault.
 pub async fn secrets_of(app: &TestApp, kind: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM secrets WHERE owner_kind = $1")

@@ -5,12 +5,14 @@
 //! nothing typed is lost.
 
 use crate::api::form::{error, fail, notice, IdPath};
-use crate::model::{paths, with_flash, AppointmentId, Flash, FlashKind};
+use crate::model::{paths, with_flash, AppointmentId, BookingId, Flash, FlashKind};
 use crate::server::app_state::AppState;
-use crate::server::appointments::{self, form, Access, Keep};
+use crate::server::appointments::{self, form, Access};
 use crate::server::auth::{AdminCaller, Caller};
-use crate::server::booking::error::BookError;
+use crate::server::booking::{self, error::BookError};
 use crate::server::error::AppError;
+use crate::server::platform::db::{TenantScope, UserScope};
+use crate::server::sync_plan::Keep;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono_tz::Tz;
@@ -146,6 +148,24 @@ pub struct KeepForm {
     back: String,
 }
 
+fn keep_of(form: &KeepForm) -> Option<Keep> {
+    match form.keep.as_str() {
+        "calbridge" => Some(Keep::Calbridge),
+        "calendar" => Some(Keep::Calendar),
+        _ => None,
+    }
+}
+
+/// Where a Keep goes back to, with what came of it.
+fn settled(result: Result<(), BookError>, back_to: &str) -> Response {
+    match result {
+        Ok(()) => notice(back_to, Flash::ConflictSettled),
+        Err(BookError::NotFound) => fail(AppError::NotFound, back_to),
+        Err(BookError::App(e)) => fail(e, back_to),
+        Err(_) => error(back_to, Flash::NoConflict),
+    }
+}
+
 async fn settle_conflict(
     state: &AppState,
     access: Access<'_>,
@@ -153,17 +173,56 @@ async fn settle_conflict(
     form: &KeepForm,
     back_to: &str,
 ) -> Response {
-    let keep = match form.keep.as_str() {
-        "calbridge" => Keep::Calbridge,
-        "calendar" => Keep::Calendar,
-        _ => return error(back_to, Flash::NoConflict),
+    let Some(keep) = keep_of(form) else {
+        return error(back_to, Flash::NoConflict);
     };
-    match appointments::resolve(&state.appointments, access, id, keep).await {
-        Ok(_) => notice(back_to, Flash::ConflictSettled),
-        Err(BookError::NotFound) => fail(AppError::NotFound, back_to),
-        Err(BookError::App(e)) => fail(e, back_to),
-        Err(_) => error(back_to, Flash::NoConflict),
-    }
+    let result = appointments::resolve(&state.appointments, access, id, keep).await;
+    settled(result.map(|_| ()), back_to)
+}
+
+async fn settle_booking_conflict(
+    state: &AppState,
+    tenant: &TenantScope,
+    host: Option<&UserScope>,
+    id: BookingId,
+    form: &KeepForm,
+    back_to: &str,
+) -> Response {
+    let Some(keep) = keep_of(form) else {
+        return error(back_to, Flash::NoConflict);
+    };
+    let result = booking::conflicts::settle(&state.bookings, tenant, host, id, keep).await;
+    settled(result, back_to)
+}
+
+/// An admin keeps one side of any booking of the tenant.
+pub async fn admin_keep_booking(
+    State(state): State<AppState>,
+    admin: AdminCaller,
+    IdPath(id): IdPath<BookingId>,
+    Form(form): Form<KeepForm>,
+) -> Response {
+    let tenant = admin.0.scope();
+    settle_booking_conflict(&state, tenant, None, id, &form, paths::ADMIN_SYNC).await
+}
+
+/// The host keeps one side of their own booking.
+pub async fn keep_booking(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdPath(id): IdPath<BookingId>,
+    Form(form): Form<KeepForm>,
+) -> Response {
+    let host = &caller.user;
+    settle_booking_conflict(
+        &state,
+        &host.tenant,
+        Some(host),
+        id,
+        &form,
+        paths::CALENDARS,
+    )
+    .await
 }
 
 /// An admin keeps one version of any appointment of the tenant.

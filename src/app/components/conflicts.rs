@@ -1,19 +1,17 @@
-//! The conflict queue: each appointment changed on both sides, its two
+//! The conflict queue: each appointment or booking changed on both sides, its two
 //! versions side by side, field by field, with the two ways to settle it.
 //! Shown to admins on `/admin/sync` and to owners on `/settings/calendars`.
 
 use crate::app::components::provider_icon::ProviderIcon;
-use crate::model::{AppointmentId, ConflictField, ConflictView};
+use crate::model::{paths, ConflictField, ConflictSubject, ConflictView};
 use leptos::prelude::*;
 
-/// The queue; `keep_path` is where a conflict's Keep buttons post.
+/// The queue; `as_admin` shows whose each conflict is and posts the Keep
+/// buttons to the admin's paths.
 #[component]
 pub fn ConflictQueue(
     conflicts: Vec<ConflictView>,
-    keep_path: fn(AppointmentId) -> String,
-    /// Whose appointment it is, for an admin looking at the whole team.
-    #[prop(default = false)]
-    show_owner: bool,
+    #[prop(default = false)] as_admin: bool,
 ) -> impl IntoView {
     if conflicts.is_empty() {
         return view! {
@@ -24,7 +22,7 @@ pub fn ConflictQueue(
     view! {
         <div class="conflicts" data-testid="conflicts">
             {conflicts.into_iter().map(|c| view! {
-                <ConflictCard conflict=c keep_path show_owner/>
+                <ConflictCard conflict=c as_admin/>
             }).collect_view()}
         </div>
     }
@@ -32,13 +30,9 @@ pub fn ConflictQueue(
 }
 
 #[component]
-fn ConflictCard(
-    conflict: ConflictView,
-    keep_path: fn(AppointmentId) -> String,
-    show_owner: bool,
-) -> impl IntoView {
+fn ConflictCard(conflict: ConflictView, as_admin: bool) -> impl IntoView {
     let ConflictView {
-        appointment,
+        subject,
         title,
         owner_name,
         owner_email,
@@ -47,19 +41,23 @@ fn ConflictCard(
         fields,
     } = conflict;
     view! {
-        <section class="card conflict" data-appointment=appointment.to_string()>
+        <section
+            class="card conflict"
+            data-appointment=match subject { ConflictSubject::Appointment(id) => Some(id.to_string()), _ => None }
+            data-booking=match subject { ConflictSubject::Booking(id) => Some(id.to_string()), _ => None }
+        >
             <div class="conflict-head">
                 <h3>{title}</h3>
                 <span class="muted small">
                     <ProviderIcon provider/>" "{provider.label()}
-                    {show_owner.then(|| view! { " · "{owner_name}" ("{owner_email}")" })}
+                    {as_admin.then(|| view! { " · "{owner_name}" ("{owner_email}")" })}
                     {external_link.map(|href| view! {
                         " · "<a href=href target="_blank" rel="noopener noreferrer">"Open in calendar"</a>
                     })}
                 </span>
             </div>
             <ConflictFields fields/>
-            <form method="post" action=keep_path(appointment) class="inline-form conflict-actions">
+            <form method="post" action=paths::keep_conflict(subject, as_admin) class="inline-form conflict-actions">
                 <button type="submit" name="keep" value="calbridge" class="button">"Keep calbridge"</button>
                 <button type="submit" name="keep" value="calendar" class="button">"Keep calendar"</button>
             </form>

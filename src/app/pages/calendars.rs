@@ -62,7 +62,7 @@ fn YourConflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
         view! {
             <h2 class="section-title" id="conflicts">"Conflicts"</h2>
             <p class="muted">"These appointments were changed in calbridge and in your calendar since they last agreed. Keep one version; the other side follows."</p>
-            <ConflictQueue conflicts keep_path=|id| paths::KEEP_CONFLICT.to(id)/>
+            <ConflictQueue conflicts/>
         }
     })
 }

@@ -24,17 +24,17 @@ use std::collections::HashMap;
 /// event per occurrence) in Outlook: subscriptions on their mailbox are
 /// notified.
 pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value, Response> {
-    if event.all_day {
-        return Err(bad_request(
-            "the Outlook emulator makes timed events only (no all-day events)",
-        ));
-    }
     let start = parse_query_time(&event.start)
         .ok_or_else(|| bad_request("start must be an RFC 3339 date-time"))?;
     let end = parse_query_time(&event.end)
         .ok_or_else(|| bad_request("end must be an RFC 3339 date-time"))?;
     if end <= start {
         return Err(bad_request("end must be after start"));
+    }
+    if event.all_day && event.repeat.is_some() {
+        return Err(bad_request(
+            "the Outlook emulator repeats timed events only",
+        ));
     }
     if event.attendees.iter().any(|a| !a.contains('@')) {
         return Err(bad_request("attendees must be email addresses"));
@@ -59,11 +59,27 @@ pub fn create_owner_event(sandbox: &Sandbox, event: OwnerEvent) -> Result<Value,
             .map(|l| l.with_timezone(&Utc))
             .ok_or_else(|| bad_request("an occurrence falls into a skipped hour"))
     };
+    // An all-day event's dates: those of `start` and `end` as written.
+    let date_of = |text: &str, t: DateTime<Utc>| {
+        DateTime::parse_from_rfc3339(text).map_or(t.date_naive(), |d| d.date_naive())
+    };
+    let (first_day, after_last) = (date_of(&event.start, start), date_of(&event.end, end));
+    if event.all_day && first_day >= after_last {
+        return Err(bad_request("an all-day event ends on a later date"));
+    }
     let input = |k: u64| -> Result<EventInput, Response> {
+        let (from, to) = match event.all_day {
+            true => (
+                first_day.and_time(chrono::NaiveTime::MIN).and_utc(),
+                after_last.and_time(chrono::NaiveTime::MIN).and_utc(),
+            ),
+            false => (at(start, k)?, at(end, k)?),
+        };
         Ok(EventInput {
             subject: Some(event.summary.clone()),
-            start: Some((at(start, k)?, zone.name().to_owned())),
-            end: Some((at(end, k)?, zone.name().to_owned())),
+            start: Some((from, zone.name().to_owned())),
+            end: Some((to, zone.name().to_owned())),
+            is_all_day: Some(event.all_day),
             attendees: Some(
                 event
                     .attendees

@@ -17,6 +17,8 @@ pub(super) struct EventInput {
     pub(super) is_online_meeting: Option<bool>,
     pub(super) online_meeting_provider: Option<String>,
     pub(super) transaction_id: Option<String>,
+    /// An all-day event: `start` and `end` are midnights of its dates.
+    pub(super) is_all_day: Option<bool>,
 }
 
 pub(super) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, String> {
@@ -117,6 +119,11 @@ pub(super) fn parse_input(v: &Value) -> Result<EventInput, String> {
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err("Property 'isOnlineMeeting' must be a boolean.".into()),
     };
+    let is_all_day = match v.get("isAllDay") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err("Property 'isAllDay' must be a boolean.".into()),
+    };
     let online_meeting_provider = opt_str(v, "onlineMeetingProvider")?;
     if let Some(p) = &online_meeting_provider {
         if !matches!(
@@ -136,5 +143,6 @@ pub(super) fn parse_input(v: &Value) -> Result<EventInput, String> {
         is_online_meeting,
         online_meeting_provider,
         transaction_id: opt_str(v, "transactionId")?,
+        is_all_day,
     })
 }

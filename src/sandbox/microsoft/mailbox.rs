@@ -86,6 +86,13 @@ pub(super) fn create(
     if end < start {
         return Err(invalid("The event's end must not be before its start."));
     }
+    let is_all_day = input.is_all_day.unwrap_or(false);
+    let midnight = |t: DateTime<Utc>| t.time() == chrono::NaiveTime::MIN;
+    if is_all_day && (end == start || !midnight(start) || !midnight(end)) {
+        return Err(invalid(
+            "An all-day event starts and ends at midnight, on different dates.",
+        ));
+    }
     let online = input.is_online_meeting.unwrap_or(false);
     let id = format!("AAMkAGI{}", hex::encode(world.rng.gen::<[u8; 20]>()));
     let join = online.then(|| join_url(world, &account.id));
@@ -124,6 +131,7 @@ pub(super) fn create(
         join_url: join,
         transaction_id: input.transaction_id,
         kind: EventKind::SingleInstance,
+        is_all_day,
     };
     mailbox_mut(world, &account.id).events.push(event.clone());
     notify(sandbox, world, &account.id, &event, "created");

@@ -43,6 +43,9 @@ pub struct Event {
     pub join_url: Option<String>,
     pub transaction_id: Option<String>,
     pub kind: EventKind,
+    /// Graph `isAllDay`: `start` and `end` are midnights of its dates (end
+    /// exclusive), the same dates in every zone.
+    pub is_all_day: bool,
 }
 
 /// An event's part in a recurring series (Graph `type`). A series is

@@ -235,6 +235,15 @@ pub(super) fn date_time_tz(dt: DateTime<Utc>, tz: &OutTz) -> Value {
     })
 }
 
+/// An event's time as the reader's zone shows it; an all-day event's
+/// dates are the same in every zone (midnight, as Graph gives them).
+fn when(dt: DateTime<Utc>, all_day: bool, tz: &OutTz) -> Value {
+    match all_day {
+        true => json!({ "dateTime": graph_local(dt.naive_utc()), "timeZone": tz.name }),
+        false => date_time_tz(dt, tz),
+    }
+}
+
 fn strip_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_tag = false;
@@ -288,7 +297,7 @@ pub(super) fn render_event(base: &str, user_id: &str, e: &Event, tz: &OutTz) -> 
         "bodyPreview": preview,
         "importance": "normal",
         "sensitivity": "normal",
-        "isAllDay": false,
+        "isAllDay": e.is_all_day,
         "isCancelled": e.is_cancelled,
         "isOrganizer": true,
         "responseRequested": true,
@@ -314,8 +323,8 @@ pub(super) fn render_event(base: &str, user_id: &str, e: &Event, tz: &OutTz) -> 
         "hideAttendees": false,
         "responseStatus": { "response": "organizer", "time": "0001-01-01T00:00:00Z" },
         "body": { "contentType": e.body_type, "content": e.body },
-        "start": date_time_tz(e.start, tz),
-        "end": date_time_tz(e.end, tz),
+        "start": when(e.start, e.is_all_day, tz),
+        "end": when(e.end, e.is_all_day, tz),
         "location": {
             "displayName": e.location,
             "locationType": "default",

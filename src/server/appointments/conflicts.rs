@@ -1,14 +1,16 @@
-//! The conflict queue: each appointment both sides changed since they last
-//! agreed, as a person compares the two versions field by field before
-//! keeping one (`super::resolve`).
+//! The conflict queue: each appointment or booking both sides changed
+//! since they last agreed, as a person compares the two versions field by
+//! field before keeping one (`super::resolve`, `booking::conflicts`).
 
-use super::{plan, Appointments};
-use crate::model::{ConflictField, ConflictView, EventContent};
+use super::Appointments;
+use crate::model::{ConflictField, ConflictSubject, ConflictView, EventContent, Slot};
 use crate::server::error::AppResult;
 use crate::server::platform::db::appointments::{self as repo, Appointment};
+use crate::server::platform::db::bookings::{self as bookings_repo, Booking};
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::users::{self as users_repo, User};
 use crate::server::platform::db::{TenantScope, UserScope};
+use crate::server::sync_plan;
 use chrono_tz::Tz;
 
 /// The most conflicts one page lists, oldest first.
@@ -21,21 +23,68 @@ pub async fn queue(
     owner: Option<&UserScope>,
 ) -> AppResult<Vec<ConflictView>> {
     let pool = ctx.db.pool();
-    let waiting = repo::conflicts(pool, tenant, owner.map(UserScope::user_id), QUEUE_LIMIT).await?;
-    if waiting.is_empty() {
+    let owner = owner.map(UserScope::user_id);
+    let appointments = repo::conflicts(pool, tenant, owner, QUEUE_LIMIT).await?;
+    let bookings = bookings_repo::conflicts(pool, tenant, owner, QUEUE_LIMIT).await?;
+    if appointments.is_empty() && bookings.is_empty() {
         return Ok(Vec::new());
     }
     let users = users_repo::list(pool, tenant).await?;
     let connections = connections_repo::list_for_tenant(pool, tenant, None, None).await?;
-    Ok(waiting
-        .iter()
-        .filter_map(|a| {
-            let user = users.iter().find(|u| u.id == a.owner.user_id())?;
-            let link = a.link.as_ref()?;
-            let (connection, ..) = connections.iter().find(|(c, ..)| c.id == link.connection)?;
-            view(a, user, connection)
-        })
-        .collect())
+    let owner_of = |user: crate::model::UserId| users.iter().find(|u| u.id == user);
+    let connection_of = |id: Option<crate::model::ConnectionId>| {
+        connections
+            .iter()
+            .find(|(c, ..)| Some(c.id) == id)
+            .map(|(c, ..)| c)
+    };
+    let appointment_views = appointments.iter().filter_map(|a| {
+        let link = a.link.as_ref()?;
+        view(
+            a,
+            owner_of(a.owner.user_id())?,
+            connection_of(Some(link.connection))?,
+        )
+    });
+    let booking_views = bookings.iter().filter_map(|b| {
+        booking_view(
+            b,
+            owner_of(b.host.user_id())?,
+            connection_of(b.export.connection)?,
+        )
+    });
+    Ok(appointment_views.chain(booking_views).collect())
+}
+
+/// A booking as the fields an appointment shows: only the time and the
+/// status can differ (the calendar's side changes nothing else).
+fn booking_content(b: &Booking, slot: Slot) -> EventContent {
+    EventContent {
+        title: crate::server::booking::two_way::log_title(b),
+        starts_at: slot.starts_at,
+        ends_at: slot.ends_at,
+        attendees: vec![b.attendee_email.clone()],
+        location: None,
+        canceled: slot.canceled,
+    }
+}
+
+fn booking_view(b: &Booking, host: &User, connection: &Connection) -> Option<ConflictView> {
+    let calendar = b.export.conflict?;
+    let tz: Tz = host.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    Some(ConflictView {
+        subject: ConflictSubject::Booking(b.id),
+        title: crate::server::booking::two_way::log_title(b),
+        owner_name: host.name.clone(),
+        owner_email: host.email.clone(),
+        provider: connection.provider,
+        external_link: None,
+        fields: side_by_side(
+            &booking_content(b, b.slot()),
+            &booking_content(b, calendar),
+            tz,
+        ),
+    })
 }
 
 fn view(a: &Appointment, owner: &User, connection: &Connection) -> Option<ConflictView> {
@@ -43,7 +92,7 @@ fn view(a: &Appointment, owner: &User, connection: &Connection) -> Option<Confli
     let calendar = link.calendar_version.as_ref()?;
     let tz: Tz = owner.time_zone.parse().unwrap_or(chrono_tz::UTC);
     Some(ConflictView {
-        appointment: a.id,
+        subject: ConflictSubject::Appointment(a.id),
         title: a.content.title.clone(),
         owner_name: owner.name.clone(),
         owner_email: owner.email.clone(),
@@ -55,7 +104,7 @@ fn view(a: &Appointment, owner: &User, connection: &Connection) -> Option<Confli
 
 /// Every field both sides hold, as words, the differing ones marked.
 pub fn side_by_side(local: &EventContent, calendar: &EventContent, tz: Tz) -> Vec<ConflictField> {
-    let differing = plan::differences(local, calendar);
+    let differing = sync_plan::differences(local, calendar);
     let words = |c: &EventContent| -> [String; 5] {
         [
             c.title.clone(),

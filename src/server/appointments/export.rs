@@ -8,12 +8,11 @@
 //!   (Google: the event id; Graph: `transactionId`);
 //! - a newer local version: update, or delete when canceled, with
 //!   `If-Match` on the stored etag. A 412 (or the event gone) means the
-//!   calendar changed too: its version is read and [`super::plan`] decides
+//!   calendar changed too: its version is read and [`sync_plan`] decides
 //!   under the connection's policy — write again, take the calendar's, or
 //!   queue the conflict for a person.
 
 use super::import::take_calendar;
-use super::plan::{content_hash, plan, Plan};
 use super::Appointments;
 use crate::model::{AppointmentId, EventContent, Provider, SyncAction, SyncState, SyncTrigger};
 use crate::server::connections::tokens::CallError;
@@ -23,6 +22,7 @@ use crate::server::platform::db::appointments::{self as repo, Appointment, Direc
 use crate::server::platform::db::TenantScope;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::providers::{CalendarEvent, EventDraft, EventRef, ProviderError};
+use crate::server::sync_plan::{content_hash, plan, Plan};
 use crate::server::sync_runs::{Item, Run, RunOf};
 use sha2::{Digest, Sha256};
 use std::time::Duration;

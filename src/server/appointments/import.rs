@@ -4,13 +4,13 @@
 //! changed it too — then the connection's policy decides, and `ask` queues
 //! the pair for a person.
 
-use super::plan::{content_hash, plan, Plan};
 use crate::model::{AppointmentId, EventContent, SyncAction, SyncState};
 use crate::server::jobs::JobError;
 use crate::server::platform::db::appointments::{self as repo, Appointment, Direction, EventLink};
 use crate::server::platform::db::connections::Connection;
 use crate::server::platform::db::{now_ms, Db, DbError, DbResult};
 use crate::server::platform::live::Live;
+use crate::server::sync_plan::{content_hash, plan, Plan, Seen};
 use crate::server::sync_runs::{Item, Run};
 
 /// Makes the calendar's version the appointment's (only if the appointment
@@ -52,14 +52,6 @@ pub async fn take_calendar(
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(appointment = %a.id, "appointment took the calendar's version");
     Ok(Some(version))
-}
-
-/// What the feed reported for an appointment's event.
-pub enum Seen {
-    /// The event as it is now, with its etag.
-    Event(EventContent, Option<String>),
-    /// Deleted in the calendar.
-    Removed,
 }
 
 /// Applies what the feed saw of appointment `id`'s event.

@@ -2,7 +2,7 @@
 //! API, kept in two-way sync with their owner's calendar: [`export`]
 //! writes calbridge's changes (creates safe to repeat, updates and deletes
 //! with `If-Match`), [`import`] takes the calendar's changes from the
-//! change feeds, and [`plan`] (pure) decides which way a change flows and
+//! change feeds, and [`sync_plan`] (pure) decides which way a change flows and
 //! when both sides changed. A host with a booking profile never has two
 //! of their appointments or bookings at overlapping times: the check and
 //! the write share one transaction under the host's lock.
@@ -12,7 +12,6 @@ pub mod export;
 pub mod export_job;
 pub mod form;
 pub mod import;
-pub mod plan;
 
 use crate::model::{AppointmentId, EventContent, SyncState, UserId};
 use crate::server::booking::error::BookError;
@@ -30,6 +29,7 @@ use crate::server::platform::db::{DbError, Duplicate, TenantScope, Tx, UserScope
 use crate::server::platform::keyed_lock::KeyedLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
+use crate::server::sync_plan::{self, Keep};
 use crate::server::validate::normalize_email;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -234,7 +234,7 @@ pub fn sync_state(a: &Appointment) -> SyncState {
 }
 
 fn request_hash(owner: &UserScope, content: &EventContent, notes: Option<&str>) -> String {
-    let canonical = serde_json::json!([owner.user_id(), plan::content_hash(content), notes]);
+    let canonical = serde_json::json!([owner.user_id(), sync_plan::content_hash(content), notes]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -427,13 +427,6 @@ async fn write(
     after_write(ctx, &owner, current.id).await
 }
 
-/// Which side a person keeps when both changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
-    Calbridge,
-    Calendar,
-}
-
 /// Settles a conflict: calbridge's version is written over the calendar's,
 /// or the calendar's becomes the appointment.
 pub async fn resolve(
@@ -475,7 +468,7 @@ pub async fn resolve(
                 error: None,
                 // The calendar's version the person overrode: seen again by
                 // a sync it is no news, and calbridge's write follows.
-                content_hash: plan::content_hash(&calendar),
+                content_hash: sync_plan::content_hash(&calendar),
                 // Kept while the calendar's side is a delete: the export
                 // makes a new event instead of updating the deleted one.
                 calendar_version: calendar.canceled.then_some(calendar),

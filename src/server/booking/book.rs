@@ -8,7 +8,7 @@ use super::availability::{self, local_date, nearest, Booked, Query, Span};
 use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::slots::{self, host_and_type, ANY_HOST};
-use super::{export, profiles, Bookings};
+use super::{export, export_job, profiles, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
@@ -363,7 +363,7 @@ async fn book_with(
         .store(&mut tx, &scope, &Secret::ManageLink(new.id), &manage_token)
         .await
         .map_err(AppError::from)?;
-    export::queue_in(&mut tx, &scope, new.id, now).await?;
+    export_job::queue_in(&mut tx, &scope, new.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %new.id, "booked");
     ctx.announce(&profile.owner, new.id).await;
@@ -455,7 +455,7 @@ pub async fn cancel(
     if booking.confirmed {
         let mut tx = ctx.db.begin_write().await?;
         repo::cancel(&mut *tx, &scope, id).await?;
-        export::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
+        export_job::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
         tx.commit().await.map_err(DbError::from)?;
         tracing::info!(booking = %id, "booking canceled");
         ctx.announce(&booking.host, id).await;
@@ -525,7 +525,7 @@ pub async fn reschedule(
         Err(e) => return Err(e.into()),
     }
     let scope = booking.host.tenant;
-    export::queue_in(&mut tx, &scope, id, now).await?;
+    export_job::queue_in(&mut tx, &scope, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %id, "booking rescheduled");
     ctx.announce(&booking.host, id).await;

@@ -11,43 +11,34 @@
 //! then records it and looks again, so two runs that overlap (the inline
 //! try and the job) still end with the calendar matching the booking.
 //! Every call is safe to repeat: the create finds an earlier try's event.
+//! Moves and deletes carry the event's etag (`If-Match`); a refusal means
+//! the host changed the event too, and [`two_way`] decides which side
+//! stands.
 
+use super::two_way::{self, Outcome};
 use super::Bookings;
-use crate::model::{BookingId, EventLocation, Provider, SyncAction, SyncTrigger};
+use crate::model::{BookingId, EventLocation, Provider, Slot, SyncAction, SyncTrigger};
+use crate::server::connections::tokens::CallError;
 use crate::server::connections::write_target::{self, WriteTarget as Target};
-use crate::server::jobs::{Enqueue, Job, JobError, Queue};
+use crate::server::jobs::JobError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::connections as connections_repo;
-use crate::server::platform::db::{DbResult, TenantScope, Tx};
-use crate::server::providers::{CalendarEvent, EventDraft, EventRef};
+use crate::server::platform::db::TenantScope;
+use crate::server::providers::{CalendarEvent, EventDraft, EventRef, ProviderError};
 use crate::server::sync_runs::{Item, Run, RunOf};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How long the request that booked waits for the calendar before it
 /// answers; the export goes on in the background after that.
 const INLINE_WAIT: Duration = Duration::from_secs(3);
-/// When the job looks if the inline try did not finish (a crash, a
-/// provider error).
-const FALLBACK_DELAY_MS: i64 = 15_000;
 /// Reads of an event whose Meet is still being made before the job
 /// takes over.
 const CONFERENCE_POLLS: u32 = 5;
 const CONFERENCE_POLL_GAP: Duration = Duration::from_millis(200);
 /// Passes over a booking that keeps changing while it is exported.
 const PASSES: usize = 4;
-
-fn coalesce_key(id: BookingId) -> String {
-    format!("booking.export:{id}")
-}
-
-/// Queues the export inside the transaction that changed the booking.
-pub async fn queue_in(tx: &mut Tx, scope: &TenantScope, id: BookingId, now: i64) -> DbResult<()> {
-    let job = Enqueue::now(Some(scope), Job::ExportBooking { booking: id })
-        .coalesced(coalesce_key(id))
-        .at(now + FALLBACK_DELAY_MS);
-    Queue::enqueue_in(tx, &job).await.map(|_| ())
-}
 
 /// Tries the export now, for at most [`INLINE_WAIT`]; it carries on in the
 /// background past that, and the queued job covers a failure.
@@ -70,17 +61,26 @@ pub async fn try_now(ctx: &Bookings, scope: &TenantScope, id: BookingId) {
 pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Result<(), JobError> {
     let mut wrote = Vec::new();
     let result = passes(ctx, scope, id, &mut wrote).await;
-    if let Some((booking, _)) = wrote.last() {
-        log_run(ctx, booking, &wrote, &result).await?;
+    if let Some(last) = wrote.last() {
+        log_run(ctx, &last.booking, &wrote, &result).await?;
     }
     result
+}
+
+/// One entry of the export's sync run.
+struct Written {
+    /// The booking as the pass found it.
+    booking: Booking,
+    export: Export,
+    action: SyncAction,
+    detail: Option<String>,
 }
 
 async fn passes(
     ctx: &Bookings,
     scope: &TenantScope,
     id: BookingId,
-    wrote: &mut Vec<(Booking, Export)>,
+    wrote: &mut Vec<Written>,
 ) -> Result<(), JobError> {
     for _ in 0..PASSES {
         let booking = repo::get(ctx.db.pool(), scope, id)
@@ -91,11 +91,37 @@ async fn passes(
             Ok(Step::Wrote(export)) => {
                 let waiting = export.meeting_url.is_none() && export.error.is_some();
                 record(ctx, &booking, &export).await?;
-                wrote.push((booking, export));
+                let action = action_of(&booking.export, &export);
+                wrote.push(Written {
+                    detail: export.error.clone(),
+                    booking,
+                    export,
+                    action,
+                });
                 if waiting {
                     return Err(JobError::Retry(
                         "the online meeting is still being created".into(),
                     ));
+                }
+            }
+            Ok(Step::Looked(outcome)) => {
+                let seen = match outcome {
+                    Outcome::TookCalendar => Some((
+                        SyncAction::Updated,
+                        "changed in the calendar: the booking follows",
+                    )),
+                    Outcome::Queued => Some((SyncAction::Conflict, "changed on both sides")),
+                    _ => None,
+                };
+                if let Some((action, detail)) = seen {
+                    ctx.announce(&booking.host, booking.id).await;
+                    wrote.push(Written {
+                        export: booking.export.clone(),
+                        booking,
+                        action,
+                        detail: Some(detail.to_owned()),
+                    });
+                    return Ok(());
                 }
             }
             Err(e) => {
@@ -105,7 +131,12 @@ async fn passes(
                 };
                 record(ctx, &booking, &failed).await?;
                 if failed.connection.is_some() {
-                    wrote.push((booking, failed));
+                    wrote.push(Written {
+                        detail: failed.error.clone(),
+                        booking,
+                        export: failed,
+                        action: SyncAction::Error,
+                    });
                 }
                 return Err(e);
             }
@@ -125,7 +156,7 @@ fn action_of(before: &Export, after: &Export) -> SyncAction {
         SyncAction::Error
     } else if after.canceled {
         SyncAction::Deleted
-    } else if before.event_id.is_none() {
+    } else if before.event_id.is_none() || before.canceled {
         SyncAction::Exported
     } else {
         SyncAction::Updated
@@ -135,12 +166,12 @@ fn action_of(before: &Export, after: &Export) -> SyncAction {
 async fn log_run(
     ctx: &Bookings,
     booking: &Booking,
-    wrote: &[(Booking, Export)],
+    wrote: &[Written],
     result: &Result<(), JobError>,
 ) -> Result<(), JobError> {
     let (Some(connection_id), Some(calendar_id)) = (
-        wrote.iter().find_map(|(_, e)| e.connection),
-        wrote.iter().find_map(|(_, e)| e.calendar_id.clone()),
+        wrote.iter().find_map(|w| w.export.connection),
+        wrote.iter().find_map(|w| w.export.calendar_id.clone()),
     ) else {
         return Ok(());
     };
@@ -158,17 +189,16 @@ async fn log_run(
         },
     )
     .await?;
-    let title = format!("Booking with {}", booking.attendee_name);
-    for (before, after) in wrote {
-        let action = action_of(&before.export, after);
+    let title = two_way::log_title(booking);
+    for w in wrote {
         run.note(
-            action,
+            w.action,
             Item {
                 calendar_id: Some(&calendar_id),
-                external_id: after.event_id.as_deref().unwrap_or("(not created)"),
+                external_id: w.export.event_id.as_deref().unwrap_or("(not created)"),
                 title: Some(&title),
-                starts_at: Some(before.starts_at),
-                detail: after.error.clone(),
+                starts_at: Some(w.booking.starts_at),
+                detail: w.detail.clone(),
             },
         );
     }
@@ -189,15 +219,21 @@ async fn record(ctx: &Bookings, booking: &Booking, export: &Export) -> Result<()
 
 enum Step {
     /// The calendar matches the booking (or the host has no calendar to
-    /// write to).
+    /// write to, or a person is to settle a conflict).
     Done,
     /// One change made; what the calendar holds now.
     Wrote(Export),
+    /// A write was refused because the calendar's event changed too; what
+    /// its current version came to is recorded.
+    Looked(Outcome),
 }
 
 /// The one provider call that brings the calendar closer to the booking.
 async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> {
     let export = &booking.export;
+    if export.conflict.is_some() {
+        return Ok(Step::Done);
+    }
     if !booking.confirmed {
         let (Some(event_id), false) = (export.event_id.as_deref(), export.canceled) else {
             return Ok(Step::Done);
@@ -209,12 +245,17 @@ async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> 
             calendar_id: &target.calendar_id,
             event_id,
         };
-        ctx.tokens
+        let if_match = export.etag.as_deref();
+        let deleted = ctx
+            .tokens
             .call(&booking.host, target.connection.id, false, |token| {
                 let (http, at, api) = (&ctx.provider_http, &at, target.api);
-                async move { api.delete_event(http, &token, at, None).await }
+                async move { api.delete_event(http, &token, at, if_match).await }
             })
-            .await?;
+            .await;
+        if let Err(step) = refused(ctx, booking, &target, &at, deleted).await? {
+            return Ok(step);
+        }
         tracing::info!(booking = %booking.id, "calendar event deleted");
         return Ok(Step::Wrote(Export {
             canceled: true,
@@ -231,10 +272,19 @@ async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> 
         },
     };
     let online = wants_online_meeting(event_type.as_ref(), target.connection.provider);
-    let event = match export.event_id.as_deref() {
+    // The event was deleted in the calendar and the booking stands (its
+    // side was kept): a new event, whose key stays the same on a retry.
+    let replaced = export.event_id.as_deref().filter(|_| export.canceled);
+    let event = match export.event_id.as_deref().filter(|_| replaced.is_none()) {
         None => {
             let (title, description, location) = describe(booking, &host, event_type.as_ref());
-            let key = booking.id.to_string();
+            let key = match replaced {
+                Some(old) => {
+                    let digest = hex::encode(Sha256::digest(old.as_bytes()));
+                    format!("{}-{}", booking.id, &digest[..8])
+                }
+                None => booking.id.to_string(),
+            };
             let attendees = [(
                 booking.attendee_name.as_str(),
                 booking.attendee_email.as_str(),
@@ -269,13 +319,18 @@ async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> 
                 || export.ends_at != Some(booking.ends_at);
             if moved {
                 let (start, end) = (booking.starts_at, booking.ends_at);
+                let if_match = export.etag.as_deref();
                 let event = ctx
                     .tokens
                     .call(&booking.host, target.connection.id, false, |token| {
                         let (http, at, api) = (&ctx.provider_http, &at, target.api);
-                        async move { api.move_event(http, &token, at, start, end).await }
+                        async move { api.move_event(http, &token, at, start, end, if_match).await }
                     })
-                    .await?;
+                    .await;
+                let event = match refused(ctx, booking, &target, &at, event).await? {
+                    Ok(event) => event,
+                    Err(step) => return Ok(step),
+                };
                 tracing::info!(booking = %booking.id, "calendar event moved");
                 event
             } else if online && export.meeting_url.is_none() {
@@ -293,11 +348,81 @@ async fn next_step(ctx: &Bookings, booking: &Booking) -> Result<Step, JobError> 
         starts_at: Some(booking.starts_at),
         ends_at: Some(booking.ends_at),
         canceled: false,
-        meeting_url: event.join_url.or_else(|| export.meeting_url.clone()),
+        // A new event has its own link.
+        meeting_url: event
+            .join_url
+            .or_else(|| export.meeting_url.clone().filter(|_| replaced.is_none())),
         error: (online && event.conference_pending)
             .then(|| "the online meeting is still being created".to_owned()),
         event_id: Some(event.id),
+        conflict: None,
     }))
+}
+
+/// A move or delete the calendar refused because its event is not the
+/// one last written (412, or gone): reads the event's current version and
+/// lets [`two_way::decide`] say what that means. What was written, or the
+/// step the refusal came to.
+async fn refused<T>(
+    ctx: &Bookings,
+    booking: &Booking,
+    target: &Target,
+    at: &EventRef<'_>,
+    written: Result<T, CallError>,
+) -> Result<Result<T, Step>, JobError> {
+    match written {
+        Ok(done) => return Ok(Ok(done)),
+        Err(CallError::Provider(ProviderError::Rejected {
+            status: 404 | 410 | 412,
+            ..
+        })) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let Some(agreed) = booking.export.agreed() else {
+        return Err(JobError::Retry("the booking has no event yet".into()));
+    };
+    let current = ctx
+        .tokens
+        .call(&booking.host, target.connection.id, false, |token| {
+            let (http, api) = (&ctx.provider_http, target.api);
+            async move {
+                api.get_event(http, &token, at.calendar_id, at.event_id)
+                    .await
+            }
+        })
+        .await;
+    let (calendar, etag) = match current {
+        Ok(CalendarEvent {
+            content: Some(content),
+            etag,
+            ..
+        }) => (
+            Slot {
+                starts_at: content.starts_at,
+                ends_at: content.ends_at,
+                canceled: content.canceled,
+            },
+            etag,
+        ),
+        Ok(_) => {
+            return Err(JobError::Retry(
+                "the calendar's event cannot be read".into(),
+            ))
+        }
+        Err(CallError::Provider(ProviderError::Rejected {
+            status: 404 | 410, ..
+        })) => (
+            Slot {
+                canceled: true,
+                ..agreed
+            },
+            None,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = two_way::decide(&ctx.db, booking, calendar, etag).await?;
+    tracing::info!(booking = %booking.id, ?outcome, "the calendar's event changed too");
+    Ok(Err(Step::Looked(outcome)))
 }
 
 async fn read_event(

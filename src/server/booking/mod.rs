@@ -4,14 +4,17 @@
 pub mod availability;
 pub mod book;
 pub mod busy;
+pub mod conflicts;
 pub mod error;
 pub mod export;
+pub mod export_job;
 pub mod ics;
 pub mod pages;
 pub mod profiles;
 pub mod settings;
 pub mod slots;
 pub mod speak;
+pub mod two_way;
 
 use crate::server::connections::tokens::TokenManager;
 use crate::server::platform::clock::Clock;
@@ -40,8 +43,7 @@ pub struct Bookings {
 impl Bookings {
     /// Tells the host's open meetings pages that a booking changed.
     pub async fn announce(&self, host: &UserScope, id: crate::model::BookingId) {
-        let event = serde_json::json!({ "kind": "meeting", "id": id }).to_string();
-        self.live.publish(&self.db, host.user_id(), event).await;
+        announce(&self.db, &self.live, host, id).await;
     }
 
     /// The attendee's link to see, cancel or reschedule their booking.
@@ -51,4 +53,9 @@ impl Bookings {
             crate::model::paths::MANAGE_BOOKING.to(id)
         ))
     }
+}
+
+pub(crate) async fn announce(db: &Db, live: &Live, host: &UserScope, id: crate::model::BookingId) {
+    let event = serde_json::json!({ "kind": "meeting", "id": id }).to_string();
+    live.publish(db, host.user_id(), event).await;
 }

@@ -5,9 +5,11 @@
 use super::store::{cancel, store, store_all};
 use super::{Meetings, DAY_MS, HORIZON_MS};
 use crate::model::{
-    AppointmentId, ConnectionId, ConnectionState, ProviderMeeting, SyncAction, SyncTrigger,
+    AppointmentId, BookingId, ConnectionId, ConnectionState, ProviderMeeting, SyncAction,
+    SyncTrigger,
 };
-use crate::server::appointments::import::{self, Seen};
+use crate::server::appointments::import;
+use crate::server::booking::two_way;
 use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
 use crate::server::platform::db::appointments as appointments_repo;
@@ -17,6 +19,7 @@ use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
 use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::{self, calendly, Coverage, FeedRequest, ProviderError};
+use crate::server::sync_plan::Seen;
 use crate::server::sync_runs::{Item, Run, RunOf};
 use std::collections::{HashMap, HashSet};
 
@@ -241,17 +244,17 @@ async fn read_feed(
                 }
                 other => other?,
             };
-            // Events calbridge wrote for bookings are on the page as the
-            // bookings; read after the page, so a booking exported while it
-            // was read is known.
-            let bookings: HashSet<String> = bookings_repo::exported_event_ids(
+            // Events calbridge wrote for bookings and appointments are on
+            // the page as those; a change to one flows back to it. Read after
+            // the page, so one exported while it was read is known.
+            let bookings: HashMap<String, BookingId> = bookings_repo::exported_events(
                 ctx.db.pool(),
                 &connection.owner.tenant,
                 connection.id,
             )
             .await?
-            .iter()
-            .map(|id| feed.meeting_key(calendar_id, id))
+            .into_iter()
+            .map(|(event, id)| (feed.meeting_key(calendar_id, &event), id))
             .collect();
             let appointments: HashMap<String, AppointmentId> = appointments_repo::mapped_events(
                 ctx.db.pool(),
@@ -270,9 +273,10 @@ async fn read_feed(
                 if let Some(&id) = appointments.get(&meeting.provider_event_id) {
                     let seen = Seen::Event(meeting.content(), meeting.etag.clone());
                     import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
-                } else if bookings.contains(&meeting.provider_event_id)
-                    || written_by_calbridge(ctx, connection, &meeting).await?
-                {
+                } else if let Some(&id) = bookings.get(&meeting.provider_event_id) {
+                    let seen = Seen::Event(meeting.content(), meeting.etag.clone());
+                    two_way::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
+                } else if written_by_calbridge(ctx, connection, &meeting).await? {
                     run.note(
                         SyncAction::Skipped,
                         Item {
@@ -291,12 +295,12 @@ async fn read_feed(
             }
             store_all(ctx, run, connection, calendar_id, to_store, None).await?;
             for removed in &changes.removed {
-                match appointments.get(removed) {
-                    Some(&id) => {
-                        import::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed)
-                            .await?
-                    }
-                    None => cancel(ctx, run, connection, calendar_id, removed).await?,
+                if let Some(&id) = appointments.get(removed) {
+                    import::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed).await?
+                } else if let Some(&id) = bookings.get(removed) {
+                    two_way::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed).await?
+                } else {
+                    cancel(ctx, run, connection, calendar_id, removed).await?
                 }
             }
             run.checkpoint().await?;

@@ -137,7 +137,8 @@ pub trait CalendarApi: Send + Sync {
         event_id: &str,
     ) -> Result<CalendarEvent, ProviderError>;
 
-    /// Moves the event to `[start, end)` (unix ms); attendees are told.
+    /// Moves the event to `[start, end)` (unix ms), while it still has the
+    /// etag `if_match`; attendees are told.
     async fn move_event(
         &self,
         http: &ProviderHttp,
@@ -145,6 +146,7 @@ pub trait CalendarApi: Send + Sync {
         at: &EventRef<'_>,
         start: i64,
         end: i64,
+        if_match: Option<&str>,
     ) -> Result<CalendarEvent, ProviderError>;
 
     /// Rewrites the event's title, description, times, attendees and

@@ -67,7 +67,7 @@ pub fn AdminSyncPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || conflicts.get().map(|r| match r {
                 Ok(conflicts) => view! {
-                    <ConflictQueue conflicts keep_path=|id| paths::ADMIN_KEEP_CONFLICT.to(id) show_owner=true/>
+                    <ConflictQueue conflicts as_admin=true/>
                 }.into_any(),
                 Err(e) => view! { <p class="flash flash-error">{e.to_string()}</p> }.into_any(),
             })}

@@ -4,7 +4,7 @@
 
 use super::{now_ms, on_unique, parse_id, Backend, DbError, DbResult, Duplicate, Tx};
 use super::{TenantScope, UserScope};
-use crate::model::{BookingId, ConnectionId, EventTypeId};
+use crate::model::{BookingId, ConnectionId, EventTypeId, Slot, UserId};
 use sqlx::{Any, Executor, FromRow};
 
 pub struct NewBooking<'a> {
@@ -128,6 +128,32 @@ pub struct Export {
     pub meeting_url: Option<String>,
     /// Why the last try failed.
     pub error: Option<String>,
+    /// The calendar's side of a conflict waiting for a person.
+    pub conflict: Option<Slot>,
+}
+
+impl Export {
+    /// What the calendar and the booking last agreed on, once there is an
+    /// event.
+    pub fn agreed(&self) -> Option<Slot> {
+        self.event_id.as_ref()?;
+        Some(Slot {
+            starts_at: self.starts_at?,
+            ends_at: self.ends_at?,
+            canceled: self.canceled,
+        })
+    }
+}
+
+impl Booking {
+    /// The booking's time and whether it still stands.
+    pub fn slot(&self) -> Slot {
+        Slot {
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            canceled: !self.confirmed,
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -156,13 +182,17 @@ struct Row {
     exported_canceled: i64,
     meeting_url: Option<String>,
     export_error: Option<String>,
+    conflict_starts_at: Option<i64>,
+    conflict_ends_at: Option<i64>,
+    conflict_canceled: Option<i64>,
 }
 
 const COLUMNS: &str = "id, tenant_id, host_user_id, event_type_id, starts_at, ends_at, \
      buffer_before_minutes, buffer_after_minutes, status, attendee_name, attendee_email, \
      attendee_phone, attendee_time_zone, purpose, request_hash, export_connection_id, \
      export_calendar_id, export_event_id, export_etag, exported_starts_at, exported_ends_at, \
-     exported_canceled, meeting_url, export_error";
+     exported_canceled, meeting_url, export_error, conflict_starts_at, conflict_ends_at, \
+     conflict_canceled";
 
 impl TryFrom<Row> for Booking {
     type Error = DbError;
@@ -201,6 +231,18 @@ impl TryFrom<Row> for Booking {
                 canceled: r.exported_canceled != 0,
                 meeting_url: r.meeting_url,
                 error: r.export_error,
+                conflict: match (
+                    r.conflict_starts_at,
+                    r.conflict_ends_at,
+                    r.conflict_canceled,
+                ) {
+                    (Some(starts_at), Some(ends_at), Some(canceled)) => Some(Slot {
+                        starts_at,
+                        ends_at,
+                        canceled: canceled != 0,
+                    }),
+                    _ => None,
+                },
             },
         })
     }
@@ -346,7 +388,8 @@ pub async fn record_export<'e, E: Executor<'e, Database = Any>>(
     let done = sqlx::query(
         "UPDATE bookings SET export_connection_id = $3, export_calendar_id = $4, export_event_id = $5, \
          export_etag = $6, exported_starts_at = $7, exported_ends_at = $8, exported_canceled = $9, \
-         meeting_url = $10, export_error = $11 WHERE tenant_id = $1 AND id = $2",
+         meeting_url = $10, export_error = $11, conflict_starts_at = $12, conflict_ends_at = $13, \
+         conflict_canceled = $14 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(scope.tenant())
     .bind(id.to_string())
@@ -359,13 +402,14 @@ pub async fn record_export<'e, E: Executor<'e, Database = Any>>(
     .bind(i64::from(export.canceled))
     .bind(export.meeting_url.as_deref())
     .bind(export.error.as_deref())
+    .bind(export.conflict.map(|c| c.starts_at))
+    .bind(export.conflict.map(|c| c.ends_at))
+    .bind(export.conflict.map(|c| i64::from(c.canceled)))
     .execute(ex)
     .await?;
     super::found(done.rows_affected())
 }
 
-/// The ids of the events calbridge wrote to a connection's calendars for
-/// bookings, which its imports leave to the bookings.
 /// Whether `id` is one of the owner's bookings or appointments: what an
 /// event calbridge wrote names as its origin.
 pub async fn is_own_record<'e, E: Executor<'e, Database = Any>>(
@@ -386,18 +430,82 @@ pub async fn is_own_record<'e, E: Executor<'e, Database = Any>>(
     Ok(found.is_some())
 }
 
-pub async fn exported_event_ids<'e, E: Executor<'e, Database = Any>>(
+/// The events calbridge wrote to a connection's calendars for bookings,
+/// with their bookings: the imports hand them to the bookings.
+pub async fn exported_events<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     connection: ConnectionId,
-) -> DbResult<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT export_event_id FROM bookings WHERE tenant_id = $1 AND export_connection_id = $2 \
+) -> DbResult<Vec<(String, BookingId)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT export_event_id, id FROM bookings WHERE tenant_id = $1 AND export_connection_id = $2 \
          AND export_event_id IS NOT NULL",
     )
     .bind(scope.tenant())
     .bind(connection.to_string())
     .fetch_all(ex)
     .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    rows.into_iter()
+        .map(|(event, id)| Ok((event, parse_id(&id)?)))
+        .collect()
+}
+
+/// Makes the booking hold `slot` (moved, canceled or standing again), if
+/// it still holds `read`: false when it changed meanwhile. An overlap with
+/// another of the host's bookings is a conflict (PostgreSQL's exclusion
+/// constraint).
+pub async fn set_slot<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    id: BookingId,
+    read: Slot,
+    slot: Slot,
+) -> DbResult<bool> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE bookings SET starts_at = $3, ends_at = $4, status = $5, updated_at = $6, \
+         canceled_at = CASE WHEN $5 = 'canceled' THEN $6 ELSE NULL END \
+         WHERE tenant_id = $1 AND id = $2 AND starts_at = $7 AND ends_at = $8 AND status = $9",
+    )
+    .bind(scope.tenant())
+    .bind(id.to_string())
+    .bind(slot.starts_at)
+    .bind(slot.ends_at)
+    .bind(status_word(slot))
+    .bind(now)
+    .bind(read.starts_at)
+    .bind(read.ends_at)
+    .bind(status_word(read))
+    .execute(ex)
+    .await
+    .map_err(overlap)?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn status_word(slot: Slot) -> &'static str {
+    if slot.canceled {
+        "canceled"
+    } else {
+        "confirmed"
+    }
+}
+
+/// The tenant's bookings in conflict with their calendar event (or only
+/// `host`'s), oldest change first.
+pub async fn conflicts<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    host: Option<UserId>,
+    limit: i64,
+) -> DbResult<Vec<Booking>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE tenant_id = $1 AND conflict_canceled IS NOT NULL \
+         AND ($2 IS NULL OR host_user_id = $2) ORDER BY updated_at, id LIMIT $3"
+    ))
+    .bind(scope.tenant())
+    .bind(host.map(|h| h.to_string()))
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Booking::try_from).collect()
 }

@@ -196,8 +196,9 @@ impl CalendarApi for Google {
         at: &EventRef<'_>,
         start: i64,
         end: i64,
+        if_match: Option<&str>,
     ) -> Result<CalendarEvent, ProviderError> {
-        writes::move_to(http, token, at, start, end).await
+        writes::move_to(http, token, at, start, end, if_match).await
     }
 
     async fn update_event(

@@ -150,6 +150,7 @@ pub async fn move_to(
     at: &EventRef<'_>,
     start: i64,
     end: i64,
+    if_match: Option<&str>,
 ) -> Result<CalendarEvent, ProviderError> {
     let url = format!(
         "{}?conferenceDataVersion=1&sendUpdates=all",
@@ -159,13 +160,14 @@ pub async fn move_to(
         "start": { "dateTime": utc_stamp(start) },
         "end": { "dateTime": utc_stamp(end) },
     });
-    let moved = call(
+    let moved = call_if_match(
         http,
         Provider::Google,
         Method::PATCH,
         &url,
         token,
         Some(&body),
+        if_match,
     )
     .await?;
     parse_event(&moved)

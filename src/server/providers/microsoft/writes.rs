@@ -104,16 +104,18 @@ pub async fn move_to(
     at: &EventRef<'_>,
     start: i64,
     end: i64,
+    if_match: Option<&str>,
 ) -> Result<CalendarEvent, ProviderError> {
     let body = json!({ "start": stamp(start), "end": stamp(end) });
     let url = event_url(http, at.event_id);
-    let moved = call(
+    let moved = call_if_match(
         http,
         Provider::Microsoft,
         Method::PATCH,
         &url,
         token,
         Some(&body),
+        if_match,
     )
     .await?;
     parse_event(&moved)

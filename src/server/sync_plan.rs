@@ -1,9 +1,9 @@
-//! The two-way sync decision, without I/O: given what both sides last
-//! agreed on, whether calbridge changed the appointment since, and what the
-//! calendar holds now, which way the change flows — or that both changed
-//! and the connection's policy decides.
+//! The two-way sync decision, without I/O, for appointments and bookings
+//! alike: given what both sides last agreed on, whether calbridge changed
+//! its side since, and what the calendar holds now, which way the change
+//! flows — or that both changed and the connection's policy decides.
 
-use crate::model::{ConflictPolicy, EventContent};
+use crate::model::{ConflictPolicy, EventContent, Slot};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of the content's normal form: equal content, equal hash. A
@@ -23,6 +23,21 @@ pub fn content_hash(content: &EventContent) -> String {
         c.canceled
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// What a change feed saw of an event calbridge wrote.
+pub enum Seen {
+    /// The event as it is now, with its etag.
+    Event(EventContent, Option<String>),
+    /// Deleted in the calendar.
+    Removed,
+}
+
+/// Which side a person keeps when both changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Calbridge,
+    Calendar,
 }
 
 /// What to do about one appointment and its event.
@@ -51,11 +66,33 @@ pub fn plan(
     policy: ConflictPolicy,
 ) -> Plan {
     let calendar_changed = content_hash(calendar) != agreed_hash;
+    decide(local_changed, calendar_changed, policy, || {
+        content_hash(local) == content_hash(calendar)
+    })
+}
+
+/// The plan for a booking whose calendar event holds `calendar` now, when
+/// both last agreed on `agreed` and the booking is at `local`.
+pub fn plan_slot(agreed: Slot, local: Slot, calendar: Slot, policy: ConflictPolicy) -> Plan {
+    decide(
+        !local.same_as(&agreed),
+        !calendar.same_as(&agreed),
+        policy,
+        || local.same_as(&calendar),
+    )
+}
+
+fn decide(
+    local_changed: bool,
+    calendar_changed: bool,
+    policy: ConflictPolicy,
+    converged: impl FnOnce() -> bool,
+) -> Plan {
     match (local_changed, calendar_changed) {
         (false, false) => Plan::Nothing,
         (true, false) => Plan::Export,
         (false, true) => Plan::Import,
-        (true, true) if content_hash(local) == content_hash(calendar) => Plan::Converged,
+        (true, true) if converged() => Plan::Converged,
         (true, true) => match policy {
             ConflictPolicy::Ask => Plan::Queue,
             ConflictPolicy::CalendarWins => Plan::Import,
@@ -202,5 +239,61 @@ mod tests {
             differences(&a, &b),
             vec!["title", "time", "attendees", "location", "status"]
         );
+    }
+
+    fn slot(start: i64, canceled: bool) -> Slot {
+        Slot {
+            starts_at: start,
+            ends_at: start + 1_800_000,
+            canceled,
+        }
+    }
+
+    #[test]
+    fn a_booking_follows_a_move_or_delete_in_the_calendar_and_the_calendar_follows_the_booking() {
+        let agreed = slot(0, false);
+        let moved = slot(3_600_000, false);
+        let gone = slot(0, true);
+        for policy in POLICIES {
+            assert_eq!(plan_slot(agreed, agreed, agreed, policy), Plan::Nothing);
+            assert_eq!(plan_slot(agreed, agreed, moved, policy), Plan::Import);
+            assert_eq!(plan_slot(agreed, agreed, gone, policy), Plan::Import);
+            assert_eq!(plan_slot(agreed, moved, agreed, policy), Plan::Export);
+            assert_eq!(plan_slot(agreed, gone, agreed, policy), Plan::Export);
+            // Both moved to the same time, or both canceled (at any time).
+            assert_eq!(plan_slot(agreed, moved, moved, policy), Plan::Converged);
+            assert_eq!(
+                plan_slot(agreed, gone, slot(7_200_000, true), policy),
+                Plan::Converged
+            );
+            // A delete seen again after calbridge's own delete is no news.
+            assert_eq!(plan_slot(gone, gone, slot(5, true), policy), Plan::Nothing);
+        }
+    }
+
+    #[test]
+    fn a_booking_changed_on_both_sides_follows_the_policy_even_delete_against_move() {
+        let agreed = slot(0, false);
+        let attendee_moved = slot(3_600_000, false);
+        let host_moved = slot(7_200_000, false);
+        let gone = slot(0, true);
+        for (local, calendar) in [
+            (attendee_moved, host_moved),
+            (gone, host_moved),
+            (attendee_moved, gone),
+        ] {
+            assert_eq!(
+                plan_slot(agreed, local, calendar, ConflictPolicy::Ask),
+                Plan::Queue
+            );
+            assert_eq!(
+                plan_slot(agreed, local, calendar, ConflictPolicy::CalendarWins),
+                Plan::Import
+            );
+            assert_eq!(
+                plan_slot(agreed, local, calendar, ConflictPolicy::CalbridgeWins),
+                Plan::Export
+            );
+        }
     }
 }
