@@ -292,7 +292,7 @@ fn urlencoding(text: &str) -> String {
 async fn outlook_round_trip(backend: common::Backend) {
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
-    connected(&app, "bob@demo.test", "microsoft", BOB_SANDBOX).await;
+    let bob = connected(&app, "bob@demo.test", "microsoft", BOB_SANDBOX).await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
     let eastern = |hh_mm: &str| format!("{}T{hh_mm}:00-05:00", next_monday());
 
@@ -401,6 +401,46 @@ async fn outlook_round_trip(backend: common::Backend) {
         read(&agent, &app, other_id).await["status"] == "canceled"
     })
     .await;
+
+    // Deleted while no notification arrives, then read again from scratch
+    // (a Full resync): Graph's fresh delta lists no deleted events, so the
+    // appointment's unlisted event is looked up, found gone, and the
+    // appointment is canceled all the same.
+    let third = create(
+        &agent,
+        &app,
+        json!({"host": "bob", "title": "Audit", "start": eastern("14:00"), "end": eastern("15:00")}),
+    )
+    .await;
+    let third_id = third["id"].as_str().unwrap();
+    let third_event = external_id(&app, third_id).await;
+    hold_notifications(&app, "microsoft").await;
+    control(
+        &app,
+        Method::DELETE,
+        &format!("microsoft/events/{third_event}?owner_email={BOB_SANDBOX}"),
+        json!({}),
+    )
+    .await;
+    let admin = app.client();
+    log_in(&app, &admin, "admin@demo.test", PASSWORD).await;
+    let connection = connections(&app, &bob).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resync = post_form(
+        &admin,
+        &app.url(&format!("/admin/connections/{connection}/resync")),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&resync), "/admin/sync?notice=resync_queued");
+    eventually(
+        "the appointment of the unlisted event is canceled",
+        || async { read(&agent, &app, third_id).await["status"] == "canceled" },
+    )
+    .await;
+    clear_faults(&app).await;
     app.stop().await;
 }
 

@@ -539,7 +539,10 @@ async fn an_outlook_series_imports_as_its_occurrences(backend: Backend) {
     .await;
     assert_eq!(made["isAllDay"], true);
     eventually("the all-day event arrives", || async {
-        meetings(&app, &ada).await.iter().any(|m| m["title"] == "Offsite")
+        meetings(&app, &ada)
+            .await
+            .iter()
+            .any(|m| m["title"] == "Offsite")
     })
     .await;
     let list = meetings(&app, &ada).await;

@@ -1,7 +1,8 @@
 //! Two-way sync chaos: the calbridge process against a standalone sandbox
-//! Google calendar. Appointments are created, changed and deleted over the
-//! API while their owner edits and deletes the same events in Google; the
-//! sandbox fails API calls with 503 and 429, duplicates and reorders its
+//! Google calendar, and again against an Outlook mailbox. Appointments are
+//! created, changed and deleted over the API while their owner edits and
+//! deletes the same events in the calendar; the sandbox fails API calls
+//! (the change feeds' too) with 503 and 429, duplicates and reorders its
 //! push notifications, and the server is `kill -9`ed and restarted. Once
 //! the storm is over and a Sync now has run, every appointment equals its
 //! event in the sandbox, except those recorded as conflicts; no event
@@ -33,26 +34,42 @@ fn setting(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// The owner's Google events by id: (summary, start, end, cancelled).
-async fn google_events(sandbox: &SandboxServer) -> BTreeMap<String, (String, i64, i64, bool)> {
+/// The owner's events by id: (title, start, end, cancelled); a series'
+/// master stands for its occurrences and is left out.
+async fn calendar_events(
+    sandbox: &SandboxServer,
+    provider: Provider,
+) -> BTreeMap<String, (String, i64, i64, bool)> {
     let truth = sandbox
         .get_json(&format!(
-            "/_control/truth?account={ACCOUNT}&provider=google"
+            "/_control/truth?account={ACCOUNT}&provider={}",
+            provider.as_str()
         ))
         .await;
-    truth["google"]["calendars"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["events"].as_array().cloned().unwrap_or_default())
+    let events: Vec<Value> = match provider {
+        Provider::Google => truth["google"]["calendars"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["events"].as_array().cloned().unwrap_or_default())
+            .collect(),
+        _ => truth["microsoft"]["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    events
+        .iter()
+        .filter(|e| e["type"] != "seriesMaster")
         .map(|e| {
+            let title = e["summary"].as_str().or(e["subject"].as_str());
             (
                 e["id"].as_str().unwrap().to_owned(),
                 (
-                    e["summary"].as_str().unwrap_or_default().to_owned(),
+                    title.unwrap_or_default().to_owned(),
                     instant(e["start"].as_str().unwrap()),
                     instant(e["end"].as_str().unwrap()),
-                    e["status"] == "cancelled",
+                    e["status"] == "cancelled" || e["deleted"] == true || e["isCancelled"] == true,
                 ),
             )
         })
@@ -77,6 +94,7 @@ struct Storm<'a> {
     db: calbridge::server::platform::db::Db,
     key: String,
     http: reqwest::Client,
+    provider: Provider,
 }
 
 impl Storm<'_> {
@@ -105,10 +123,11 @@ impl Storm<'_> {
             .unwrap()
     }
 
-    /// The owner changes the event in Google.
-    async fn in_google(&self, method: reqwest::Method, event: &str, body: Value) {
+    /// The owner changes the event in their calendar.
+    async fn in_calendar(&self, method: reqwest::Method, event: &str, body: Value) {
         let url = self.sandbox.url(&format!(
-            "/_control/google/events/{event}?owner_email={ACCOUNT}"
+            "/_control/{}/events/{event}?owner_email={ACCOUNT}",
+            self.provider.as_str()
         ));
         let resp = self
             .http
@@ -153,7 +172,7 @@ async fn settled(storm: &Storm<'_>) {
     }
 }
 
-async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
+async fn appointments_equal_their_events_through_a_storm(backend: Backend, provider: Provider) {
     let operations = setting("SYNC_CHAOS_OPERATIONS", 80);
     let kills = setting("SYNC_CHAOS_KILLS", 2);
     let dir = tempfile::tempdir().unwrap();
@@ -164,30 +183,31 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     sandbox
         .control(
             "/_control/accounts",
-            json!({"provider": "google", "email": ACCOUNT, "name": "Alice"}),
+            json!({"provider": provider.as_str(), "email": ACCOUNT, "name": "Alice"}),
         )
         .await;
     let (mut server, client) = start_signed_up(
         dir.path(),
         &database_url,
         &sandbox,
-        Provider::Google,
+        provider,
         "ada@chaos.test",
     )
     .await;
-    connect_provider(&server, &sandbox, &client, Provider::Google, ACCOUNT).await;
+    connect_provider(&server, &sandbox, &client, provider, ACCOUNT).await;
     let connection = connection_ready(&server, &client).await;
     let key = api_key(&database_url, dir.path(), "ada@chaos.test");
     let db = calbridge::server::platform::db::Db::connect(&database_url)
         .await
         .unwrap();
 
-    // Google fails one call in eight (503, and 429 on events), and
+    // The provider fails one call in eight (503, and 429 on events), and
     // duplicates and reorders its push notifications.
+    let name = provider.as_str();
     for rule in [
-        json!({"provider": "google", "error_rate": 0.12, "status": 503,
+        json!({"provider": name, "error_rate": 0.12, "status": 503,
                "duplicate_delivery_rate": 0.3, "reorder_deliveries": true}),
-        json!({"provider": "google", "endpoint": "/events", "error_rate": 0.12, "status": 429}),
+        json!({"provider": name, "endpoint": "/events", "error_rate": 0.12, "status": 429}),
     ] {
         sandbox.control("/_control/faults", rule).await;
     }
@@ -208,6 +228,7 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
             db: db.clone(),
             key: key.clone(),
             http: reqwest::Client::new(),
+            provider,
         };
         let start = today + rng.gen_range(2..20) * day + rng.gen_range(16..36) * 1_800_000;
         let roll: u32 = rng.gen_range(0..100);
@@ -251,18 +272,20 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
             (65..=89, Some(id)) => {
                 if let Some(event) = storm.mapped_event(&id).await {
                     let body = if rng.gen_bool(0.5) {
-                        json!({"owner_email": ACCOUNT, "summary": format!("A{op} (google)")})
+                        json!({"owner_email": ACCOUNT, "summary": format!("A{op} ({name})")})
                     } else {
                         json!({"owner_email": ACCOUNT, "start": stamp(start),
                                "end": stamp(start + 2_700_000)})
                     };
-                    storm.in_google(reqwest::Method::PATCH, &event, body).await;
+                    storm
+                        .in_calendar(reqwest::Method::PATCH, &event, body)
+                        .await;
                 }
             }
             (_, Some(id)) => {
                 if let Some(event) = storm.mapped_event(&id).await {
                     storm
-                        .in_google(reqwest::Method::DELETE, &event, json!({}))
+                        .in_calendar(reqwest::Method::DELETE, &event, json!({}))
                         .await;
                 }
             }
@@ -286,6 +309,7 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
         db: db.clone(),
         key,
         http: reqwest::Client::new(),
+        provider,
     };
     settled(&storm).await;
     let synced = client
@@ -312,13 +336,13 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(rows.len(), ids.len());
-    let events = google_events(&sandbox).await;
+    let events = calendar_events(&sandbox, provider).await;
     let mut conflicts = 0;
     let mut live_events = BTreeSet::new();
     for (id, title, starts_at, ends_at, status, external_id, state) in &rows {
         let external_id = external_id
             .as_deref()
-            .expect("every appointment reached Google");
+            .unwrap_or_else(|| panic!("{id} never reached {name}"));
         if state.as_deref() == Some("conflict") {
             conflicts += 1;
             continue;
@@ -380,4 +404,15 @@ async fn appointments_equal_their_events_through_a_storm(backend: Backend) {
     server.kill();
 }
 
-on_both_backends!(appointments_equal_their_events_through_a_storm);
+async fn appointments_equal_their_google_events_through_a_storm(backend: Backend) {
+    appointments_equal_their_events_through_a_storm(backend, Provider::Google).await;
+}
+
+async fn appointments_equal_their_outlook_events_through_a_storm(backend: Backend) {
+    appointments_equal_their_events_through_a_storm(backend, Provider::Microsoft).await;
+}
+
+on_both_backends!(
+    appointments_equal_their_google_events_through_a_storm,
+    appointments_equal_their_outlook_events_through_a_storm,
+);

@@ -18,6 +18,7 @@ use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::{self, connections as connections_repo, webhook_events};
 use crate::server::platform::db::{Db, TenantScope};
+use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::{self, Live};
 use crate::server::platform::vault::{crypto, Vault, VaultError};
 use crate::server::platform::{notify, observability};
@@ -181,8 +182,10 @@ pub async fn build_state(
         calendly_routes: calendly_routes.clone(),
         apps: apps.clone(),
     };
+    let sync_locks: Arc<SyncLocks> = Arc::default();
     let meetings = Meetings {
         db: db.clone(),
+        sync_locks: sync_locks.clone(),
         provider_http: provider_http.clone(),
         tokens: tokens.clone(),
         live: live.clone(),
@@ -220,6 +223,7 @@ pub async fn build_state(
         tokens: tokens.clone(),
         provider_http: provider_http.clone(),
         live: live.clone(),
+        sync_locks: sync_locks.clone(),
     };
     let appointments = Appointments {
         db: db.clone(),
@@ -227,7 +231,7 @@ pub async fn build_state(
         tokens: tokens.clone(),
         provider_http: provider_http.clone(),
         live: live.clone(),
-        exports: Arc::default(),
+        sync_locks,
     };
     let api_keys = ApiKeys {
         db: db.clone(),

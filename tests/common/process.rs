@@ -66,7 +66,10 @@ impl Server {
                 "MICROSOFT_API_BASE_URL",
                 format!("{}/graph/v1.0", self.sandbox_base),
             )
-            .env("RUST_LOG", "error")
+            .env(
+                "RUST_LOG",
+                std::env::var("CHAOS_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .spawn()
             .expect("start the calbridge binary");
         self.child = Some(child);

@@ -357,13 +357,14 @@ pub(super) async fn delta(
                     from: 0,
                     upto: None,
                     after: 0,
+                    initial: true,
                 }
             }
         };
         let upto = *cursor.upto.get_or_insert(current_seq);
         let page_size = max_page_size(&headers).unwrap_or(DEFAULT_PAGE_SIZE);
         let tz = out_tz(&headers);
-        let initial = cursor.from == 0;
+        let initial = cursor.initial;
         let mut changed: Vec<&Event> = world
             .microsoft
             .mailboxes
@@ -420,6 +421,7 @@ pub(super) async fn delta(
                 from: upto,
                 upto: None,
                 after: 0,
+                initial: false,
                 ..cursor
             };
             world.microsoft.cursors.insert(link_token.clone(), next);

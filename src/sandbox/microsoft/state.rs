@@ -130,6 +130,10 @@ pub(super) struct DeltaCursor {
     /// `None` for a deltaLink: fixed when it is followed.
     pub(super) upto: Option<u64>,
     pub(super) after: u64,
+    /// The first round (no deltaToken yet): it lists what is there and
+    /// names nothing removed. A later round names every removal, also
+    /// when the first found an empty mailbox.
+    pub(super) initial: bool,
 }
 
 #[derive(Default)]

@@ -54,7 +54,7 @@ pub async fn reconcile(
     scope: &TenantScope,
     id: AppointmentId,
 ) -> Result<(), JobError> {
-    let _one_at_a_time = ctx.exports.lock(id).await;
+    let _one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
     let mut run = None;
     let result = passes(ctx, scope, id, &mut run).await;
     if let Some(mut run) = run {

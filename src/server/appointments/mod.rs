@@ -26,7 +26,7 @@ use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::users as users_repo;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{DbError, Duplicate, TenantScope, Tx, UserScope};
-use crate::server::platform::keyed_lock::KeyedLocks;
+use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
 use crate::server::sync_plan::{self, Keep};
@@ -54,8 +54,8 @@ pub struct Appointments {
     /// Appointments are meetings on their owner's live page.
     pub live: Arc<Live>,
     /// One export of an appointment at a time here (the inline try, its
-    /// job, a sync that brings the job forward).
-    pub exports: Arc<KeyedLocks<AppointmentId>>,
+    /// job), and none while a sync takes the calendar's side of it.
+    pub sync_locks: Arc<SyncLocks>,
 }
 
 impl Appointments {
@@ -435,6 +435,7 @@ pub async fn resolve(
     id: AppointmentId,
     keep: Keep,
 ) -> Result<Appointment, BookError> {
+    let one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
     let current = get(ctx, access, id).await?;
     let (Some(link), Some(calendar)) = (
         current
@@ -478,6 +479,8 @@ pub async fn resolve(
             repo::save_link(&mut *tx, &owner.tenant, id, &waiting).await?;
             export_job::queue_in(&mut tx, &owner.tenant, id, now).await?;
             tx.commit().await.map_err(DbError::from)?;
+            // The inline export takes the lock.
+            drop(one_at_a_time);
             after_write(ctx, &owner, id).await
         }
     }

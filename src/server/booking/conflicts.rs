@@ -21,6 +21,7 @@ pub async fn settle(
     id: BookingId,
     keep: Keep,
 ) -> Result<(), BookError> {
+    let one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
     let b = repo::get(ctx.db.pool(), tenant, id)
         .await
         .map_err(AppError::from)?
@@ -66,6 +67,8 @@ pub async fn settle(
                 .await
                 .map_err(DbError::from)
                 .map_err(AppError::from)?;
+            // The inline export takes the lock.
+            drop(one_at_a_time);
             export::try_now(ctx, tenant, id).await;
         }
     }

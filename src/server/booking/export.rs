@@ -59,6 +59,7 @@ pub async fn try_now(ctx: &Bookings, scope: &TenantScope, id: BookingId) {
 /// one export run in the sync log.
 #[tracing::instrument(skip_all, fields(booking = %id))]
 pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Result<(), JobError> {
+    let _one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
     let mut wrote = Vec::new();
     let result = passes(ctx, scope, id, &mut wrote).await;
     if let Some(last) = wrote.last() {

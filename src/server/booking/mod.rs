@@ -21,6 +21,7 @@ use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::UserScope;
+use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::ProviderHttp;
@@ -38,6 +39,9 @@ pub struct Bookings {
     pub provider_http: ProviderHttp,
     /// Bookings are meetings on their host's live page.
     pub live: Arc<Live>,
+    /// One export of a booking at a time here (the inline try, its job),
+    /// and none while a sync takes the calendar's side of it.
+    pub sync_locks: Arc<SyncLocks>,
 }
 
 impl Bookings {

@@ -12,6 +12,7 @@ pub use sync::{process_calendly_event, sync};
 
 use crate::server::connections::tokens::TokenManager;
 use crate::server::platform::db::Db;
+use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ const HORIZON_MS: i64 = 365 * DAY_MS;
 #[derive(Clone)]
 pub struct Meetings {
     pub db: Db,
+    /// Taking the calendar's side of an appointment or a booking waits for
+    /// its export.
+    pub sync_locks: Arc<SyncLocks>,
     pub provider_http: ProviderHttp,
     pub tokens: Arc<TokenManager>,
     pub live: Arc<Live>,

@@ -198,6 +198,109 @@ async fn written_by_calbridge(
     Ok(bookings_repo::is_own_record(ctx.db.pool(), &connection.owner, id).await?)
 }
 
+/// A listing from scratch names no deleted events, so an appointment's or
+/// a booking's event it left out may have been deleted while no cursor
+/// was kept (nango#1132's missed deletes). Each one is read once: gone or
+/// cancelled, the delete flows back as a change feed would have said it;
+/// there but outside the listed window, nothing happens.
+async fn confirm_unlisted(
+    ctx: &Meetings,
+    run: &mut Run,
+    connection: &Connection,
+    calendar_id: Option<&str>,
+    listed: &HashSet<String>,
+) -> Result<(), JobError> {
+    let Some(api) = providers::api(connection.provider).calendars() else {
+        return Ok(());
+    };
+    let feed = providers::api(connection.provider).change_feed();
+    let (pool, scope) = (ctx.db.pool(), &connection.owner.tenant);
+    let mut unlisted: Vec<(String, String, Subject)> = Vec::new();
+    for (calendar, event, id) in
+        appointments_repo::mapped_events(pool, scope, connection.id).await?
+    {
+        let standing = appointments_repo::get(pool, scope, id)
+            .await?
+            .is_some_and(|a| !a.content.canceled);
+        if standing {
+            unlisted.push((calendar, event, Subject::Appointment(id)));
+        }
+    }
+    for e in bookings_repo::exported_events(pool, scope, connection.id).await? {
+        if !e.canceled {
+            unlisted.push((e.calendar_id, e.event_id, Subject::Booking(e.booking)));
+        }
+    }
+    unlisted.retain(|(calendar, event, _)| {
+        calendar_id.is_none_or(|c| c == calendar)
+            && !listed.contains(&feed.meeting_key(Some(calendar), event))
+    });
+    let http = &ctx.provider_http;
+    for (calendar, event, subject) in unlisted {
+        let (calendar, event) = (calendar.as_str(), event.as_str());
+        let read = ctx
+            .tokens
+            .call(
+                &connection.owner,
+                connection.id,
+                false,
+                |token| async move { api.get_event(http, &token, calendar, event).await },
+            )
+            .await;
+        let gone = match read {
+            Ok(found) => found.content.is_some_and(|c| c.canceled),
+            Err(CallError::Provider(ProviderError::Rejected {
+                status: 404 | 410, ..
+            })) => true,
+            Err(e) => return Err(e.into()),
+        };
+        if !gone {
+            continue;
+        }
+        tracing::info!(connection = %connection.id, event, "an event calbridge wrote was deleted while no cursor was kept");
+        match subject {
+            Subject::Appointment(id) => {
+                observe_appointment(ctx, run, connection, id, Seen::Removed).await?
+            }
+            Subject::Booking(id) => {
+                observe_booking(ctx, run, connection, id, Seen::Removed).await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands the feed's news of an appointment's event to the appointment,
+/// once its export (if one runs) has recorded what it wrote.
+async fn observe_appointment(
+    ctx: &Meetings,
+    run: &mut Run,
+    connection: &Connection,
+    id: AppointmentId,
+    seen: Seen,
+) -> Result<(), JobError> {
+    let _one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
+    import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await
+}
+
+/// The same for a booking's event.
+async fn observe_booking(
+    ctx: &Meetings,
+    run: &mut Run,
+    connection: &Connection,
+    id: BookingId,
+    seen: Seen,
+) -> Result<(), JobError> {
+    let _one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
+    two_way::observe(&ctx.db, &ctx.live, run, connection, id, seen).await
+}
+
+/// What an event calbridge wrote stands for.
+enum Subject {
+    Appointment(AppointmentId),
+    Booking(BookingId),
+}
+
 /// Reads one feed (the account's, or one calendar's) to its end: from the
 /// stored cursor, or from scratch when there is none or the provider no
 /// longer accepts it. Stores what changed, then keeps the new cursor.
@@ -247,15 +350,21 @@ async fn read_feed(
             // Events calbridge wrote for bookings and appointments are on
             // the page as those; a change to one flows back to it. Read after
             // the page, so one exported while it was read is known.
-            let bookings: HashMap<String, BookingId> = bookings_repo::exported_events(
+            let exported = bookings_repo::exported_events(
                 ctx.db.pool(),
                 &connection.owner.tenant,
                 connection.id,
             )
-            .await?
-            .into_iter()
-            .map(|(event, id)| (feed.meeting_key(calendar_id, &event), id))
-            .collect();
+            .await?;
+            let bookings: HashMap<String, BookingId> = exported
+                .iter()
+                .map(|e| {
+                    (
+                        feed.meeting_key(Some(&e.calendar_id), &e.event_id),
+                        e.booking,
+                    )
+                })
+                .collect();
             let appointments: HashMap<String, AppointmentId> = appointments_repo::mapped_events(
                 ctx.db.pool(),
                 &connection.owner.tenant,
@@ -272,10 +381,10 @@ async fn read_feed(
                 listed.insert(meeting.provider_event_id.clone());
                 if let Some(&id) = appointments.get(&meeting.provider_event_id) {
                     let seen = Seen::Event(meeting.content(), meeting.etag.clone());
-                    import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
+                    observe_appointment(ctx, run, connection, id, seen).await?;
                 } else if let Some(&id) = bookings.get(&meeting.provider_event_id) {
                     let seen = Seen::Event(meeting.content(), meeting.etag.clone());
-                    two_way::observe(&ctx.db, &ctx.live, run, connection, id, seen).await?;
+                    observe_booking(ctx, run, connection, id, seen).await?;
                 } else if written_by_calbridge(ctx, connection, &meeting).await? {
                     run.note(
                         SyncAction::Skipped,
@@ -296,7 +405,7 @@ async fn read_feed(
             store_all(ctx, run, connection, calendar_id, to_store, None).await?;
             for removed in &changes.removed {
                 if let Some(&id) = appointments.get(removed) {
-                    import::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed).await?
+                    observe_appointment(ctx, run, connection, id, Seen::Removed).await?
                 } else if let Some(&id) = bookings.get(removed) {
                     two_way::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed).await?
                 } else {
@@ -311,6 +420,9 @@ async fn read_feed(
             let complete_listing = from_scratch
                 .then(|| feed.complete_listing_prefix(calendar_id))
                 .flatten();
+            if from_scratch {
+                confirm_unlisted(ctx, run, connection, calendar_id, &listed).await?;
+            }
             if let Some(prefix) = complete_listing {
                 for gone in
                     repo::live_event_ids(ctx.db.pool(), &connection.owner, connection.id, &prefix)

@@ -430,23 +430,40 @@ pub async fn is_own_record<'e, E: Executor<'e, Database = Any>>(
     Ok(found.is_some())
 }
 
-/// The events calbridge wrote to a connection's calendars for bookings,
-/// with their bookings: the imports hand them to the bookings.
+/// An event calbridge wrote to a connection's calendar for a booking.
+pub struct ExportedEvent {
+    pub calendar_id: String,
+    pub event_id: String,
+    pub booking: BookingId,
+    /// Deleted by calbridge for the booking's cancellation.
+    pub canceled: bool,
+}
+
+/// The events calbridge wrote to a connection's calendars for bookings:
+/// the imports hand them to the bookings.
 pub async fn exported_events<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     connection: ConnectionId,
-) -> DbResult<Vec<(String, BookingId)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT export_event_id, id FROM bookings WHERE tenant_id = $1 AND export_connection_id = $2 \
-         AND export_event_id IS NOT NULL",
+) -> DbResult<Vec<ExportedEvent>> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT export_calendar_id, export_event_id, id, exported_canceled FROM bookings \
+         WHERE tenant_id = $1 AND export_connection_id = $2 AND export_event_id IS NOT NULL \
+         AND export_calendar_id IS NOT NULL",
     )
     .bind(scope.tenant())
     .bind(connection.to_string())
     .fetch_all(ex)
     .await?;
     rows.into_iter()
-        .map(|(event, id)| Ok((event, parse_id(&id)?)))
+        .map(|(calendar_id, event_id, id, canceled)| {
+            Ok(ExportedEvent {
+                calendar_id,
+                event_id,
+                booking: parse_id(&id)?,
+                canceled: canceled != 0,
+            })
+        })
         .collect()
 }
 
