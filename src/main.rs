@@ -103,10 +103,25 @@ async fn serve(config: &Config) -> ExitCode {
     };
     if config.seed_demo {
         match accounts::seed_demo(&state.accounts, config.demo_password.as_deref()).await {
-            Ok(Some(password)) => println!(
-                "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {password}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
-                config.public_link("/login")
-            ),
+            Ok(Some(seed)) => {
+                if seed.generated {
+                    println!(
+                        "\n  Demo tenant created. Log in at {} as admin@demo.test, alice@demo.test or bob@demo.test\n  with the password: {}\n  (shown only this once; set CALBRIDGE_DEMO_PASSWORD to choose it)\n",
+                        config.public_link("/login"),
+                        seed.password
+                    );
+                }
+                if config.sandbox {
+                    let base = config.public_link("");
+                    tokio::spawn(async move {
+                        if let Err(e) =
+                            calbridge::server::demo::bring_to_life(&base, &seed.password).await
+                        {
+                            tracing::warn!(error = %e, "the demo's connections and meetings were not set up");
+                        }
+                    });
+                }
+            }
             Ok(None) => {}
             Err(e) => return fail(format!("seeding the demo tenant failed: {e}")),
         }

@@ -465,9 +465,17 @@ pub async fn create_admin(
     Ok(UserScope::new(tenant, user_id))
 }
 
+/// A demo tenant made just now.
+pub struct DemoSeed {
+    /// The demo accounts' password.
+    pub password: String,
+    /// Made up here (not `CALBRIDGE_DEMO_PASSWORD`): shown once.
+    pub generated: bool,
+}
+
 /// Dev convenience: on an empty instance, a demo tenant with an admin and two
-/// members who share one password. Returns the password when one was made up.
-pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Option<String>> {
+/// members who share one password; `None` when the instance has a tenant.
+pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Option<DemoSeed>> {
     if tenants::count(ctx.db.pool()).await? > 0 {
         return Ok(None);
     }
@@ -516,7 +524,10 @@ pub async fn seed_demo(ctx: &Accounts, password: Option<&str>) -> AppResult<Opti
         booking::profiles::seed_demo_hosts(&mut tx, alice, bob).await?;
     }
     tx.commit().await.map_err(DbError::from)?;
-    Ok(generated)
+    Ok(Some(DemoSeed {
+        password: password.to_owned(),
+        generated: generated.is_some(),
+    }))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod appointments;
 pub mod auth;
 pub mod booking;
 pub mod connections;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod jobs;

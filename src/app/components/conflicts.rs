@@ -78,8 +78,8 @@ pub fn ConflictFields(fields: Vec<ConflictField>) -> impl IntoView {
                         view! {
                         <tr class:differs=f.differs data-field=field>
                             <th scope="row">{f.label}</th>
-                            <td data-side="calbridge">{f.calbridge}</td>
-                            <td data-side="calendar">{f.calendar}</td>
+                            <td data-label="In calbridge" data-side="calbridge">{f.calbridge}</td>
+                            <td data-label="In the calendar" data-side="calendar">{f.calendar}</td>
                         </tr>
                     }}).collect_view()}
                 </tbody>

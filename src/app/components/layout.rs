@@ -20,8 +20,9 @@ fn SandboxBanner() -> impl IntoView {
             {move || on().then(|| view! {
                 <div class="sandbox-banner" role="note">
                     <strong>"Sandbox providers"</strong>
-                    " — Calendly, Google and Outlook are calbridge's built-in emulators. "
-                    <a href=paths::SANDBOX rel="external">"Open the sandbox panel"</a>
+                    " — book a meeting in the "
+                    <a href=paths::SANDBOX rel="external">"sandbox panel"</a>
+                    " and watch it arrive on Meetings, live."
                 </div>
             })}
         </Transition>
@@ -107,12 +108,26 @@ fn Nav(user: CurrentUser) -> impl IntoView {
         .take(2)
         .collect::<String>()
         .to_uppercase();
-    view! {
-        <nav class="mainnav" aria-label="Main">
+    // The links inline on wide screens; behind a Menu button (a
+    // `<details>`, so it opens before and without WASM) on narrow ones.
+    let links = move || {
+        view! {
             <A href=paths::MEETINGS>"Meetings"</A>
             <A href=paths::SETTINGS>"Settings"</A>
             {is_admin.then(|| view! { <A href=paths::ADMIN_USERS>"Admin"</A> })}
-        </nav>
+        }
+    };
+    view! {
+        <nav class="mainnav" aria-label="Main">{links()}</nav>
+        <details class="navmenu">
+            <summary aria-label="Menu">
+                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <path d="M4 7h16M4 12h16M4 17h16" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
+                </svg>
+                <span>"Menu"</span>
+            </summary>
+            <nav class="navmenu-panel" aria-label="Main (menu)">{links()}</nav>
+        </details>
         <details class="usermenu">
             <summary aria-label="Account menu">
                 <span class="avatar">{initials}</span>

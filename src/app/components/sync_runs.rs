@@ -26,18 +26,18 @@ pub fn RunsTable(runs: Vec<SyncRunView>, #[prop(default = true)] link: bool) -> 
                             let started = utc_short(&r.started_at);
                             view! {
                                 <tr data-run=r.id.to_string() data-outcome=r.outcome.as_str() data-trigger=r.trigger.as_str()>
-                                    <td class="nowrap">{if link {
+                                    <td data-label="Started (UTC)" class="nowrap">{if link {
                                         view! { <a href=paths::ADMIN_SYNC_RUN.to(r.id)>{started}</a> }.into_any()
                                     } else {
                                         view! { <span>{started}</span> }.into_any()
                                     }}</td>
-                                    <td title=r.provider.label()><ProviderIcon provider=r.provider/>" "{r.account_email.clone()}
+                                    <td data-label="Account" title=r.provider.label()><ProviderIcon provider=r.provider/>" "{r.account_email.clone()}
                                         <br/><span class="muted small">{r.user_email.clone()}</span></td>
-                                    <td>{r.trigger.label()}{r.full_read.then(|| view! { <br/><span class="muted small">"read in full"</span> })}</td>
-                                    <td><span class=format!("badge badge-sync-{}", r.outcome.as_str())>{r.outcome.label()}</span>
+                                    <td data-label="Trigger">{r.trigger.label()}{r.full_read.then(|| view! { <br/><span class="muted small">"read in full"</span> })}</td>
+                                    <td data-label="Outcome"><span class=format!("badge badge-sync-{}", r.outcome.as_str())>{r.outcome.label()}</span>
                                         {r.error.clone().map(|e| view! { <br/><span class="muted small">{e}</span> })}</td>
-                                    <td>{r.counts.summary()}</td>
-                                    <td class="nowrap">{duration(r.duration_ms)}</td>
+                                    <td data-label="Changes">{r.counts.summary()}</td>
+                                    <td data-label="Took" class="nowrap">{duration(r.duration_ms)}</td>
                                 </tr>
                             }
                         }).collect_view()}

@@ -84,9 +84,9 @@ fn YourSyncs(connections: Vec<ConnectionView>, runs: Vec<SyncRunView>) -> impl I
                     <tbody>
                         {connected.into_iter().map(|c| view! {
                             <tr data-connection=c.id.to_string()>
-                                <td title=c.provider.label()><ProviderIcon provider=c.provider/>" "{c.account_email.clone()}</td>
-                                <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "not yet".into())}</td>
-                                <td>{match c.provider {
+                                <td data-label="Account" title=c.provider.label()><ProviderIcon provider=c.provider/>" "{c.account_email.clone()}</td>
+                                <td data-label="Last sync" class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "not yet".into())}</td>
+                                <td data-label="When both sides change">{match c.provider {
                                     Provider::Calendly => view! { <span class="muted">"—"</span> }.into_any(),
                                     _ => view! { <ConflictPolicyForm connection=c.id current=c.conflict_policy/> }.into_any(),
                                 }}</td>
@@ -221,15 +221,15 @@ fn ConnectionList(connections: Vec<ConnectionView>) -> impl IntoView {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
-                                    <td class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
-                                    <td>{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}" · since "{c.connected_at.get(..10).unwrap_or_default().to_owned()}</span></td>
-                                    <td>
+                                    <td data-label="Provider" class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
+                                    <td data-label="Account">{c.account_email.clone()}<br/><span class="muted small">{c.account_name.clone()}" · since "{c.connected_at.get(..10).unwrap_or_default().to_owned()}</span></td>
+                                    <td data-label="State">
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
-                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
-                                    <td><SubscriptionCell connection=c.clone()/></td>
-                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Last sync (UTC)" class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
+                                    <td data-label="Webhooks"><SubscriptionCell connection=c.clone()/></td>
+                                    <td data-label="Token expires" class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=paths::TEST_CONNECTION.to(c.id)>
@@ -272,9 +272,9 @@ fn CalendarChoice(connection: ConnectionView) -> impl IntoView {
                         <tbody>
                             {connection.calendars.into_iter().map(|cal| view! {
                                 <tr>
-                                    <td>{cal.name.clone()}{cal.primary.then(|| view! { " " <span class="badge">"primary"</span> })}</td>
-                                    <td><input type="checkbox" name="busy" value=cal.id.to_string() checked=cal.busy aria-label=format!("{} counts as busy", cal.name)/></td>
-                                    <td>
+                                    <td data-label="Calendar">{cal.name.clone()}{cal.primary.then(|| view! { " " <span class="badge">"primary"</span> })}</td>
+                                    <td data-label="Counts as busy"><input type="checkbox" name="busy" value=cal.id.to_string() checked=cal.busy aria-label=format!("{} counts as busy", cal.name)/></td>
+                                    <td data-label="New bookings go here">
                                         <input type="radio" name="booking" value=cal.id.to_string() checked=cal.booking_target disabled=!cal.writable aria-label=format!("New bookings go to {}", cal.name)/>
                                         {(!cal.writable).then(|| view! { " " <span class="muted small">"read-only"</span> })}
                                     </td>

@@ -103,12 +103,12 @@ fn Keys(keys: Vec<ApiKeyView>) -> impl IntoView {
                             let live = k.revoked_at.is_none();
                             view! {
                                 <tr data-api-key=k.name.clone()>
-                                    <td>{k.name.clone()}</td>
-                                    <td class="nowrap"><code>{k.prefix.clone()}"…"</code></td>
-                                    <td>{k.scopes.iter().map(|s| view! { <code class="scope">{s.as_str()}</code>" " }).collect_view()}</td>
-                                    <td class="nowrap">{utc_minutes(&k.created_at)}<br/><span class="muted small">{k.created_by.clone()}</span></td>
-                                    <td class="nowrap">{k.last_used_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
-                                    <td>{if live {
+                                    <td data-label="Name">{k.name.clone()}</td>
+                                    <td data-label="Key" class="nowrap"><code>{k.prefix.clone()}"…"</code></td>
+                                    <td data-label="Scopes">{k.scopes.iter().map(|s| view! { <code class="scope">{s.as_str()}</code>" " }).collect_view()}</td>
+                                    <td data-label="Created" class="nowrap">{utc_minutes(&k.created_at)}<br/><span class="muted small">{k.created_by.clone()}</span></td>
+                                    <td data-label="Last used" class="nowrap">{k.last_used_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
+                                    <td data-label="Status">{if live {
                                         view! { <span class="badge badge-connected">"active"</span> }.into_any()
                                     } else {
                                         view! { <span class="badge badge-disconnected">"revoked"</span> }.into_any()

@@ -89,16 +89,16 @@ fn ConnectionsTable(rows: Vec<TenantConnectionView>) -> impl IntoView {
                             let active = c.state != ConnectionState::Disconnected;
                             view! {
                                 <tr data-connection=c.account_email.clone() data-provider=c.provider.as_str()>
-                                    <td>{r.user_name.clone()}<br/><span class="muted small">{r.user_email.clone()}</span></td>
-                                    <td class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
-                                    <td>{c.account_email.clone()}</td>
-                                    <td>
+                                    <td data-label="User">{r.user_name.clone()}<br/><span class="muted small">{r.user_email.clone()}</span></td>
+                                    <td data-label="Provider" class="nowrap"><ProviderIcon provider=c.provider/>" "{c.provider.label()}</td>
+                                    <td data-label="Account">{c.account_email.clone()}</td>
+                                    <td data-label="State">
                                         <span class=format!("badge badge-{}", c.state.as_str())>{c.state.as_str()}</span>
                                         {c.last_error.clone().map(|e| view! { <br/><span class="error-text small">{e}</span> })}
                                     </td>
-                                    <td class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
-                                    <td><SubscriptionCell connection=c.clone()/></td>
-                                    <td class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Last sync (UTC)" class="nowrap">{c.last_sync_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
+                                    <td data-label="Webhooks"><SubscriptionCell connection=c.clone()/></td>
+                                    <td data-label="Token expires" class="nowrap">{c.token_expires_at.as_deref().filter(|_| active).map(utc_short).unwrap_or_else(|| "—".into())}</td>
                                     <td class="actions">
                                         {active.then(|| view! {
                                             <form method="post" action=paths::ADMIN_REFRESH_CONNECTION.to(c.id)>

@@ -80,12 +80,12 @@ fn JobsTable(jobs: Vec<JobView>) -> impl IntoView {
                             let dead = j.status == JobStatus::Dead;
                             view! {
                                 <tr data-job=j.kind.clone()>
-                                    <td class="nowrap"><code>{j.kind.clone()}</code></td>
-                                    <td><span class=format!("badge badge-job-{}", j.status.as_str())>{j.status.as_str()}</span></td>
-                                    <td>{j.attempts}" / "{j.max_attempts}</td>
-                                    <td class="nowrap">{utc_minutes(&j.run_at)}</td>
-                                    <td class="nowrap">{utc_minutes(&j.updated_at)}</td>
-                                    <td class="error-text small">{j.last_error.clone()}</td>
+                                    <td data-label="Kind" class="nowrap"><code>{j.kind.clone()}</code></td>
+                                    <td data-label="Status"><span class=format!("badge badge-job-{}", j.status.as_str())>{j.status.as_str()}</span></td>
+                                    <td data-label="Attempts">{j.attempts}" / "{j.max_attempts}</td>
+                                    <td data-label="Runs at" class="nowrap">{utc_minutes(&j.run_at)}</td>
+                                    <td data-label="Updated" class="nowrap">{utc_minutes(&j.updated_at)}</td>
+                                    <td data-label="Last error" class="error-text small">{j.last_error.clone()}</td>
                                     <td class="actions">
                                         {dead.then(|| view! {
                                             <form method="post" action=paths::RETRY_JOB.to(j.id)>

@@ -136,16 +136,16 @@ fn HealthTable(rows: Vec<ConnectionHealthView>) -> impl IntoView {
                             let needs_reconnect = h.state != crate::model::ConnectionState::Connected;
                             view! {
                                 <tr data-connection=h.connection.to_string() data-provider=h.provider.as_str()>
-                                    <td title=h.provider.label()><ProviderIcon provider=h.provider/>" "{h.account_email.clone()}</td>
-                                    <td>{h.user_email.clone()}</td>
-                                    <td class="nowrap">{h.last_success_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
-                                    <td>{match h.last_failure.clone() {
+                                    <td data-label="Account" title=h.provider.label()><ProviderIcon provider=h.provider/>" "{h.account_email.clone()}</td>
+                                    <td data-label="User">{h.user_email.clone()}</td>
+                                    <td data-label="Last success" class="nowrap">{h.last_success_at.as_deref().map(utc_short).unwrap_or_else(|| "never".into())}</td>
+                                    <td data-label="Last failure">{match h.last_failure.clone() {
                                         Some((at, why)) => view! { <span class="nowrap">{utc_short(&at)}</span><br/><span class="muted small">{why}</span> }.into_any(),
                                         None => view! { <span class="muted">"—"</span> }.into_any(),
                                     }}</td>
-                                    <td>{h.backlog}</td>
-                                    <td class="nowrap">{h.cursor_at.as_deref().map(utc_short).unwrap_or_else(|| "—".into())}</td>
-                                    <td>{if needs_reconnect {
+                                    <td data-label="Backlog">{h.backlog}</td>
+                                    <td data-label="Cursor moved" class="nowrap">{h.cursor_at.as_deref().map(utc_short).unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Sync">{if needs_reconnect {
                                         view! { <span class="badge badge-error">"reconnect needed"</span> }.into_any()
                                     } else {
                                         view! { <SyncControls connection=h.connection admin=true/> }.into_any()
@@ -289,11 +289,11 @@ fn RunDetail(detail: SyncRunDetail) -> impl IntoView {
                             <tbody>
                                 {items.into_iter().map(|i| view! {
                                     <tr data-action=i.action.as_str()>
-                                        <td><span class=format!("badge badge-item-{}", i.action.as_str())>{i.action.label()}</span></td>
-                                        <td>{i.title.clone().unwrap_or_else(|| "—".into())}
+                                        <td data-label="What"><span class=format!("badge badge-item-{}", i.action.as_str())>{i.action.label()}</span></td>
+                                        <td data-label="Event">{i.title.clone().unwrap_or_else(|| "—".into())}
                                             {i.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}</td>
-                                        <td class="nowrap">{i.starts_at.as_deref().map(utc_short).unwrap_or_default()}</td>
-                                        <td><code class="small">{i.external_id.clone()}</code></td>
+                                        <td data-label="Starts (UTC)" class="nowrap">{i.starts_at.as_deref().map(utc_short).unwrap_or_default()}</td>
+                                        <td data-label="Id"><code class="small">{i.external_id.clone()}</code></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -62,10 +62,10 @@ fn Invites(invites: Vec<InviteView>) -> impl IntoView {
                     <tbody>
                         {invites.into_iter().map(|i| view! {
                             <tr data-invite=i.id.to_string()>
-                                <td>{i.email.clone().unwrap_or_else(|| "anyone with the link".to_owned())}</td>
-                                <td><span class=format!("badge badge-{}", i.role)>{i.role.to_string()}</span></td>
-                                <td class="link-cell"><CopyField value=i.link.clone() label="Invite link".to_owned()/></td>
-                                <td class="nowrap">{i.expires_at[..10].to_owned()}</td>
+                                <td data-label="For">{i.email.clone().unwrap_or_else(|| "anyone with the link".to_owned())}</td>
+                                <td data-label="Role"><span class=format!("badge badge-{}", i.role)>{i.role.to_string()}</span></td>
+                                <td data-label="Link" class="link-cell"><CopyField value=i.link.clone() label="Invite link".to_owned()/></td>
+                                <td data-label="Expires" class="nowrap">{i.expires_at[..10].to_owned()}</td>
                                 <td class="actions">
                                     <form method="post" action=paths::REVOKE_INVITE.to(i.id)>
                                         <button type="submit" class="button small danger-outline">"Revoke"</button>
@@ -95,11 +95,11 @@ fn Members(members: Vec<MemberView>, me: UserId) -> impl IntoView {
                             let other_role = if m.role == Role::Admin { Role::Member } else { Role::Admin };
                             view! {
                                 <tr data-member=m.email.clone()>
-                                    <td>{m.name.clone()}{is_me.then(|| view! { <span class="muted">" (you)"</span> })}</td>
-                                    <td>{m.email.clone()}</td>
-                                    <td><span class=format!("badge badge-{}", m.role)>{m.role.to_string()}</span></td>
-                                    <td>{m.time_zone.clone()}</td>
-                                    <td class="nowrap">{m.joined_at[..10].to_owned()}</td>
+                                    <td data-label="Name">{m.name.clone()}{is_me.then(|| view! { <span class="muted">" (you)"</span> })}</td>
+                                    <td data-label="Email">{m.email.clone()}</td>
+                                    <td data-label="Role"><span class=format!("badge badge-{}", m.role)>{m.role.to_string()}</span></td>
+                                    <td data-label="Time zone">{m.time_zone.clone()}</td>
+                                    <td data-label="Joined" class="nowrap">{m.joined_at[..10].to_owned()}</td>
                                     <td class="actions">
                                         <form method="post" action=paths::CHANGE_ROLE.to(m.id)>
                                             <input type="hidden" name="role" value=other_role.as_str()/>

@@ -107,10 +107,10 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                             let replayable = verified && e.dedupe_key.is_some() && e.user_email.is_some();
                             view! {
                                 <tr data-webhook=e.id.to_string() data-result=e.result.clone()>
-                                    <td class="nowrap">{utc_short(&e.received_at)}</td>
-                                    <td class="nowrap" title=e.provider.label()><ProviderIcon provider=e.provider/>" "<code>{e.event_type.clone()}</code></td>
-                                    <td>{e.user_email.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td>
+                                    <td data-label="Received (UTC)" class="nowrap">{utc_short(&e.received_at)}</td>
+                                    <td data-label="Type" class="nowrap" title=e.provider.label()><ProviderIcon provider=e.provider/>" "<code>{e.event_type.clone()}</code></td>
+                                    <td data-label="User">{e.user_email.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Result">
                                         <span class=format!("badge badge-webhook-{}", e.result)>{e.result.clone()}</span>
                                         {(e.duplicates > 0).then(|| view! { <br/><span class="muted small">{if verified { format!("+{} duplicate(s)", e.duplicates) } else { format!("+{} more this minute", e.duplicates) }}</span> })}
                                         {e.detail.clone().map(|d| view! { <br/><span class="muted small">{d}</span> })}
@@ -120,8 +120,8 @@ fn EventsTable(rows: Vec<WebhookEventView>) -> impl IntoView {
                                             </form>
                                         })}
                                     </td>
-                                    <td class="nowrap">{e.latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
-                                    <td class="payload-cell">
+                                    <td data-label="Latency" class="nowrap">{e.latency_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Dedupe key / payload" class="payload-cell">
                                         <code class="small" title=e.dedupe_key.clone().unwrap_or_default()>{e.dedupe_key.as_deref().map(short_key).unwrap_or_default()}</code>
                                         {e.payload.clone().map(|p| view! {
                                             <details><summary>"Payload"</summary><pre class="payload">{p}</pre></details>
