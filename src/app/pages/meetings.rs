@@ -278,11 +278,7 @@ fn MeetingItem(m: MeetingView) -> impl IntoView {
                     Some(href) => view! { <a href=href>{m.title.clone()}</a> }.into_any(),
                     None => view! { <span>{m.title.clone()}</span> }.into_any(),
                 }}</div>
-                <div class="muted small">
-                    {m.invitee_name.clone()}
-                    {m.invitee_email.clone().map(|e| view! { " · " {e} })}
-                    {m.location.clone().filter(|_| m.join_url.is_none()).map(|l| view! { " · " {l} })}
-                </div>
+                <div class="muted small">{who_and_where(&m)}</div>
             </div>
             <div class="meeting-actions">
                 {(status != MeetingStatus::Scheduled).then(|| view! {
@@ -318,4 +314,19 @@ fn Empty(has_connections: bool) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// "Name · email · place": the parts the meeting has (the place only when
+/// there is no link to join).
+fn who_and_where(m: &MeetingView) -> String {
+    [
+        m.invitee_name.as_deref(),
+        m.invitee_email.as_deref(),
+        m.location.as_deref().filter(|_| m.join_url.is_none()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|part| !part.trim().is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ")
 }
