@@ -532,11 +532,15 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
     let alice_page = page(&app, &alice, "/settings/calendars").await;
     let card = conflict_card(&alice_page, first);
     assert!(
-        card.contains("<td data-side=\"calbridge\">Changed in calbridge</td>"),
+        card.contains(
+            "<td data-label=\"In calbridge\" data-side=\"calbridge\">Changed in calbridge</td>"
+        ),
         "{card}"
     );
     assert!(
-        card.contains("<td data-side=\"calendar\">Changed in Google</td>"),
+        card.contains(
+            "<td data-label=\"In the calendar\" data-side=\"calendar\">Changed in Google</td>"
+        ),
         "{card}"
     );
     assert!(
@@ -546,7 +550,7 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
     assert!(card.contains("13:00–13:30 (Europe/Berlin)"), "{card}");
     let status = conflict_card(&alice_page, deleted);
     assert!(
-        status.contains("<td data-side=\"calendar\">Deleted</td>"),
+        status.contains("<td data-label=\"In the calendar\" data-side=\"calendar\">Deleted</td>"),
         "{status}"
     );
     let bob_page = page(&app, &bob, "/settings/calendars").await;
