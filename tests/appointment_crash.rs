@@ -21,24 +21,7 @@ const TITLE: &str = "Crash review";
 
 /// The events of the account's calendars the appointment became.
 async fn events_at_provider(sandbox: &SandboxServer, provider: Provider) -> Vec<Value> {
-    let truth = sandbox
-        .get_json(&format!(
-            "/_control/truth?account={ACCOUNT}&provider={}",
-            provider.as_str()
-        ))
-        .await;
-    let events: Vec<Value> = match provider {
-        Provider::Google => truth["google"]["calendars"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c["events"].as_array().cloned().unwrap_or_default())
-            .collect(),
-        _ => truth["microsoft"]["events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
-    };
+    let events = sandbox.events_of(ACCOUNT, provider).await;
     let title = |e: &Value| e["summary"].as_str().or(e["subject"].as_str()) == Some(TITLE);
     events
         .into_iter()

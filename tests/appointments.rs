@@ -14,7 +14,7 @@ use common::connect::{
     clear_faults, connected, connections, control, eventually, google_truth, hold_notifications,
     instant, meetings, sandbox_get, sandboxed, syncs_settled,
 };
-use common::{location, log_in, post_form, TestApp, PASSWORD};
+use common::{location, page, post_form, signed_in, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -422,8 +422,7 @@ async fn outlook_round_trip(backend: common::Backend) {
         json!({}),
     )
     .await;
-    let admin = app.client();
-    log_in(&app, &admin, "admin@demo.test", PASSWORD).await;
+    let admin = signed_in(&app, "admin@demo.test").await;
     let connection = connections(&app, &bob).await[0]["id"]
         .as_str()
         .unwrap()
@@ -450,10 +449,8 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
     let alice = connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
-    let admin = app.client();
-    log_in(&app, &admin, "admin@demo.test", PASSWORD).await;
-    let bob = app.client();
-    log_in(&app, &bob, "bob@demo.test", PASSWORD).await;
+    let admin = signed_in(&app, "admin@demo.test").await;
+    let bob = signed_in(&app, "bob@demo.test").await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
 
     let first = create(&agent, &app, review("09:00", "09:30")).await;
@@ -637,12 +634,6 @@ async fn both_sides_changed_goes_to_the_conflict_queue_and_either_side_can_be_ke
 }
 
 /// A page's HTML as `client` sees it.
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    let resp = client.get(app.url(path)).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK, "{path}");
-    resp.text().await.unwrap()
-}
-
 /// The conflict card of appointment `id` on a page.
 fn conflict_card<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html

@@ -13,7 +13,7 @@ use common::connect::{
     clear_faults, connected, connections, control, eventually, google_truth, hold_notifications,
     instant, sandbox_get, sandboxed,
 };
-use common::{location, log_in, post_form, TestApp, PASSWORD};
+use common::{location, page, post_form, signed_in, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -122,12 +122,6 @@ async fn delete_in_google(app: &TestApp, event: &str) {
     .await;
 }
 
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    let resp = client.get(app.url(path)).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK, "{path}");
-    resp.text().await.unwrap()
-}
-
 /// The conflict card of booking `id` on a page.
 fn conflict_card<'a>(html: &'a str, id: &str) -> &'a str {
     let start = html
@@ -202,10 +196,8 @@ async fn both_sides_changing_a_booking_waits_for_a_person_and_either_side_can_be
     let app = start_app!(backend, sandboxed());
     seed_demo(&app).await;
     let alice = connected(&app, "alice@demo.test", "google", ALICE_SANDBOX).await;
-    let admin = app.client();
-    log_in(&app, &admin, "admin@demo.test", PASSWORD).await;
-    let bob = app.client();
-    log_in(&app, &bob, "bob@demo.test", PASSWORD).await;
+    let admin = signed_in(&app, "admin@demo.test").await;
+    let bob = signed_in(&app, "bob@demo.test").await;
     let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
     let id = book(&agent, &app, "alice", "intro", berlin("15:00")).await;
     let (event, ..) = export_of(&app, &id).await;

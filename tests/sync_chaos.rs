@@ -40,24 +40,7 @@ async fn calendar_events(
     sandbox: &SandboxServer,
     provider: Provider,
 ) -> BTreeMap<String, (String, i64, i64, bool)> {
-    let truth = sandbox
-        .get_json(&format!(
-            "/_control/truth?account={ACCOUNT}&provider={}",
-            provider.as_str()
-        ))
-        .await;
-    let events: Vec<Value> = match provider {
-        Provider::Google => truth["google"]["calendars"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c["events"].as_array().cloned().unwrap_or_default())
-            .collect(),
-        _ => truth["microsoft"]["events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default(),
-    };
+    let events = sandbox.events_of(ACCOUNT, provider).await;
     events
         .iter()
         .filter(|e| e["type"] != "seriesMaster")

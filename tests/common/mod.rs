@@ -270,6 +270,20 @@ pub async fn log_in(
     .await
 }
 
+/// A client logged in as `email` (with the tests' password).
+pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = app.client();
+    log_in(app, &client, email, PASSWORD).await;
+    client
+}
+
+/// A page's HTML, which must answer 200.
+pub async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let resp = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK, "{path}");
+    resp.text().await.unwrap()
+}
+
 pub async fn shell(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
     client
         .get(app.url("/api/shell"))

@@ -81,6 +81,30 @@ impl SandboxServer {
             .unwrap()
     }
 
+    /// Every event the sandbox holds for `account` at `provider` (Google:
+    /// all its calendars'; Outlook: its mailbox's, series masters and
+    /// deleted ones included), as its truth shows them.
+    pub async fn events_of(&self, account: &str, provider: Provider) -> Vec<Value> {
+        let truth = self
+            .get_json(&format!(
+                "/_control/truth?account={account}&provider={}",
+                provider.as_str()
+            ))
+            .await;
+        match provider {
+            Provider::Google => truth["google"]["calendars"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["events"].as_array().cloned().unwrap_or_default())
+                .collect(),
+            _ => truth["microsoft"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
     /// Registers an OAuth app for `provider` with one redirect URI.
     pub async fn app(&self, provider: Provider, client_id: &str, secret: &str, redirect_uri: &str) {
         self.control(

@@ -382,17 +382,7 @@ async fn refused<T>(
     let Some(agreed) = booking.export.agreed() else {
         return Err(JobError::Retry("the booking has no event yet".into()));
     };
-    let current = ctx
-        .tokens
-        .call(&booking.host, target.connection.id, false, |token| {
-            let (http, api) = (&ctx.provider_http, target.api);
-            async move {
-                api.get_event(http, &token, at.calendar_id, at.event_id)
-                    .await
-            }
-        })
-        .await;
-    let (calendar, etag) = match current {
+    let (calendar, etag) = match read_event(ctx, booking, target, at).await {
         Ok(CalendarEvent {
             content: Some(content),
             etag,
@@ -431,9 +421,8 @@ async fn read_event(
     booking: &Booking,
     target: &Target,
     at: &EventRef<'_>,
-) -> Result<CalendarEvent, JobError> {
-    Ok(ctx
-        .tokens
+) -> Result<CalendarEvent, CallError> {
+    ctx.tokens
         .call(&booking.host, target.connection.id, false, |token| {
             let (http, api) = (&ctx.provider_http, target.api);
             async move {
@@ -441,7 +430,7 @@ async fn read_event(
                     .await
             }
         })
-        .await?)
+        .await
 }
 
 /// Reads a Meet that is still being created (Google answers `pending`

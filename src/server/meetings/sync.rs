@@ -215,10 +215,17 @@ async fn confirm_unlisted(
     };
     let feed = providers::api(connection.provider).change_feed();
     let (pool, scope) = (ctx.db.pool(), &connection.owner.tenant);
+    let left_out = |calendar: &str, event: &str| {
+        calendar_id.is_none_or(|c| c == calendar)
+            && !listed.contains(&feed.meeting_key(Some(calendar), event))
+    };
     let mut unlisted: Vec<(String, String, Subject)> = Vec::new();
     for (calendar, event, id) in
         appointments_repo::mapped_events(pool, scope, connection.id).await?
     {
+        if !left_out(&calendar, &event) {
+            continue;
+        }
         let standing = appointments_repo::get(pool, scope, id)
             .await?
             .is_some_and(|a| !a.content.canceled);
@@ -227,14 +234,10 @@ async fn confirm_unlisted(
         }
     }
     for e in bookings_repo::exported_events(pool, scope, connection.id).await? {
-        if !e.canceled {
+        if !e.canceled && left_out(&e.calendar_id, &e.event_id) {
             unlisted.push((e.calendar_id, e.event_id, Subject::Booking(e.booking)));
         }
     }
-    unlisted.retain(|(calendar, event, _)| {
-        calendar_id.is_none_or(|c| c == calendar)
-            && !listed.contains(&feed.meeting_key(Some(calendar), event))
-    });
     let http = &ctx.provider_http;
     for (calendar, event, subject) in unlisted {
         let (calendar, event) = (calendar.as_str(), event.as_str());
