@@ -19,6 +19,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
+mod overview_live;
+
 /// The app's page routes, generated once per process. Generating them
 /// runs the app with resource loading switched off process-wide (a global
 /// flag in leptos_server), so a page rendered by another router in this
@@ -35,6 +37,10 @@ pub fn router(state: AppState) -> Router {
     let app = http::routes(&state)
         .merge(api::form_routes())
         .route(paths::BOOK_EVENT, post(submit_booking))
+        .route(
+            paths::ADMIN_OVERVIEW_LIVE,
+            axum::routing::get(overview_live::stream),
+        )
         .leptos_routes_with_context(
             &state,
             page_routes(),

@@ -3,6 +3,9 @@
 mod components;
 mod pages;
 
+/// The admin overview's figures, rendered again for its live stream.
+pub use pages::admin::overview::OverviewFigures;
+
 use crate::api::accounts::get_shell;
 use crate::model::paths;
 use crate::model::ShellInfo;
@@ -80,7 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view=pages::settings::SettingsPage/>
                     <Route path=path!("settings/calendars") view=pages::calendars::CalendarsPage/>
                     <Route path=path!("settings/booking") view=pages::booking_settings::BookingSettingsPage/>
-                    <Route path=path!("admin") view=|| view! { <Redirect path=paths::ADMIN_USERS/> }/>
+                    <Route path=path!("admin") view=pages::admin::overview::AdminOverviewPage/>
                     <Route path=path!("admin/users") view=pages::admin::users::AdminUsersPage/>
                     <Route path=path!("admin/apps") view=pages::admin::apps::AdminAppsPage/>
                     <Route path=path!("admin/connections") view=pages::admin::connections::AdminConnectionsPage/>

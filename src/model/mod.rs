@@ -6,6 +6,7 @@ mod appointment;
 mod booking;
 mod flash;
 mod ids;
+mod overview;
 pub mod paths;
 #[cfg(feature = "ssr")]
 mod provider_meeting;
@@ -16,6 +17,7 @@ pub use appointment::*;
 pub use booking::*;
 pub use flash::*;
 pub use ids::*;
+pub use overview::*;
 #[cfg(feature = "ssr")]
 pub use provider_meeting::ProviderMeeting;
 pub use sync::*;

@@ -118,6 +118,8 @@ pub const MCP: &str = "/mcp";
 pub const LIVE: &str = "/api/live";
 /// A connection's sync progress (server-sent events, `?connection=&since=`).
 pub const SYNC_PROGRESS: &str = "/api/sync/progress";
+/// The admin overview's figures, rendered again as they change (SSE).
+pub const ADMIN_OVERVIEW_LIVE: &str = "/api/admin/overview/live";
 
 // Connecting a calendar (by provider).
 const OAUTH: &str = "/oauth";

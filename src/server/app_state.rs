@@ -355,7 +355,7 @@ impl RunJob for AppState {
         // A delivery whose processing gave up shows as failed on the admin page.
         if let (Job::ProcessWebhook { event }, Some(scope)) = (job, scope) {
             webhook_events::finish(
-                &mut *self.db.writer().await?,
+                &self.db,
                 scope,
                 event,
                 webhook_events::WebhookResult::Failed,

@@ -18,6 +18,21 @@ pub async fn get_jobs(status: Option<String>) -> Result<JobsPage, ApiError> {
     Ok(crate::server::admin::jobs::page(&state.admin, &admin, status).await?)
 }
 
+/// The tenant at a glance over `range` (`24h`, the default, or `7d`;
+/// admins only).
+#[server(endpoint = "overview", input = GetUrl)]
+pub async fn get_overview(range: Option<String>) -> Result<crate::model::OverviewPage, ApiError> {
+    let admin = super::context::require_admin().await?;
+    let state = super::context::state();
+    let range = range
+        .filter(|r| !r.is_empty())
+        .map(|r| r.parse())
+        .transpose()
+        .map_err(ApiError::Invalid)?
+        .unwrap_or_default();
+    Ok(crate::server::admin::overview::page(&state.admin, &admin, range).await?)
+}
+
 /// The tenant's received webhooks, filtered (admins only).
 #[server(endpoint = "webhook_events", input = GetUrl)]
 pub async fn get_webhook_events(

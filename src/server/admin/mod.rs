@@ -1,6 +1,8 @@
 //! Read models and actions of the admin pages.
 
+mod charts;
 pub mod jobs;
+pub mod overview;
 pub mod webhooks;
 
 use crate::server::jobs::Queue;

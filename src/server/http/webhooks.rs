@@ -3,8 +3,8 @@
 use crate::server::app_state::AppState;
 use crate::server::error::AppError;
 use crate::server::webhooks::calendly::{self, Outcome};
-use crate::server::webhooks::google;
 use crate::server::webhooks::microsoft::{self, Channel, Handshake};
+use crate::server::webhooks::{google, Arrival};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +19,7 @@ async fn microsoft(
     if let Some(echo) = microsoft::handshake(&query) {
         return echo;
     }
-    let status = match microsoft::receive(&state.receivers, channel, &body).await {
+    let status = match microsoft::receive(&Arrival::now(&state.receivers), channel, &body).await {
         Ok(microsoft::Outcome::Accepted) => StatusCode::ACCEPTED,
         Ok(microsoft::Outcome::Unauthenticated) => StatusCode::UNAUTHORIZED,
         Ok(microsoft::Outcome::Malformed) => StatusCode::BAD_REQUEST,
@@ -56,7 +56,7 @@ fn count(provider: &'static str, status: StatusCode) {
 pub async fn google_notification(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let notification = google::Notification::from_headers(header);
-    let status = match google::receive(&state.receivers, &notification).await {
+    let status = match google::receive(&Arrival::now(&state.receivers), &notification).await {
         Ok(google::Outcome::Accepted | google::Outcome::Duplicate | google::Outcome::Ignored) => {
             StatusCode::OK
         }
@@ -78,7 +78,13 @@ pub async fn calendly_delivery(
     let signature = headers
         .get("calendly-webhook-signature")
         .and_then(|v| v.to_str().ok());
-    let outcome = calendly::receive(&state.receivers, &public_id, signature, &body).await;
+    let outcome = calendly::receive(
+        &Arrival::now(&state.receivers),
+        &public_id,
+        signature,
+        &body,
+    )
+    .await;
     let status = match &outcome {
         Ok(Outcome::Accepted) => StatusCode::ACCEPTED,
         Ok(Outcome::Duplicate | Outcome::Unrouted) => StatusCode::OK,

@@ -7,12 +7,15 @@
 //! recorded for the admin page.
 
 use super::{Enqueue, Job, JobError};
-use crate::server::platform::db::{self, housekeeping as repo, sync_runs, Db};
+use crate::server::platform::db::{self, activity, housekeeping as repo, sync_runs, Db};
 use crate::server::platform::vault::API_KEY_REVEAL_MS;
 use std::time::{Duration, Instant};
 
 /// A sync run still `running` after this long was abandoned by a crash.
 const ABANDONED_AFTER_MS: i64 = 3600 * 1000;
+
+/// The admin overview reaches a week back (and a day to spare).
+const ACTIVITY_KEPT_MS: i64 = 8 * 24 * 3600 * 1000;
 
 /// How often housekeeping runs.
 pub const EVERY: Duration = Duration::from_secs(3600);
@@ -40,8 +43,15 @@ pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
     run.secrets = repo::purge_orphaned_secrets(db).await?
         + repo::purge_key_reveals(db, now - API_KEY_REVEAL_MS).await?;
     let sync_runs = repo::purge_sync_runs(db, now - retention_ms).await?;
-    let abandoned =
-        sync_runs::fail_abandoned(&mut *db.writer().await?, None, now - ABANDONED_AFTER_MS).await?;
+    // The overview's hours are kept as long as what they count, and at
+    // least for its longest range.
+    let activity_ms = retention_ms.max(ACTIVITY_KEPT_MS);
+    activity::purge_before(
+        &mut *db.writer().await?,
+        activity::hour_of(now - activity_ms),
+    )
+    .await?;
+    let abandoned = sync_runs::fail_abandoned(db, None, now - ABANDONED_AFTER_MS).await?;
     run.finished_at = db::now_ms();
     run.duration_ms = started.elapsed().as_millis() as i64;
     repo::record(db, &run).await?;

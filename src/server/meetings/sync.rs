@@ -55,14 +55,7 @@ pub async fn process_calendly_event(
     run.feed_done();
     run.finish(&stored).await?;
     stored?;
-    events_repo::finish(
-        &mut *ctx.db.writer().await?,
-        scope,
-        event_id,
-        WebhookResult::Processed,
-        None,
-    )
-    .await?;
+    events_repo::finish(&ctx.db, scope, event_id, WebhookResult::Processed, None).await?;
     Ok(())
 }
 
@@ -124,8 +117,7 @@ pub async fn sync(
         started,
     )
     .await?;
-    events_repo::finish_queued_before(&mut *ctx.db.writer().await?, scope, connection.id, started)
-        .await?;
+    events_repo::finish_queued_before(&ctx.db, scope, connection.id, started).await?;
     tracing::info!(connection = %connection.id, provider = connection.provider.as_str(), run = %run_id, "sync finished");
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::server::error::{AppError, AppResult};
 use crate::server::jobs::{Enqueue, JobError, Queue};
+use crate::server::platform::db::activity::{self, Tallies};
 use crate::server::platform::db::sync_runs::{self as repo, NewItem, NewRun, RunState};
 use crate::server::platform::db::{self, connections as connections_repo, Db, DbResult, UserScope};
 use std::time::Instant;
@@ -65,12 +66,12 @@ impl Run {
     pub async fn start(db: &Db, of: RunOf<'_>) -> DbResult<Run> {
         let id = SyncRunId::generate();
         let started_at = db::now_ms();
-        let mut writer = db.writer().await?;
         if of.trigger != SyncTrigger::Export {
             // Feed runs of a connection never overlap (their jobs share a
             // coalescing key): one still `running` was cut off by a crash.
-            repo::fail_abandoned(&mut *writer, Some(of.connection), started_at).await?;
+            repo::fail_abandoned(db, Some(of.connection), started_at).await?;
         }
+        let mut writer = db.writer().await?;
         repo::start(
             &mut *writer,
             &NewRun {
@@ -182,6 +183,17 @@ impl Run {
             },
         )
         .await?;
+        if outcome != SyncOutcome::Running {
+            let mut tallies = Tallies::default();
+            tallies
+                .at(
+                    &self.owner.tenant,
+                    self.provider,
+                    activity::hour_of(db::now_ms()),
+                )
+                .sync(outcome);
+            activity::add(&mut tx, &tallies).await?;
+        }
         tx.commit().await.map_err(db::DbError::from)?;
         self.items_saved += self.unsaved.len() as i64;
         self.unsaved.clear();

@@ -3,8 +3,8 @@
 //! subscription's signing key, cross-checked against the connection's
 //! Calendly user, then stored with its processing job in one transaction.
 
-use super::Receivers;
 use super::{record, store_and_queue, unrouted};
+use super::{Arrival, Receivers};
 use crate::model::{ConnectionState, Provider, SubscriptionState};
 use crate::server::connections::routes::Route;
 use crate::server::error::AppError;
@@ -79,7 +79,7 @@ async fn load_route(
 
 #[tracing::instrument(skip_all, fields(public_id))]
 pub async fn receive(
-    ctx: &Receivers,
+    ctx: &Arrival<'_>,
     public_id: &str,
     signature_header: Option<&str>,
     body: &[u8],

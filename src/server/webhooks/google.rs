@@ -1,7 +1,7 @@
 //! `POST /webhooks/google`: watch-channel notifications (their wire format
 //! is [`crate::server::providers::google::webhook`]).
 
-use super::Receivers;
+use super::Arrival;
 use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState, SyncTrigger};
 use crate::server::error::AppError;
@@ -24,7 +24,7 @@ pub enum Outcome {
 }
 
 #[tracing::instrument(skip_all, fields(channel = n.channel_id))]
-pub async fn receive(ctx: &Receivers, n: &Notification<'_>) -> Result<Outcome, AppError> {
+pub async fn receive(ctx: &Arrival<'_>, n: &Notification<'_>) -> Result<Outcome, AppError> {
     let Some((channel_id, resource_state)) = n.routing() else {
         record(
             ctx,

@@ -1,7 +1,7 @@
 //! Microsoft Graph change and lifecycle notifications (their wire format is
 //! [`crate::server::providers::microsoft::webhook`]).
 
-use super::Receivers;
+use super::Arrival;
 use super::{record, same_secret, store_and_queue, unrouted};
 use crate::model::{Provider, SubscriptionState, SyncTrigger};
 use crate::server::error::AppError;
@@ -55,7 +55,11 @@ pub enum Outcome {
 }
 
 #[tracing::instrument(skip_all, fields(channel = ?channel))]
-pub async fn receive(ctx: &Receivers, channel: Channel, body: &[u8]) -> Result<Outcome, AppError> {
+pub async fn receive(
+    ctx: &Arrival<'_>,
+    channel: Channel,
+    body: &[u8],
+) -> Result<Outcome, AppError> {
     let items = match webhook::batch(body) {
         Ok(items) => items,
         Err(e) => {
@@ -80,7 +84,7 @@ pub async fn receive(ctx: &Receivers, channel: Channel, body: &[u8]) -> Result<O
 }
 
 /// One notification; `true` unless its clientState was wrong.
-async fn one(ctx: &Receivers, channel: Channel, n: Notification<'_>) -> Result<bool, AppError> {
+async fn one(ctx: &Arrival<'_>, channel: Channel, n: Notification<'_>) -> Result<bool, AppError> {
     let Some(subscription_id) = n.subscription_id() else {
         record(
             ctx,

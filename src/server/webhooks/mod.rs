@@ -17,6 +17,7 @@ use crate::server::platform::db::Db;
 use crate::server::platform::vault::Vault;
 use ingest::Stored;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What the webhook receivers use: no provider call, only verification
 /// data and the group-committed store.
@@ -27,6 +28,30 @@ pub struct Receivers {
     pub clock: Arc<Clock>,
     pub ingest: Arc<ingest::Ingest>,
     pub calendly_routes: Arc<CalendlyRoutes>,
+}
+
+/// One request being received: the receivers, and when it arrived (its
+/// acknowledgement latency is counted from there).
+pub struct Arrival<'a> {
+    pub receivers: &'a Receivers,
+    pub at: Instant,
+}
+
+impl<'a> Arrival<'a> {
+    /// A request that arrives now.
+    pub fn now(receivers: &'a Receivers) -> Self {
+        Arrival {
+            receivers,
+            at: Instant::now(),
+        }
+    }
+}
+
+impl std::ops::Deref for Arrival<'_> {
+    type Target = Receivers;
+    fn deref(&self) -> &Receivers {
+        self.receivers
+    }
 }
 
 /// A delivery that could not be tied to a tenant (unknown target or
@@ -50,7 +75,7 @@ pub(crate) fn unrouted(provider: Provider, result: WebhookResult, detail: &str) 
 /// source (the connection it claimed, or "unknown"), result and minute:
 /// repeats only raise the first record's count, and garbage cannot grow
 /// the database faster than that.
-pub(crate) async fn record(ctx: &Receivers, mut event: NewEvent) -> Result<(), AppError> {
+pub(crate) async fn record(ctx: &Arrival<'_>, mut event: NewEvent) -> Result<(), AppError> {
     metrics::counter!(
         "webhooks_discarded_total",
         "provider" => event.provider.as_str(),
@@ -62,18 +87,18 @@ pub(crate) async fn record(ctx: &Receivers, mut event: NewEvent) -> Result<(), A
         .map_or_else(|| "unknown".to_owned(), |c| c.to_string());
     let minute = crate::server::platform::db::now_ms() / 60_000;
     event.dedupe_key = Some(format!("{}|{source}|{minute}", event.result.as_str()));
-    ctx.ingest.store(event, |_| None).await?;
+    ctx.ingest.store(ctx.at, event, |_| None).await?;
     Ok(())
 }
 
 /// Stores a verified delivery and its job durably (group commit); `false`
 /// when its dedupe key was seen before (nothing queued, duplicate counted).
 pub(crate) async fn store_and_queue(
-    ctx: &Receivers,
+    ctx: &Arrival<'_>,
     event: NewEvent,
     job: impl FnOnce(&str) -> Enqueue,
 ) -> Result<bool, AppError> {
-    let stored = ctx.ingest.store(event, |id| Some(job(id))).await?;
+    let stored = ctx.ingest.store(ctx.at, event, |id| Some(job(id))).await?;
     Ok(stored == Stored::New)
 }
 

@@ -2,6 +2,7 @@ pub mod api_keys;
 pub mod apps;
 pub mod connections;
 pub mod jobs;
+pub mod overview;
 pub mod sync;
 pub mod users;
 pub mod webhooks;
@@ -15,6 +16,7 @@ use leptos_router::components::A;
 pub fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Admin">
+            <A href=paths::ADMIN exact=true>"Overview"</A>
             <A href=paths::ADMIN_USERS>"Users"</A>
             <A href=paths::ADMIN_CONNECTIONS>"Connections"</A>
             <A href=paths::ADMIN_WEBHOOKS>"Webhooks"</A>

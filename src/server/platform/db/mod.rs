@@ -3,6 +3,7 @@
 //! once with `$n` placeholders, which both backends accept. Times are stored
 //! as unix milliseconds (BIGINT) and ids as UUID text, identical on both.
 
+pub mod activity;
 pub mod api_keys;
 pub mod appointments;
 pub mod booking;
@@ -13,6 +14,7 @@ pub mod invites;
 pub mod jobs;
 pub mod meetings;
 pub mod oauth_apps;
+pub mod overview;
 pub mod sessions;
 pub mod subscriptions;
 pub mod sync_runs;

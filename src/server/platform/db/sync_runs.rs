@@ -1,6 +1,7 @@
 //! The sync log: runs (one per read of a connection's feeds, or per
 //! export) and the items they changed.
 
+use super::activity::{self, Tallies};
 use super::{now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
 use crate::model::{
     ConnectionId, SyncAction, SyncCounts, SyncOutcome, SyncRunFilter, SyncRunId, SyncTrigger,
@@ -347,20 +348,33 @@ pub async fn health<'e, E: Executor<'e, Database = Any>>(
 /// feed runs (its syncs never run side by side, so one starting means no
 /// other is going on), or, with no connection, any run older than
 /// `started_before` (unix ms).
-pub async fn fail_abandoned<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
+pub async fn fail_abandoned(
+    db: &super::Db,
     connection: Option<ConnectionId>,
     started_before: i64,
 ) -> DbResult<u64> {
-    Ok(sqlx::query(
+    let mut tx = db.begin_write().await?;
+    let now = now_ms();
+    let failed: Vec<(String, String)> = sqlx::query_as(
         "UPDATE sync_runs SET outcome = 'failed', finished_at = $1, \
          error = 'the run stopped without finishing (the server stopped or restarted)' \
-         WHERE outcome = 'running' AND started_at < $2 AND ($3 = '' OR (connection_id = $3 AND trigger <> 'export'))",
+         WHERE outcome = 'running' AND started_at < $2 AND ($3 = '' OR (connection_id = $3 AND trigger <> 'export')) \
+         RETURNING tenant_id, provider",
     )
-    .bind(now_ms())
+    .bind(now)
     .bind(started_before)
     .bind(connection.map(|c| c.to_string()).unwrap_or_default())
-    .execute(ex)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut tallies = Tallies::default();
+    for (tenant, provider) in &failed {
+        let scope = TenantScope::new(parse_id(tenant)?);
+        let provider = provider.parse().map_err(DbError::Corrupt)?;
+        tallies
+            .at(&scope, provider, activity::hour_of(now))
+            .sync(SyncOutcome::Failed);
+    }
+    activity::add(&mut tx, &tallies).await?;
+    tx.commit().await?;
+    Ok(failed.len() as u64)
 }

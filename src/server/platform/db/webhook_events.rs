@@ -1,7 +1,8 @@
 //! Received webhooks: one row per delivery worth keeping, deduplicated by
 //! a provider-specific key.
 
-use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope};
+use super::activity::{self, Counted, Tallies};
+use super::{now_ms, parse_id, Db, DbError, DbResult, TenantScope};
 use crate::model::{ConnectionId, Provider, UserId};
 use sqlx::{Any, AnyConnection, Executor, FromRow};
 
@@ -53,16 +54,17 @@ const ROWS_PER_STATEMENT: usize = 32;
 /// unscoped: a delivery may arrive for no tenant (unrouted); each row names
 /// its tenant when there is one.
 ///
-/// Inserts `events` (each with the id the caller chose) in one statement;
+/// Inserts `events` (each with the id the caller chose, all received at
+/// `received_at`, unix ms) in one statement;
 /// for each, whether it was new. An event whose dedupe key was seen before
 /// (earlier, or earlier in this batch) is not inserted; the original's
 /// duplicate count goes up instead.
 pub async fn insert_many(
     conn: &mut AnyConnection,
     events: &[(&str, &NewEvent)],
+    received_at: i64,
 ) -> DbResult<Vec<bool>> {
     let mut inserted = std::collections::HashSet::new();
-    let now = now_ms();
     // In dedupe-key order, so concurrent batches that share keys wait for
     // each other instead of deadlocking (PostgreSQL).
     let mut ordered = events.to_vec();
@@ -87,7 +89,7 @@ pub async fn insert_many(
                 .bind(new.result.as_str())
                 .bind(new.detail.as_deref())
                 .bind(new.payload.as_deref())
-                .bind(now);
+                .bind(received_at);
         }
         inserted.extend(query.fetch_all(&mut *conn).await?);
     }
@@ -152,45 +154,122 @@ pub async fn get<'e, E: Executor<'e, Database = Any>>(
     })
 }
 
-pub async fn finish<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
+/// How a stored result counts in the overview's figures.
+fn counted(result: &str) -> Option<Counted> {
+    match result {
+        "queued" => Some(Counted::Queued),
+        "processed" => Some(Counted::Processed),
+        "ignored" => Some(Counted::Ignored),
+        "rejected" => Some(Counted::Rejected),
+        "failed" => Some(Counted::Failed),
+        _ => None,
+    }
+}
+
+/// Moves the overview's count of one delivery from its old result to its
+/// new one.
+fn tally_move(
+    tallies: &mut Tallies,
+    scope: &TenantScope,
+    provider: &str,
+    received_at: i64,
+    from: &str,
+    to: &str,
+) -> DbResult<()> {
+    if let (Some(from), Some(to)) = (counted(from), counted(to)) {
+        let provider = provider.parse().map_err(DbError::Corrupt)?;
+        tallies
+            .at(scope, provider, activity::hour_of(received_at))
+            .moved(from, to, 1);
+    }
+    Ok(())
+}
+
+/// Records what processing made of a delivery, and moves it in the
+/// overview's figures, in one transaction.
+pub async fn finish(
+    db: &Db,
     scope: &TenantScope,
     id: &str,
     result: WebhookResult,
     detail: Option<&str>,
 ) -> DbResult<()> {
-    let done = sqlx::query(
-        "UPDATE webhook_events SET result = $1, detail = $2, processed_at = $3 WHERE tenant_id = $4 AND id = $5",
-    )
-    .bind(result.as_str())
-    .bind(detail)
-    .bind(now_ms())
-    .bind(scope.tenant())
-    .bind(id)
-    .execute(ex)
-    .await?;
-    found(done.rows_affected())
+    let mut tx = db.begin_write().await?;
+    // Conditional on the result read, so a concurrent change (PostgreSQL)
+    // makes this look again instead of moving the wrong count.
+    let (old, provider, received_at) = loop {
+        let before: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT result, provider, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(scope.tenant())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (old, provider, received_at) = before.ok_or(DbError::NotFound)?;
+        let done = sqlx::query(
+            "UPDATE webhook_events SET result = $1, detail = $2, processed_at = $3 \
+             WHERE tenant_id = $4 AND id = $5 AND result = $6",
+        )
+        .bind(result.as_str())
+        .bind(detail)
+        .bind(now_ms())
+        .bind(scope.tenant())
+        .bind(id)
+        .bind(&old)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            break (old, provider, received_at);
+        }
+    };
+    let mut tallies = Tallies::default();
+    tally_move(
+        &mut tallies,
+        scope,
+        &provider,
+        received_at,
+        &old,
+        result.as_str(),
+    )?;
+    activity::add(&mut tx, &tallies).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// After a sync: every notification for the connection received before it
-/// started is processed.
-pub async fn finish_queued_before<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
+/// started is processed (and counted so in the overview).
+pub async fn finish_queued_before(
+    db: &Db,
     scope: &TenantScope,
     connection: ConnectionId,
     received_before: i64,
 ) -> DbResult<u64> {
-    let done = sqlx::query(
+    let mut tx = db.begin_write().await?;
+    let done: Vec<(String, i64)> = sqlx::query_as(
         "UPDATE webhook_events SET result = 'processed', processed_at = $1 \
-         WHERE tenant_id = $2 AND connection_id = $3 AND result = 'queued' AND received_at <= $4",
+         WHERE tenant_id = $2 AND connection_id = $3 AND result = 'queued' AND received_at <= $4 \
+         RETURNING provider, received_at",
     )
     .bind(now_ms())
     .bind(scope.tenant())
     .bind(connection.to_string())
     .bind(received_before)
-    .execute(ex)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    let mut tallies = Tallies::default();
+    for (provider, received_at) in &done {
+        tally_move(
+            &mut tallies,
+            scope,
+            provider,
+            *received_at,
+            "queued",
+            "processed",
+        )?;
+    }
+    activity::add(&mut tx, &tallies).await?;
+    tx.commit().await?;
+    Ok(done.len() as u64)
 }
 
 pub struct EventRow {
@@ -272,23 +351,36 @@ pub struct Replayable {
     pub connection: ConnectionId,
 }
 
-/// Marks a routed event queued again; what to re-run.
-pub async fn requeue<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
+/// Marks a routed event queued again (and counts it so in the overview);
+/// what to re-run.
+pub async fn requeue(
+    conn: &mut AnyConnection,
     scope: &TenantScope,
     id: &str,
 ) -> DbResult<Replayable> {
+    let before: Option<(String, i64)> = sqlx::query_as(
+        "SELECT result, received_at FROM webhook_events WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(scope.tenant())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (old, received_at) = before.ok_or(DbError::NotFound)?;
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "UPDATE webhook_events SET result = 'queued', processed_at = NULL, detail = NULL \
          WHERE tenant_id = $1 AND id = $2 AND connection_id IS NOT NULL AND dedupe_key IS NOT NULL \
-         AND result NOT IN ('rejected', 'unrouted', 'ignored') \
+         AND result NOT IN ('rejected', 'unrouted', 'ignored') AND result = $3 \
          RETURNING provider, connection_id",
     )
     .bind(scope.tenant())
     .bind(id)
-    .fetch_optional(ex)
+    .bind(&old)
+    .fetch_optional(&mut *conn)
     .await?;
     let (provider, connection) = row.ok_or(DbError::NotFound)?;
+    let mut tallies = Tallies::default();
+    tally_move(&mut tallies, scope, &provider, received_at, &old, "queued")?;
+    activity::add(conn, &tallies).await?;
     Ok(Replayable {
         provider: provider.parse().map_err(DbError::Corrupt)?,
         connection: parse_id(connection.as_deref().unwrap_or_default())?,
