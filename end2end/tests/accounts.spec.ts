@@ -633,6 +633,8 @@ test("every page fits a phone (390 × 844) and a laptop (1280 × 800)", async ({
     ["settings", "/settings"],
     ["calendars", "/settings/calendars"],
     ["booking-settings", "/settings/booking"],
+    ["admin-overview", "/admin"],
+    ["admin-overview-week", "/admin?range=7d"],
     ["admin-users", "/admin/users"],
     ["admin-connections", "/admin/connections"],
     ["admin-webhooks", "/admin/webhooks"],
@@ -691,4 +693,23 @@ test("every page fits a phone (390 × 844) and a laptop (1280 × 800)", async ({
   await expect(page).toHaveURL(/\/admin\/users$/);
   await fitsTheWindow(page, "/admin/users with the menu used");
   await visitor.close();
+});
+
+test("the admin overview draws its charts on the server and goes live", async ({ page }) => {
+  await logInAsAda(page);
+  await page.goto("/admin");
+  await expect(page.getByRole("link", { name: "Overview" })).toHaveAttribute("aria-current", "page");
+  const charts = page.locator("section.chart svg[role=img]");
+  await expect(charts).toHaveCount(3);
+  await expect(charts.first()).toHaveAttribute("aria-label", /Webhook deliveries per hour \(UTC\), last 24 hours: [\d,]+ received/);
+  await expect(page.getByTestId("attention")).toBeVisible();
+  // Once hydrated, the island follows the live stream.
+  await expect(page.getByTestId("overview-live")).toContainText("Live · updated", { timeout: 15_000 });
+  const table = page.locator("section.chart[data-chart=deliveries] details");
+  await table.locator("summary").click();
+  await expect(table.locator("tbody tr")).toHaveCount(24);
+  await shot(page, "52-admin-overview-table-open");
+  await page.getByRole("link", { name: "Last 7 days" }).click();
+  await expect(page).toHaveURL(/range=7d/);
+  await expect(charts.first()).toHaveAttribute("aria-label", /per 6 hours \(UTC\), last 7 days/);
 });

@@ -14,7 +14,8 @@
 //! `--mode availability` and `--mode bookings`: the booking API, see
 //! [`booking`]; `--mode sync`: a large calendar's first import and single
 //! changes, see [`sync`]; `--mode export`: many appointments written to a
-//! rate-limited calendar, see [`export`].
+//! rate-limited calendar, see [`export`]; `--mode overview`: the admin
+//! overview's reads, timed (fill the database first, see BENCHMARKS.md).
 
 mod booking;
 mod export;
@@ -43,6 +44,9 @@ enum Mode {
     /// `--requests` appointments exported to a Google calendar limited to
     /// `--rate-limit` calls a minute.
     Export,
+    /// `--requests` reads of the admin overview (`/api/overview` for 24 h
+    /// and 7 d, and the `/admin` page) one after another, timed.
+    Overview,
 }
 
 #[derive(Parser)]
@@ -512,6 +516,29 @@ async fn live_probes(s: &Session, args: &Args, hooks: &[Hook], host: &str) -> Re
     Ok(())
 }
 
+/// Times `requests` reads of each of the overview's ways in.
+async fn overview(s: &Session, requests: usize) -> Result<(), Failure> {
+    for path in ["/api/overview?range=24h", "/api/overview?range=7d", "/admin", "/admin?range=7d"] {
+        let url = format!("{}{path}", s.base);
+        let mut samples = Vec::with_capacity(requests);
+        for _ in 0..requests.max(1) {
+            let t0 = Instant::now();
+            let resp = s.get(&url).await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            if !status.is_success() {
+                return Err(format!("{path}: HTTP {status}").into());
+            }
+            samples.push(t0.elapsed());
+            if samples.len() == 1 {
+                eprintln!("{path}: {} bytes", body.len());
+            }
+        }
+        report(path, samples);
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     let args = Args::parse();
@@ -531,6 +558,7 @@ async fn main() -> Result<(), Failure> {
     match args.mode {
         Mode::Sync => return sync::run(session, &args, &run[24..]).await,
         Mode::Export => return export::run(session, &args, &run[24..]).await,
+        Mode::Overview => return overview(&session, args.requests).await,
         _ => {}
     }
     if args.mode != Mode::Webhooks {
