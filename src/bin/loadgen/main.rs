@@ -518,7 +518,12 @@ async fn live_probes(s: &Session, args: &Args, hooks: &[Hook], host: &str) -> Re
 
 /// Times `requests` reads of each of the overview's ways in.
 async fn overview(s: &Session, requests: usize) -> Result<(), Failure> {
-    for path in ["/api/overview?range=24h", "/api/overview?range=7d", "/admin", "/admin?range=7d"] {
+    for path in [
+        "/api/overview?range=24h",
+        "/api/overview?range=7d",
+        "/admin",
+        "/admin?range=7d",
+    ] {
         let url = format!("{}{path}", s.base);
         let mut samples = Vec::with_capacity(requests);
         for _ in 0..requests.max(1) {

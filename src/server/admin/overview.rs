@@ -178,19 +178,24 @@ fn per_slot(title: &str, range: OverviewRange) -> String {
     }
 }
 
-fn deliveries_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> AppResult<ChartView> {
+/// One stacked series: its name, colour and what it counts.
+type Measure = (&'static str, (u8, u8, u8), fn(&Tally) -> i64);
+
+/// A stacked bar chart of `measures` per slot (all providers together),
+/// and its table: the slot, then `total` when given, then each measure.
+fn stacked_chart(
+    key: &str,
+    folded: &Folded,
+    range: OverviewRange,
+    title: String,
+    summary: String,
+    total: Option<Measure>,
+    measures: &[Measure],
+) -> AppResult<ChartView> {
     let slots: Vec<Tally> = (0..folded.slot_starts.len())
         .map(|i| slot_sum(folded, i))
         .collect();
-    let results: [(&str, (u8, u8, u8), fn(&Tally) -> i64); 6] = [
-        ("processed", PROCESSED, |t| t.processed),
-        ("queued", QUEUED, |t| t.queued),
-        ("duplicate", DUPLICATE, |t| t.duplicate),
-        ("ignored", IGNORED, |t| t.ignored),
-        ("rejected", REJECTED, |t| t.rejected),
-        ("failed", FAILED, |t| t.failed),
-    ];
-    let series: Vec<Series> = results
+    let series: Vec<Series> = measures
         .iter()
         .map(|(label, color, value)| Series {
             label: (*label).into(),
@@ -198,6 +203,40 @@ fn deliveries_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> App
             values: slots.iter().map(|t| Some(value(t) as f64)).collect(),
         })
         .collect();
+    let svg = draw(&Chart {
+        title: &title,
+        summary: &summary,
+        slot_labels: &tick_labels(range, &folded.slot_starts),
+        ticks: ticks(range, &folded.slot_starts),
+        unit: "",
+        series: &series,
+        shape: Shape::StackedBars,
+    })?;
+    let columns_of = total.iter().chain(measures);
+    let mut columns = vec!["From (UTC)".to_owned()];
+    columns.extend(columns_of.clone().map(|(label, _, _)| capitalized(label)));
+    let rows = folded
+        .slot_starts
+        .iter()
+        .zip(&slots)
+        .map(|(hour, t)| {
+            let mut row = vec![slot_label(range, *hour)];
+            row.extend(columns_of.clone().map(|(_, _, value)| thousands(value(t))));
+            row
+        })
+        .collect();
+    Ok(ChartView {
+        key: key.into(),
+        title,
+        summary,
+        svg,
+        legend: legend(&series),
+        columns,
+        rows,
+    })
+}
+
+fn deliveries_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> AppResult<ChartView> {
     let title = per_slot("Webhook deliveries", range);
     let summary = format!(
         "{title}, {}: {} received; {} processed, {} queued, {} duplicate, {} ignored, {} rejected, {} failed.",
@@ -210,40 +249,22 @@ fn deliveries_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> App
         thousands(total.rejected),
         thousands(total.failed),
     );
-    let labels: Vec<String> = folded
-        .slot_starts
-        .iter()
-        .map(|h| slot_label(range, *h))
-        .collect();
-    let svg = draw(&Chart {
-        title: &title,
-        summary: &summary,
-        slot_labels: &tick_labels(range, &folded.slot_starts),
-        ticks: ticks(range, &folded.slot_starts),
-        unit: "",
-        series: &series,
-        shape: Shape::StackedBars,
-    })?;
-    let mut columns = vec!["From (UTC)".to_owned(), "Received".to_owned()];
-    columns.extend(results.iter().map(|(label, _, _)| capitalized(label)));
-    let rows = labels
-        .into_iter()
-        .zip(&slots)
-        .map(|(label, t)| {
-            let mut row = vec![label, thousands(t.deliveries())];
-            row.extend(results.iter().map(|(_, _, value)| thousands(value(t))));
-            row
-        })
-        .collect();
-    Ok(ChartView {
-        key: "deliveries".into(),
+    stacked_chart(
+        "deliveries",
+        folded,
+        range,
         title,
         summary,
-        svg,
-        legend: legend(&series),
-        columns,
-        rows,
-    })
+        Some(("received", QUEUED, Tally::deliveries)),
+        &[
+            ("processed", PROCESSED, |t| t.processed),
+            ("queued", QUEUED, |t| t.queued),
+            ("duplicate", DUPLICATE, |t| t.duplicate),
+            ("ignored", IGNORED, |t| t.ignored),
+            ("rejected", REJECTED, |t| t.rejected),
+            ("failed", FAILED, |t| t.failed),
+        ],
+    )
 }
 
 fn latency_chart(folded: &Folded, range: OverviewRange) -> AppResult<ChartView> {
@@ -325,22 +346,6 @@ fn latency_chart(folded: &Folded, range: OverviewRange) -> AppResult<ChartView> 
 }
 
 fn sync_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> AppResult<ChartView> {
-    let slots: Vec<Tally> = (0..folded.slot_starts.len())
-        .map(|i| slot_sum(folded, i))
-        .collect();
-    let outcomes: [(&str, (u8, u8, u8), fn(&Tally) -> i64); 3] = [
-        ("succeeded", PROCESSED, |t| t.sync_succeeded),
-        ("partly failed", PARTIAL, |t| t.sync_partial),
-        ("failed", FAILED, |t| t.sync_failed),
-    ];
-    let series: Vec<Series> = outcomes
-        .iter()
-        .map(|(label, color, value)| Series {
-            label: (*label).into(),
-            color: *color,
-            values: slots.iter().map(|t| Some(value(t) as f64)).collect(),
-        })
-        .collect();
     let title = per_slot("Sync runs", range);
     let summary = format!(
         "{title}, {}: {} succeeded, {} partly failed, {} failed.",
@@ -349,36 +354,19 @@ fn sync_chart(folded: &Folded, range: OverviewRange, total: &Tally) -> AppResult
         thousands(total.sync_partial),
         thousands(total.sync_failed),
     );
-    let svg = draw(&Chart {
-        title: &title,
-        summary: &summary,
-        slot_labels: &tick_labels(range, &folded.slot_starts),
-        ticks: ticks(range, &folded.slot_starts),
-        unit: "",
-        series: &series,
-        shape: Shape::StackedBars,
-    })?;
-    let mut columns = vec!["From (UTC)".to_owned()];
-    columns.extend(outcomes.iter().map(|(label, _, _)| capitalized(label)));
-    let rows = folded
-        .slot_starts
-        .iter()
-        .zip(&slots)
-        .map(|(hour, t)| {
-            let mut row = vec![slot_label(range, *hour)];
-            row.extend(outcomes.iter().map(|(_, _, value)| thousands(value(t))));
-            row
-        })
-        .collect();
-    Ok(ChartView {
-        key: "sync".into(),
+    stacked_chart(
+        "sync",
+        folded,
+        range,
         title,
         summary,
-        svg,
-        legend: legend(&series),
-        columns,
-        rows,
-    })
+        None,
+        &[
+            ("succeeded", PROCESSED, |t| t.sync_succeeded),
+            ("partly failed", PARTIAL, |t| t.sync_partial),
+            ("failed", FAILED, |t| t.sync_failed),
+        ],
+    )
 }
 
 fn capitalized(word: &str) -> String {

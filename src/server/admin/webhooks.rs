@@ -69,7 +69,7 @@ pub async fn replay(ctx: &Admin, admin: &AdminCaller, id: WebhookEventId) -> App
     let scope = admin.0.scope();
     let id = id.to_string();
     let mut tx = ctx.db.begin_write().await?;
-    let replay = repo::requeue(&mut *tx, scope, &id).await?;
+    let replay = repo::requeue(&mut tx, scope, &id).await?;
     let job = if providers::api(replay.provider).deliveries_carry_changes() {
         Enqueue::now(Some(scope), Job::ProcessWebhook { event: id })
     } else {
