@@ -220,7 +220,7 @@ async fn write(db: &Db, batch: &[Delivery], latencies: &Tallies) -> Result<Vec<S
         // discarded one (same source and minute) is discarded again.
         let counted = match (is_new, event.result) {
             (false, WebhookResult::Queued) => Some(Counted::Duplicate),
-            (_, result) => Counted::of(result),
+            (_, result) => result.counted(),
         };
         if let (Some(counted), Some(scope)) = (counted, &event.tenant) {
             tallies.at(scope, event.provider, hour).count(counted, 1);

@@ -6,7 +6,6 @@
 
 use super::{DbError, DbResult, TenantScope};
 use crate::model::{Provider, SyncOutcome};
-use crate::server::platform::db::webhook_events::WebhookResult;
 use sqlx::{Any, AnyConnection, Executor, FromRow};
 use std::collections::BTreeMap;
 
@@ -30,21 +29,6 @@ pub enum Counted {
     Ignored,
     Rejected,
     Failed,
-}
-
-impl Counted {
-    /// How a stored delivery counts; deliveries tied to no tenant
-    /// (unrouted) count for nobody.
-    pub fn of(result: WebhookResult) -> Option<Counted> {
-        match result {
-            WebhookResult::Queued => Some(Counted::Queued),
-            WebhookResult::Processed => Some(Counted::Processed),
-            WebhookResult::Ignored => Some(Counted::Ignored),
-            WebhookResult::Rejected => Some(Counted::Rejected),
-            WebhookResult::Failed => Some(Counted::Failed),
-            WebhookResult::Unrouted => None,
-        }
-    }
 }
 
 /// The counts of one tenant, provider and hour; also a change to add to

@@ -30,6 +30,21 @@ impl WebhookResult {
     }
 }
 
+impl WebhookResult {
+    /// How a stored delivery counts in the overview's figures; deliveries
+    /// tied to no tenant (unrouted) count for nobody.
+    pub fn counted(self) -> Option<Counted> {
+        match self {
+            WebhookResult::Queued => Some(Counted::Queued),
+            WebhookResult::Processed => Some(Counted::Processed),
+            WebhookResult::Ignored => Some(Counted::Ignored),
+            WebhookResult::Rejected => Some(Counted::Rejected),
+            WebhookResult::Failed => Some(Counted::Failed),
+            WebhookResult::Unrouted => None,
+        }
+    }
+}
+
 /// A delivery to record. Owned, so it can wait in the ingest writer's
 /// queue after the request that made it has moved on.
 pub struct NewEvent {
