@@ -2,7 +2,7 @@
 //! built-in sandbox, Alice connects her sandbox Calendly and Google
 //! accounts through the same OAuth flow a person clicks through (log in,
 //! Connect, the sandbox's consent page, the callback), and a few meetings
-//! are booked on the next two weekdays in those accounts; the webhooks and syncs bring
+//! are booked later this week in those accounts; the webhooks and syncs bring
 //! them to her meetings page like any other. Acts over HTTP against the
 //! running server, as a browser would, so nothing here is a shortcut.
 
@@ -124,18 +124,24 @@ async fn set_up(browser: &Client, base: &str) -> Result<(), DemoError> {
     ))
 }
 
-/// The next two weekdays after today (or this week's Monday and Tuesday
-/// when today is the weekend's), in Alice's zone.
-fn next_weekdays(today: chrono::NaiveDate) -> [chrono::NaiveDate; 2] {
-    let mut days = Vec::new();
-    let mut day = today;
-    while days.len() < 2 {
-        day += Duration::days(1);
-        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            days.push(day);
+/// Two days for the demo's meetings, in this week (Monday to Sunday, in
+/// Alice's zone) and after today, so they show both under Upcoming and in
+/// the week view: the next two weekdays, else a weekend day; when only one
+/// day is left, both are that day. On a Sunday nothing of this week is
+/// left, so next Monday and Tuesday.
+fn demo_days(today: chrono::NaiveDate) -> [chrono::NaiveDate; 2] {
+    let left = 6 - i64::from(today.weekday().num_days_from_monday());
+    let mut days: Vec<_> = (1..=left).map(|d| today + Duration::days(d)).collect();
+    days.sort_by_key(|d| matches!(d.weekday(), Weekday::Sat | Weekday::Sun));
+    match days.as_slice() {
+        [] => [today + Duration::days(1), today + Duration::days(2)],
+        [only] => [*only, *only],
+        [first, second, ..] => {
+            let mut two = [*first, *second];
+            two.sort();
+            two
         }
     }
-    [days[0], days[1]]
 }
 
 fn at(day: chrono::NaiveDate, hour: u32, minutes: i64) -> (String, String) {
@@ -167,7 +173,7 @@ async fn control(browser: &Client, base: &str, path: &str, body: Value) -> Resul
 
 async fn book_this_week(browser: &Client, base: &str) -> Result<(), DemoError> {
     let today = Utc::now().with_timezone(&Berlin).date_naive();
-    let [first, second] = next_weekdays(today);
+    let [first, second] = demo_days(today);
     for (day, hour, invitee, email) in [
         (first, 10, "Grace Hopper", "grace@example.com"),
         (second, 14, "Katherine Johnson", "katherine@example.com"),
@@ -198,12 +204,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_demo_books_the_next_two_weekdays() {
+    fn the_demo_books_later_this_week() {
         let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
-        // Mon 7 Dec → Tue, Wed; Thu 10 → Fri, Mon; Sat 12 → Mon, Tue.
-        assert_eq!(next_weekdays(day(7)), [day(8), day(9)]);
-        assert_eq!(next_weekdays(day(10)), [day(11), day(14)]);
-        assert_eq!(next_weekdays(day(12)), [day(14), day(15)]);
+        // Mon 7 Dec → Tue, Wed; Thu 10 → Fri, Sat; Fri 11 → Sat, Sun;
+        // Sat 12 → Sun twice; Sun 13 → next Mon, Tue.
+        assert_eq!(demo_days(day(7)), [day(8), day(9)]);
+        assert_eq!(demo_days(day(9)), [day(10), day(11)]);
+        assert_eq!(demo_days(day(10)), [day(11), day(12)]);
+        assert_eq!(demo_days(day(11)), [day(12), day(13)]);
+        assert_eq!(demo_days(day(12)), [day(13), day(13)]);
+        assert_eq!(demo_days(day(13)), [day(14), day(15)]);
     }
 
     #[test]

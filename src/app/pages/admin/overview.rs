@@ -153,6 +153,9 @@ pub fn OverviewFigures(page: OverviewPage) -> impl IntoView {
                 <span class={if jobs.dead > 0 { "stat-note error-text" } else { "stat-note muted" }}>
                     {format!("{} dead · {} scheduled", jobs.dead, jobs.scheduled)}
                 </span>
+                {jobs.oldest_ready_since.as_deref().map(|since| view! {
+                    <span class="stat-note muted">{format!("oldest due since {}", utc_minutes(since))}</span>
+                })}
             </a>
             <a class="card stat" href=paths::ADMIN_SYNC data-stat="conflicts">
                 <span class="stat-label">"Conflicts waiting"</span>

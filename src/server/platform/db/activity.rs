@@ -397,10 +397,4 @@ mod tests {
         t.moved(Counted::Failed, Counted::Failed, 4);
         assert_eq!(t, Tally::default());
     }
-
-    #[test]
-    fn unrouted_deliveries_count_for_no_tenant() {
-        assert_eq!(Counted::of(WebhookResult::Unrouted), None);
-        assert_eq!(Counted::of(WebhookResult::Failed), Some(Counted::Failed));
-    }
 }

@@ -401,3 +401,16 @@ pub async fn requeue(
         connection: parse_id(connection.as_deref().unwrap_or_default())?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unrouted_deliveries_count_for_no_tenant() {
+        assert_eq!(WebhookResult::Unrouted.counted(), None);
+        assert_eq!(WebhookResult::Failed.counted(), Some(Counted::Failed));
+        assert_eq!(counted("queued"), Some(Counted::Queued));
+        assert_eq!(counted("unrouted"), None);
+    }
+}
