@@ -964,13 +964,29 @@ async fn the_admin_overview_counts_every_delivery(backend: Backend) {
     .execute(app.state.db.pool())
     .await
     .unwrap();
+    sqlx::query(
+        "UPDATE sync_runs SET outcome = 'failed', error = 'the calendar timed out' WHERE connection_id = \
+         (SELECT id FROM connections WHERE account_email = 'bob@sandbox.test')",
+    )
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
     let day = overview("24h").await;
     assert_eq!(
         day["connections"][0],
         json!({"provider": "calendly", "connected": 1, "error": 1})
     );
     let attention = day["attention"].as_array().unwrap();
-    assert_eq!(attention.len(), 2, "{attention:?}");
+    assert_eq!(attention.len(), 3, "{attention:?}");
+    let sync = attention
+        .iter()
+        .find(|a| a["reason"] == "sync_failing")
+        .unwrap();
+    assert_eq!(sync["detail"], "the calendar timed out");
+    assert!(sync["fix_href"]
+        .as_str()
+        .unwrap()
+        .starts_with("/admin/sync?connection="));
     let bobs = attention
         .iter()
         .find(|a| a["user_email"] == "bob@example.com")

@@ -47,7 +47,8 @@ fn render(page: crate::model::OverviewPage) -> String {
 
 pub async fn stream(
     State(state): State<AppState>,
-    admin: AdminCaller,
+    // Refuses anyone but an admin before the stream opens.
+    _admin: AdminCaller,
     Query(query): Query<LiveQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -56,39 +57,33 @@ pub async fn stream(
         Some(Ok(range)) => range,
         Some(Err(message)) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
+    // The page that opened the stream has just been rendered: the first
+    // read waits its turn like the others.
     let closing = state.live.closing();
     let changes = futures_util::stream::unfold(
-        (Some(admin), None::<String>, 0_u32, closing),
-        move |(admin, last, reads, mut closing)| {
+        (None::<String>, 0_u32, closing),
+        move |(last, reads, mut closing)| {
             let state = state.clone();
             let headers = headers.clone();
             async move {
-                if reads >= MAX_READS || *closing.borrow() {
+                if reads >= MAX_READS {
                     return None;
                 }
-                let admin = match admin {
-                    Some(admin) => admin,
-                    None => {
-                        tokio::select! {
-                            _ = tokio::time::sleep(EVERY) => {}
-                            _ = closing.changed() => return None,
-                        }
-                        admin_of(&state, &headers).await?
-                    }
-                };
-                let event = match overview::page(&state.admin, &admin, range).await {
-                    Ok(page) => {
-                        let html = render(page);
-                        let changed = Some(&html) != last.as_ref();
-                        let event = changed.then(|| Event::default().event("figures").data(&html));
-                        return Some((event, (None, Some(html), reads + 1, closing)));
-                    }
+                tokio::select! {
+                    _ = tokio::time::sleep(EVERY) => {}
+                    _ = closing.changed() => return None,
+                }
+                let admin = admin_of(&state, &headers).await?;
+                let html = match overview::page(&state.admin, &admin, range).await {
+                    Ok(page) => render(page),
                     Err(e) => {
                         tracing::warn!(error = %e, "overview figures could not be read");
-                        None
+                        return Some((None, (last, reads + 1, closing)));
                     }
                 };
-                Some((event, (None, last, reads + 1, closing)))
+                let event = (Some(&html) != last.as_ref())
+                    .then(|| Event::default().event("figures").data(&html));
+                Some((event, (Some(html), reads + 1, closing)))
             }
         },
     );

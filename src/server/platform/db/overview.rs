@@ -73,11 +73,10 @@ pub async fn troubled_connections<'e, E: Executor<'e, Database = Any>>(
               AND s.state = 'failed') AS failed_subscriptions, \
            (SELECT s.last_error FROM subscriptions s WHERE s.tenant_id = c.tenant_id AND s.connection_id = c.id \
               AND s.state = 'failed' ORDER BY s.updated_at DESC LIMIT 1) AS subscription_error, \
-           (SELECT r.outcome FROM sync_runs r WHERE r.connection_id = c.id AND r.trigger <> 'export' \
-              AND r.outcome <> 'running' ORDER BY r.started_at DESC LIMIT 1) AS last_run_outcome, \
-           (SELECT r.error FROM sync_runs r WHERE r.connection_id = c.id AND r.trigger <> 'export' \
-              AND r.outcome <> 'running' ORDER BY r.started_at DESC LIMIT 1) AS last_run_error \
+           r.outcome AS last_run_outcome, r.error AS last_run_error \
          FROM connections c JOIN users u ON u.id = c.user_id AND u.tenant_id = c.tenant_id \
+         LEFT JOIN sync_runs r ON r.id = (SELECT l.id FROM sync_runs l WHERE l.connection_id = c.id \
+           AND l.trigger <> 'export' AND l.outcome <> 'running' ORDER BY l.started_at DESC LIMIT 1) \
          WHERE c.tenant_id = $1 AND c.state <> 'disconnected') t \
          WHERE t.state = 'error' OR t.failed_subscriptions > 0 OR t.last_run_outcome = 'failed' \
          ORDER BY t.user_email, t.provider, t.account_email LIMIT $2",
