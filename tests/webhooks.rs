@@ -947,30 +947,23 @@ async fn the_admin_overview_counts_every_delivery(backend: Backend) {
     );
     assert_eq!(figures["received"], 4, "a replay is not a delivery");
 
-    // Bob's tokens stopped working and Ada's subscription cannot be
-    // renewed (how they get there is tested with the token refresh and
-    // subscription lifecycles): both are listed with where to fix them.
-    sqlx::query(
+    // Bob's tokens stopped working, his last sync failed and Ada's
+    // subscription cannot be renewed (how they get there is tested with the
+    // token refresh, sync and subscription lifecycles): each is listed with
+    // where to fix it.
+    for trouble in [
         "UPDATE connections SET state = 'error', last_error = 'invalid_grant' \
          WHERE account_email = 'bob@sandbox.test'",
-    )
-    .execute(app.state.db.pool())
-    .await
-    .unwrap();
-    sqlx::query(
         "UPDATE subscriptions SET state = 'failed', last_error = 'Calendly said 403' WHERE connection_id = \
          (SELECT id FROM connections WHERE account_email = 'alice@sandbox.test')",
-    )
-    .execute(app.state.db.pool())
-    .await
-    .unwrap();
-    sqlx::query(
         "UPDATE sync_runs SET outcome = 'failed', error = 'the calendar timed out' WHERE connection_id = \
          (SELECT id FROM connections WHERE account_email = 'bob@sandbox.test')",
-    )
-    .execute(app.state.db.pool())
-    .await
-    .unwrap();
+    ] {
+        sqlx::query(trouble)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+    }
     let day = overview("24h").await;
     assert_eq!(
         day["connections"][0],
