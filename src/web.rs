@@ -7,10 +7,11 @@ use crate::api::booking::forms::Submitted;
 use crate::app::{shell, App};
 use crate::model::paths;
 use crate::server::app_state::AppState;
+use crate::server::http::client_addr::ClientAddr;
 use crate::server::http::{self, security_headers};
 use crate::server::platform::observability;
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
@@ -62,15 +63,21 @@ async fn submit_booking(
     Path((host, event_type)): Path<(String, String)>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let Ok(client) = ClientAddr::from_request_parts(&mut parts, &state).await;
     let form = match Form::from_request(Request::from_parts(parts.clone(), body), &state).await {
         Ok(Form(form)) => form,
         Err(rejection) => return rejection.into_response(),
     };
-    let (status, failure) =
-        match api::booking::forms::submit(&state, &host, &event_type, form).await {
+    let visitor = client.key();
+    let (status, failure, retry_after_secs) =
+        match api::booking::forms::submit(&state, &host, &event_type, form, &visitor).await {
             Submitted::Done(response) => return response,
-            Submitted::Again(status, failure) => (status, failure),
+            Submitted::Again {
+                status,
+                failure,
+                retry_after_secs,
+            } => (status, failure, retry_after_secs),
         };
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
@@ -83,6 +90,11 @@ async fn submit_booking(
     );
     let mut response = render(Request::from_parts(parts, Body::empty())).await;
     *response.status_mut() = status;
+    if let Some(secs) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
     response
 }
 

@@ -137,9 +137,15 @@ async fn event_types_are_edited_only_by_their_host(backend: common::Backend) {
 
     // Alice cannot take Bob's slug.
     let hours = profiles::Hours::weekdays(chrono_tz::UTC, "09:00", "12:00").unwrap();
-    assert!(profiles::save_profile(pool, &alice.owner, "bob", &hours)
-        .await
-        .is_err());
+    assert!(profiles::save_profile(
+        pool,
+        &alice.owner,
+        "bob",
+        &hours,
+        profiles::DEFAULT_PUBLIC_DAILY_LIMIT
+    )
+    .await
+    .is_err());
     assert_eq!(
         profiles::host_by_slug(pool, "bob")
             .await
@@ -176,6 +182,7 @@ fn request<'a>(start: i64, email: &'a str, key: Option<&'a str>) -> BookingReque
         },
         purpose: Some("A first talk"),
         idempotency_key: key,
+        visitor: None,
     }
 }
 

@@ -195,6 +195,8 @@ pub struct BookingSettingsPage {
     pub weekly: Vec<WeekdayHours>,
     /// `YYYY-MM-DD closed` / `YYYY-MM-DD 10:00-14:00`, one a line.
     pub overrides: String,
+    /// How many bookings strangers may make on the public page a day.
+    pub public_daily_limit: i64,
     pub page_url: Option<String>,
     pub event_types: Vec<EventTypeSettings>,
 }

@@ -19,6 +19,7 @@ use crate::server::platform::config::Config;
 use crate::server::platform::db::{self, connections as connections_repo, webhook_events};
 use crate::server::platform::db::{Db, TenantScope};
 use crate::server::platform::keyed_lock::SyncLocks;
+use crate::server::platform::limits::Limits;
 use crate::server::platform::live::{self, Live};
 use crate::server::platform::vault::{crypto, Vault, VaultError};
 use crate::server::platform::{notify, observability};
@@ -63,6 +64,7 @@ pub struct Components {
     pub bookings: Bookings,
     pub appointments: Appointments,
     pub api_keys: ApiKeys,
+    pub limits: Limits,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -215,7 +217,9 @@ pub async fn build_state(
         jobs: jobs.clone(),
         retention: config.retention,
     };
+    let limits = Limits::new(db.clone(), clock.clone());
     let bookings = Bookings {
+        limits: limits.clone(),
         db: db.clone(),
         vault: vault.clone(),
         config: config.clone(),
@@ -243,6 +247,7 @@ pub async fn build_state(
         bookings,
         appointments,
         api_keys,
+        limits,
         config,
         db,
         vault,

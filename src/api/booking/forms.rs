@@ -10,6 +10,8 @@ use crate::server::booking::error::BookError;
 use crate::server::booking::speak::parse_rfc3339;
 use crate::server::booking::{ics, pages};
 use crate::server::error::AppError;
+use crate::server::http::client_addr::ClientAddr;
+use crate::server::http::guards::error_page;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,8 +35,28 @@ pub struct BookForm {
 pub enum Submitted {
     /// Booked (or not found): the response to send.
     Done(Response),
-    /// Refused: render the form again with this status and message.
-    Again(StatusCode, BookFormFailure),
+    /// Refused: render the form again with this status and message (and,
+    /// for a limit, when to try again).
+    Again {
+        status: StatusCode,
+        failure: BookFormFailure,
+        retry_after_secs: Option<u64>,
+    },
+}
+
+impl Submitted {
+    fn retry_after(self, secs: u64) -> Self {
+        match self {
+            Submitted::Again {
+                status, failure, ..
+            } => Submitted::Again {
+                status,
+                failure,
+                retry_after_secs: Some(secs),
+            },
+            done => done,
+        }
+    }
 }
 
 fn manage_path(id: BookingId, token: &str) -> String {
@@ -44,8 +66,15 @@ fn manage_path(id: BookingId, token: &str) -> String {
     format!("{}?{query}", paths::MANAGE_BOOKING.to(id))
 }
 
-/// Books the slot the visitor picked on `host`'s event type page.
-pub async fn submit(state: &AppState, host: &str, event_type: &str, form: BookForm) -> Submitted {
+/// Books the slot the visitor picked on `host`'s event type page;
+/// `visitor` is the client address the public page's limits count.
+pub async fn submit(
+    state: &AppState,
+    host: &str,
+    event_type: &str,
+    form: BookForm,
+    visitor: &str,
+) -> Submitted {
     let values = BookFormValues {
         name: form.name.clone(),
         email: form.email.clone(),
@@ -57,16 +86,15 @@ pub async fn submit(state: &AppState, host: &str, event_type: &str, form: BookFo
         .as_deref()
         .and_then(|z| z.parse().ok())
         .unwrap_or(chrono_tz::UTC);
-    let again = |status, field: Option<&str>, message: &str, alternatives| {
-        Submitted::Again(
-            status,
-            BookFormFailure {
-                values: values.clone(),
-                field: field.map(str::to_owned),
-                message: message.to_owned(),
-                alternatives,
-            },
-        )
+    let again = |status, field: Option<&str>, message: &str, alternatives| Submitted::Again {
+        status,
+        failure: BookFormFailure {
+            values: values.clone(),
+            field: field.map(str::to_owned),
+            message: message.to_owned(),
+            alternatives,
+        },
+        retry_after_secs: None,
     };
     let Some(start) = parse_rfc3339(&form.start) else {
         return again(
@@ -88,6 +116,7 @@ pub async fn submit(state: &AppState, host: &str, event_type: &str, form: BookFo
         },
         purpose: form.purpose.as_deref(),
         idempotency_key: None,
+        visitor: Some(visitor),
     };
     match book::book(&state.bookings, None, &request).await {
         Ok(placed) => {
@@ -121,16 +150,34 @@ pub async fn submit(state: &AppState, host: &str, event_type: &str, form: BookFo
             e.flash().text(),
             Vec::new(),
         ),
+        Err(e @ BookError::Limited(refused)) => again(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            e.flash().text(),
+            Vec::new(),
+        )
+        .retry_after(refused.retry_after_secs),
         Err(e) => Submitted::Done(book_failure(e, paths::BOOK)),
     }
 }
 
-/// Not found (or an internal error) as its page; anything else back to
-/// `back_to` with its message.
+/// Not found (or an internal error) as its page; a limit as a 429 page
+/// that says when to try again; anything else back to `back_to` with its
+/// message.
 fn book_failure(e: BookError, back_to: &str) -> Response {
     match e {
         BookError::NotFound => fail(AppError::NotFound, back_to),
         BookError::App(e) => fail(e, back_to),
+        BookError::Limited(refused) => {
+            let mut page = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a moment",
+                e.flash().text(),
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, refused.retry_after_secs.into());
+            page
+        }
         other => error(back_to, other.flash()),
     }
 }
@@ -143,11 +190,17 @@ pub struct TokenForm {
 
 pub async fn cancel(
     State(state): State<AppState>,
+    client: ClientAddr,
     IdPath(id): IdPath<BookingId>,
     Form(form): Form<TokenForm>,
 ) -> Response {
     let page = manage_path(id, &form.token);
-    match book::cancel(&state.bookings, Access::ManageToken(&form.token), id).await {
+    let visitor = client.key();
+    let access = Access::Attendee {
+        token: &form.token,
+        visitor: &visitor,
+    };
+    match book::cancel(&state.bookings, access, id).await {
         Ok(_) => notice(&page, Flash::BookingCanceled),
         Err(e) => book_failure(e, &page),
     }
@@ -163,6 +216,7 @@ pub struct RescheduleForm {
 
 pub async fn reschedule(
     State(state): State<AppState>,
+    client: ClientAddr,
     IdPath(id): IdPath<BookingId>,
     Form(form): Form<RescheduleForm>,
 ) -> Response {
@@ -175,7 +229,11 @@ pub async fn reschedule(
     let Some(start) = parse_rfc3339(&form.start) else {
         return error(back, Flash::NotASlot);
     };
-    let access = Access::ManageToken(&form.token);
+    let visitor = client.key();
+    let access = Access::Attendee {
+        token: &form.token,
+        visitor: &visitor,
+    };
     match book::reschedule(&state.bookings, access, id, start).await {
         Ok(_) => notice(&manage_path(id, &form.token), Flash::BookingMoved),
         Err(BookError::Canceled) => error(&manage_path(id, &form.token), Flash::BookingWasCanceled),

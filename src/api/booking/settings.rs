@@ -24,6 +24,8 @@ pub struct ProfileForm {
     sat: String,
     sun: String,
     overrides: String,
+    /// Absent from a form older than the field: the default.
+    public_daily_limit: Option<String>,
 }
 
 pub async fn save_profile(
@@ -36,6 +38,7 @@ pub async fn save_profile(
         time_zone: &f.time_zone,
         weekly: [&f.mon, &f.tue, &f.wed, &f.thu, &f.fri, &f.sat, &f.sun].map(String::as_str),
         overrides: &f.overrides,
+        public_daily_limit: f.public_daily_limit.as_deref(),
     };
     settle(
         settings::save_profile(&state.db, &caller.user, &input).await,

@@ -64,6 +64,11 @@ fn Settings(page: BookingSettingsPage) -> impl IntoView {
                     <textarea name="overrides" rows="3" placeholder="2026-12-24 closed\n2026-12-31 10:00-14:00">{page.overrides.clone()}</textarea>
                     <small class="hint">"One a line: the date, then closed or that day's hours."</small>
                 </label>
+                <label>
+                    "Public bookings a day"
+                    <input name="public_daily_limit" type="number" inputmode="numeric" required min="1" max="1000" value=page.public_daily_limit.to_string()/>
+                    <small class="hint">"How many bookings people without an account may make on your page in a day (1 to 1,000). Bookings over the API do not count."</small>
+                </label>
                 <div><button type="submit" class="button primary">{if exists { "Save booking page" } else { "Create booking page" }}</button></div>
             </form>
         </section>

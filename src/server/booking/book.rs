@@ -8,7 +8,7 @@ use super::availability::{self, local_date, nearest, Booked, Query, Span};
 use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::slots::{self, host_and_type, ANY_HOST};
-use super::{export, export_job, profiles, Bookings};
+use super::{export, export_job, profiles, public_limits, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
@@ -44,6 +44,9 @@ pub struct BookingRequest<'a> {
     pub purpose: Option<&'a str>,
     /// A repeat with the same key returns the first result.
     pub idempotency_key: Option<&'a str>,
+    /// A stranger on the public page, by client address: the public
+    /// page's limits apply ([`public_limits`]). `None` for an API key.
+    pub visitor: Option<&'a str>,
 }
 
 /// A booking as its attendee or the API sees it.
@@ -65,11 +68,13 @@ pub struct ManageLink {
 }
 
 /// Who asks about a booking: an API key of its tenant, or the attendee
-/// with the manage link's token.
+/// with the manage link's token — reading it, or changing it from a
+/// client address (the public page's limits apply).
 #[derive(Clone, Copy)]
 pub enum Access<'a> {
     Tenant(&'a TenantScope),
     ManageToken(&'a str),
+    Attendee { token: &'a str, visitor: &'a str },
 }
 
 struct Checked {
@@ -214,14 +219,62 @@ fn window(start: i64) -> (i64, i64) {
     (start - 2 * DAY_MS, start + (ALTERNATIVES_DAYS + 2) * DAY_MS)
 }
 
-/// The host's busy time around a start about to be booked, its calendars
-/// read live: the mirror may lag by seconds.
+/// The host's busy time around a start about to be booked: `Live` just
+/// before the write (the mirror may lag by seconds), `StoredOnly` for the
+/// check that comes before any provider call.
 async fn busy_in(
     ctx: &Bookings,
     host: &Profile,
     window: (i64, i64),
+    read: Read,
 ) -> Result<Vec<Span>, BookError> {
-    busy::host_busy(ctx, host, window.0, window.1, Read::Live).await
+    busy::host_busy(ctx, host, window.0, window.1, read).await
+}
+
+/// `start` checked against what is stored — the grid, notice, window,
+/// daily limit, bookings, appointments and the trusted mirrors — so a
+/// start that is no free slot is refused without a provider call. `moving`
+/// is the booking being rescheduled.
+async fn precheck(
+    ctx: &Bookings,
+    profile: &Profile,
+    event_type: &EventType,
+    start: i64,
+    moving: Option<&Booking>,
+) -> Result<(), BookError> {
+    let window = window(start);
+    let busy = without_own(
+        busy_in(ctx, profile, window, Read::StoredOnly).await?,
+        moving,
+    );
+    let bookings: Vec<Booking> =
+        repo::confirmed_between(ctx.db.pool(), &profile.owner, window.0, window.1)
+            .await?
+            .into_iter()
+            .filter(|b| moving.is_none_or(|m| m.id != b.id))
+            .collect();
+    let now = ctx.clock.now_ms();
+    let slots = around(profile, event_type, start, now, &busy, &bookings)?;
+    claim(&slots, start, profile).map(drop)
+}
+
+/// Busy time less what `moving` (a booking being rescheduled) holds: its
+/// own event on the calendar, at its time or where the last export put
+/// it, is its to give up.
+fn without_own(mut busy: Vec<Span>, moving: Option<&Booking>) -> Vec<Span> {
+    let Some(booking) = moving else { return busy };
+    let own = [
+        Some(Span::new(booking.starts_at, booking.ends_at)),
+        booking
+            .export
+            .starts_at
+            .zip(booking.export.ends_at)
+            .map(|(s, e)| Span::new(s, e)),
+    ];
+    for hole in own.into_iter().flatten() {
+        busy = busy.into_iter().flat_map(|s| s.minus(hole)).collect();
+    }
+    busy
 }
 
 /// The free slots nearest `start`, as the host's.
@@ -310,8 +363,12 @@ async fn book_with(
     checked: &Checked,
     hash: &str,
 ) -> Result<Placed, BookError> {
+    precheck(ctx, &profile, &event_type, request.start, None).await?;
+    if let Some(visitor) = request.visitor {
+        public_limits::before_booking(ctx, &profile, visitor, &checked.email).await?;
+    }
     let window = window(request.start);
-    let mut busy = busy_in(ctx, &profile, window).await?;
+    let mut busy = busy_in(ctx, &profile, window, Read::Live).await?;
     let now = ctx.clock.now_ms();
     let scope = profile.owner.tenant;
 
@@ -432,7 +489,7 @@ async fn placed(ctx: &Bookings, booking: Booking) -> Result<Placed, BookError> {
 async fn find(ctx: &Bookings, access: Access<'_>, id: BookingId) -> Result<Booking, BookError> {
     let found = match access {
         Access::Tenant(scope) => repo::get(ctx.db.pool(), scope, id).await?,
-        Access::ManageToken(token) => {
+        Access::ManageToken(token) | Access::Attendee { token, .. } => {
             repo::by_manage_token(ctx.db.pool(), id, &token_hash(token)).await?
         }
     };
@@ -453,6 +510,10 @@ pub async fn cancel(
     let booking = find(ctx, access, id).await?;
     let scope = booking.host.tenant;
     if booking.confirmed {
+        if let Access::Attendee { visitor, .. } = access {
+            let host = placed(ctx, booking.clone()).await?.host;
+            public_limits::before_change(ctx, &host, &booking, visitor).await?;
+        }
         let mut tx = ctx.db.begin_write().await?;
         repo::cancel(&mut *tx, &scope, id).await?;
         export_job::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
@@ -485,22 +546,17 @@ pub async fn reschedule(
         ..
     } = placed(ctx, booking.clone()).await?;
     let event_type = event_type.ok_or(BookError::NotFound)?;
-    let window = window(start);
-    // The live read sees the booking's own event on the calendar, at the
-    // booking's time or where the last export put it: that time is the
-    // booking's to give up, so a move may overlap it.
-    let own = [
-        Some(Span::new(booking.starts_at, booking.ends_at)),
-        booking
-            .export
-            .starts_at
-            .zip(booking.export.ends_at)
-            .map(|(s, e)| Span::new(s, e)),
-    ];
-    let mut busy: Vec<Span> = busy_in(ctx, &profile, window).await?;
-    for hole in own.into_iter().flatten() {
-        busy = busy.into_iter().flat_map(|s| s.minus(hole)).collect();
+    precheck(ctx, &profile, &event_type, start, Some(&booking)).await?;
+    if let Access::Attendee { visitor, .. } = access {
+        public_limits::before_change(ctx, &profile, &booking, visitor).await?;
     }
+    let window = window(start);
+    // The live read sees the booking's own event on the calendar: a move
+    // may overlap it.
+    let mut busy = without_own(
+        busy_in(ctx, &profile, window, Read::Live).await?,
+        Some(&booking),
+    );
     let now = ctx.clock.now_ms();
 
     let mut tx = ctx.db.begin_write().await?;

@@ -14,6 +14,7 @@ use crate::server::platform::db::booking::Profile;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings::{self as meetings_repo, BusyRow};
 use crate::server::platform::db::subscriptions::{self as subscriptions_repo, Subscription};
+use crate::server::platform::limits::{Limit, LimitName, Window};
 use crate::server::providers::{self, BusyQuery, Coverage};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -24,11 +25,23 @@ use sqlx::{Any, Executor};
 /// notification can hide.
 pub const MIRROR_TRUST_MS: i64 = 6 * 3600 * 1000;
 
-/// Whether to read the calendars live even where the mirror is trusted.
+/// How many live reads of one host's calendars calbridge makes a minute,
+/// whoever asks: past it a booking or an availability read fails closed
+/// ("try again in a moment") rather than spend the host's provider quota,
+/// whose 429 cool-down would stall the host's own syncs.
+pub const LIVE_READS_PER_HOST_MINUTE: i64 = 30;
+
+/// Where the calendars' busy time is read from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Read {
+    /// The mirror where it is trusted, live elsewhere.
     MirrorIfFresh,
+    /// Live, every calendar.
     Live,
+    /// Only what is stored: the trusted mirrors (a calendar whose mirror
+    /// is not trusted adds nothing), never a provider call. The check a
+    /// booking passes before it may cost a live read.
+    StoredOnly,
 }
 
 /// The host's busy spans over `[from, to)` across every busy source.
@@ -62,21 +75,28 @@ pub async fn host_busy(
             .filter(|s| s.connection_id == connection.id)
             .cloned()
             .collect();
-        let trusted = read == Read::MirrorIfFresh
+        let trusted = read != Read::Live
             && mirror_trusted(&connection, &subscriptions, &busy_calendars, now);
         if !trusted {
             read_live.push((connection, calendars, busy_calendars));
         }
     }
-    let live_ids: Vec<String> = read_live.iter().map(|(c, ..)| c.id.to_string()).collect();
     // A connection read live replaces its mirror rows: the live answer is
     // the truth, and a stale row (an event since deleted) must not block.
+    // A stored-only read leaves such a calendar to the live check after it.
+    let unmirrored: Vec<String> = read_live.iter().map(|(c, ..)| c.id.to_string()).collect();
     busy.extend(
         mirrored
             .iter()
-            .filter(|row| !live_ids.contains(&row.connection_id))
+            .filter(|row| !unmirrored.contains(&row.connection_id))
             .map(|row| mirrored_span(row, tz)),
     );
+    if read == Read::StoredOnly {
+        return Ok(busy);
+    }
+    if !read_live.is_empty() {
+        spend_live_read(ctx, host).await?;
+    }
     for (connection, calendars, busy_calendars) in read_live {
         let query = BusyQuery {
             mailbox: &connection.account_email,
@@ -107,6 +127,21 @@ pub async fn host_busy(
         }
     }
     Ok(busy)
+}
+
+/// Takes one of the host's live reads this minute, or refuses.
+async fn spend_live_read(ctx: &Bookings, host: &Profile) -> Result<(), BookError> {
+    let budget = Limit {
+        name: LimitName::LiveReadsPerHost,
+        subject: host.owner.user_id().to_string(),
+        window: Window::Minute,
+        max: LIVE_READS_PER_HOST_MINUTE,
+    };
+    ctx.limits
+        .take(&host.owner.tenant, &[budget])
+        .await?
+        .map_err(BookError::Limited)?;
+    Ok(())
 }
 
 /// The host's confirmed calbridge appointments over `[from, to)`. A

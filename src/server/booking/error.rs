@@ -5,6 +5,7 @@ use super::availability::Span;
 use crate::model::{ApiError, Flash};
 use crate::server::error::AppError;
 use crate::server::platform::db::DbError;
+use crate::server::platform::limits::{LimitName, Refused};
 
 /// One bookable slot and whose it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,10 @@ pub enum BookError {
     /// Rescheduling a booking that was canceled.
     #[error("the booking was canceled")]
     Canceled,
+    /// A limit on what a caller may make calbridge do was reached; try
+    /// again after the window ends.
+    #[error("refused by the limit {}", .0.limit.as_str())]
+    Limited(Refused),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -58,6 +63,10 @@ impl BookError {
             BookError::CalendarUnavailable { .. } => Flash::CalendarUnavailable,
             BookError::Canceled => Flash::BookingWasCanceled,
             BookError::KeyReused => Flash::Internal,
+            BookError::Limited(refused) => match refused.limit {
+                LimitName::LiveReadsPerHost => Flash::HostBusy,
+                _ => Flash::TooManyBookings,
+            },
             BookError::App(e) => e.flash(),
         }
     }

@@ -556,6 +556,7 @@ mod tests {
             time_zone: "Europe/Berlin".into(),
             weekly_hours: "{}".into(),
             date_overrides: "[]".into(),
+            public_daily_limit: 20,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod export_job;
 pub mod ics;
 pub mod pages;
 pub mod profiles;
+pub mod public_limits;
 pub mod settings;
 pub mod slots;
 pub mod speak;
@@ -22,6 +23,7 @@ use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::UserScope;
 use crate::server::platform::keyed_lock::SyncLocks;
+use crate::server::platform::limits::Limits;
 use crate::server::platform::live::Live;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::ProviderHttp;
@@ -42,6 +44,8 @@ pub struct Bookings {
     /// One export of a booking at a time here (the inline try, its job),
     /// and none while a sync takes the calendar's side of it.
     pub sync_locks: Arc<SyncLocks>,
+    /// The public page's limits and the live reads' budget.
+    pub limits: Limits,
 }
 
 impl Bookings {

@@ -199,7 +199,11 @@ async fn month_slots(
     }
     match free_slots(ctx, None, &host.slug, &event_type.slug, from, to).await {
         Ok(free) => Ok((free.into_iter().map(|s| s.span).collect(), false)),
-        Err(BookError::CalendarUnavailable { .. }) => Ok((Vec::new(), true)),
+        // Unreadable, or read live too often this minute: no times, and
+        // the page says to try again shortly.
+        Err(BookError::CalendarUnavailable { .. } | BookError::Limited(_)) => {
+            Ok((Vec::new(), true))
+        }
         Err(e) => Err(e),
     }
 }

@@ -27,6 +27,18 @@ pub fn check_slug(text: &str) -> AppResult<String> {
     }
 }
 
+/// Public bookings a host takes a day until they choose otherwise.
+pub const DEFAULT_PUBLIC_DAILY_LIMIT: i64 = 20;
+
+/// The public page's daily limit as typed: 1 to 1,000.
+pub fn check_public_daily_limit(text: &str) -> AppResult<i64> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or(AppError::Invalid(Flash::InvalidPublicDailyLimit))
+}
+
 /// When a host works, as the settings page edits it.
 pub struct Hours {
     pub time_zone: Tz,
@@ -55,6 +67,7 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
     owner: &UserScope,
     slug: &str,
     hours: &Hours,
+    public_daily_limit: i64,
 ) -> AppResult<()> {
     let slug = check_slug(slug)?;
     let weekly = serde_json::to_string(&hours.weekly).map_err(internal)?;
@@ -67,6 +80,7 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
             time_zone: hours.time_zone.name(),
             weekly_hours: &weekly,
             date_overrides: &overrides,
+            public_daily_limit,
         },
     )
     .await?;
@@ -199,7 +213,14 @@ pub async fn seed_demo_hosts(tx: &mut Tx, alice: &UserScope, bob: &UserScope) ->
         ),
     ];
     for (owner, slug, zone, (start, end), (type_slug, name, duration, location)) in hosts {
-        save_profile(&mut **tx, owner, slug, &Hours::weekdays(zone, start, end)?).await?;
+        save_profile(
+            &mut **tx,
+            owner,
+            slug,
+            &Hours::weekdays(zone, start, end)?,
+            DEFAULT_PUBLIC_DAILY_LIMIT,
+        )
+        .await?;
         let event_type = NewEventType {
             id: None,
             slug: type_slug,
@@ -320,6 +341,7 @@ mod tests {
             time_zone: "Europe/Berlin".into(),
             weekly_hours: weekly.into(),
             date_overrides: "{}".into(),
+            public_daily_limit: DEFAULT_PUBLIC_DAILY_LIMIT,
         };
         let schedule = schedule(&profile(&weekly)).unwrap();
         assert_eq!(

@@ -136,6 +136,7 @@ pub async fn page(
                 })
                 .collect(),
             overrides: String::new(),
+            public_daily_limit: profiles::DEFAULT_PUBLIC_DAILY_LIMIT,
             page_url: None,
             event_types: Vec::new(),
         });
@@ -158,6 +159,7 @@ pub async fn page(
             .iter()
             .map(|e| event_type_settings(&profile.slug, e))
             .collect(),
+        public_daily_limit: profile.public_daily_limit,
         slug: profile.slug,
         time_zone: profile.time_zone,
     })
@@ -170,6 +172,7 @@ pub struct ProfileInput<'a> {
     /// Monday first.
     pub weekly: [&'a str; 7],
     pub overrides: &'a str,
+    pub public_daily_limit: Option<&'a str>,
 }
 
 pub async fn save_profile(db: &Db, owner: &UserScope, input: &ProfileInput<'_>) -> AppResult<()> {
@@ -186,8 +189,12 @@ pub async fn save_profile(db: &Db, owner: &UserScope, input: &ProfileInput<'_>) 
         weekly,
         overrides: parse_overrides(input.overrides).map_err(bad_hours)?,
     };
+    let public_daily_limit = match input.public_daily_limit {
+        Some(text) => profiles::check_public_daily_limit(text)?,
+        None => profiles::DEFAULT_PUBLIC_DAILY_LIMIT,
+    };
     let mut conn = db.writer().await?;
-    profiles::save_profile(&mut *conn, owner, input.slug, &hours).await
+    profiles::save_profile(&mut *conn, owner, input.slug, &hours, public_daily_limit).await
 }
 
 /// An event type form as posted (numbers still text: empty is "none").

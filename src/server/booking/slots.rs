@@ -171,7 +171,7 @@ pub async fn free_slots(
     for (profile, kind) in by_load(ctx, tenant, event_type, now).await? {
         let spans = match host_slots(ctx, &profile, &kind, from, to, now).await {
             Ok(spans) => spans,
-            Err(e @ BookError::CalendarUnavailable { .. }) => {
+            Err(e @ (BookError::CalendarUnavailable { .. } | BookError::Limited(_))) => {
                 unreadable = Some(e);
                 continue;
             }

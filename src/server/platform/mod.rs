@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod endpoints;
 pub mod keyed_lock;
+pub mod limits;
 pub mod live;
 pub mod notify;
 pub mod observability;

@@ -76,8 +76,20 @@ impl ApiFailure {
                 }
                 BookError::SlotTaken { .. } | BookError::Canceled => StatusCode::CONFLICT,
                 BookError::CalendarUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                BookError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
                 BookError::App(e) => status(e),
             },
+        }
+    }
+
+    /// When a refused request may be tried again.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiFailure::Book {
+                error: BookError::Limited(refused),
+                ..
+            } => Some(refused.retry_after_secs),
+            _ => None,
         }
     }
 
@@ -89,6 +101,7 @@ impl ApiFailure {
             message,
             field: None,
             alternatives: None,
+            retry_after_secs: None,
         };
         let slots = |alternatives: &[FreeSlot], tz: Tz| {
             Some(alternatives.iter().map(|s| SlotOut::new(s, tz)).collect())
@@ -148,6 +161,17 @@ impl ApiFailure {
                     "booking_canceled",
                     "The booking was canceled, so it cannot be moved; make a new booking instead.".into(),
                 ),
+                BookError::Limited(refused) => ErrorOut {
+                    retry_after_secs: Some(refused.retry_after_secs),
+                    ..out(
+                        "rate_limited",
+                        format!(
+                            "{} reached its limit; retry in {} s.",
+                            refused.limit.description(),
+                            refused.retry_after_secs
+                        ),
+                    )
+                },
                 BookError::App(AppError::RateLimited) => out(
                     "rate_limited",
                     "Too many requests; wait a moment and try again.".into(),
@@ -171,6 +195,11 @@ impl IntoResponse for ApiFailure {
             e.log();
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
+        if let Some(after) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, after.into());
+        }
         if matches!(self, ApiFailure::Unauthorized) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

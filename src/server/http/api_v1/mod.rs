@@ -275,6 +275,7 @@ pub async fn place_booking(
             },
             purpose: body.purpose.as_deref(),
             idempotency_key: idempotency_key.as_deref(),
+            visitor: None,
         };
         Ok::<_, ApiFailure>(book::book(&state.bookings, Some(&key.tenant), &request).await?)
     }

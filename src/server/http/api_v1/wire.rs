@@ -173,4 +173,8 @@ pub struct ErrorOut {
     pub field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternatives: Option<Vec<SlotOut>>,
+    /// rate_limited: seconds until the request may be tried again (also
+    /// the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }

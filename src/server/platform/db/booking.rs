@@ -16,6 +16,8 @@ pub struct Profile {
     /// JSON, see the migration.
     pub weekly_hours: String,
     pub date_overrides: String,
+    /// How many bookings strangers may make on the public page a day.
+    pub public_daily_limit: i64,
 }
 
 #[derive(FromRow)]
@@ -27,6 +29,7 @@ struct ProfileRow {
     time_zone: String,
     weekly_hours: String,
     date_overrides: String,
+    public_daily_limit: i64,
 }
 
 impl TryFrom<ProfileRow> for Profile {
@@ -42,19 +45,22 @@ impl TryFrom<ProfileRow> for Profile {
             time_zone: r.time_zone,
             weekly_hours: r.weekly_hours,
             date_overrides: r.date_overrides,
+            public_daily_limit: r.public_daily_limit,
         })
     }
 }
 
 /// A profile with its user's name.
 const PROFILE_SELECT: &str = "SELECT p.user_id, p.tenant_id, u.name, p.slug, p.time_zone, \
-     p.weekly_hours, p.date_overrides FROM booking_profiles p JOIN users u ON u.id = p.user_id";
+     p.weekly_hours, p.date_overrides, p.public_daily_limit \
+     FROM booking_profiles p JOIN users u ON u.id = p.user_id";
 
 pub struct ProfileFields<'a> {
     pub slug: &'a str,
     pub time_zone: &'a str,
     pub weekly_hours: &'a str,
     pub date_overrides: &'a str,
+    pub public_daily_limit: i64,
 }
 
 /// Creates or replaces the user's profile; a slug another host has is a
@@ -65,10 +71,11 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
     fields: &ProfileFields<'_>,
 ) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO booking_profiles (user_id, tenant_id, slug, time_zone, weekly_hours, date_overrides, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+        "INSERT INTO booking_profiles (user_id, tenant_id, slug, time_zone, weekly_hours, date_overrides, created_at, updated_at, public_daily_limit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
          ON CONFLICT (user_id) DO UPDATE SET slug = excluded.slug, time_zone = excluded.time_zone, \
-         weekly_hours = excluded.weekly_hours, date_overrides = excluded.date_overrides, updated_at = excluded.updated_at \
+         weekly_hours = excluded.weekly_hours, date_overrides = excluded.date_overrides, updated_at = excluded.updated_at, \
+         public_daily_limit = excluded.public_daily_limit \
          WHERE booking_profiles.tenant_id = excluded.tenant_id",
     )
     .bind(owner.user_id().to_string())
@@ -78,6 +85,7 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
     .bind(fields.weekly_hours)
     .bind(fields.date_overrides)
     .bind(now_ms())
+    .bind(fields.public_daily_limit)
     .execute(ex)
     .await
     .map_err(|e| on_unique(e, Duplicate::BookingSlug))?;
@@ -121,6 +129,7 @@ struct HostTypeRow {
     time_zone: String,
     weekly_hours: String,
     date_overrides: String,
+    public_daily_limit: i64,
     #[sqlx(flatten)]
     event_type: EventTypeRow,
 }
@@ -134,7 +143,7 @@ pub async fn host_and_event_type<'e, E: Executor<'e, Database = Any>>(
 ) -> DbResult<Option<(Profile, EventType)>> {
     let row: Option<HostTypeRow> = sqlx::query_as(
         "SELECT p.user_id AS host_user_id, p.tenant_id AS host_tenant_id, u.name AS host_name, \
-         p.slug AS host_slug, p.time_zone, p.weekly_hours, p.date_overrides, e.id, e.slug, e.name, \
+         p.slug AS host_slug, p.time_zone, p.weekly_hours, p.date_overrides, p.public_daily_limit, e.id, e.slug, e.name, \
          e.duration_minutes, e.location, e.location_detail, e.buffer_before_minutes, \
          e.buffer_after_minutes, e.minimum_notice_minutes, e.window_days, e.slot_interval_minutes, \
          e.daily_limit FROM booking_profiles p JOIN users u ON u.id = p.user_id \
@@ -154,6 +163,7 @@ pub async fn host_and_event_type<'e, E: Executor<'e, Database = Any>>(
         time_zone: r.time_zone,
         weekly_hours: r.weekly_hours,
         date_overrides: r.date_overrides,
+        public_daily_limit: r.public_daily_limit,
     })?;
     Ok(Some((profile, EventType::try_from(r.event_type)?)))
 }

@@ -268,6 +268,27 @@ pub async fn confirmed_between<'e, E: Executor<'e, Database = Any>>(
     rows.into_iter().map(Booking::try_from).collect()
 }
 
+/// The starts of the host's confirmed bookings for `attendee_email`
+/// that have not begun at `now`, earliest first.
+pub async fn upcoming_starts_of_attendee<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    host: &UserScope,
+    attendee_email: &str,
+    now: i64,
+) -> DbResult<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT starts_at FROM bookings WHERE tenant_id = $1 AND host_user_id = $2 \
+         AND attendee_email = $3 AND status = 'confirmed' AND starts_at > $4 ORDER BY starts_at",
+    )
+    .bind(host.tenant.tenant())
+    .bind(host.user_id().to_string())
+    .bind(attendee_email)
+    .bind(now)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|(start,)| start).collect())
+}
+
 /// The booking made earlier in the tenant with this idempotency key.
 pub async fn by_idempotency_key<'e, E: Executor<'e, Database = Any>>(
     ex: E,

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod meetings;
 pub mod oauth_apps;
 pub mod overview;
+pub mod rate_limits;
 pub mod sessions;
 pub mod subscriptions;
 pub mod sync_runs;
