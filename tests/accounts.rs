@@ -496,13 +496,44 @@ async fn roles_and_removal(backend: Backend) {
     .await;
     assert!(bad.status().is_client_error(), "unknown role is a 4xx");
 
+    // Keys do not outlive their creator's admin role: demoting Bob
+    // revokes the key he made, and the page says so.
+    let key = create_key_as(&app, &bob, "Bob's agent").await;
+    assert_eq!(hosts_with(&app, &key).await, StatusCode::OK);
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{bob_id}/role")),
+        &[("role", "member")],
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/admin/users?notice=role_changed_keys_revoked"
+    );
+    assert_eq!(hosts_with(&app, &key).await, StatusCode::UNAUTHORIZED);
+    let resp = post_form(
+        &admin,
+        &app.url(&format!("/admin/users/{bob_id}/role")),
+        &[("role", "admin")],
+    )
+    .await;
+    assert_eq!(location(&resp), "/admin/users?notice=role_changed");
+    assert_eq!(hosts_with(&app, &key).await, StatusCode::UNAUTHORIZED);
+    let key = create_key_as(&app, &bob, "Bob's second agent").await;
+    assert_eq!(hosts_with(&app, &key).await, StatusCode::OK);
+
+    // Nor their membership.
     let resp = post_form(
         &admin,
         &app.url(&format!("/admin/users/{bob_id}/remove")),
         &[],
     )
     .await;
-    assert_eq!(location(&resp), "/admin/users?notice=member_removed");
+    assert_eq!(
+        location(&resp),
+        "/admin/users?notice=member_removed_keys_revoked"
+    );
+    assert_eq!(hosts_with(&app, &key).await, StatusCode::UNAUTHORIZED);
     assert!(
         shell(&app, &bob).await["user"].is_null(),
         "a removed member's sessions end"
@@ -510,6 +541,40 @@ async fn roles_and_removal(backend: Backend) {
     let resp = log_in(&app, &app.client(), "bob@example.com", PASSWORD).await;
     assert!(location(&resp).contains("error=invalid_credentials"));
     app.stop().await;
+}
+
+/// Creates an API key on `/admin/api-keys` as `admin` and returns it, as
+/// the page shows it once.
+async fn create_key_as(app: &TestApp, admin: &reqwest::Client, name: &str) -> String {
+    let resp = post_form(
+        admin,
+        &app.url("/admin/api-keys"),
+        &[("name", name), ("scope_availability_read", "on")],
+    )
+    .await;
+    let page = admin
+        .get(app.url(&location(&resp)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    regex::Regex::new(r#"value="(cbk_[A-Za-z0-9_-]{43})""#)
+        .unwrap()
+        .captures(&page)
+        .expect("the new key is shown once")[1]
+        .to_owned()
+}
+
+async fn hosts_with(app: &TestApp, key: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/api/v1/hosts"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 async fn profile_and_validation(backend: Backend) {

@@ -709,7 +709,8 @@ async fn the_api_checks_input_keys_overlaps_and_tenants(backend: common::Backend
     seed_demo(&app).await;
     let tenant = demo_tenant(&app).await;
     let agent = api(&key_for(&app, &tenant, &ApiScope::ALL).await);
-    let reader = api(&key_for(&app, &tenant, &[ApiScope::AvailabilityRead]).await);
+    let reader = api(&key_for(&app, &tenant, &[ApiScope::AppointmentsRead]).await);
+    let availability_only = api(&key_for(&app, &tenant, &[ApiScope::AvailabilityRead]).await);
 
     // Without a calendar the appointment waits to be written.
     let first = send(
@@ -844,8 +845,18 @@ async fn the_api_checks_input_keys_overlaps_and_tenants(backend: common::Backend
         .unwrap();
     assert_eq!(stored, 2);
 
-    // A read-only key reads but cannot write; no key: 401.
+    // A read-only key reads but cannot write; a key for free slots reads
+    // no appointments (their attendees and notes are not its to see); no
+    // key: 401.
     assert_eq!(read(&reader, &app, id).await["title"], "Planning");
+    for path in [
+        format!("/api/v1/appointments/{id}"),
+        "/api/v1/appointments?host=alice&start=2026-01-01&end=2026-01-02".to_owned(),
+    ] {
+        let (status, body) = send(&availability_only, &app, Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(body["error"], "insufficient_scope");
+    }
     let (status, _) = send(
         &reader,
         &app,

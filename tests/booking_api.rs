@@ -442,6 +442,37 @@ async fn keys_act_in_their_tenant_and_scope_only(backend: common::Backend) {
         (status, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("insufficient_scope"))
     );
+    // Reading a booking: bookings:read sees it without the manage link
+    // (which itself cancels and reschedules); bookings:write with it;
+    // availability:read not at all.
+    let read_with = |scopes: &'static [ApiScope]| {
+        let (app, demo, id) = (&app, &demo, id.to_owned());
+        async move {
+            let client = api(&key_for(app, demo, scopes).await);
+            json_of(
+                client
+                    .get(app.url(&format!("/api/v1/bookings/{id}")))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, seen) = read_with(&[ApiScope::BookingsRead]).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["id"], id);
+    assert!(seen["manage_url"].is_null(), "{seen}");
+    let (status, seen) = read_with(&[ApiScope::BookingsWrite]).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert!(seen["manage_url"]
+        .as_str()
+        .is_some_and(|url| url.contains("token=")));
+    let (status, seen) = read_with(&[ApiScope::AvailabilityRead]).await;
+    assert_eq!(
+        (status, seen["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_scope"))
+    );
     let writer = api(&key_for(&app, &demo, &[ApiScope::BookingsWrite]).await);
     let (status, body) = json_of(
         writer
@@ -658,7 +689,67 @@ async fn a_hundred_api_requests_for_one_slot_make_one_booking(backend: common::B
     app.stop().await;
 }
 
+/// Keys stored before the scopes were split keep exactly what they could
+/// do: the migration's update, run over such rows, gives the equivalent
+/// scopes.
+async fn keys_from_before_the_scope_split_keep_what_they_could_do(backend: common::Backend) {
+    let app = start_app!(backend);
+    seed_demo(&app).await;
+    let demo = demo_tenant(&app).await;
+    let pool = app.state.db.pool();
+    let cases = [
+        (
+            "availability:read",
+            "availability:read bookings:read appointments:read",
+        ),
+        (
+            "bookings:write",
+            "bookings:read bookings:write appointments:read appointments:write",
+        ),
+        (
+            "availability:read bookings:write",
+            "availability:read bookings:read bookings:write appointments:read appointments:write",
+        ),
+    ];
+    for (n, (old, _)) in cases.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, key_prefix, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'cbk_old', 0)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(demo.tenant_id().to_string())
+        .bind(format!("old {n}"))
+        .bind(*old)
+        .bind(format!("hash-{n}"))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let folder = match backend {
+        common::Backend::Sqlite => "sqlite",
+        common::Backend::Postgres => "postgres",
+    };
+    let migration = std::fs::read_to_string(format!(
+        "{}/migrations/{folder}/0017_public_limits.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let start = migration.find("UPDATE api_keys").unwrap();
+    let update = &migration[start..start + migration[start..].find(';').unwrap()];
+    sqlx::query(update).execute(pool).await.unwrap();
+    let keys = calbridge::server::platform::db::api_keys::list(pool, &demo)
+        .await
+        .unwrap();
+    for (n, (old, new)) in cases.iter().enumerate() {
+        let key = keys.iter().find(|k| k.name == format!("old {n}")).unwrap();
+        let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+        assert_eq!(scopes.join(" "), *new, "from {old}");
+    }
+    app.stop().await;
+}
+
 on_both_backends!(
+    keys_from_before_the_scope_split_keep_what_they_could_do,
     hosts_and_availability_read_in_the_callers_zone,
     a_booking_over_the_api,
     keys_act_in_their_tenant_and_scope_only,

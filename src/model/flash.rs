@@ -55,6 +55,8 @@ flash_messages! {
     InviteRevoked = "invite_revoked" => "Invite revoked.",
     RoleChanged = "role_changed" => "Role updated.",
     MemberRemoved = "member_removed" => "Member removed.",
+    RoleChangedKeysRevoked = "role_changed_keys_revoked" => "Role updated. The API keys they created were revoked: a member cannot hold an admin's keys.",
+    MemberRemovedKeysRevoked = "member_removed_keys_revoked" => "Member removed. The API keys they created were revoked.",
     LastAdmin = "last_admin" => "A team needs at least one admin.",
     NotYourself = "not_yourself" => "You cannot remove yourself.",
     ProfileSaved = "profile_saved" => "Profile saved.",

@@ -591,29 +591,61 @@ impl FromStr for EventLocation {
     }
 }
 
-/// What an API key may do.
+/// What an API key may do: each scope grants exactly what it says, in
+/// REST, the agent tools and MCP alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ApiScope {
     /// List hosts and read their free slots.
     AvailabilityRead,
-    /// Create, cancel and reschedule bookings.
+    /// Read bookings, without the attendee's manage link.
+    BookingsRead,
+    /// Create, cancel and reschedule bookings, and read their manage links.
     BookingsWrite,
+    /// List and read appointments, with their attendees and notes.
+    AppointmentsRead,
+    /// Create, change and delete appointments.
+    AppointmentsWrite,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 2] = [ApiScope::AvailabilityRead, ApiScope::BookingsWrite];
+    pub const ALL: [ApiScope; 5] = [
+        ApiScope::AvailabilityRead,
+        ApiScope::BookingsRead,
+        ApiScope::BookingsWrite,
+        ApiScope::AppointmentsRead,
+        ApiScope::AppointmentsWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ApiScope::AvailabilityRead => "availability:read",
+            ApiScope::BookingsRead => "bookings:read",
             ApiScope::BookingsWrite => "bookings:write",
+            ApiScope::AppointmentsRead => "appointments:read",
+            ApiScope::AppointmentsWrite => "appointments:write",
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
             ApiScope::AvailabilityRead => "List hosts and read free slots",
-            ApiScope::BookingsWrite => "Book, cancel and reschedule",
+            ApiScope::BookingsRead => "Read bookings (without the attendee's manage link)",
+            ApiScope::BookingsWrite => {
+                "Book, cancel and reschedule; read the attendee's manage link"
+            }
+            ApiScope::AppointmentsRead => "List and read appointments, with attendees and notes",
+            ApiScope::AppointmentsWrite => "Create, change and delete appointments",
+        }
+    }
+
+    /// The admin form's checkbox for this scope.
+    pub fn field(self) -> &'static str {
+        match self {
+            ApiScope::AvailabilityRead => "scope_availability_read",
+            ApiScope::BookingsRead => "scope_bookings_read",
+            ApiScope::BookingsWrite => "scope_bookings_write",
+            ApiScope::AppointmentsRead => "scope_appointments_read",
+            ApiScope::AppointmentsWrite => "scope_appointments_write",
         }
     }
 }
@@ -624,7 +656,10 @@ impl FromStr for ApiScope {
         ApiScope::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown scope '{s}' (use availability:read or bookings:write)"))
+            .ok_or_else(|| {
+                let known: Vec<&str> = ApiScope::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown scope '{s}' (use {})", known.join(", "))
+            })
     }
 }
 

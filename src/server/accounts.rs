@@ -11,7 +11,7 @@ use crate::server::error::{AppError, AppResult};
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{
-    self, invites, sessions, tenants, users, DbError, TenantScope, UserScope,
+    self, api_keys, invites, now_ms, sessions, tenants, users, DbError, TenantScope, UserScope,
 };
 use crate::server::platform::live::Live;
 use crate::server::platform::vault::crypto::{random_token, token_hash};
@@ -385,12 +385,14 @@ pub async fn revoke_invite(ctx: &Accounts, admin: &AdminCaller, id: InviteId) ->
     Ok(())
 }
 
+/// Sets `user`'s role. An admin made a member loses the API keys they
+/// created, in the same transaction: what it says, and whether any were.
 pub async fn change_role(
     ctx: &Accounts,
     admin: &AdminCaller,
     user: UserId,
     role: Role,
-) -> AppResult<()> {
+) -> AppResult<KeysRevoked> {
     let scope = admin.0.scope();
     let mut tx = ctx.db.begin_write().await?;
     let target = users::get(&mut *tx, scope, user).await?;
@@ -401,12 +403,27 @@ pub async fn change_role(
         return Err(AppError::Invalid(Flash::LastAdmin));
     }
     users::set_role(&mut *tx, scope, user, role).await?;
+    let revoked = match role {
+        Role::Member => api_keys::revoke_created_by(&mut *tx, scope, user, now_ms()).await?,
+        Role::Admin => 0,
+    };
     tx.commit().await.map_err(DbError::from)?;
-    Ok(())
+    if revoked > 0 {
+        tracing::info!(user = %user, revoked, "API keys of a demoted admin revoked");
+    }
+    Ok(KeysRevoked(revoked))
 }
 
+/// How many API keys a change of role or a removal revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeysRevoked(pub u64);
+
 #[tracing::instrument(skip_all, fields(tenant = %admin.0.scope().tenant_id(), member = %user))]
-pub async fn remove_member(ctx: &Accounts, admin: &AdminCaller, user: UserId) -> AppResult<()> {
+pub async fn remove_member(
+    ctx: &Accounts,
+    admin: &AdminCaller,
+    user: UserId,
+) -> AppResult<KeysRevoked> {
     if user == admin.0.user.user_id() {
         return Err(AppError::Invalid(Flash::NotYourself));
     }
@@ -421,11 +438,12 @@ pub async fn remove_member(ctx: &Accounts, admin: &AdminCaller, user: UserId) ->
         db::jobs::drop_queued_for_connection(&mut *tx, scope, connection).await?;
     }
     sessions::delete_for_user(&mut *tx, scope, user).await?;
+    let revoked = api_keys::revoke_created_by(&mut *tx, scope, user, now_ms()).await?;
     users::delete(&mut *tx, scope, user).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.live.end_user(&ctx.db, user).await;
-    tracing::info!(user = %user, "member removed");
-    Ok(())
+    tracing::info!(user = %user, revoked_keys = revoked, "member removed");
+    Ok(KeysRevoked(revoked))
 }
 
 /// Operator command: an admin in the named tenant, creating the tenant when

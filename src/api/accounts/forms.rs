@@ -2,7 +2,7 @@
 
 use crate::api::form::{fail, notice, settle, IdPath};
 use crate::model::{paths, Flash, InviteId, Role, UserId};
-use crate::server::accounts::{self, NewSession, SignupForm};
+use crate::server::accounts::{self, KeysRevoked, NewSession, SignupForm};
 use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller, SESSION_COOKIE};
 use crate::server::http::client_addr::ClientAddr;
@@ -234,11 +234,11 @@ pub async fn change_role(
     IdPath(id): IdPath<UserId>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    settle(
-        accounts::change_role(&state.accounts, &admin, id, form.role).await,
-        paths::ADMIN_USERS,
-        Flash::RoleChanged,
-    )
+    match accounts::change_role(&state.accounts, &admin, id, form.role).await {
+        Ok(KeysRevoked(0)) => notice(paths::ADMIN_USERS, Flash::RoleChanged),
+        Ok(_) => notice(paths::ADMIN_USERS, Flash::RoleChangedKeysRevoked),
+        Err(e) => fail(e, paths::ADMIN_USERS),
+    }
 }
 
 pub async fn remove_member(
@@ -246,11 +246,11 @@ pub async fn remove_member(
     admin: AdminCaller,
     IdPath(id): IdPath<UserId>,
 ) -> Response {
-    settle(
-        accounts::remove_member(&state.accounts, &admin, id).await,
-        paths::ADMIN_USERS,
-        Flash::MemberRemoved,
-    )
+    match accounts::remove_member(&state.accounts, &admin, id).await {
+        Ok(KeysRevoked(0)) => notice(paths::ADMIN_USERS, Flash::MemberRemoved),
+        Ok(_) => notice(paths::ADMIN_USERS, Flash::MemberRemovedKeysRevoked),
+        Err(e) => fail(e, paths::ADMIN_USERS),
+    }
 }
 
 #[cfg(test)]

@@ -9,13 +9,14 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 #[derive(Deserialize)]
 pub struct NewKeyForm {
     name: String,
-    /// Checkboxes: present when ticked.
-    scope_availability_read: Option<String>,
-    scope_bookings_write: Option<String>,
+    /// The scopes' checkboxes (`ApiScope::field`): present when ticked.
+    #[serde(flatten)]
+    ticked: HashMap<String, String>,
 }
 
 pub async fn create_api_key(
@@ -23,16 +24,10 @@ pub async fn create_api_key(
     admin: AdminCaller,
     Form(form): Form<NewKeyForm>,
 ) -> Response {
-    let scopes: Vec<ApiScope> = [
-        (
-            form.scope_availability_read.is_some(),
-            ApiScope::AvailabilityRead,
-        ),
-        (form.scope_bookings_write.is_some(), ApiScope::BookingsWrite),
-    ]
-    .into_iter()
-    .filter_map(|(ticked, scope)| ticked.then_some(scope))
-    .collect();
+    let scopes: Vec<ApiScope> = ApiScope::ALL
+        .into_iter()
+        .filter(|scope| form.ticked.contains_key(scope.field()))
+        .collect();
     let created = api_keys::create(
         &state.api_keys,
         admin.0.scope(),

@@ -75,8 +75,8 @@ pub async fn host_busy(
             .filter(|s| s.connection_id == connection.id)
             .cloned()
             .collect();
-        let trusted = read != Read::Live
-            && mirror_trusted(&connection, &subscriptions, &busy_calendars, now);
+        let trusted =
+            read != Read::Live && mirror_trusted(&connection, &subscriptions, &busy_calendars, now);
         if !trusted {
             read_live.push((connection, calendars, busy_calendars));
         }

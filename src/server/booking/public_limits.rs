@@ -31,7 +31,8 @@ pub async fn before_booking(
     email: &str,
 ) -> Result<(), BookError> {
     let now = ctx.clock.now_ms();
-    let upcoming = repo::upcoming_starts_of_attendee(ctx.db.pool(), &host.owner, email, now).await?;
+    let upcoming =
+        repo::upcoming_starts_of_attendee(ctx.db.pool(), &host.owner, email, now).await?;
     if upcoming.len() as i64 >= UPCOMING_PER_ATTENDEE {
         let host_id = host.owner.user_id().to_string();
         ctx.limits
@@ -56,25 +57,25 @@ pub async fn before_booking(
         max,
     };
     let limits = [
-            limit(
-                LimitName::BookingsPerAddressHour,
-                visitor,
-                Window::Hour,
-                BOOKINGS_PER_ADDRESS_HOUR,
-            ),
-            limit(
-                LimitName::BookingsPerAddressDay,
-                visitor,
-                Window::Day,
-                BOOKINGS_PER_ADDRESS_DAY,
-            ),
-            limit(
-                LimitName::PublicBookingsPerHost,
-                &host.owner.user_id().to_string(),
-                Window::Day,
-                host.public_daily_limit,
-            ),
-        ];
+        limit(
+            LimitName::BookingsPerAddressHour,
+            visitor,
+            Window::Hour,
+            BOOKINGS_PER_ADDRESS_HOUR,
+        ),
+        limit(
+            LimitName::BookingsPerAddressDay,
+            visitor,
+            Window::Day,
+            BOOKINGS_PER_ADDRESS_DAY,
+        ),
+        limit(
+            LimitName::PublicBookingsPerHost,
+            &host.owner.user_id().to_string(),
+            Window::Day,
+            host.public_daily_limit,
+        ),
+    ];
     ctx.limits
         .take(&host.owner.tenant, &limits)
         .await?
@@ -91,19 +92,19 @@ pub async fn before_change(
     visitor: &str,
 ) -> Result<(), BookError> {
     let limits = [
-            Limit {
-                name: LimitName::ChurnPerManageLink,
-                subject: booking.id.to_string(),
-                window: Window::Day,
-                max: CHANGES_PER_BOOKING_DAY,
-            },
-            Limit {
-                name: LimitName::ChurnPerAddress,
-                subject: visitor.to_owned(),
-                window: Window::Hour,
-                max: CHANGES_PER_ADDRESS_HOUR,
-            },
-        ];
+        Limit {
+            name: LimitName::ChurnPerManageLink,
+            subject: booking.id.to_string(),
+            window: Window::Day,
+            max: CHANGES_PER_BOOKING_DAY,
+        },
+        Limit {
+            name: LimitName::ChurnPerAddress,
+            subject: visitor.to_owned(),
+            window: Window::Hour,
+            max: CHANGES_PER_ADDRESS_HOUR,
+        },
+    ];
     ctx.limits
         .take(&host.owner.tenant, &limits)
         .await?

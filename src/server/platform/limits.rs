@@ -204,7 +204,15 @@ impl Limits {
         };
         let mut tx = self.db.begin_write().await?;
         // The window's row must exist to count the refusal on.
-        repo::take(&mut *tx, scope, &Hit { max: i64::MAX, ..hit }).await?;
+        repo::take(
+            &mut *tx,
+            scope,
+            &Hit {
+                max: i64::MAX,
+                ..hit
+            },
+        )
+        .await?;
         repo::refused(&mut *tx, scope, &hit).await?;
         tx.commit().await.map_err(DbError::from)?;
         metrics::counter!("calbridge_rate_limited_total", "limit" => name.as_str()).increment(1);

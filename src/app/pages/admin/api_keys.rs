@@ -60,14 +60,16 @@ fn CreateKey() -> impl IntoView {
                 </label>
                 <fieldset class="checks">
                     <legend>"Scopes"</legend>
-                    <label class="check">
-                        <input type="checkbox" name="scope_availability_read" checked/>
-                        <code>{ApiScope::AvailabilityRead.as_str()}</code>" — "{ApiScope::AvailabilityRead.description()}
-                    </label>
-                    <label class="check">
-                        <input type="checkbox" name="scope_bookings_write" checked/>
-                        <code>{ApiScope::BookingsWrite.as_str()}</code>" — "{ApiScope::BookingsWrite.description()}
-                    </label>
+                    <p class="hint">"A key can do only what its scopes say. A booking agent needs the first three."</p>
+                    {ApiScope::ALL.into_iter().map(|scope| {
+                        let usual = matches!(scope, ApiScope::AvailabilityRead | ApiScope::BookingsRead | ApiScope::BookingsWrite);
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name=scope.field() checked=usual/>
+                                <code>{scope.as_str()}</code>" — "{scope.description()}
+                            </label>
+                        }
+                    }).collect_view()}
                 </fieldset>
                 <div>
                     <button type="submit" class="button primary">"Create key"</button>
@@ -105,7 +107,7 @@ fn Keys(keys: Vec<ApiKeyView>) -> impl IntoView {
                                 <tr data-api-key=k.name.clone()>
                                     <td data-label="Name">{k.name.clone()}</td>
                                     <td data-label="Key" class="nowrap"><code>{k.prefix.clone()}"…"</code></td>
-                                    <td data-label="Scopes">{k.scopes.iter().map(|s| view! { <code class="scope">{s.as_str()}</code>" " }).collect_view()}</td>
+                                    <td data-label="Scopes">{k.scopes.iter().map(|s| view! { <code class="scope" title=s.description()>{s.as_str()}</code>" " }).collect_view()}</td>
                                     <td data-label="Created" class="nowrap">{utc_minutes(&k.created_at)}<br/><span class="muted small">{k.created_by.clone()}</span></td>
                                     <td data-label="Last used" class="nowrap">{k.last_used_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
                                     <td data-label="Status">{if live {

@@ -191,7 +191,7 @@ fn appointment_id(text: &str) -> Result<AppointmentId, ApiFailure> {
 }
 
 fn read_scope(key: &KeyCaller) -> Result<(), ApiFailure> {
-    require(key, ApiScope::AvailabilityRead).or_else(|_| require(key, ApiScope::BookingsWrite))
+    require(key, ApiScope::AppointmentsRead)
 }
 
 #[utoipa::path(post, path = "/api/v1/appointments", tag = "appointments", request_body = AppointmentIn,
@@ -207,7 +207,7 @@ pub async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AppointmentIn>,
 ) -> Result<Response, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    require(&key, ApiScope::AppointmentsWrite)?;
     let header_key = match headers.get("idempotency-key") {
         Some(v) => Some(v.to_str().map_err(|_| {
             ApiFailure::invalid("idempotency_key", "Use a key of 1 to 200 characters.")
@@ -322,7 +322,7 @@ pub async fn change(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AppointmentPatch>,
 ) -> Result<Json<AppointmentOut>, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    require(&key, ApiScope::AppointmentsWrite)?;
     let id = appointment_id(&id)?;
     let draft = Draft {
         title: body.title.as_deref(),
@@ -355,7 +355,7 @@ pub async fn cancel(
     key: KeyCaller,
     Path(id): Path<String>,
 ) -> Result<Json<AppointmentOut>, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    require(&key, ApiScope::AppointmentsWrite)?;
     let a = appointments::cancel(
         &state.appointments,
         Access::Tenant(&key.tenant),
@@ -377,7 +377,7 @@ pub async fn resolve(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResolveIn>,
 ) -> Result<Json<AppointmentOut>, ApiFailure> {
-    require(&key, ApiScope::BookingsWrite)?;
+    require(&key, ApiScope::AppointmentsWrite)?;
     let keep = match body.keep.as_str() {
         "calbridge" => Keep::Calbridge,
         "calendar" => Keep::Calendar,

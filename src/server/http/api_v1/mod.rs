@@ -281,7 +281,7 @@ pub async fn place_booking(
     }
     .await;
     result
-        .map(|placed| BookingOut::new(&placed))
+        .map(|placed| BookingOut::new(&placed, key))
         .map_err(|e| e.in_zone(tz.unwrap_or(chrono_tz::UTC)))
 }
 
@@ -300,15 +300,14 @@ pub async fn get_booking(
     key: KeyCaller,
     Path(id): Path<String>,
 ) -> Result<Json<BookingOut>, ApiFailure> {
-    require(&key, ApiScope::AvailabilityRead)
-        .or_else(|_| require(&key, ApiScope::BookingsWrite))?;
+    require(&key, ApiScope::BookingsRead).or_else(|_| require(&key, ApiScope::BookingsWrite))?;
     let placed = book::get(
         &state.bookings,
         Access::Tenant(&key.tenant),
         booking_id(&id)?,
     )
     .await?;
-    Ok(Json(BookingOut::new(&placed)))
+    Ok(Json(BookingOut::new(&placed, &key)))
 }
 
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "booking",
@@ -332,7 +331,7 @@ pub async fn cancel(state: &AppState, key: &KeyCaller, id: &str) -> Result<Booki
         booking_id(id)?,
     )
     .await?;
-    Ok(BookingOut::new(&placed))
+    Ok(BookingOut::new(&placed, key))
 }
 
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "booking", request_body = RescheduleIn,
@@ -360,7 +359,7 @@ pub async fn reschedule(
     let start = start_of(start, "start")?;
     let id = booking_id(id)?;
     match book::reschedule(&state.bookings, Access::Tenant(&key.tenant), id, start).await {
-        Ok(placed) => Ok(BookingOut::new(&placed)),
+        Ok(placed) => Ok(BookingOut::new(&placed, key)),
         Err(error) => {
             // The alternatives read in the attendee's zone, like the booking.
             let tz = book::get(&state.bookings, Access::Tenant(&key.tenant), id)

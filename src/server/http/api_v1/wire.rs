@@ -1,6 +1,8 @@
 //! The machine API's JSON: requests, responses and errors, with their
 //! OpenAPI schemas. Times are RFC 3339 in the zone the caller reads.
 
+use crate::model::ApiScope;
+use crate::server::api_keys::KeyCaller;
 use crate::server::booking::book::Placed;
 use crate::server::booking::error::FreeSlot;
 use crate::server::booking::slots::Host;
@@ -132,13 +134,16 @@ pub struct BookingOut {
     /// The Meet or Teams link once the calendar event exists; null while
     /// the invitation is on its way.
     pub meeting_url: Option<String>,
-    /// The attendee's page to see, cancel or reschedule.
+    /// The attendee's page to see, cancel or reschedule: given only to a
+    /// key with `bookings:write`, since the link itself can do that.
     pub manage_url: Option<String>,
     pub speakable: String,
 }
 
 impl BookingOut {
-    pub fn new(placed: &Placed) -> Self {
+    /// `placed` as `key` may see it: the manage link only with
+    /// `bookings:write`.
+    pub fn new(placed: &Placed, key: &KeyCaller) -> Self {
         let b = &placed.booking;
         let tz: Tz = b.attendee_time_zone.parse().unwrap_or(chrono_tz::UTC);
         BookingOut {
@@ -152,7 +157,11 @@ impl BookingOut {
             attendee_name: b.attendee_name.clone(),
             attendee_email: b.attendee_email.clone(),
             meeting_url: b.export.meeting_url.clone(),
-            manage_url: placed.manage.as_ref().map(|m| m.url.clone()),
+            manage_url: placed
+                .manage
+                .as_ref()
+                .filter(|_| key.may(ApiScope::BookingsWrite))
+                .map(|m| m.url.clone()),
             speakable: speak::speakable(b.starts_at, tz),
         }
     }

@@ -22,10 +22,16 @@ fn scopes_text(scopes: &[ApiScope]) -> String {
         .join(" ")
 }
 
+/// The stored scopes, each once, in `ApiScope::ALL`'s order.
 fn parse_scopes(text: &str) -> DbResult<Vec<ApiScope>> {
-    text.split_whitespace()
+    let stored: Vec<ApiScope> = text
+        .split_whitespace()
         .map(|s| s.parse().map_err(DbError::Corrupt))
-        .collect()
+        .collect::<DbResult<_>>()?;
+    Ok(ApiScope::ALL
+        .into_iter()
+        .filter(|s| stored.contains(s))
+        .collect())
 }
 
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(
@@ -159,6 +165,25 @@ pub async fn touch<'e, E: Executor<'e, Database = Any>>(
 
 /// Revokes a key of the tenant; `NotFound` for another tenant's or an
 /// already revoked one.
+/// Revokes every live key `creator` made: how many there were.
+pub async fn revoke_created_by<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    scope: &TenantScope,
+    creator: UserId,
+    at: i64,
+) -> DbResult<u64> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $3 \
+         WHERE tenant_id = $1 AND created_by = $2 AND revoked_at IS NULL",
+    )
+    .bind(scope.tenant())
+    .bind(creator.to_string())
+    .bind(at)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn revoke<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
