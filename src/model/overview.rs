@@ -73,8 +73,21 @@ pub struct OverviewPage {
     pub sync: Vec<SyncTotals>,
     pub jobs: JobBacklog,
     pub conflicts: ConflictsWaiting,
+    /// Requests the limits turned away over the range (public booking
+    /// page, live calendar reads, API keys), per limit.
+    pub refused: Vec<RefusedTally>,
     /// Deliveries, acknowledgement latency and sync runs over time.
     pub charts: Vec<ChartView>,
+}
+
+/// What one limit refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefusedTally {
+    /// The limit's stable name (`bookings_per_address_hour`, …).
+    pub limit: String,
+    /// What it limits, in words.
+    pub label: String,
+    pub refused: i64,
 }
 
 /// One provider's connections by state.

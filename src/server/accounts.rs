@@ -17,7 +17,7 @@ use crate::server::platform::live::Live;
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Vault;
 use crate::server::platform::vault::{Holder, Secret};
-use crate::server::validate::{check_time_zone, normalize_email};
+use crate::server::validate::{check_time_zone, normalize_email, one_line_name};
 use std::sync::Arc;
 
 /// What accounts, sessions and invites use.
@@ -37,11 +37,9 @@ pub struct Accounts {
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 fn check_len(value: &str, flash: Flash) -> AppResult<String> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > 100 {
-        return Err(AppError::Invalid(flash));
-    }
-    Ok(v.to_owned())
+    one_line_name(value, 100)
+        .map(str::to_owned)
+        .ok_or(AppError::Invalid(flash))
 }
 
 /// A session token for the browser, and when it ends.

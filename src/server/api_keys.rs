@@ -13,7 +13,7 @@ use crate::server::platform::db::api_keys::{self as repo, ActiveKey, NewApiKey};
 use crate::server::platform::db::{self, users, Db, DbError, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::{Holder, Secret, Vault, API_KEY_REVEAL_MS};
-use crate::server::validate::normalize_email;
+use crate::server::validate::{normalize_email, one_line_name};
 use std::sync::Arc;
 
 /// Every key starts so, which lets secret scanners and people recognise it.
@@ -46,11 +46,7 @@ impl KeyCaller {
 }
 
 fn check_name(name: &str) -> AppResult<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid(Flash::InvalidApiKeyName));
-    }
-    Ok(name)
+    one_line_name(name, 100).ok_or(AppError::Invalid(Flash::InvalidApiKeyName))
 }
 
 fn check_scopes(scopes: &[ApiScope]) -> AppResult<Vec<ApiScope>> {

@@ -1,10 +1,23 @@
-//! Checks of what people type that several domains share: email
+//! Checks of what people type that several domains share: names, email
 //! addresses and IANA time zones.
 
 use crate::model::Flash;
 use crate::server::auth::passwords;
 use crate::server::error::{AppError, AppResult};
 use std::str::FromStr;
+
+/// A name or title as typed: trimmed, 1 to `max_chars` characters, and on
+/// one line — no control characters (line breaks, tabs, escapes) and no
+/// Unicode line or paragraph separators, which would break the headers,
+/// calendar files and invitations a name ends up in. `None` otherwise.
+pub fn one_line_name(raw: &str, max_chars: usize) -> Option<&str> {
+    let name = raw.trim();
+    let count = name.chars().count();
+    let one_line = !name
+        .chars()
+        .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}');
+    ((1..=max_chars).contains(&count) && one_line).then_some(name)
+}
 
 pub fn normalize_email(raw: &str) -> AppResult<String> {
     let email = raw.trim().to_lowercase();
@@ -52,6 +65,32 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_are_one_line_and_bounded() {
+        assert_eq!(one_line_name("  Ada Lovelace ", 100), Some("Ada Lovelace"));
+        assert_eq!(one_line_name("Zoë Ñúñez 山田", 100), Some("Zoë Ñúñez 山田"));
+        assert_eq!(
+            one_line_name(&"a".repeat(100), 100).map(str::len),
+            Some(100)
+        );
+        for bad in [
+            "",
+            "   ",
+            "Ada\nLovelace",
+            "Ada\rLovelace",
+            "Ada\r\nBCC: x@evil.test",
+            "Ada\tLovelace",
+            "Ada\u{0}",
+            "Ada\u{1b}[31m",
+            "Ada\u{85}",
+            "Ada\u{2028}Lovelace",
+            "Ada\u{2029}",
+        ] {
+            assert_eq!(one_line_name(bad, 100), None, "{bad:?}");
+        }
+        assert_eq!(one_line_name(&"é".repeat(101), 100), None);
     }
 
     #[test]

@@ -8,13 +8,14 @@ use super::Admin;
 use crate::model::{
     millis as ms, paths, thousands, AttentionItem, AttentionReason, ChartView, ConflictsWaiting,
     ConnectionState, ConnectionTally, JobBacklog, OverviewPage, OverviewRange, Provider,
-    SyncTotals, UserId, WebhookTotals,
+    RefusedTally, SyncTotals, UserId, WebhookTotals,
 };
 use crate::server::auth::AdminCaller;
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::db::activity::{self, HourRow, Tally, ACK_BOUNDS_MS};
 use crate::server::platform::db::overview::{self as repo, ConnectionTrouble};
-use crate::server::platform::db::{self, TenantScope};
+use crate::server::platform::db::{self, rate_limits, TenantScope};
+use crate::server::platform::limits::LimitName;
 use chrono::{TimeZone, Utc};
 
 /// Connections listed as needing attention, at most.
@@ -455,12 +456,14 @@ pub async fn page(
     let now = db::now_ms();
     let now_hour = activity::hour_of(now);
     let pool = ctx.db.pool();
-    let (rows, counts, troubles, backlog, conflicts) = tokio::try_join!(
-        activity::since(pool, scope, now_hour - range.hours() + 1),
+    let since_hour = now_hour - range.hours() + 1;
+    let (rows, counts, troubles, backlog, conflicts, refusals) = tokio::try_join!(
+        activity::since(pool, scope, since_hour),
         repo::connection_counts(pool, scope),
         repo::troubled_connections(pool, scope, ATTENTION_LIMIT),
         repo::job_backlog(pool, scope, now),
         repo::conflicts_waiting(pool, scope),
+        rate_limits::refusals_since(pool, scope, since_hour * 3_600_000),
     )?;
     let folded = fold(&rows, range, now_hour);
     let mut total = Tally::default();
@@ -524,6 +527,15 @@ pub async fn page(
             appointments: conflicts.0,
             bookings: conflicts.1,
         },
+        refused: refusals
+            .into_iter()
+            .map(|r| RefusedTally {
+                label: LimitName::named(&r.limit_name)
+                    .map_or_else(|| r.limit_name.clone(), |l| l.description().to_owned()),
+                limit: r.limit_name,
+                refused: r.refused,
+            })
+            .collect(),
         charts,
     })
 }

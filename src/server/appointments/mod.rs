@@ -30,7 +30,7 @@ use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
 use crate::server::sync_plan::{self, Keep};
-use crate::server::validate::normalize_email;
+use crate::server::validate::{normalize_email, one_line_name};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -137,8 +137,11 @@ pub fn checked(
     if title.is_empty() {
         return Err(invalid("title", "Give the appointment a title."));
     }
-    if title.chars().count() > MAX_TITLE {
-        return Err(invalid("title", "Keep the title to 200 characters."));
+    if one_line_name(&title, MAX_TITLE).is_none() {
+        return Err(invalid(
+            "title",
+            "Keep the title to 200 characters on one line.",
+        ));
     }
     let start = draft
         .start

@@ -16,7 +16,7 @@ use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
 use crate::server::platform::db::{DbError, Duplicate, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Secret;
-use crate::server::validate::{check_time_zone, normalize_email};
+use crate::server::validate::{check_time_zone, normalize_email, one_line_name};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How far ahead alternatives are looked for.
@@ -91,13 +91,12 @@ fn invalid(field: &'static str, message: &'static str) -> BookError {
 
 fn check(request: &BookingRequest<'_>) -> Result<Checked, BookError> {
     let a = &request.attendee;
-    let name = a.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid(
+    let name = one_line_name(a.name, 100).ok_or_else(|| {
+        invalid(
             "attendee.name",
-            "Enter a name of 1 to 100 characters.",
-        ));
-    }
+            "Enter a name of 1 to 100 characters on one line.",
+        )
+    })?;
     let email = normalize_email(a.email)
         .map_err(|_| invalid("attendee.email", "Enter a valid email address."))?;
     let phone = a.phone.map(str::trim).filter(|p| !p.is_empty());

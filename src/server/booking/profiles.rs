@@ -6,6 +6,7 @@ use crate::model::{EventLocation, EventTypeId, Flash};
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::db::booking::{self as repo, EventType, Profile, ProfileFields};
 use crate::server::platform::db::{DbResult, Tx, UserScope};
+use crate::server::validate::one_line_name;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use sqlx::{Any, Executor};
@@ -136,10 +137,9 @@ pub struct NewEventType<'a> {
 impl NewEventType<'_> {
     pub fn check(&self) -> AppResult<EventType> {
         let invalid = |flash| Err(AppError::Invalid(flash));
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        let Some(name) = one_line_name(self.name, 100) else {
             return invalid(Flash::InvalidName);
-        }
+        };
         let interval = self.slot_interval.unwrap_or(self.duration);
         let minutes_ok = (5..=720).contains(&self.duration)
             && (5..=720).contains(&interval)

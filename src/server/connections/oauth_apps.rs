@@ -14,6 +14,7 @@ use crate::server::platform::vault::Vault;
 use crate::server::platform::vault::{Holder, Secret};
 use crate::server::providers::oauth::{check_credentials, CredentialCheck};
 use crate::server::providers::ProviderHttp;
+use crate::server::validate::one_line_name;
 use std::sync::Arc;
 
 /// The OAuth app credentials in effect, per tenant and provider.
@@ -86,10 +87,7 @@ pub struct AppForm {
 
 /// Creates or updates the tenant's app for a provider.
 pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppResult<()> {
-    let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid(Flash::InvalidAppName));
-    }
+    let name = one_line_name(&form.name, 100).ok_or(AppError::Invalid(Flash::InvalidAppName))?;
     let client_id = form.client_id.trim();
     if client_id.is_empty() || client_id.chars().count() > 255 {
         return Err(AppError::Invalid(Flash::InvalidClientId));

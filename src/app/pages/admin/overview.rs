@@ -187,6 +187,22 @@ pub fn OverviewFigures(page: OverviewPage) -> impl IntoView {
             }}
         </section>
 
+        <section class="card" aria-labelledby="refused-title" data-testid="refused">
+            <h2 id="refused-title">"Refused by limits, " {range.clone()}</h2>
+            {if page.refused.is_empty() {
+                view! { <p class="muted">"Nothing: no booking, calendar read or API request was over its limit."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="muted small">"The public booking page, live calendar reads and API keys are limited; these requests were answered 429 with when to try again."</p>
+                    <ul class="refused">
+                        {page.refused.into_iter().map(|r| view! {
+                            <li data-limit=r.limit><span>{r.label}</span>" "<strong>{thousands(r.refused)}</strong></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+
         {page.charts.into_iter().map(|chart| view! { <Chart chart/> }).collect_view()}
 
         <section class="card" aria-labelledby="providers-title">
