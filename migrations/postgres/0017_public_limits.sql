@@ -16,6 +16,10 @@ CREATE TABLE rate_limits (
 );
 CREATE INDEX rate_limits_by_window ON rate_limits (tenant_id, window_start);
 
+-- The iCalendar SEQUENCE of a booking: one more on every move and
+-- cancellation, so calendar apps take the newest copy.
+ALTER TABLE bookings ADD COLUMN sequence BIGINT NOT NULL DEFAULT 0;
+
 -- How many bookings strangers may make on a host's public page a day.
 ALTER TABLE booking_profiles ADD COLUMN public_daily_limit BIGINT NOT NULL DEFAULT 20;
 

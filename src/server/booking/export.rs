@@ -552,6 +552,7 @@ mod tests {
                 UserId(uuid::Uuid::now_v7()),
             ),
             name: "Alice".into(),
+            email: "alice@example.com".into(),
             slug: "alice".into(),
             time_zone: "Europe/Berlin".into(),
             weekly_hours: "{}".into(),

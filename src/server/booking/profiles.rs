@@ -337,6 +337,7 @@ mod tests {
                 crate::model::UserId::generate(),
             ),
             name: "Alice".into(),
+            email: "alice@example.com".into(),
             slug: "alice".into(),
             time_zone: "Europe/Berlin".into(),
             weekly_hours: weekly.into(),

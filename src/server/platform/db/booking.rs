@@ -11,6 +11,8 @@ pub struct Profile {
     pub owner: UserScope,
     /// The host's display name (their user's name).
     pub name: String,
+    /// Their user's e-mail: the organizer of their bookings' invitations.
+    pub email: String,
     pub slug: String,
     pub time_zone: String,
     /// JSON, see the migration.
@@ -25,6 +27,7 @@ struct ProfileRow {
     user_id: String,
     tenant_id: String,
     name: String,
+    email: String,
     slug: String,
     time_zone: String,
     weekly_hours: String,
@@ -41,6 +44,7 @@ impl TryFrom<ProfileRow> for Profile {
                 parse_id(&r.user_id)?,
             ),
             name: r.name,
+            email: r.email,
             slug: r.slug,
             time_zone: r.time_zone,
             weekly_hours: r.weekly_hours,
@@ -51,7 +55,8 @@ impl TryFrom<ProfileRow> for Profile {
 }
 
 /// A profile with its user's name.
-const PROFILE_SELECT: &str = "SELECT p.user_id, p.tenant_id, u.name, p.slug, p.time_zone, \
+const PROFILE_SELECT: &str =
+    "SELECT p.user_id, p.tenant_id, u.name, u.email, p.slug, p.time_zone, \
      p.weekly_hours, p.date_overrides, p.public_daily_limit \
      FROM booking_profiles p JOIN users u ON u.id = p.user_id";
 
@@ -125,6 +130,7 @@ struct HostTypeRow {
     host_user_id: String,
     host_tenant_id: String,
     host_name: String,
+    host_email: String,
     host_slug: String,
     time_zone: String,
     weekly_hours: String,
@@ -142,7 +148,7 @@ pub async fn host_and_event_type<'e, E: Executor<'e, Database = Any>>(
     type_slug: &str,
 ) -> DbResult<Option<(Profile, EventType)>> {
     let row: Option<HostTypeRow> = sqlx::query_as(
-        "SELECT p.user_id AS host_user_id, p.tenant_id AS host_tenant_id, u.name AS host_name, \
+        "SELECT p.user_id AS host_user_id, p.tenant_id AS host_tenant_id, u.name AS host_name, u.email AS host_email, \
          p.slug AS host_slug, p.time_zone, p.weekly_hours, p.date_overrides, p.public_daily_limit, e.id, e.slug, e.name, \
          e.duration_minutes, e.location, e.location_detail, e.buffer_before_minutes, \
          e.buffer_after_minutes, e.minimum_notice_minutes, e.window_days, e.slot_interval_minutes, \
@@ -159,6 +165,7 @@ pub async fn host_and_event_type<'e, E: Executor<'e, Database = Any>>(
         user_id: r.host_user_id,
         tenant_id: r.host_tenant_id,
         name: r.host_name,
+        email: r.host_email,
         slug: r.host_slug,
         time_zone: r.time_zone,
         weekly_hours: r.weekly_hours,

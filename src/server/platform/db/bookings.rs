@@ -106,6 +106,10 @@ pub struct Booking {
     pub attendee_time_zone: String,
     pub purpose: Option<String>,
     pub request_hash: Option<String>,
+    /// How often its time or standing changed: the iCalendar `SEQUENCE`,
+    /// so a calendar app takes a reschedule or a cancellation over the
+    /// copy it has.
+    pub sequence: i64,
     pub export: Export,
 }
 
@@ -185,6 +189,7 @@ struct Row {
     conflict_starts_at: Option<i64>,
     conflict_ends_at: Option<i64>,
     conflict_canceled: Option<i64>,
+    sequence: i64,
 }
 
 const COLUMNS: &str = "id, tenant_id, host_user_id, event_type_id, starts_at, ends_at, \
@@ -192,7 +197,7 @@ const COLUMNS: &str = "id, tenant_id, host_user_id, event_type_id, starts_at, en
      attendee_phone, attendee_time_zone, purpose, request_hash, export_connection_id, \
      export_calendar_id, export_event_id, export_etag, exported_starts_at, exported_ends_at, \
      exported_canceled, meeting_url, export_error, conflict_starts_at, conflict_ends_at, \
-     conflict_canceled";
+     conflict_canceled, sequence";
 
 impl TryFrom<Row> for Booking {
     type Error = DbError;
@@ -217,6 +222,7 @@ impl TryFrom<Row> for Booking {
             attendee_time_zone: r.attendee_time_zone,
             purpose: r.purpose,
             request_hash: r.request_hash,
+            sequence: r.sequence,
             export: Export {
                 connection: r
                     .export_connection_id
@@ -345,7 +351,7 @@ pub async fn cancel<'e, E: Executor<'e, Database = Any>>(
     id: BookingId,
 ) -> DbResult<()> {
     sqlx::query(
-        "UPDATE bookings SET status = 'canceled', canceled_at = $3, updated_at = $3 \
+        "UPDATE bookings SET status = 'canceled', canceled_at = $3, updated_at = $3, sequence = sequence + 1 \
          WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed'",
     )
     .bind(scope.tenant())
@@ -366,7 +372,7 @@ pub async fn move_to<'e, E: Executor<'e, Database = Any>>(
     ends_at: i64,
 ) -> DbResult<()> {
     let done = sqlx::query(
-        "UPDATE bookings SET starts_at = $3, ends_at = $4, updated_at = $5 \
+        "UPDATE bookings SET starts_at = $3, ends_at = $4, updated_at = $5, sequence = sequence + 1 \
          WHERE tenant_id = $1 AND id = $2 AND status = 'confirmed'",
     )
     .bind(scope.tenant())
@@ -501,7 +507,7 @@ pub async fn set_slot<'e, E: Executor<'e, Database = Any>>(
 ) -> DbResult<bool> {
     let now = now_ms();
     let done = sqlx::query(
-        "UPDATE bookings SET starts_at = $3, ends_at = $4, status = $5, updated_at = $6, \
+        "UPDATE bookings SET starts_at = $3, ends_at = $4, status = $5, updated_at = $6, sequence = sequence + 1, \
          canceled_at = CASE WHEN $5 = 'canceled' THEN $6 ELSE NULL END \
          WHERE tenant_id = $1 AND id = $2 AND starts_at = $7 AND ends_at = $8 AND status = $9",
     )
