@@ -594,6 +594,7 @@ mod tests {
             attendee_time_zone: "Europe/Berlin".into(),
             purpose: Some("Pricing questions".into()),
             request_hash: None,
+            sequence: 0,
             export: Export::default(),
         }
     }
