@@ -3,7 +3,7 @@
 #   make test   install what is missing, then run every test
 
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(PATH)
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/tools/venv/bin:$(PATH)
 # Build artefacts live outside the clone so repeat runs reuse them. One folder
 # per checkout: the crate is also a cdylib, whose outputs carry no per-path
 # hash, so two checkouts sharing a folder would overwrite each other's builds.

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export PATH="$HOME/.cargo/bin:$root/tools/node_modules/.bin:$PATH"
+export PATH="$HOME/.cargo/bin:$root/tools/node_modules/.bin:$root/tools/venv/bin:$PATH"
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -53,6 +53,13 @@ if [ "${1:-}" = "--test" ]; then
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y chromium
+  fi
+  # openapi-spec-validator (PyPI), project-local: the API document's test
+  # runs it on what /api/v1/openapi.json serves.
+  if [ ! -x tools/venv/bin/openapi-spec-validator ]; then
+    say "installing openapi-spec-validator (PyPI) into tools/venv"
+    python3 -m venv tools/venv
+    tools/venv/bin/pip install --quiet --disable-pip-version-check 'openapi-spec-validator==0.7.2'
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     say "installing Playwright (no browser download; it drives /usr/bin/chromium)"

@@ -198,7 +198,65 @@ async fn forwarded_for_is_ignored_unless_the_proxy_is_trusted(backend: Backend) 
     app.stop().await;
 }
 
+/// DNS rebinding: a page on evil.test whose name now points at 127.0.0.1
+/// reaches the sandbox from the loopback peer, with `Host: evil.test`.
+/// Only our own names are let in, for reads as for writes.
+async fn a_rebound_host_name_reads_nothing(backend: Backend) {
+    let app = start_app!(backend, sandboxed());
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let local = reqwest::Client::new();
+    let with_host = |host: String| {
+        let (local, url) = (&local, app.url("/sandbox/_control/apps"));
+        async move {
+            local
+                .get(url)
+                .header(reqwest::header::HOST, host)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for ours in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        assert_eq!(with_host(ours.clone()).await, StatusCode::OK, "{ours}");
+    }
+    for foreign in [
+        format!("evil.test:{port}"),
+        "evil.test".to_owned(),
+        format!("localhost.evil.test:{port}"),
+    ] {
+        assert_eq!(
+            with_host(foreign.clone()).await,
+            StatusCode::NOT_FOUND,
+            "{foreign}"
+        );
+    }
+    let page = local
+        .get(app.url("/sandbox"))
+        .header(reqwest::header::HOST, format!("evil.test:{port}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("client_secret") && !page.contains("Sandbox providers"),
+        "{page}"
+    );
+    let fault = local
+        .post(app.url("/sandbox/_control/faults"))
+        .header(reqwest::header::HOST, format!("evil.test:{port}"))
+        .json(&json!({"provider": "calendly", "error_rate": 1.0, "status": 500}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
 on_both_backends!(
+    a_rebound_host_name_reads_nothing,
     sandbox_operator_parts_answer_only_this_machine_or_an_admin,
     forwarded_for_is_ignored_unless_the_proxy_is_trusted,
 );

@@ -676,6 +676,8 @@ pub struct ApiKeyView {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Requests it may make a minute.
+    pub rate_limit_per_minute: i64,
 }
 
 /// `/admin/api-keys`: the tenant's keys, and a key just created (shown to

@@ -20,6 +20,11 @@ use std::sync::Arc;
 const KEY_PREFIX: &str = "cbk_";
 /// How many characters of a key the admin page shows.
 const SHOWN_PREFIX: usize = 10;
+/// Requests a key may make a minute unless its creator chose otherwise.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i64 = 120;
+/// The most a key may be given.
+pub const MAX_RATE_LIMIT_PER_MINUTE: i64 = 10_000;
+
 /// `last_used_at` is written at most this often per key, so busy keys do
 /// not turn every read into a write.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -37,6 +42,8 @@ pub struct KeyCaller {
     pub id: ApiKeyId,
     pub tenant: TenantScope,
     pub scopes: Vec<ApiScope>,
+    /// Requests it may make a minute.
+    pub rate_limit_per_minute: i64,
 }
 
 impl KeyCaller {
@@ -60,18 +67,35 @@ fn check_scopes(scopes: &[ApiScope]) -> AppResult<Vec<ApiScope>> {
     Ok(chosen)
 }
 
+fn check_rate_limit(per_minute: Option<i64>) -> AppResult<i64> {
+    let per_minute = per_minute.unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
+    if (1..=MAX_RATE_LIMIT_PER_MINUTE).contains(&per_minute) {
+        Ok(per_minute)
+    } else {
+        Err(AppError::Invalid(Flash::InvalidRateLimit))
+    }
+}
+
+/// What a new key is called, may do, and how often.
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub scopes: &'a [ApiScope],
+    /// Requests a minute; `None`: [`DEFAULT_RATE_LIMIT_PER_MINUTE`].
+    pub rate_limit_per_minute: Option<i64>,
+}
+
 /// Creates a key in the tenant and returns it: the only time it is seen.
 /// `reveal` keeps an encrypted copy for the creator's next page load.
 pub async fn create(
     ctx: &ApiKeys,
     tenant: &TenantScope,
     created_by: Option<UserId>,
-    name: &str,
-    scopes: &[ApiScope],
+    new: &NewKey<'_>,
     reveal: bool,
 ) -> AppResult<(ApiKeyId, String)> {
-    let name = check_name(name)?;
-    let scopes = check_scopes(scopes)?;
+    let name = check_name(new.name)?;
+    let scopes = check_scopes(new.scopes)?;
+    let rate_limit_per_minute = check_rate_limit(new.rate_limit_per_minute)?;
     let key = format!("{KEY_PREFIX}{}", random_token());
     let id = ApiKeyId::generate();
     let mut tx = ctx.db.begin_write().await?;
@@ -86,6 +110,7 @@ pub async fn create(
             key_prefix: &key[..SHOWN_PREFIX],
             created_by,
             created_at: ctx.clock.now_ms(),
+            rate_limit_per_minute,
         },
     )
     .await?;
@@ -140,6 +165,7 @@ pub async fn page(
                 created_at: db::ms_to_rfc3339(k.created_at),
                 last_used_at: k.last_used_at.map(db::ms_to_rfc3339),
                 revoked_at: k.revoked_at.map(db::ms_to_rfc3339),
+                rate_limit_per_minute: k.rate_limit_per_minute,
             })
             .collect(),
         created: shown,
@@ -174,6 +200,7 @@ pub async fn authenticate(ctx: &ApiKeys, bearer: &str) -> AppResult<Option<KeyCa
         id: key.id,
         tenant: key.tenant,
         scopes: key.scopes,
+        rate_limit_per_minute: key.rate_limit_per_minute,
     }))
 }
 
@@ -222,6 +249,11 @@ pub async fn create_for_admin(
         [one] => one,
         _ => return Err(OperatorError::Ambiguous(email)),
     };
-    let (_, key) = create(ctx, &admin.tenant, Some(admin.id), name, scopes, false).await?;
+    let new = NewKey {
+        name,
+        scopes,
+        rate_limit_per_minute: None,
+    };
+    let (_, key) = create(ctx, &admin.tenant, Some(admin.id), &new, false).await?;
     Ok(key)
 }

@@ -84,9 +84,9 @@ mod tests {
             "Ada\tLovelace",
             "Ada\u{0}",
             "Ada\u{1b}[31m",
-            "Ada\u{85}",
+            "Ada\u{85}Lovelace",
             "Ada\u{2028}Lovelace",
-            "Ada\u{2029}",
+            "Ada\u{2029}Lovelace",
         ] {
             assert_eq!(one_line_name(bad, 100), None, "{bad:?}");
         }

@@ -44,7 +44,12 @@ pub async fn demo_tenant(app: &TestApp) -> TenantScope {
 
 /// A new API key of `tenant` with `scopes`.
 pub async fn key_for(app: &TestApp, tenant: &TenantScope, scopes: &[ApiScope]) -> String {
-    api_keys::create(&app.state.api_keys, tenant, None, "test", scopes, false)
+    let new = api_keys::NewKey {
+        name: "test",
+        scopes,
+        rate_limit_per_minute: None,
+    };
+    api_keys::create(&app.state.api_keys, tenant, None, &new, false)
         .await
         .unwrap()
         .1

@@ -5,6 +5,7 @@ use crate::model::{paths, with_flash, ApiKeyId, ApiScope, Flash, FlashKind};
 use crate::server::api_keys;
 use crate::server::app_state::AppState;
 use crate::server::auth::AdminCaller;
+use crate::server::error::AppError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -14,6 +15,9 @@ use std::collections::HashMap;
 #[derive(Deserialize)]
 pub struct NewKeyForm {
     name: String,
+    /// Requests a minute; empty: the default.
+    #[serde(default)]
+    rate_limit: String,
     /// The scopes' checkboxes (`ApiScope::field`): present when ticked.
     #[serde(flatten)]
     ticked: HashMap<String, String>,
@@ -28,15 +32,31 @@ pub async fn create_api_key(
         .into_iter()
         .filter(|scope| form.ticked.contains_key(scope.field()))
         .collect();
-    let created = api_keys::create(
-        &state.api_keys,
-        admin.0.scope(),
-        Some(admin.0.user.user_id()),
-        &form.name,
-        &scopes,
-        true,
-    )
-    .await;
+    let rate_limit = match form.rate_limit.trim() {
+        "" => Ok(None),
+        text => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::Invalid(Flash::InvalidRateLimit)),
+    };
+    let created = match rate_limit {
+        Ok(rate_limit_per_minute) => {
+            let new = api_keys::NewKey {
+                name: &form.name,
+                scopes: &scopes,
+                rate_limit_per_minute,
+            };
+            api_keys::create(
+                &state.api_keys,
+                admin.0.scope(),
+                Some(admin.0.user.user_id()),
+                &new,
+                true,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     match created {
         Ok((id, _)) => Redirect::to(&with_flash(
             &format!("{}?created={id}", paths::ADMIN_API_KEYS),

@@ -61,6 +61,10 @@ impl FromRequestParts<AppState> for KeyCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already checked (and counted) by the key's limit.
+        if let Some(key) = parts.extensions.get::<KeyCaller>() {
+            return Ok(key.clone());
+        }
         let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

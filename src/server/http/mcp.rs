@@ -39,7 +39,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
     );
     Router::new()
         .route_service(crate::model::paths::MCP, service)
-        .layer(axum::middleware::from_fn_with_state(state, require_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            super::api_limit::per_key_mcp,
+        ))
 }
 
 /// Lets through only requests with a live key, handing the key and the

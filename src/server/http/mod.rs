@@ -3,6 +3,7 @@
 //! middleware, and the mapping of service errors to status codes.
 //! `crate::web` mounts it beside the pages and `api::form_routes`.
 
+mod api_limit;
 pub mod api_v1;
 pub mod client_addr;
 mod error;
@@ -51,7 +52,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(paths::WEBHOOK_GOOGLE, post(webhooks::google_notification))
         .route(paths::CONNECT_START.template(), get(oauth::start))
         .route(paths::CONNECT_CALLBACK.template(), get(oauth::callback))
-        .merge(api_v1::routes())
+        .merge(
+            api_v1::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api_limit::per_key,
+            )),
+        )
         .merge(mcp::routes(state.clone()))
 }
 

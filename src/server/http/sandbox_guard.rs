@@ -43,11 +43,31 @@ fn sandbox_area(path: &str) -> SandboxArea {
     }
 }
 
+/// Whether a request's `Host` names this machine (`localhost`, a loopback
+/// address) or the configured public host. A page on another site whose
+/// name an attacker re-pointed at 127.0.0.1 (DNS rebinding) reaches us
+/// from the loopback peer, but with its own name in `Host`.
+fn host_is_ours(host: Option<&str>, public_host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let name = match host.strip_prefix('[') {
+        // [::1]:3000
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || public_host.is_some_and(|public| name.eq_ignore_ascii_case(public))
+}
+
 /// The sandbox's operator parts answer only this machine (a loopback peer)
 /// or a logged-in admin, its consent screens only this machine or a
 /// logged-in person; everyone else gets a 404, as if there were no sandbox.
 /// A browser write from another site (Origin not ours) is refused even from
-/// loopback, so a web page cannot drive the panel through the user's browser.
+/// loopback, so a web page cannot drive the panel through the user's
+/// browser, and so is any request whose `Host` is not ours, so a page
+/// cannot read it through a rebound name either.
 pub async fn sandbox_access(
     State(state): State<std::sync::Arc<AppState>>,
     req: Request,
@@ -60,7 +80,12 @@ pub async fn sandbox_access(
     let (parts, body) = req.into_parts();
     let foreign_write = !matches!(parts.method, Method::GET | Method::HEAD)
         && request_origin(&parts.headers).is_some_and(|o| o != state.config.public_origin());
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
     let allowed = !foreign_write
+        && host_is_ours(host, state.config.public_url.host_str())
         && (ClientAddr::of(&parts, &state.config.trusted_proxies).is_loopback()
             || match Caller::from_parts(&parts, &state.db).await {
                 Ok(Some(caller)) => {
@@ -81,6 +106,37 @@ pub async fn sandbox_access(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_own_host_names_pass() {
+        let public = Some("cal.example.com");
+        for ours in [
+            "localhost",
+            "localhost:3000",
+            "LOCALHOST:3000",
+            "127.0.0.1:3000",
+            "127.8.9.10",
+            "[::1]:3000",
+            "[::1]",
+            "cal.example.com",
+            "Cal.Example.com:443",
+        ] {
+            assert!(host_is_ours(Some(ours), public), "{ours}");
+        }
+        for foreign in [
+            "evil.test",
+            "evil.test:3000",
+            "localhost.evil.test",
+            "127.0.0.1.evil.test:3000",
+            "cal.example.com.evil.test",
+            "[::2]:3000",
+            "",
+        ] {
+            assert!(!host_is_ours(Some(foreign), public), "{foreign}");
+        }
+        assert!(!host_is_ours(None, public));
+        assert!(!host_is_ours(Some("cal.example.com"), None));
+    }
 
     #[test]
     fn sandbox_paths_map_to_areas() {

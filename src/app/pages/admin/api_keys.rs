@@ -71,6 +71,11 @@ fn CreateKey() -> impl IntoView {
                         }
                     }).collect_view()}
                 </fieldset>
+                <label>
+                    "Requests a minute"
+                    <input type="number" name="rate_limit" inputmode="numeric" min="1" max="10000" placeholder="120"/>
+                    <small class="hint">"Past it the key is answered 429 with when to retry. Empty: 120."</small>
+                </label>
                 <div>
                     <button type="submit" class="button primary">"Create key"</button>
                 </div>
@@ -99,7 +104,7 @@ fn Keys(keys: Vec<ApiKeyView>) -> impl IntoView {
             <h2>"Keys"</h2>
             <div class="table-wrap">
                 <table class="table">
-                    <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Per minute"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
                     <tbody>
                         {keys.into_iter().map(|k| {
                             let live = k.revoked_at.is_none();
@@ -108,6 +113,7 @@ fn Keys(keys: Vec<ApiKeyView>) -> impl IntoView {
                                     <td data-label="Name">{k.name.clone()}</td>
                                     <td data-label="Key" class="nowrap"><code>{k.prefix.clone()}"…"</code></td>
                                     <td data-label="Scopes">{k.scopes.iter().map(|s| view! { <code class="scope" title=s.description()>{s.as_str()}</code>" " }).collect_view()}</td>
+                                    <td data-label="Per minute">{k.rate_limit_per_minute}</td>
                                     <td data-label="Created" class="nowrap">{utc_minutes(&k.created_at)}<br/><span class="muted small">{k.created_by.clone()}</span></td>
                                     <td data-label="Last used" class="nowrap">{k.last_used_at.as_deref().map(utc_minutes).unwrap_or_else(|| "never".into())}</td>
                                     <td data-label="Status">{if live {

@@ -236,6 +236,7 @@ pub async fn create(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// A booking page slug or email: that member's only.
     pub host: Option<String>,

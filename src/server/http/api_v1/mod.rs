@@ -145,6 +145,7 @@ pub async fn list_hosts(state: &AppState, key: &KeyCaller) -> Result<HostsOut, A
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// A host's slug, or "any" for every host of the team.
     pub host: Option<String>,

@@ -12,6 +12,7 @@ pub struct NewApiKey<'a> {
     pub key_prefix: &'a str,
     pub created_by: Option<UserId>,
     pub created_at: i64,
+    pub rate_limit_per_minute: i64,
 }
 
 fn scopes_text(scopes: &[ApiScope]) -> String {
@@ -40,8 +41,8 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     new: &NewApiKey<'_>,
 ) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, key_prefix, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO api_keys (id, tenant_id, name, scopes, key_hash, key_prefix, created_by, created_at, \
+         rate_limit_per_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.id.to_string())
     .bind(scope.tenant())
@@ -51,6 +52,7 @@ pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     .bind(new.key_prefix)
     .bind(new.created_by.map(|u| u.to_string()))
     .bind(new.created_at)
+    .bind(new.rate_limit_per_minute)
     .execute(ex)
     .await?;
     Ok(())
@@ -66,6 +68,7 @@ pub struct ApiKey {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub rate_limit_per_minute: i64,
 }
 
 #[derive(FromRow)]
@@ -78,6 +81,7 @@ struct Row {
     created_at: i64,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    rate_limit_per_minute: i64,
 }
 
 pub async fn list<'e, E: Executor<'e, Database = Any>>(
@@ -86,7 +90,7 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
 ) -> DbResult<Vec<ApiKey>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT k.id, k.name, k.scopes, k.key_prefix, u.email AS created_by, k.created_at, \
-         k.last_used_at, k.revoked_at FROM api_keys k LEFT JOIN users u ON u.id = k.created_by \
+         k.last_used_at, k.revoked_at, k.rate_limit_per_minute FROM api_keys k LEFT JOIN users u ON u.id = k.created_by \
          WHERE k.tenant_id = $1 ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC",
     )
     .bind(scope.tenant())
@@ -103,6 +107,7 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
                 created_at: r.created_at,
                 last_used_at: r.last_used_at,
                 revoked_at: r.revoked_at,
+                rate_limit_per_minute: r.rate_limit_per_minute,
             })
         })
         .collect()
@@ -115,6 +120,7 @@ pub struct ActiveKey {
     pub tenant: TenantScope,
     pub scopes: Vec<ApiScope>,
     pub last_used_at: Option<i64>,
+    pub rate_limit_per_minute: i64,
 }
 
 #[derive(FromRow)]
@@ -123,15 +129,18 @@ struct ActiveRow {
     tenant_id: String,
     scopes: String,
     last_used_at: Option<i64>,
+    rate_limit_per_minute: i64,
 }
 
-/// The unrevoked key with this hash.
+/// unscoped: the key itself says which tenant it acts for — the one
+/// lookup that comes before any tenant is known. The unrevoked key with
+/// this hash.
 pub async fn active_by_hash<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     key_hash: &str,
 ) -> DbResult<Option<ActiveKey>> {
     let row: Option<ActiveRow> = sqlx::query_as(
-        "SELECT id, tenant_id, scopes, last_used_at FROM api_keys \
+        "SELECT id, tenant_id, scopes, last_used_at, rate_limit_per_minute FROM api_keys \
          WHERE key_hash = $1 AND revoked_at IS NULL",
     )
     .bind(key_hash)
@@ -143,6 +152,7 @@ pub async fn active_by_hash<'e, E: Executor<'e, Database = Any>>(
             tenant: TenantScope::new(parse_id(&r.tenant_id)?),
             scopes: parse_scopes(&r.scopes)?,
             last_used_at: r.last_used_at,
+            rate_limit_per_minute: r.rate_limit_per_minute,
         })
     })
     .transpose()
@@ -163,8 +173,6 @@ pub async fn touch<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
-/// Revokes a key of the tenant; `NotFound` for another tenant's or an
-/// already revoked one.
 /// Revokes every live key `creator` made: how many there were.
 pub async fn revoke_created_by<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -184,6 +192,8 @@ pub async fn revoke_created_by<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected())
 }
 
+/// Revokes a key of the tenant; `NotFound` for another tenant's or an
+/// already revoked one.
 pub async fn revoke<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,

@@ -84,7 +84,8 @@ pub async fn refusals_since<'e, E: Executor<'e, Database = Any>>(
     .await?)
 }
 
-/// Forgets windows that ended before `before` (housekeeping; every tenant).
+/// unscoped: housekeeping across tenants. Forgets windows that ended
+/// before `before`.
 pub async fn purge_ended_before<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     before: i64,
