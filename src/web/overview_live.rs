@@ -11,7 +11,8 @@ use crate::model::OverviewRange;
 use crate::server::admin::overview;
 use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller};
-use axum::extract::{Query, Request, State};
+use crate::server::http::too_many_streams;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -34,10 +35,7 @@ pub struct LiveQuery {
 
 /// The admin behind `headers`' session now, if still one.
 async fn admin_of(state: &AppState, headers: &HeaderMap) -> Option<AdminCaller> {
-    let mut request = Request::new(());
-    *request.headers_mut() = headers.clone();
-    let (parts, ()) = request.into_parts();
-    let caller = Caller::from_parts(&parts, &state.db).await.ok()??;
+    let caller = Caller::from_headers(headers, &state.db).await.ok()??;
     AdminCaller::check(caller).ok()
 }
 
@@ -48,7 +46,7 @@ fn render(page: crate::model::OverviewPage) -> String {
 pub async fn stream(
     State(state): State<AppState>,
     // Refuses anyone but an admin before the stream opens.
-    _admin: AdminCaller,
+    admin: AdminCaller,
     Query(query): Query<LiveQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -57,12 +55,15 @@ pub async fn stream(
         Some(Ok(range)) => range,
         Some(Err(message)) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
+    let Some(permit) = state.live.open_stream(admin.0.user.user_id()) else {
+        return too_many_streams();
+    };
     // The page that opened the stream has just been rendered: the first
     // read waits its turn like the others.
     let closing = state.live.closing();
     let changes = futures_util::stream::unfold(
-        (None::<String>, 0_u32, closing),
-        move |(last, reads, mut closing)| {
+        (None::<String>, 0_u32, closing, permit),
+        move |(last, reads, mut closing, permit)| {
             let state = state.clone();
             let headers = headers.clone();
             async move {
@@ -78,12 +79,12 @@ pub async fn stream(
                     Ok(page) => render(page),
                     Err(e) => {
                         tracing::warn!(error = %e, "overview figures could not be read");
-                        return Some((None, (last, reads + 1, closing)));
+                        return Some((None, (last, reads + 1, closing, permit)));
                     }
                 };
                 let event = (Some(&html) != last.as_ref())
                     .then(|| Event::default().event("figures").data(&html));
-                Some((event, (Some(html), reads + 1, closing)))
+                Some((event, (Some(html), reads + 1, closing, permit)))
             }
         },
     );

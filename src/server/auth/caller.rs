@@ -5,6 +5,7 @@ use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, sessions, TenantScope, UserScope};
 use crate::server::platform::vault::crypto::token_hash;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum_extra::extract::CookieJar;
 
 /// The logged-in user behind a request, resolved from the session cookie.
@@ -18,6 +19,8 @@ pub struct Caller {
     pub role: Role,
     pub time_zone: String,
     pub session_hash: String,
+    /// When the session ends by itself (unix ms).
+    pub session_expires_at: i64,
 }
 
 impl Caller {
@@ -41,7 +44,13 @@ impl Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(Some(caller.clone()));
         }
-        let jar = CookieJar::from_headers(&parts.headers);
+        Self::from_headers(&parts.headers, db).await
+    }
+
+    /// The session behind `headers`' cookie as it stands now — what a
+    /// long-lived stream reads again before each of its reads.
+    pub async fn from_headers(headers: &HeaderMap, db: &Db) -> Result<Option<Caller>, AppError> {
+        let jar = CookieJar::from_headers(headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Ok(None);
         };
@@ -55,6 +64,7 @@ impl Caller {
             role: o.role,
             time_zone: o.time_zone,
             session_hash: hash,
+            session_expires_at: o.expires_at,
         }))
     }
 }

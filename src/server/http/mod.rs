@@ -11,6 +11,7 @@ mod extract;
 pub mod guards;
 mod health;
 mod live;
+pub use live::too_many_streams;
 mod mcp;
 mod oauth;
 #[cfg(feature = "sandbox")]

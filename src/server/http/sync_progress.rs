@@ -2,14 +2,20 @@
 //! connection's newest sync run that started at or after `since` (unix
 //! ms, as Sync now answered it), as server-sent events until it ends.
 //! The run's row is the truth (any instance may run the job), so the
-//! stream reads it a few times a second and sends each change.
+//! stream reads it a few times a second and sends each change. Each read
+//! reads the session first: the stream ends at logout, at the person's
+//! removal, and an admin made a member sees only their own connections'
+//! runs from then on (another's ends the stream).
 
+use super::live::too_many_streams;
 use crate::model::{ConnectionId, Role, SyncOutcome, SyncProgress};
 use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
+use crate::server::error::AppError;
 use crate::server::platform::db::UserScope;
 use crate::server::sync_runs;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -27,33 +33,46 @@ pub struct ProgressQuery {
     since: i64,
 }
 
+/// Whose runs `caller` may follow: an admin the team's, a member their own.
+fn owner_of(caller: &Caller) -> Option<UserScope> {
+    (caller.role != Role::Admin).then_some(caller.user)
+}
+
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Query(query): Query<ProgressQuery>,
 ) -> Response {
-    let owner = (caller.role != Role::Admin).then_some(caller.user);
+    let Some(permit) = state.live.open_stream(caller.user.user_id()) else {
+        return too_many_streams();
+    };
     let scope = caller.user.tenant;
-    // Whose connection it is is checked once, by the first read; the
-    // polls after it read the run only.
-    let read = move |state: AppState, owner: Option<UserScope>| async move {
+    let user = caller.user.user_id();
+    // The session as it stands now, then the run as that person may see it.
+    let read = move |state: AppState, headers: HeaderMap| async move {
+        let caller = Caller::from_headers(&headers, &state.db)
+            .await?
+            .filter(|now| now.user.user_id() == user)
+            .ok_or(AppError::Unauthorized)?;
         sync_runs::progress(
             &state.db,
             &scope,
-            owner.as_ref(),
+            owner_of(&caller).as_ref(),
             query.connection,
             query.since,
         )
         .await
     };
-    let first = match read(state.clone(), owner).await {
+    let first = match read(state.clone(), headers.clone()).await {
         Ok(first) => first,
         Err(e) => return e.into_response(),
     };
     let changes = futures_util::stream::unfold(
-        (Some(first), None::<SyncProgress>, 0_u32),
-        move |(next, last, reads)| {
+        (Some(first), None::<SyncProgress>, 0_u32, permit),
+        move |(next, last, reads, permit)| {
             let state = state.clone();
+            let headers = headers.clone();
             async move {
                 let now = match next {
                     Some(now) => now,
@@ -66,7 +85,7 @@ pub async fn stream(
                             return None;
                         }
                         tokio::time::sleep(EVERY).await;
-                        read(state, None).await.ok()?
+                        read(state, headers).await.ok()?
                     }
                 };
                 let event = (Some(&now) != last.as_ref()).then(|| {
@@ -75,7 +94,7 @@ pub async fn stream(
                         .json_data(&now)
                         .unwrap_or_default()
                 });
-                Some((event, (None, Some(now), reads + 1)))
+                Some((event, (None, Some(now), reads + 1, permit)))
             }
         },
     );

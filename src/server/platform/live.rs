@@ -8,7 +8,7 @@
 use crate::model::UserId;
 use crate::server::platform::db::{Backend, Db};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 pub const NOTIFY_CHANNEL: &str = "calbridge_live";
@@ -47,10 +47,17 @@ pub fn delivery(event: &str, session_hash: &str) -> Delivery {
 /// Events a slow browser may fall behind by before it is told to resync.
 const BUFFER: usize = 64;
 
+/// Streams (live meetings, sync progress, admin overview) one person may
+/// hold open on an instance: plenty for many tabs, few enough that a
+/// script cannot pin the server's memory with one account.
+pub const MAX_STREAMS_PER_USER: usize = 12;
+
 pub struct Live {
     channels: Mutex<HashMap<UserId, broadcast::Sender<String>>>,
     /// Flips to true at shutdown so open streams end and the server can stop.
     closing: watch::Sender<bool>,
+    /// Open streams per person.
+    open: Arc<Mutex<HashMap<UserId, usize>>>,
 }
 
 impl Default for Live {
@@ -58,11 +65,46 @@ impl Default for Live {
         Live {
             channels: Mutex::default(),
             closing: watch::channel(false).0,
+            open: Arc::default(),
+        }
+    }
+}
+
+/// One open stream of a person; dropping it (the stream ends, the browser
+/// went away) gives the place back.
+pub struct StreamPermit {
+    open: Arc<Mutex<HashMap<UserId, usize>>>,
+    user: UserId,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
         }
     }
 }
 
 impl Live {
+    /// A place for one more stream of `user`, unless they hold
+    /// [`MAX_STREAMS_PER_USER`] already.
+    pub fn open_stream(&self, user: UserId) -> Option<StreamPermit> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(user).or_insert(0);
+        if *count >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(StreamPermit {
+            open: self.open.clone(),
+            user,
+        })
+    }
+
     /// Resolves when the server starts shutting down.
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
