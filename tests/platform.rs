@@ -67,20 +67,34 @@ async fn security_headers_and_a_nonce_per_page(backend: Backend) {
     }
     nonces.dedup();
     assert_eq!(nonces.len(), 3, "a fresh nonce per response");
+    // Not only pages: JSON, the API, files, errors, webhook answers.
+    let webhook = client
+        .post(app.url("/webhooks/google"))
+        .send()
+        .await
+        .unwrap();
+    let mut others = vec![("POST /webhooks/google".to_owned(), webhook)];
     for path in [
         "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/hosts",
         "/sandbox/_control/apps",
         "/pkg/does-not-exist.js",
     ] {
-        let resp = client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(
-            resp.headers()["x-content-type-options"],
-            "nosniff",
-            "{path}"
-        );
+        others.push((path.to_owned(), client.get(app.url(path)).send().await.unwrap()));
+    }
+    for (what, resp) in others {
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
         assert!(
-            resp.headers().contains_key("content-security-policy"),
-            "{path}"
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{what}"
         );
     }
     app.stop().await;

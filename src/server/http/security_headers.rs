@@ -75,9 +75,11 @@ impl SecurityHeaders {
     }
 }
 
-/// Every response gets `nosniff` and a policy; pages (HTML) get the full
-/// policy with their nonce and the document headers. Webhook receivers
-/// never render a page, so their hot path skips the nonce altogether.
+/// Every response — pages, JSON, streams, files, webhook answers, errors —
+/// gets `nosniff`, `Referrer-Policy: same-origin`, `X-Frame-Options: DENY`
+/// and a policy: pages (HTML) the full one with their nonce, anything else
+/// one that lets nothing load. Webhook receivers never render a page, so
+/// their hot path skips the nonce altogether.
 pub async fn security_headers(
     State(config): State<std::sync::Arc<SecurityHeaders>>,
     mut req: Request,
@@ -95,22 +97,15 @@ pub async fn security_headers(
     let page_policy = nonce.filter(|_| page).and_then(|n| {
         HeaderValue::from_str(&content_security_policy(&n.0, config.live_reload)).ok()
     });
-    match page_policy {
-        Some(policy) => {
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-            headers.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("same-origin"),
-            );
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        }
-        None => {
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(NON_PAGE_POLICY),
-            );
-        }
-    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        page_policy.unwrap_or(HeaderValue::from_static(NON_PAGE_POLICY)),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
