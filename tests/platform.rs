@@ -82,7 +82,10 @@ async fn security_headers_and_a_nonce_per_page(backend: Backend) {
         "/sandbox/_control/apps",
         "/pkg/does-not-exist.js",
     ] {
-        others.push((path.to_owned(), client.get(app.url(path)).send().await.unwrap()));
+        others.push((
+            path.to_owned(),
+            client.get(app.url(path)).send().await.unwrap(),
+        ));
     }
     for (what, resp) in others {
         let h = resp.headers();

@@ -344,6 +344,8 @@ pub async fn health<'e, E: Executor<'e, Database = Any>>(
     .await?)
 }
 
+/// unscoped: a crash leaves runs of every tenant behind, and the
+/// connection's id alone names its runs.
 /// Marks as failed the runs a crash left `running`: the connection's
 /// feed runs (its syncs never run side by side, so one starting means no
 /// other is going on), or, with no connection, any run older than
