@@ -26,6 +26,7 @@ async fn limited_key(app: &TestApp, per_minute: i64) -> String {
         &app.state.api_keys,
         &demo_tenant(app).await,
         None,
+        calbridge::server::audit::Actor::Operator,
         &new,
         false,
     )

@@ -126,6 +126,32 @@ async fn a_burst_from_one_address_is_refused(backend: common::Backend) {
         overview.contains("Bookings from one address in an hour"),
         "{overview}"
     );
+    // And on the audit trail, one entry a minute however many were refused.
+    for n in 6..9 {
+        let resp = book(
+            &app,
+            &visitor,
+            slot(n),
+            "Mallory",
+            &format!("m{n}@example.com"),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let trail: serde_json::Value = admin
+        .get(app.url("/api/audit?action=limit.tripped"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = trail["entries"].as_array().unwrap();
+    assert!((1..=2).contains(&entries.len()), "{trail}");
+    let counted: i64 = entries.iter().map(|e| e["count"].as_i64().unwrap()).sum();
+    assert_eq!(counted, 4, "{trail}");
+    assert_eq!(entries[0]["target"], "Bookings from one address in an hour");
+    assert_eq!(entries[0]["actor_kind"], "visitor");
     let metrics = reqwest::get(app.url("/metrics"))
         .await
         .unwrap()

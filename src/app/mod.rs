@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/webhooks") view=pages::admin::webhooks::AdminWebhooksPage/>
                     <Route path=path!("admin/api-keys") view=pages::admin::api_keys::AdminApiKeysPage/>
                     <Route path=path!("admin/sync") view=pages::admin::sync::AdminSyncPage/>
+                    <Route path=path!("admin/audit") view=pages::admin::audit::AdminAuditPage/>
                     <Route path=path!("admin/sync/runs/:id") view=pages::admin::sync::AdminSyncRunPage/>
                 </ParentRoute>
             </Routes>

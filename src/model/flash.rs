@@ -126,6 +126,8 @@ flash_messages! {
     ApiKeyCreated = "api_key_created" => "API key created. Copy it now: it is not shown again.",
     ApiKeyRevoked = "api_key_revoked" => "API key revoked. Requests with it are refused from now on.",
     InvalidApiKeyName = "invalid_api_key_name" => "Name the key with 1 to 100 characters.",
+    InvalidDate = "invalid_date" => "Give dates as YYYY-MM-DD.",
+    InvalidAuditFilter = "invalid_audit_filter" => "Choose an action from the list.",
     InvalidRateLimit = "invalid_rate_limit" => "Requests a minute must be a whole number from 1 to 10,000.",
     InvalidScopes = "invalid_scopes" => "Choose at least one scope for the key.",
     SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",

@@ -3,6 +3,7 @@
 //! secret.
 
 mod appointment;
+mod audit;
 mod booking;
 mod flash;
 mod ids;
@@ -14,6 +15,7 @@ mod sync;
 mod views;
 
 pub use appointment::*;
+pub use audit::*;
 pub use booking::*;
 pub use flash::*;
 pub use ids::*;

@@ -41,6 +41,7 @@ pub const ADMIN_JOBS: &str = "/admin/jobs";
 pub const ADMIN_APPS: &str = "/admin/apps";
 pub const ADMIN_API_KEYS: &str = "/admin/api-keys";
 pub const ADMIN_SYNC: &str = "/admin/sync";
+pub const ADMIN_AUDIT: &str = "/admin/audit";
 /// One sync run with its items.
 pub const ADMIN_SYNC_RUN: PathWithId = PathWithId("/admin/sync/runs/{id}");
 /// The provider sandbox's panel (served outside the Leptos app).
@@ -62,6 +63,7 @@ pub const PAGES: &[&str] = &[
     ADMIN_APPS,
     ADMIN_API_KEYS,
     ADMIN_SYNC,
+    ADMIN_AUDIT,
 ];
 
 /// Pages without an island. They load no WASM at all (only the page and its
@@ -76,6 +78,7 @@ pub const WITHOUT_ISLANDS: &[&str] = &[
     ADMIN_WEBHOOKS,
     ADMIN_JOBS,
     ADMIN_API_KEYS,
+    ADMIN_AUDIT,
 ];
 
 /// Whether the page at `path` loads the WASM that hydrates its islands.

@@ -605,15 +605,18 @@ pub enum ApiScope {
     AppointmentsRead,
     /// Create, change and delete appointments.
     AppointmentsWrite,
+    /// Read the team's audit trail.
+    AuditRead,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 5] = [
+    pub const ALL: [ApiScope; 6] = [
         ApiScope::AvailabilityRead,
         ApiScope::BookingsRead,
         ApiScope::BookingsWrite,
         ApiScope::AppointmentsRead,
         ApiScope::AppointmentsWrite,
+        ApiScope::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -623,6 +626,7 @@ impl ApiScope {
             ApiScope::BookingsWrite => "bookings:write",
             ApiScope::AppointmentsRead => "appointments:read",
             ApiScope::AppointmentsWrite => "appointments:write",
+            ApiScope::AuditRead => "audit:read",
         }
     }
 
@@ -635,6 +639,7 @@ impl ApiScope {
             }
             ApiScope::AppointmentsRead => "List and read appointments, with attendees and notes",
             ApiScope::AppointmentsWrite => "Create, change and delete appointments",
+            ApiScope::AuditRead => "Read the team's audit trail",
         }
     }
 
@@ -646,6 +651,7 @@ impl ApiScope {
             ApiScope::BookingsWrite => "scope_bookings_write",
             ApiScope::AppointmentsRead => "scope_appointments_read",
             ApiScope::AppointmentsWrite => "scope_appointments_write",
+            ApiScope::AuditRead => "scope_audit_read",
         }
     }
 }

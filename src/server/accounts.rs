@@ -1,8 +1,10 @@
 //! Accounts and membership: sign-up, login, sessions, invites, roles.
 //! Handlers and server functions stay thin and call these.
 
+use crate::model::AuditAction;
 use crate::model::Flash;
 use crate::model::{InviteId, InviteView, MemberView, MembersPage, Role, SignupMode, UserId};
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::throttle::LoginThrottle;
 use crate::server::auth::{passwords, AdminCaller, Caller};
 use crate::server::booking;
@@ -368,6 +370,16 @@ pub async fn create_invite(
     ctx.vault
         .store(&mut tx, scope, &Secret::InviteLink(id), &token)
         .await?;
+    let invited = email.as_deref().unwrap_or("anyone with the link");
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::MemberInvited,
+        Target::named(&id.to_string(), invited),
+        &format!("as {}", role.as_str()),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(invite_link(ctx, &token))
 }
@@ -379,6 +391,15 @@ pub async fn revoke_invite(ctx: &Accounts, admin: &AdminCaller, id: InviteId) ->
     ctx.vault
         .forget_all(&mut *tx, scope, &Holder::Invite(id))
         .await?;
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::InviteRevoked,
+        Target::named(&id.to_string(), "invite link"),
+        "",
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }
@@ -405,11 +426,36 @@ pub async fn change_role(
         Role::Member => api_keys::revoke_created_by(&mut *tx, scope, user, now_ms()).await?,
         Role::Admin => 0,
     };
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::RoleChanged,
+        Target::named(&user.to_string(), &target.email),
+        &role_detail(target.role, role, revoked),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     if revoked > 0 {
         tracing::info!(user = %user, revoked, "API keys of a demoted admin revoked");
     }
     Ok(KeysRevoked(revoked))
+}
+
+fn keys_revoked_detail(revoked: u64) -> String {
+    match revoked {
+        0 => String::new(),
+        1 => "the API key they created was revoked".to_owned(),
+        n => format!("the {n} API keys they created were revoked"),
+    }
+}
+
+fn role_detail(from: Role, to: Role, revoked: u64) -> String {
+    let change = format!("{} → {}", from.as_str(), to.as_str());
+    match keys_revoked_detail(revoked) {
+        keys if keys.is_empty() => change,
+        keys => format!("{change}; {keys}"),
+    }
 }
 
 /// How many API keys a change of role or a removal revoked.
@@ -426,17 +472,28 @@ pub async fn remove_member(
         return Err(AppError::Invalid(Flash::NotYourself));
     }
     let scope = admin.0.scope();
-    users::get(ctx.db.pool(), scope, user).await?;
+    let removed = users::get(ctx.db.pool(), scope, user).await?;
     let member = UserScope::new(*scope, user);
     // Their calendars are disconnected the normal way first, while they
     // still exist: subscriptions deleted and tokens revoked at the provider.
-    let connections = crate::server::connections::disconnect_all(&ctx.connections, &member).await?;
+    let connections =
+        crate::server::connections::disconnect_all(&ctx.connections, Actor::of(&admin.0), &member)
+            .await?;
     let mut tx = ctx.db.begin_write().await?;
     for connection in connections {
         db::jobs::drop_queued_for_connection(&mut *tx, scope, connection).await?;
     }
     sessions::delete_for_user(&mut *tx, scope, user).await?;
     let revoked = api_keys::revoke_created_by(&mut *tx, scope, user, now_ms()).await?;
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::MemberRemoved,
+        Target::named(&user.to_string(), &removed.email),
+        &keys_revoked_detail(revoked),
+    )
+    .await?;
     users::delete(&mut *tx, scope, user).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.live.end_user(&ctx.db, user).await;

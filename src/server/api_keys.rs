@@ -3,9 +3,11 @@
 //! one tenant, revocable. A request proves itself with `Authorization:
 //! Bearer <key>`.
 
+use crate::model::AuditAction;
 use crate::model::{
     ApiKeyId, ApiKeyView, ApiKeysPage, ApiScope, CreatedApiKey, Flash, Role, UserId,
 };
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::AdminCaller;
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::clock::Clock;
@@ -40,6 +42,8 @@ pub struct ApiKeys {
 #[derive(Clone, Debug)]
 pub struct KeyCaller {
     pub id: ApiKeyId,
+    /// What its creator called it.
+    pub name: String,
     pub tenant: TenantScope,
     pub scopes: Vec<ApiScope>,
     /// Requests it may make a minute.
@@ -85,11 +89,14 @@ pub struct NewKey<'a> {
 }
 
 /// Creates a key in the tenant and returns it: the only time it is seen.
+/// `created_by` answers for it (it is revoked when they stop being an
+/// admin); `actor` made it (the creator, or the command line for them).
 /// `reveal` keeps an encrypted copy for the creator's next page load.
 pub async fn create(
     ctx: &ApiKeys,
     tenant: &TenantScope,
     created_by: Option<UserId>,
+    actor: Actor<'_>,
     new: &NewKey<'_>,
     reveal: bool,
 ) -> AppResult<(ApiKeyId, String)> {
@@ -119,6 +126,19 @@ pub async fn create(
             .store(&mut tx, tenant, &Secret::ApiKeyReveal(id), &key)
             .await?;
     }
+    let scope_names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    audit::record(
+        &mut *tx,
+        tenant,
+        actor,
+        AuditAction::ApiKeyCreated,
+        Target::named(&id.to_string(), name),
+        &format!(
+            "{}; {rate_limit_per_minute} requests a minute",
+            scope_names.join(" ")
+        ),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(api_key = %id, "API key created");
     Ok((id, key))
@@ -143,9 +163,18 @@ pub async fn page(
         if let Some(key) = fresh {
             let secret = Secret::ApiKeyReveal(id);
             if let Some(plain) = ctx.vault.load(ctx.db.pool(), scope, &secret).await? {
-                ctx.vault
-                    .forget(&mut *ctx.db.writer().await?, scope, &secret)
-                    .await?;
+                let mut tx = ctx.db.begin_write().await?;
+                ctx.vault.forget(&mut *tx, scope, &secret).await?;
+                audit::record(
+                    &mut *tx,
+                    scope,
+                    Actor::of(&admin.0),
+                    AuditAction::ApiKeyRevealed,
+                    Target::named(&id.to_string(), &key.name),
+                    "shown once, then forgotten",
+                )
+                .await?;
+                tx.commit().await.map_err(DbError::from)?;
                 shown = Some(CreatedApiKey {
                     name: key.name.clone(),
                     key: plain.expose().to_owned(),
@@ -179,6 +208,21 @@ pub async fn revoke(ctx: &ApiKeys, admin: &AdminCaller, id: ApiKeyId) -> AppResu
     ctx.vault
         .forget_all(&mut *tx, scope, &Holder::ApiKey(id))
         .await?;
+    let name = repo::list(&mut *tx, scope)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .map(|k| k.name)
+        .unwrap_or_default();
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::ApiKeyRevoked,
+        Target::named(&id.to_string(), &name),
+        "",
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(api_key = %id, "API key revoked");
     Ok(())
@@ -198,6 +242,7 @@ pub async fn authenticate(ctx: &ApiKeys, bearer: &str) -> AppResult<Option<KeyCa
     }
     Ok(Some(KeyCaller {
         id: key.id,
+        name: key.name.clone(),
         tenant: key.tenant,
         scopes: key.scopes,
         rate_limit_per_minute: key.rate_limit_per_minute,
@@ -254,6 +299,14 @@ pub async fn create_for_admin(
         scopes,
         rate_limit_per_minute: None,
     };
-    let (_, key) = create(ctx, &admin.tenant, Some(admin.id), &new, false).await?;
+    let (_, key) = create(
+        ctx,
+        &admin.tenant,
+        Some(admin.id),
+        Actor::Operator,
+        &new,
+        false,
+    )
+    .await?;
     Ok(key)
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod app_state;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod booking;
 pub mod connections;

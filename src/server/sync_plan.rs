@@ -40,6 +40,16 @@ pub enum Keep {
     Calendar,
 }
 
+impl Keep {
+    /// The decision in words, for the audit trail.
+    pub fn decision(self) -> &'static str {
+        match self {
+            Keep::Calbridge => "kept calbridge's version",
+            Keep::Calendar => "kept the calendar's version",
+        }
+    }
+}
+
 /// What to do about one appointment and its event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {

@@ -49,10 +49,17 @@ pub async fn key_for(app: &TestApp, tenant: &TenantScope, scopes: &[ApiScope]) -
         scopes,
         rate_limit_per_minute: None,
     };
-    api_keys::create(&app.state.api_keys, tenant, None, &new, false)
-        .await
-        .unwrap()
-        .1
+    api_keys::create(
+        &app.state.api_keys,
+        tenant,
+        None,
+        calbridge::server::audit::Actor::Operator,
+        &new,
+        false,
+    )
+    .await
+    .unwrap()
+    .1
 }
 
 /// A client that sends `key` as its bearer token.

@@ -50,6 +50,7 @@ pub async fn create_api_key(
                 &state.api_keys,
                 admin.0.scope(),
                 Some(admin.0.user.user_id()),
+                crate::server::audit::Actor::of(&admin.0),
                 &new,
                 true,
             )

@@ -5,13 +5,14 @@
 //! nothing typed is lost.
 
 use crate::api::form::{error, fail, notice, IdPath};
-use crate::model::{paths, with_flash, AppointmentId, BookingId, Flash, FlashKind};
+use crate::model::{paths, with_flash, AppointmentId, AuditAction, BookingId, Flash, FlashKind};
 use crate::server::app_state::AppState;
 use crate::server::appointments::{self, form, Access};
+use crate::server::audit;
 use crate::server::auth::{AdminCaller, Caller};
 use crate::server::booking::{self, error::BookError};
 use crate::server::error::AppError;
-use crate::server::platform::db::{TenantScope, UserScope};
+use crate::server::platform::db::UserScope;
 use crate::server::sync_plan::Keep;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -166,8 +167,22 @@ fn settled(result: Result<(), BookError>, back_to: &str) -> Response {
     }
 }
 
+/// Records who kept which side of what.
+async fn audit_decision(state: &AppState, caller: &Caller, what: &str, id: &str, keep: Keep) {
+    audit::record_after(
+        &state.db,
+        caller.scope(),
+        audit::Actor::of(caller),
+        AuditAction::ConflictDecided,
+        audit::Target::named(id, what),
+        keep.decision(),
+    )
+    .await;
+}
+
 async fn settle_conflict(
     state: &AppState,
+    caller: &Caller,
     access: Access<'_>,
     id: AppointmentId,
     form: &KeepForm,
@@ -177,12 +192,15 @@ async fn settle_conflict(
         return error(back_to, Flash::NoConflict);
     };
     let result = appointments::resolve(&state.appointments, access, id, keep).await;
+    if result.is_ok() {
+        audit_decision(state, caller, "appointment", &id.to_string(), keep).await;
+    }
     settled(result.map(|_| ()), back_to)
 }
 
 async fn settle_booking_conflict(
     state: &AppState,
-    tenant: &TenantScope,
+    caller: &Caller,
     host: Option<&UserScope>,
     id: BookingId,
     form: &KeepForm,
@@ -191,7 +209,11 @@ async fn settle_booking_conflict(
     let Some(keep) = keep_of(form) else {
         return error(back_to, Flash::NoConflict);
     };
+    let tenant = caller.scope();
     let result = booking::conflicts::settle(&state.bookings, tenant, host, id, keep).await;
+    if result.is_ok() {
+        audit_decision(state, caller, "booking", &id.to_string(), keep).await;
+    }
     settled(result, back_to)
 }
 
@@ -202,8 +224,7 @@ pub async fn admin_keep_booking(
     IdPath(id): IdPath<BookingId>,
     Form(form): Form<KeepForm>,
 ) -> Response {
-    let tenant = admin.0.scope();
-    settle_booking_conflict(&state, tenant, None, id, &form, paths::ADMIN_SYNC).await
+    settle_booking_conflict(&state, &admin.0, None, id, &form, paths::ADMIN_SYNC).await
 }
 
 /// The host keeps one side of their own booking.
@@ -214,15 +235,7 @@ pub async fn keep_booking(
     Form(form): Form<KeepForm>,
 ) -> Response {
     let host = &caller.user;
-    settle_booking_conflict(
-        &state,
-        &host.tenant,
-        Some(host),
-        id,
-        &form,
-        paths::CALENDARS,
-    )
-    .await
+    settle_booking_conflict(&state, &caller, Some(host), id, &form, paths::CALENDARS).await
 }
 
 /// An admin keeps one version of any appointment of the tenant.
@@ -233,7 +246,7 @@ pub async fn admin_keep(
     Form(form): Form<KeepForm>,
 ) -> Response {
     let access = Access::Tenant(admin.0.scope());
-    settle_conflict(&state, access, id, &form, paths::ADMIN_SYNC).await
+    settle_conflict(&state, &admin.0, access, id, &form, paths::ADMIN_SYNC).await
 }
 
 /// The owner keeps one version of their own appointment.
@@ -248,5 +261,5 @@ pub async fn keep(
         _ => paths::CALENDARS.to_owned(),
     };
     let access = Access::Owner(&caller.user);
-    settle_conflict(&state, access, id, &form, &back_to).await
+    settle_conflict(&state, &caller, access, id, &form, &back_to).await
 }

@@ -59,5 +59,26 @@ pub async fn get_webhook_events(
     .await?)
 }
 
+/// One page of the tenant's audit trail, newest first (admins only).
+#[server(endpoint = "audit", input = GetUrl)]
+pub async fn get_audit(
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+) -> Result<crate::model::AuditPage, ApiError> {
+    let admin = super::context::require_admin().await?;
+    let state = super::context::state();
+    let query = crate::server::audit::Query {
+        actor: actor.as_deref(),
+        action: action.as_deref(),
+        from: from.as_deref(),
+        to: to.as_deref(),
+        before: before.as_deref(),
+    };
+    Ok(crate::server::audit::page(&state.db, admin.0.scope(), &query).await?)
+}
+
 #[cfg(feature = "ssr")]
 pub mod forms;

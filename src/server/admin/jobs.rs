@@ -1,10 +1,12 @@
 //! `/admin/jobs`: the tenant's jobs, and retrying or discarding dead ones.
 
 use super::Admin;
+use crate::model::AuditAction;
 use crate::model::{HousekeepingView, JobId, JobStatus, JobView, JobsPage};
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::AdminCaller;
 use crate::server::error::AppResult;
-use crate::server::platform::db::{self, jobs as repo};
+use crate::server::platform::db::{self, jobs as repo, DbError};
 
 const PAGE: i64 = 200;
 
@@ -49,11 +51,37 @@ pub async fn page(
 
 /// Gives a dead job a fresh set of attempts.
 pub async fn retry(ctx: &Admin, admin: &AdminCaller, id: JobId) -> AppResult<()> {
-    repo::retry_dead(ctx.db.pool(), admin.0.scope(), id).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    repo::retry_dead(&mut *tx, admin.0.scope(), id).await?;
+    record(&mut tx, admin, AuditAction::JobRetried, id).await?;
+    tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
     Ok(())
 }
 
 pub async fn discard(ctx: &Admin, admin: &AdminCaller, id: JobId) -> AppResult<()> {
-    Ok(repo::discard_dead(ctx.db.pool(), admin.0.scope(), id).await?)
+    let mut tx = ctx.db.begin_write().await?;
+    repo::discard_dead(&mut *tx, admin.0.scope(), id).await?;
+    record(&mut tx, admin, AuditAction::JobDiscarded, id).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+async fn record(
+    tx: &mut db::Tx,
+    admin: &AdminCaller,
+    action: AuditAction,
+    id: JobId,
+) -> AppResult<()> {
+    let id = id.to_string();
+    audit::record(
+        &mut **tx,
+        admin.0.scope(),
+        Actor::of(&admin.0),
+        action,
+        Target::named(&id, "dead job"),
+        "",
+    )
+    .await?;
+    Ok(())
 }

@@ -1,7 +1,9 @@
 //! `/admin/webhooks`: every received delivery of the tenant, and Replay.
 
 use super::Admin;
+use crate::model::AuditAction;
 use crate::model::{Provider, SyncTrigger, WebhookEventId, WebhookEventView};
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::AdminCaller;
 use crate::server::error::AppResult;
 use crate::server::jobs::{Enqueue, Job, Queue};
@@ -71,11 +73,20 @@ pub async fn replay(ctx: &Admin, admin: &AdminCaller, id: WebhookEventId) -> App
     let mut tx = ctx.db.begin_write().await?;
     let replay = repo::requeue(&mut tx, scope, &id).await?;
     let job = if providers::api(replay.provider).deliveries_carry_changes() {
-        Enqueue::now(Some(scope), Job::ProcessWebhook { event: id })
+        Enqueue::now(Some(scope), Job::ProcessWebhook { event: id.clone() })
     } else {
         Enqueue::sync(scope, replay.connection, SyncTrigger::Webhook)
     };
     Queue::enqueue_in(&mut tx, &job).await?;
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::WebhookReplayed,
+        Target::named(&id, replay.provider.label()),
+        "",
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();
     Ok(())

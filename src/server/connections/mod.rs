@@ -7,11 +7,13 @@ pub mod subscriptions;
 pub mod tokens;
 pub mod write_target;
 
+use crate::model::AuditAction;
 use crate::model::{CalendarId, ConflictPolicy, Flash};
 use crate::model::{
     CalendarView, ConnectionId, ConnectionState, ConnectionView, Provider, SubscriptionState,
     SubscriptionSummary, TenantConnectionView,
 };
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::{AdminCaller, Caller};
 use crate::server::error::{AppError, AppResult};
 use crate::server::jobs::{Enqueue, Job, Queue};
@@ -219,21 +221,36 @@ pub async fn callback(
         token_expires_at: expires_at,
     };
     let mut tx = ctx.db.begin_write().await?;
-    let id = match repo::find_by_account(&mut *tx, provider, &account.id).await? {
+    let (id, action) = match repo::find_by_account(&mut *tx, provider, &account.id).await? {
         Some(existing)
             if existing.owner != caller.user && existing.state != ConnectionState::Disconnected =>
         {
             return Ok(ConnectOutcome::Taken);
         }
         Some(existing) => {
-            if existing.owner != caller.user {
-                hand_over(ctx, &mut tx, &existing.owner, &caller.user, existing.id).await?;
-            }
+            let action = if existing.owner != caller.user {
+                hand_over(ctx, &mut tx, &existing.owner, caller, existing.id).await?;
+                AuditAction::ConnectionTakenOver
+            } else {
+                AuditAction::ConnectionReconnected
+            };
             repo::reconnect(&mut *tx, &caller.user, existing.id, &linked).await?;
-            existing.id
+            (existing.id, action)
         }
-        None => repo::insert(&mut *tx, &caller.user, &linked).await?,
+        None => (
+            repo::insert(&mut *tx, &caller.user, &linked).await?,
+            AuditAction::ConnectionConnected,
+        ),
     };
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(caller),
+        action,
+        Target::named(&id.to_string(), &account.email),
+        provider.label(),
+    )
+    .await?;
     ctx.vault
         .store(
             &mut tx,
@@ -273,9 +290,22 @@ async fn hand_over(
     ctx: &Connections,
     tx: &mut db::Tx,
     from: &UserScope,
-    to: &UserScope,
+    caller: &Caller,
     id: ConnectionId,
 ) -> AppResult<()> {
+    let to = &caller.user;
+    if from.tenant != to.tenant {
+        // The team it leaves hears of it too.
+        audit::record(
+            &mut **tx,
+            &from.tenant,
+            Actor::System,
+            AuditAction::ConnectionTakenOver,
+            Target::named(&id.to_string(), "a disconnected calendar account"),
+            "connected again by a person of another team; this team's copy is gone",
+        )
+        .await?;
+    }
     ctx.vault
         .forget_all(&mut **tx, &from.tenant, &Holder::Connection(id))
         .await?;
@@ -300,7 +330,7 @@ pub async fn list(ctx: &Connections, caller: &Caller) -> AppResult<Vec<Connectio
 /// connection disconnected (its history stays). A provider that cannot be
 /// reached does not block disconnecting here.
 pub async fn disconnect(ctx: &Connections, caller: &Caller, id: ConnectionId) -> AppResult<()> {
-    disconnect_owned(ctx, &caller.user, id).await
+    disconnect_owned(ctx, Actor::of(caller), &caller.user, id).await
 }
 
 /// Disconnects every connection of `owner` and finishes the clean-up at
@@ -308,11 +338,15 @@ pub async fn disconnect(ctx: &Connections, caller: &Caller, id: ConnectionId) ->
 /// revokes the tokens and forgets them. A provider that cannot be reached
 /// stops the removal with `provider_unreachable`, so nothing stays live
 /// there unnoticed. Returns the connections' ids.
-pub async fn disconnect_all(ctx: &Connections, owner: &UserScope) -> AppResult<Vec<ConnectionId>> {
+pub async fn disconnect_all(
+    ctx: &Connections,
+    actor: Actor<'_>,
+    owner: &UserScope,
+) -> AppResult<Vec<ConnectionId>> {
     let mut ids = Vec::new();
     for connection in repo::list_for_user(ctx.db.pool(), owner).await? {
         if connection.state != ConnectionState::Disconnected {
-            disconnect_owned(ctx, owner, connection.id).await?;
+            disconnect_owned(ctx, actor, owner, connection.id).await?;
         }
         match subscriptions::cleanup(ctx, &owner.tenant, connection.id).await {
             Ok(()) => ids.push(connection.id),
@@ -326,12 +360,26 @@ pub async fn disconnect_all(ctx: &Connections, owner: &UserScope) -> AppResult<V
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %owner.tenant.tenant_id(), user = %owner.user_id(), connection = %id))]
-async fn disconnect_owned(ctx: &Connections, owner: &UserScope, id: ConnectionId) -> AppResult<()> {
+async fn disconnect_owned(
+    ctx: &Connections,
+    actor: Actor<'_>,
+    owner: &UserScope,
+    id: ConnectionId,
+) -> AppResult<()> {
     let scope = &owner.tenant;
-    repo::get_for_user(ctx.db.pool(), owner, id).await?;
+    let connection = repo::get_for_user(ctx.db.pool(), owner, id).await?;
     let mut tx = ctx.db.begin_write().await?;
     repo::set_state(&mut *tx, owner, id, ConnectionState::Disconnected, None).await?;
     subscriptions::stop_in(&mut tx, scope, id).await?;
+    audit::record(
+        &mut *tx,
+        scope,
+        actor,
+        AuditAction::ConnectionDisconnected,
+        Target::named(&id.to_string(), &connection.account_email),
+        connection.provider.label(),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.calendly_routes.forget_all();
     ctx.jobs.wake();
@@ -415,7 +463,7 @@ pub async fn admin_disconnect(
     id: ConnectionId,
 ) -> AppResult<()> {
     let connection = repo::get_in_tenant(ctx.db.pool(), admin.0.scope(), id).await?;
-    disconnect_owned(ctx, &connection.owner, id).await
+    disconnect_owned(ctx, Actor::of(&admin.0), &connection.owner, id).await
 }
 
 /// Refreshes the tokens now; `false` when the provider refused.

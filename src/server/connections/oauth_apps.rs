@@ -2,8 +2,10 @@
 //! sandbox) and a tenant's own override, with a check against the
 //! provider's token endpoint.
 
+use crate::model::AuditAction;
 use crate::model::Flash;
 use crate::model::{AppSource, OAuthAppState, OAuthAppView, Provider};
+use crate::server::audit::{self, Actor, Target};
 use crate::server::auth::AdminCaller;
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::config::{Config, InstanceApp};
@@ -99,6 +101,7 @@ pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppRes
         .await?
         .into_iter()
         .find(|a| a.provider == form.provider);
+    let existing_client_id = existing.as_ref().map(|app| app.client_id.clone());
     let id = match existing {
         Some(app) => {
             let changed = app.client_id != client_id || !secret.is_empty();
@@ -113,6 +116,21 @@ pub async fn save(ctx: &OAuthApps, admin: &AdminCaller, form: AppForm) -> AppRes
             .store(&mut tx, scope, &Secret::OAuthClientSecret(id), secret)
             .await?;
     }
+    let what = match (existing_client_id.as_deref(), secret.is_empty()) {
+        (None, _) => "added".to_owned(),
+        (Some(old), true) if old == client_id => "renamed".to_owned(),
+        (Some(old), true) => format!("client id changed from {old}"),
+        (Some(_), false) => "client id and secret replaced".to_owned(),
+    };
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::OAuthAppChanged,
+        Target::named(&id.to_string(), form.provider.label()),
+        &format!("{what}; client id {client_id}"),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }
@@ -130,6 +148,15 @@ pub async fn delete(ctx: &OAuthApps, admin: &AdminCaller, provider: Provider) ->
         .forget_all(&mut *tx, scope, &Holder::OAuthApp(app.id))
         .await?;
     oauth_apps::delete(&mut *tx, scope, app.id).await?;
+    audit::record(
+        &mut *tx,
+        scope,
+        Actor::of(&admin.0),
+        AuditAction::OAuthAppRemoved,
+        Target::named(&app.id.to_string(), provider.label()),
+        "the instance's default applies again",
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }

@@ -4,12 +4,13 @@
 //! expired states among them), and new API keys their creator never came
 //! back for; sync runs past the retention go with their items, and a run
 //! a crash left `running` for an hour is marked failed; request-limit
-//! windows go when the overview no longer shows them. Each run is recorded
+//! windows go when the overview no longer shows them, and audit entries
+//! past the retention. Each run is recorded
 //! for the admin page.
 
 use super::{Enqueue, Job, JobError};
 use crate::server::platform::db::{
-    self, activity, housekeeping as repo, rate_limits, sync_runs, Db,
+    self, activity, audit_log, housekeeping as repo, rate_limits, sync_runs, Db,
 };
 use crate::server::platform::vault::API_KEY_REVEAL_MS;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ pub async fn run(db: &Db, retention: Duration) -> Result<(), JobError> {
     .await?;
     // What the limits refused is on the overview for as long.
     rate_limits::purge_ended_before(&mut *db.writer().await?, now - activity_ms).await?;
+    audit_log::purge_before(&mut *db.writer().await?, now - retention_ms).await?;
     let abandoned = sync_runs::fail_abandoned(db, None, now - ABANDONED_AFTER_MS).await?;
     run.finished_at = db::now_ms();
     run.duration_ms = started.elapsed().as_millis() as i64;

@@ -8,8 +8,10 @@
 //! the tenant's admins.
 
 use super::clock::Clock;
+use super::db::audit_log::{self, NewEntry};
 use super::db::rate_limits::{self as repo, Hit};
-use super::db::{Db, DbError, DbResult, TenantScope};
+use super::db::{Db, DbError, DbResult, TenantScope, Tx};
+use crate::model::AuditAction;
 use std::sync::Arc;
 
 /// Every limit calbridge enforces, by the name it is counted under.
@@ -124,6 +126,48 @@ pub struct Allowance {
     pub reset_secs: u64,
 }
 
+/// A refusal on the audit trail: one entry per limit (per key for API
+/// keys) and minute, counting the refusals in it.
+async fn audit_trip(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    name: LimitName,
+    subject: &str,
+    now: i64,
+) -> DbResult<()> {
+    let minute = now.div_euclid(60_000);
+    let (actor_kind, actor_label, dedupe_key) = match name {
+        LimitName::ApiKey => (
+            "api_key",
+            subject,
+            format!("limit:{}:{subject}:{minute}", name.as_str()),
+        ),
+        _ => (
+            "visitor",
+            "visitors",
+            format!("limit:{}:{minute}", name.as_str()),
+        ),
+    };
+    let id = uuid::Uuid::now_v7().to_string();
+    audit_log::insert_or_count(
+        &mut **tx,
+        scope,
+        &NewEntry {
+            id: &id,
+            at: now,
+            actor_kind,
+            actor_id: None,
+            actor_label,
+            action: AuditAction::LimitTripped.as_str(),
+            target_id: None,
+            target_label: name.description(),
+            detail: "answered 429 with when to try again",
+        },
+        &dedupe_key,
+    )
+    .await
+}
+
 #[derive(Clone)]
 pub struct Limits {
     db: Db,
@@ -166,7 +210,10 @@ impl Limits {
         for (hit, limit) in hits.iter().zip(limits) {
             let Some(count) = repo::take(&mut *tx, scope, hit).await? else {
                 tx.rollback().await.map_err(DbError::from)?;
-                repo::refused(&mut *self.db.writer().await?, scope, hit).await?;
+                let mut tx = self.db.begin_write().await?;
+                repo::refused(&mut *tx, scope, hit).await?;
+                audit_trip(&mut tx, scope, limit.name, &limit.subject, now).await?;
+                tx.commit().await.map_err(DbError::from)?;
                 metrics::counter!("calbridge_rate_limited_total", "limit" => limit.name.as_str())
                     .increment(1);
                 tracing::info!(limit = limit.name.as_str(), "request refused by a limit");
@@ -214,6 +261,7 @@ impl Limits {
         )
         .await?;
         repo::refused(&mut *tx, scope, &hit).await?;
+        audit_trip(&mut tx, scope, name, subject, self.clock.now_ms()).await?;
         tx.commit().await.map_err(DbError::from)?;
         metrics::counter!("calbridge_rate_limited_total", "limit" => name.as_str()).increment(1);
         Ok(())

@@ -1,5 +1,6 @@
 pub mod api_keys;
 pub mod apps;
+pub mod audit;
 pub mod connections;
 pub mod jobs;
 pub mod overview;
@@ -24,6 +25,7 @@ pub fn AdminTabs() -> impl IntoView {
             <A href=paths::ADMIN_SYNC>"Sync"</A>
             <A href=paths::ADMIN_APPS>"OAuth apps"</A>
             <A href=paths::ADMIN_API_KEYS>"API keys"</A>
+            <A href=paths::ADMIN_AUDIT>"Audit"</A>
         </nav>
     }
 }

@@ -5,10 +5,11 @@
 
 use super::failure::ApiFailure;
 use super::{idempotency_key, require, start_of, ApiJson};
-use crate::model::{ApiScope, AppointmentId, EventContent, UserId};
+use crate::model::{ApiScope, AppointmentId, AuditAction, EventContent, UserId};
 use crate::server::api_keys::KeyCaller;
 use crate::server::app_state::AppState;
 use crate::server::appointments::{self, Access, Draft};
+use crate::server::audit;
 use crate::server::booking::error::BookError;
 use crate::server::platform::db::appointments::Appointment;
 use crate::server::platform::db::ms_to_rfc3339;
@@ -384,12 +385,20 @@ pub async fn resolve(
         "calendar" => Keep::Calendar,
         _ => return Err(ApiFailure::invalid("keep", "Say calbridge or calendar.")),
     };
-    let a = appointments::resolve(
-        &state.appointments,
-        Access::Tenant(&key.tenant),
-        appointment_id(&id)?,
-        keep,
+    let id = appointment_id(&id)?;
+    let a =
+        appointments::resolve(&state.appointments, Access::Tenant(&key.tenant), id, keep).await?;
+    audit::record_after(
+        &state.db,
+        &key.tenant,
+        audit::Actor::ApiKey {
+            id: key.id,
+            name: &key.name,
+        },
+        AuditAction::ConflictDecided,
+        audit::Target::named(&id.to_string(), "appointment"),
+        keep.decision(),
     )
-    .await?;
+    .await;
     Ok(Json(owners(&state).out(&a).await?))
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/bookings/{id}", get(get_booking))
         .route("/api/v1/bookings/{id}/cancel", post(cancel_booking))
         .route("/api/v1/bookings/{id}/reschedule", post(reschedule_booking))
+        .route("/api/v1/audit", get(audit))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/agent/tools", get(agent::definitions))
         .route("/api/v1/agent/tools/{name}", post(agent::call_over_http))
@@ -284,6 +285,44 @@ pub async fn place_booking(
     result
         .map(|placed| BookingOut::new(&placed, key))
         .map_err(|e| e.in_zone(tz.unwrap_or(chrono_tz::UTC)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only what this actor did (an e-mail, a key's name, …).
+    pub actor: Option<String>,
+    /// Only this action, e.g. api_key.created.
+    pub action: Option<String>,
+    /// First day, YYYY-MM-DD (UTC).
+    pub from: Option<String>,
+    /// Last day (included), YYYY-MM-DD (UTC).
+    pub to: Option<String>,
+    /// The `next` of the previous page.
+    pub before: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = wire::AuditOut)),
+    security(("api_key" = [])))]
+/// The team's audit trail, newest first, 50 entries a page.
+pub async fn audit(
+    State(state): State<AppState>,
+    key: KeyCaller,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<wire::AuditOut>, ApiFailure> {
+    require(&key, ApiScope::AuditRead)?;
+    let Query(q) =
+        query.map_err(|_| ApiFailure::invalid("query", "Check the query parameters."))?;
+    let query = crate::server::audit::Query {
+        actor: q.actor.as_deref(),
+        action: q.action.as_deref(),
+        from: q.from.as_deref(),
+        to: q.to.as_deref(),
+        before: q.before.as_deref(),
+    };
+    let page = crate::server::audit::page(&state.db, &key.tenant, &query).await?;
+    Ok(Json(page.into()))
 }
 
 fn booking_id(text: &str) -> Result<BookingId, ApiFailure> {

@@ -84,7 +84,7 @@ fn complete(path: &str, operation: &mut Operation) {
         "429",
         "rate_limited: the key's requests a minute are used up; retry after Retry-After seconds",
     );
-    if path != "/api/v1/hosts" {
+    if !["/api/v1/hosts", "/api/v1/audit"].contains(&path) {
         add(
             "404",
             "not_found: no such host, event type, booking or appointment in this team",
@@ -145,7 +145,8 @@ impl Modify for EveryAnswer {
         super::appointments::read,
         super::appointments::change,
         super::appointments::cancel,
-        super::appointments::resolve
+        super::appointments::resolve,
+        super::audit
     ),
     components(schemas(
         wire::HostsOut,
@@ -158,6 +159,8 @@ impl Modify for EveryAnswer {
         wire::RescheduleIn,
         wire::BookingOut,
         wire::ErrorOut,
+        wire::AuditOut,
+        wire::AuditEntryOut,
         super::appointments::AppointmentIn,
         super::appointments::AppointmentPatch,
         super::appointments::ResolveIn,

@@ -187,3 +187,51 @@ pub struct ErrorOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
 }
+
+/// One entry of the audit trail.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryOut {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// user, api_key, operator, visitor or system.
+    pub actor_kind: String,
+    /// An e-mail, a key's name, "command line", "visitors", "calbridge".
+    pub actor: String,
+    /// api_key.created, member.role_changed, connection.disconnected, …
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    /// How many times it happened (a limit reached in one minute).
+    pub count: i64,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditOut {
+    pub data: Vec<AuditEntryOut>,
+    /// Pass as `before` for the next (older) page; null at the end.
+    pub next: Option<String>,
+}
+
+impl From<crate::model::AuditPage> for AuditOut {
+    fn from(page: crate::model::AuditPage) -> Self {
+        AuditOut {
+            data: page
+                .entries
+                .into_iter()
+                .map(|e| AuditEntryOut {
+                    id: e.id,
+                    at: e.at,
+                    actor_kind: e.actor_kind.as_str().to_owned(),
+                    actor: e.actor,
+                    action: e.action.as_str().to_owned(),
+                    target: e.target,
+                    detail: e.detail,
+                    count: e.count,
+                })
+                .collect(),
+            next: page.next,
+        }
+    }
+}

@@ -117,6 +117,7 @@ pub async fn list<'e, E: Executor<'e, Database = Any>>(
 #[derive(Clone, Debug)]
 pub struct ActiveKey {
     pub id: ApiKeyId,
+    pub name: String,
     pub tenant: TenantScope,
     pub scopes: Vec<ApiScope>,
     pub last_used_at: Option<i64>,
@@ -126,6 +127,7 @@ pub struct ActiveKey {
 #[derive(FromRow)]
 struct ActiveRow {
     id: String,
+    name: String,
     tenant_id: String,
     scopes: String,
     last_used_at: Option<i64>,
@@ -140,7 +142,7 @@ pub async fn active_by_hash<'e, E: Executor<'e, Database = Any>>(
     key_hash: &str,
 ) -> DbResult<Option<ActiveKey>> {
     let row: Option<ActiveRow> = sqlx::query_as(
-        "SELECT id, tenant_id, scopes, last_used_at, rate_limit_per_minute FROM api_keys \
+        "SELECT id, name, tenant_id, scopes, last_used_at, rate_limit_per_minute FROM api_keys \
          WHERE key_hash = $1 AND revoked_at IS NULL",
     )
     .bind(key_hash)
@@ -149,6 +151,7 @@ pub async fn active_by_hash<'e, E: Executor<'e, Database = Any>>(
     row.map(|r| {
         Ok(ActiveKey {
             id: parse_id(&r.id)?,
+            name: r.name,
             tenant: TenantScope::new(parse_id(&r.tenant_id)?),
             scopes: parse_scopes(&r.scopes)?,
             last_used_at: r.last_used_at,

@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod api_keys;
 pub mod appointments;
+pub mod audit_log;
 pub mod booking;
 pub mod bookings;
 pub mod connections;
