@@ -219,6 +219,7 @@ async fn main() -> ExitCode {
                     email,
                     name,
                     scopes,
+                    rate_limit,
                 },
         } => {
             let state = match open_state(&config).await {
@@ -228,8 +229,11 @@ async fn main() -> ExitCode {
             match calbridge::server::api_keys::create_for_admin(
                 &state.api_keys,
                 &email,
-                &name,
-                &scopes,
+                &calbridge::server::api_keys::NewKey {
+                    name: &name,
+                    scopes: &scopes,
+                    rate_limit_per_minute: rate_limit,
+                },
             )
             .await
             {

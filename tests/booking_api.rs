@@ -782,6 +782,8 @@ async fn the_operator_creates_a_key_on_the_command_line() {
         "Ops agent",
         "--scopes",
         "availability:read,bookings:write",
+        "--rate-limit",
+        "7",
     ]);
     assert!(
         out.status.success(),
@@ -794,8 +796,9 @@ async fn the_operator_creates_a_key_on_the_command_line() {
         !key.contains('\n') && key.starts_with("cbk_"),
         "only the key: {stdout:?}"
     );
-    let (status, hosts) =
-        json_of(api(key).get(app.url("/api/v1/hosts")).send().await.unwrap()).await;
+    let resp = api(key).get(app.url("/api/v1/hosts")).send().await.unwrap();
+    assert_eq!(resp.headers()["ratelimit-limit"], "7");
+    let (status, hosts) = json_of(resp).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(hosts["data"][0]["slug"], "alice");
 

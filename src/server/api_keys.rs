@@ -279,8 +279,7 @@ pub enum OperatorError {
 pub async fn create_for_admin(
     ctx: &ApiKeys,
     admin_email: &str,
-    name: &str,
-    scopes: &[ApiScope],
+    new: &NewKey<'_>,
 ) -> Result<String, OperatorError> {
     let email = normalize_email(admin_email)?;
     let admins: Vec<_> = users::login_candidates(ctx.db.pool(), &email)
@@ -294,17 +293,12 @@ pub async fn create_for_admin(
         [one] => one,
         _ => return Err(OperatorError::Ambiguous(email)),
     };
-    let new = NewKey {
-        name,
-        scopes,
-        rate_limit_per_minute: None,
-    };
     let (_, key) = create(
         ctx,
         &admin.tenant,
         Some(admin.id),
         Actor::Operator,
-        &new,
+        new,
         false,
     )
     .await?;

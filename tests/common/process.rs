@@ -190,12 +190,17 @@ pub async fn connection_ready(server: &Server, client: &reqwest::Client) -> Stri
     }
 }
 
-/// A `bookings:write` API key for `email`, made by `calbridge api-key
-/// create` against the server's database and data folder.
+/// An API key for bookings and appointments for `email`, made by
+/// `calbridge api-key create` against the server's database and data
+/// folder, with room for a storm of requests.
 pub fn api_key(database_url: &str, dir: &std::path::Path, email: &str) -> String {
     let cli = Command::new(env!("CARGO_BIN_EXE_calbridge"))
         .args(["api-key", "create", "--email", email, "--name", "agent"])
-        .args(["--scopes", "bookings:write"])
+        .args([
+            "--scopes",
+            "bookings:read,bookings:write,appointments:read,appointments:write",
+        ])
+        .args(["--rate-limit", "10000"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)

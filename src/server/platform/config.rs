@@ -78,13 +78,17 @@ pub enum ApiKeyCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// Comma-separated: availability:read, bookings:write.
+        /// Comma-separated: availability:read, bookings:read, bookings:write,
+        /// appointments:read, appointments:write, audit:read.
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "availability:read,bookings:write"
+            default_value = "availability:read,bookings:read,bookings:write"
         )]
         scopes: Vec<crate::model::ApiScope>,
+        /// Requests the key may make a minute (default 120).
+        #[arg(long)]
+        rate_limit: Option<i64>,
     },
 }
 
