@@ -642,6 +642,7 @@ test("every page fits a phone (390 × 844) and a laptop (1280 × 800)", async ({
     ["admin-apps", "/admin/apps"],
     ["admin-api-keys", "/admin/api-keys"],
     ["admin-sync", "/admin/sync"],
+    ["admin-audit", "/admin/audit"],
     ["not-found", "/no-such-page"],
   ];
   const visitor = await browser.newPage();
