@@ -546,25 +546,13 @@ async fn roles_and_removal(backend: Backend) {
 /// Creates an API key on `/admin/api-keys` as `admin` and returns it, as
 /// the page shows it once.
 async fn create_key_as(app: &TestApp, admin: &reqwest::Client, name: &str) -> String {
-    let resp = post_form(
+    key_from_page(
+        app,
         admin,
-        &app.url("/admin/api-keys"),
         &[("name", name), ("scope_availability_read", "on")],
     )
-    .await;
-    let page = admin
-        .get(app.url(&location(&resp)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    regex::Regex::new(r#"value="(cbk_[A-Za-z0-9_-]{43})""#)
-        .unwrap()
-        .captures(&page)
-        .expect("the new key is shown once")[1]
-        .to_owned()
+    .await
+    .1
 }
 
 async fn hosts_with(app: &TestApp, key: &str) -> StatusCode {

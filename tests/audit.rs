@@ -258,25 +258,12 @@ async fn the_trail_pages_and_stays_in_its_team(backend: Backend) {
     assert!(!trail(&app, &eve, "").await.to_string().contains("guest"));
 
     // Over the API only with audit:read, and only the key's team.
-    let resp = post_form(
+    let (_, key) = key_from_page(
+        &app,
         &ada,
-        &app.url("/admin/api-keys"),
         &[("name", "SIEM export"), ("scope_audit_read", "on")],
     )
     .await;
-    let shown = ada
-        .get(app.url(&location(&resp)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let key = regex::Regex::new(r#"value="(cbk_[A-Za-z0-9_-]{43})""#)
-        .unwrap()
-        .captures(&shown)
-        .unwrap()[1]
-        .to_owned();
     let (status, body) = json_of(
         api(&key)
             .get(app.url("/api/v1/audit?action=member.invited"))

@@ -10,7 +10,9 @@
 mod common;
 
 use calbridge::model::ApiScope;
-use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
+use common::booking::{
+    alice_at, api, demo_tenant, json_of, key_for, manage_parts, next_monday, seed_demo,
+};
 use common::connect::{connect, connections, control, eventually, sandboxed};
 use common::location;
 use reqwest::StatusCode;
@@ -47,6 +49,28 @@ async fn book(
         .send()
         .await
         .unwrap()
+}
+
+/// Books Alice's intro at `start` over the API, as the team's own agent.
+async fn book_over_api(
+    app: &common::TestApp,
+    start: i64,
+    name: &str,
+    email: &str,
+) -> (StatusCode, serde_json::Value) {
+    let agent = api(&key_for(app, &demo_tenant(app).await, &ApiScope::ALL).await);
+    json_of(
+        agent
+            .post(app.url("/api/v1/bookings"))
+            .json(
+                &json!({"host": "alice", "event_type": "intro", "start": start_param(start),
+                "attendee": {"name": name, "email": email}}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 /// Alice's Monday slots, every half hour from 09:00.
@@ -192,18 +216,7 @@ async fn one_attendee_and_strangers_cannot_fill_a_hosts_calendar(backend: common
     assert_eq!(count(&app, "SELECT COUNT(*) FROM bookings").await, 4);
 
     // The host's own integrations are not strangers: the API still books.
-    let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
-    let (status, body) = json_of(
-        agent
-            .post(app.url("/api/v1/bookings"))
-            .json(&json!({"host": "alice", "event_type": "intro",
-                "start": start_param(slot(5)),
-                "attendee": {"name": "Victor", "email": "victor@example.com"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = book_over_api(&app, slot(5), "Victor", "victor@example.com").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     app.stop().await;
 }
@@ -214,18 +227,7 @@ async fn a_cancel_and_rebook_loop_is_cut_short(backend: common::Backend) {
     let visitor = app.client();
     let resp = book(&app, &visitor, slot(0), "Mallory", "mallory@example.com").await;
     let manage = location(&resp);
-    let id = manage
-        .trim_start_matches("/booking/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = manage
-        .split("token=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .unwrap()
-        .to_owned();
+    let (id, token) = manage_parts(&manage);
     let move_to = |n: u16| {
         let (app, visitor, id, token) = (&app, &visitor, id.clone(), token.clone());
         async move {
@@ -282,18 +284,7 @@ async fn names_must_be_one_line(backend: common::Backend) {
         assert!(page.contains("on one line"), "{page}");
         assert!(page.contains("value=\"mallory@example.com\""));
     }
-    let agent = api(&key_for(&app, &demo_tenant(&app).await, &ApiScope::ALL).await);
-    let (status, body) = json_of(
-        agent
-            .post(app.url("/api/v1/bookings"))
-            .json(&json!({"host": "alice", "event_type": "intro",
-                "start": start_param(slot(0)),
-                "attendee": {"name": "Eve\nEvil", "email": "eve@example.com"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = book_over_api(&app, slot(0), "Eve\nEvil", "eve@example.com").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "attendee.name");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM bookings").await, 0);
@@ -484,18 +475,7 @@ async fn the_ics_reads_right_in_calendar_apps(backend: common::Backend) {
     let visitor = app.client();
     let resp = book(&app, &visitor, slot(0), "Vera Visitor", "vera@example.com").await;
     let manage = location(&resp);
-    let id = manage
-        .trim_start_matches("/booking/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = manage
-        .split("token=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .unwrap()
-        .to_owned();
+    let (id, token) = manage_parts(&manage);
     let uid = format!("{id}@calbridge");
     let stamp = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)

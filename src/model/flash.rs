@@ -128,7 +128,7 @@ flash_messages! {
     InvalidApiKeyName = "invalid_api_key_name" => "Name the key with 1 to 100 characters.",
     InvalidDate = "invalid_date" => "Give dates as YYYY-MM-DD.",
     InvalidAuditFilter = "invalid_audit_filter" => "Choose an action from the list.",
-    InvalidRateLimit = "invalid_rate_limit" => "Requests a minute must be a whole number from 1 to 10,000.",
+    InvalidRateLimit = "invalid_rate_limit" => "Requests a minute must be a whole number from 1 to 1,000,000.",
     InvalidScopes = "invalid_scopes" => "Choose at least one scope for the key.",
     SubscriptionExists = "subscription_exists" => "This calendar already has a webhook subscription.",
     Internal = "internal" => "Something went wrong on our side. Please try again.",

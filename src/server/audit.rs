@@ -107,6 +107,7 @@ pub async fn record<'e, E: Executor<'e, Database = Any>>(
             target_label: target.label,
             detail,
         },
+        None,
     )
     .await
 }

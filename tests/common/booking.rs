@@ -79,3 +79,21 @@ pub async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     (status, resp.json().await.unwrap())
 }
+
+/// The booking id and the manage token in a manage link
+/// (`/booking/{id}?token=…&notice=…`).
+pub fn manage_parts(link: &str) -> (String, String) {
+    let id = link
+        .trim_start_matches("/booking/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = link
+        .split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .to_owned();
+    (id, token)
+}

@@ -228,6 +228,31 @@ pub fn location(resp: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// Creates an API key on `/admin/api-keys` as `admin` with the form's
+/// `fields` (name, scope checkboxes, …): the page it lands on, which
+/// shows the key this once, and the key.
+pub async fn key_from_page(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    fields: &[(&str, &str)],
+) -> (String, String) {
+    let resp = post_form(admin, &app.url("/admin/api-keys"), fields).await;
+    let page = admin
+        .get(app.url(&location(&resp)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = regex::Regex::new(r#"value="(cbk_[A-Za-z0-9_-]{43})""#)
+        .unwrap()
+        .captures(&page)
+        .expect("the new key is shown once")[1]
+        .to_owned();
+    (page, key)
+}
+
 pub async fn post_form(
     client: &reqwest::Client,
     url: &str,

@@ -40,6 +40,7 @@ pub async fn before_booking(
                 &host.owner.tenant,
                 LimitName::UpcomingPerAttendee,
                 &host_id,
+                Window::Hour,
                 UPCOMING_PER_ATTENDEE,
             )
             .await?;

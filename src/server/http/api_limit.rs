@@ -61,15 +61,8 @@ async fn judge(state: &AppState, headers: &HeaderMap) -> Result<Verdict, AppErro
         window: Window::Minute,
         max: key.rate_limit_per_minute,
     };
-    Ok(match state.limits.take(&key.tenant, &[limit]).await? {
-        Ok(allowances) => {
-            let allowance = allowances.first().copied().unwrap_or(Allowance {
-                max: key.rate_limit_per_minute,
-                remaining: 0,
-                reset_secs: 60,
-            });
-            Verdict::Allowed(key, allowance)
-        }
+    Ok(match state.limits.take_one(&key.tenant, &limit).await? {
+        Ok(allowance) => Verdict::Allowed(key, allowance),
         Err(refused) => Verdict::Refused(key, refused),
     })
 }

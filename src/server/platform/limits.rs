@@ -10,9 +10,12 @@
 use super::clock::Clock;
 use super::db::audit_log::{self, NewEntry};
 use super::db::rate_limits::{self as repo, Hit};
-use super::db::{Db, DbError, DbResult, TenantScope, Tx};
+use super::db::{Backend, Db, DbError, DbResult, TenantScope, Tx};
 use crate::model::AuditAction;
+use crate::model::TenantId;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// Every limit calbridge enforces, by the name it is counted under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +152,7 @@ async fn audit_trip(
         ),
     };
     let id = uuid::Uuid::now_v7().to_string();
-    audit_log::insert_or_count(
+    audit_log::insert(
         &mut **tx,
         scope,
         &NewEntry {
@@ -163,15 +166,22 @@ async fn audit_trip(
             target_label: name.description(),
             detail: "answered 429 with when to try again",
         },
-        &dedupe_key,
+        Some(&dedupe_key),
     )
     .await
 }
+
+/// Counts kept in this process: tenant, limit, subject → window start, hits.
+type LocalCounts = Mutex<HashMap<(TenantId, &'static str, String), (i64, i64)>>;
 
 #[derive(Clone)]
 pub struct Limits {
     db: Db,
     clock: Arc<Clock>,
+    /// On SQLite (one instance by design) the per-request limits count in
+    /// this process rather than write through the write gate on every API
+    /// request; on PostgreSQL every instance shares the table.
+    local: Option<Arc<LocalCounts>>,
 }
 
 fn secs_until(end: i64, now: i64) -> u64 {
@@ -181,7 +191,61 @@ fn secs_until(end: i64, now: i64) -> u64 {
 
 impl Limits {
     pub fn new(db: Db, clock: Arc<Clock>) -> Self {
-        Self { db, clock }
+        let local = (db.backend() == Backend::Sqlite).then(Arc::default);
+        Self { db, clock, local }
+    }
+
+    /// One limit on a hot path (every API request): counted in this
+    /// process on SQLite, in the database on PostgreSQL. A refusal is
+    /// recorded in the database either way.
+    pub async fn take_one(
+        &self,
+        scope: &TenantScope,
+        limit: &Limit,
+    ) -> DbResult<Result<Allowance, Refused>> {
+        let Some(local) = &self.local else {
+            return Ok(self
+                .take(scope, std::slice::from_ref(limit))
+                .await?
+                .map(|allowances| allowances[0]));
+        };
+        let now = self.clock.now_ms();
+        let (start, end) = limit.window.around(now);
+        let counted = {
+            let mut counts = local.lock().unwrap_or_else(|p| p.into_inner());
+            if counts.len() > 100_000 {
+                counts.retain(|_, (window, _)| *window >= start);
+            }
+            let key = (
+                scope.tenant_id(),
+                limit.name.as_str(),
+                limit.subject.clone(),
+            );
+            let entry = counts.entry(key).or_insert((start, 0));
+            if entry.0 != start {
+                *entry = (start, 0);
+            }
+            (entry.1 < limit.max).then(|| {
+                entry.1 += 1;
+                entry.1
+            })
+        };
+        let reset_secs = secs_until(end, now);
+        match counted {
+            Some(count) => Ok(Ok(Allowance {
+                max: limit.max,
+                remaining: limit.max - count,
+                reset_secs,
+            })),
+            None => {
+                self.record_refusal(scope, limit.name, &limit.subject, limit.window, limit.max)
+                    .await?;
+                Ok(Err(Refused {
+                    limit: limit.name,
+                    retry_after_secs: reset_secs,
+                }))
+            }
+        }
     }
 
     /// Takes one hit on every limit, or none when any is full: then the
@@ -233,15 +297,17 @@ impl Limits {
     }
 
     /// Counts a refusal decided elsewhere (a count kept in another table,
-    /// like upcoming bookings), so admins see it beside the others.
+    /// like upcoming bookings, or in this process), so admins see it
+    /// beside the others.
     pub async fn record_refusal(
         &self,
         scope: &TenantScope,
         name: LimitName,
         subject: &str,
+        window: Window,
         max: i64,
     ) -> DbResult<()> {
-        let (window_start, window_end) = Window::Hour.around(self.clock.now_ms());
+        let (window_start, window_end) = window.around(self.clock.now_ms());
         let hit = Hit {
             limit_name: name.as_str(),
             subject,

@@ -73,7 +73,7 @@ fn CreateKey() -> impl IntoView {
                 </fieldset>
                 <label>
                     "Requests a minute"
-                    <input type="number" name="rate_limit" inputmode="numeric" min="1" max="10000" placeholder="120"/>
+                    <input type="number" name="rate_limit" inputmode="numeric" min="1" max="1000000" placeholder="120"/>
                     <small class="hint">"Past it the key is answered 429 with when to retry. Empty: 120."</small>
                 </label>
                 <div>

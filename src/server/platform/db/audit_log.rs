@@ -18,37 +18,14 @@ pub struct NewEntry<'a> {
     pub detail: &'a str,
 }
 
+/// Adds `entry` — or, when an entry with the same `dedupe_key` exists
+/// (one per limit and minute), counts one more on it. Without a key every
+/// entry is new (NULLs never collide in the unique index).
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     entry: &NewEntry<'_>,
-) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, actor_label, action, \
-         target_id, target_label, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(entry.id)
-    .bind(scope.tenant())
-    .bind(entry.at)
-    .bind(entry.actor_kind)
-    .bind(entry.actor_id)
-    .bind(entry.actor_label)
-    .bind(entry.action)
-    .bind(entry.target_id)
-    .bind(entry.target_label)
-    .bind(entry.detail)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-/// Adds `entry`, or counts one more on the entry with the same
-/// `dedupe_key` (one per limit and minute).
-pub async fn insert_or_count<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    scope: &TenantScope,
-    entry: &NewEntry<'_>,
-    dedupe_key: &str,
+    dedupe_key: Option<&str>,
 ) -> DbResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (id, tenant_id, at, actor_kind, actor_id, actor_label, action, \
