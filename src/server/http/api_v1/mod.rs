@@ -377,7 +377,8 @@ pub async fn cancel(state: &AppState, key: &KeyCaller, id: &str) -> Result<Booki
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "booking", request_body = RescheduleIn,
     params(("id" = String, Path, description = "The booking's id")),
     responses((status = 200, body = BookingOut), (status = 404, body = wire::ErrorOut),
-        (status = 409, body = wire::ErrorOut, description = "slot_taken or booking_canceled"), (status = 422, body = wire::ErrorOut)),
+        (status = 409, body = wire::ErrorOut, description = "slot_taken or booking_canceled"), (status = 422, body = wire::ErrorOut),
+        (status = 503, body = wire::ErrorOut, description = "calendar_unavailable: the host's calendar cannot be read, so the new time cannot be checked")),
     security(("api_key" = [])))]
 /// Moves a booking to another free slot of its event type.
 pub async fn reschedule_booking(
