@@ -205,16 +205,10 @@ pub async fn page(
 pub async fn revoke(ctx: &ApiKeys, admin: &AdminCaller, id: ApiKeyId) -> AppResult<()> {
     let scope = admin.0.scope();
     let mut tx = ctx.db.begin_write().await?;
-    repo::revoke(&mut *tx, scope, id, ctx.clock.now_ms()).await?;
+    let name = repo::revoke(&mut *tx, scope, id, ctx.clock.now_ms()).await?;
     ctx.vault
         .forget_all(&mut *tx, scope, &Holder::ApiKey(id))
         .await?;
-    let name = repo::list(&mut *tx, scope)
-        .await?
-        .into_iter()
-        .find(|k| k.id == id)
-        .map(|k| k.name)
-        .unwrap_or_default();
     audit::record(
         &mut *tx,
         scope,

@@ -510,8 +510,7 @@ pub async fn cancel(
     let scope = booking.host.tenant;
     if booking.confirmed {
         if let Access::Attendee { visitor, .. } = access {
-            let host = placed(ctx, booking.clone()).await?.host;
-            public_limits::before_change(ctx, &host, &booking, visitor).await?;
+            public_limits::before_change(ctx, &booking, visitor).await?;
         }
         let mut tx = ctx.db.begin_write().await?;
         repo::cancel(&mut *tx, &scope, id).await?;
@@ -547,7 +546,7 @@ pub async fn reschedule(
     let event_type = event_type.ok_or(BookError::NotFound)?;
     precheck(ctx, &profile, &event_type, start, Some(&booking)).await?;
     if let Access::Attendee { visitor, .. } = access {
-        public_limits::before_change(ctx, &profile, &booking, visitor).await?;
+        public_limits::before_change(ctx, &booking, visitor).await?;
     }
     let window = window(start);
     // The live read sees the booking's own event on the calendar: a move

@@ -88,7 +88,6 @@ pub async fn before_booking(
 /// `visitor` (a client address).
 pub async fn before_change(
     ctx: &Bookings,
-    host: &Profile,
     booking: &Booking,
     visitor: &str,
 ) -> Result<(), BookError> {
@@ -107,7 +106,7 @@ pub async fn before_change(
         },
     ];
     ctx.limits
-        .take(&host.owner.tenant, &limits)
+        .take(&booking.host.tenant, &limits)
         .await?
         .map_err(BookError::Limited)?;
     Ok(())

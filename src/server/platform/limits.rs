@@ -274,13 +274,7 @@ impl Limits {
         for (hit, limit) in hits.iter().zip(limits) {
             let Some(count) = repo::take(&mut *tx, scope, hit).await? else {
                 tx.rollback().await.map_err(DbError::from)?;
-                let mut tx = self.db.begin_write().await?;
-                repo::refused(&mut *tx, scope, hit).await?;
-                audit_trip(&mut tx, scope, limit.name, &limit.subject, now).await?;
-                tx.commit().await.map_err(DbError::from)?;
-                metrics::counter!("calbridge_rate_limited_total", "limit" => limit.name.as_str())
-                    .increment(1);
-                tracing::info!(limit = limit.name.as_str(), "request refused by a limit");
+                self.record(scope, hit, limit.name, now).await?;
                 return Ok(Err(Refused {
                     limit: limit.name,
                     retry_after_secs: secs_until(hit.window_end, now),
@@ -307,7 +301,8 @@ impl Limits {
         window: Window,
         max: i64,
     ) -> DbResult<()> {
-        let (window_start, window_end) = window.around(self.clock.now_ms());
+        let now = self.clock.now_ms();
+        let (window_start, window_end) = window.around(now);
         let hit = Hit {
             limit_name: name.as_str(),
             subject,
@@ -315,21 +310,24 @@ impl Limits {
             window_end,
             max,
         };
+        self.record(scope, &hit, name, now).await
+    }
+
+    /// A refusal counted for `/admin` and `/metrics` and put on the audit
+    /// trail, in one transaction.
+    async fn record(
+        &self,
+        scope: &TenantScope,
+        hit: &Hit<'_>,
+        name: LimitName,
+        now: i64,
+    ) -> DbResult<()> {
         let mut tx = self.db.begin_write().await?;
-        // The window's row must exist to count the refusal on.
-        repo::take(
-            &mut *tx,
-            scope,
-            &Hit {
-                max: i64::MAX,
-                ..hit
-            },
-        )
-        .await?;
-        repo::refused(&mut *tx, scope, &hit).await?;
-        audit_trip(&mut tx, scope, name, subject, self.clock.now_ms()).await?;
+        repo::refused(&mut *tx, scope, hit).await?;
+        audit_trip(&mut tx, scope, name, hit.subject, now).await?;
         tx.commit().await.map_err(DbError::from)?;
         metrics::counter!("calbridge_rate_limited_total", "limit" => name.as_str()).increment(1);
+        tracing::info!(limit = name.as_str(), "request refused by a limit");
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! API keys, looked up by the hash of the key a request presents.
 
-use super::{found, parse_id, DbError, DbResult, TenantScope};
+use super::{parse_id, DbError, DbResult, TenantScope};
 use crate::model::{ApiKeyId, ApiScope, UserId};
 use sqlx::{Any, Executor, FromRow};
 
@@ -195,21 +195,22 @@ pub async fn revoke_created_by<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected())
 }
 
-/// Revokes a key of the tenant; `NotFound` for another tenant's or an
-/// already revoked one.
+/// Revokes a key of the tenant and returns its name; `NotFound` for
+/// another tenant's or an already revoked one.
 pub async fn revoke<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     id: ApiKeyId,
     at: i64,
-) -> DbResult<()> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+) -> DbResult<String> {
+    sqlx::query_scalar(
+        "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL \
+         RETURNING name",
     )
     .bind(scope.tenant())
     .bind(id.to_string())
     .bind(at)
-    .execute(ex)
-    .await?;
-    found(done.rows_affected())
+    .fetch_optional(ex)
+    .await?
+    .ok_or(DbError::NotFound)
 }

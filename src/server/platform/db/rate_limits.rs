@@ -41,20 +41,24 @@ pub async fn take<'e, E: Executor<'e, Database = Any>>(
     Ok(counted.map(|(hits,)| hits))
 }
 
-/// Records that `hit` was refused.
+/// Records that `hit` was refused (its window's row made if need be: a
+/// count kept elsewhere may have refused it).
 pub async fn refused<'e, E: Executor<'e, Database = Any>>(
     ex: E,
     scope: &TenantScope,
     hit: &Hit<'_>,
 ) -> DbResult<()> {
     sqlx::query(
-        "UPDATE rate_limits SET refused = refused + 1 \
-         WHERE tenant_id = $1 AND limit_name = $2 AND subject = $3 AND window_start = $4",
+        "INSERT INTO rate_limits (tenant_id, limit_name, subject, window_start, window_end, refused) \
+         VALUES ($1, $2, $3, $4, $5, 1) \
+         ON CONFLICT (tenant_id, limit_name, subject, window_start) \
+         DO UPDATE SET refused = rate_limits.refused + 1",
     )
     .bind(scope.tenant())
     .bind(hit.limit_name)
     .bind(hit.subject)
     .bind(hit.window_start)
+    .bind(hit.window_end)
     .execute(ex)
     .await?;
     Ok(())
