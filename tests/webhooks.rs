@@ -763,12 +763,21 @@ async fn a_collective_event_becomes_a_meeting_for_each_host(backend: Backend) {
         })
         .await;
     }
-    let processed: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT dedupe_key, duplicates FROM webhook_events WHERE result = 'processed'",
-    )
-    .fetch_all(app.state.db.pool())
-    .await
-    .unwrap();
+    // A meeting is published before its delivery is marked processed.
+    let processed_now = || async {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT dedupe_key, duplicates FROM webhook_events WHERE result = 'processed'",
+        )
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+        rows
+    };
+    eventually("both deliveries processed", || async {
+        processed_now().await.len() >= 2
+    })
+    .await;
+    let processed = processed_now().await;
     assert_eq!(processed.len(), 2, "{processed:?}");
     assert!(processed.iter().all(|(key, _)| key.contains(&invitee_uri)));
     assert_ne!(processed[0].0, processed[1].0);
