@@ -10,10 +10,14 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/to
 CHECKOUT_ID := $(shell printf '%s' "$(CURDIR)" | sha256sum | cut -c1-12)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/calbridge/target-$(CHECKOUT_ID)
 
-.PHONY: run test setup setup-test test-rust test-hydrate test-e2e release bundle-check print-target-dir
+.PHONY: run test setup setup-test test-rust test-hydrate test-e2e lint production-check release bundle-check print-target-dir
+
+# Development and tests build the server with the provider sandbox; the
+# release build (Cargo.toml's bin-features) leaves it out.
+DEV_FEATURES := ssr,sandbox
 
 run: setup
-	cargo leptos watch
+	cargo leptos watch --bin-features $(DEV_FEATURES)
 
 setup:
 	@scripts/setup.sh
@@ -25,15 +29,23 @@ test: setup-test test-rust test-hydrate test-e2e
 
 # Unit and integration tests; every storage test runs on SQLite and PostgreSQL.
 test-rust:
-	cargo test --features ssr
+	cargo test --workspace --features $(DEV_FEATURES)
 
 # The hydrate (WASM) build plus the server binary the browser tests run.
 test-hydrate:
-	cargo leptos build
+	cargo leptos build --bin-features $(DEV_FEATURES)
 
 # Playwright in Debian's headless Chromium.
 test-e2e:
 	cd end2end && npx playwright test
+
+# CI's gates before the tests (see .ci/run): fmt, clippy, import cycles.
+lint: setup
+	scripts/lint.sh
+
+# The server as production builds it: no sandbox code, 404 under /sandbox/.
+production-check: setup
+	scripts/production-check.sh
 
 release: setup
 	cargo leptos build --release

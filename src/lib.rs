@@ -8,8 +8,9 @@
 pub mod api;
 pub mod app;
 pub mod model;
-#[cfg(all(feature = "ssr", feature = "sandbox"))]
-pub mod sandbox;
+/// The provider emulators (crates/sandbox), when built with `sandbox`.
+#[cfg(feature = "sandbox")]
+pub use calbridge_sandbox as sandbox;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

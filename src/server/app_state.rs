@@ -96,6 +96,17 @@ pub fn master_key(config: &Config) -> Result<[u8; 32], StartError> {
 }
 
 #[cfg(feature = "sandbox")]
+impl From<crate::model::Provider> for crate::sandbox::Provider {
+    fn from(provider: crate::model::Provider) -> Self {
+        match provider {
+            crate::model::Provider::Calendly => crate::sandbox::Provider::Calendly,
+            crate::model::Provider::Google => crate::sandbox::Provider::Google,
+            crate::model::Provider::Microsoft => crate::sandbox::Provider::Microsoft,
+        }
+    }
+}
+
+#[cfg(feature = "sandbox")]
 /// In sandbox mode calbridge registers its own OAuth app for each provider,
 /// so a newcomer can connect calendars with no set-up.
 fn sandbox_apps(
@@ -111,7 +122,7 @@ fn sandbox_apps(
                 client_secret: crypto::random_token(),
             };
             sandbox.register_app(crate::sandbox::App {
-                provider,
+                provider: provider.into(),
                 client_id: app.client_id.clone(),
                 client_secret: app.client_secret.clone(),
                 redirect_uris: vec![config.redirect_uri(provider)],
