@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { adaState } from "./tests/support";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 
@@ -29,6 +30,13 @@ export default defineConfig({
       ],
     },
   },
+  // One fresh server for the run. The set-up project creates the team once
+  // and saves Ada's and Bob's signed-in states; each flow is its own spec on
+  // top of it and makes what else it needs, so a failing flow hides no other.
+  projects: [
+    { name: "team", testMatch: /team\.setup\.ts$/ },
+    { name: "flows", dependencies: ["team"], testMatch: /\.spec\.ts$/, use: { storageState: adaState } },
+  ],
   webServer: {
     command: `bash ../scripts/e2e-server.sh ${port}`,
     url: `http://127.0.0.1:${port}/readyz`,
