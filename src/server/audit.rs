@@ -206,9 +206,9 @@ pub async fn page(db: &Db, scope: &TenantScope, query: &Query<'_>) -> AppResult<
         .map(|r| {
             Ok(AuditEntryView {
                 at: db::ms_to_rfc3339(r.at),
-                actor_kind: r.actor_kind.parse().map_err(AppError::Internal)?,
+                actor_kind: r.actor_kind.parse().map_err(AppError::internal)?,
                 actor: r.actor_label,
-                action: r.action.parse().map_err(AppError::Internal)?,
+                action: r.action.parse().map_err(AppError::internal)?,
                 target: r.target_label,
                 detail: r.detail,
                 count: r.count,

@@ -24,11 +24,23 @@ pub enum AppError {
     RateLimited,
     #[error("cross-origin request refused")]
     BadOrigin,
+    /// Something failed inside. Its source chain goes to the log, never to
+    /// the caller.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Any error, kept whole (with its sources) for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl AppError {
+    /// An internal failure caused by `source` (an error, or a message).
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        AppError::Internal(source.into())
+    }
+}
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
@@ -49,7 +61,7 @@ impl From<DbError> for AppError {
             DbError::Conflict(Duplicate::OverlappingBooking | Duplicate::IdempotencyKey) => {
                 AppError::Conflict(Flash::SlotTaken)
             }
-            other => AppError::Internal(other.to_string()),
+            other => AppError::internal(other),
         }
     }
 }
@@ -58,7 +70,7 @@ impl From<VaultError> for AppError {
     fn from(e: VaultError) -> Self {
         match e {
             VaultError::Db(db) => db.into(),
-            other => AppError::Internal(other.to_string()),
+            other => AppError::internal(other),
         }
     }
 }
@@ -77,9 +89,24 @@ impl AppError {
     }
 
     pub fn log(&self) {
-        if let AppError::Internal(detail) = self {
-            tracing::error!(%detail, "request failed");
+        if let AppError::Internal(source) = self {
+            tracing::error!(error = %Chain(source.as_ref()), "request failed");
         }
+    }
+}
+
+/// An error and its sources, `outer: inner: root`, for a log line.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ use calbridge::server::booking::book::{book, Attendee, BookingRequest, Placed};
 use calbridge::server::booking::error::BookError;
 use calbridge::server::booking::profiles;
 use calbridge::server::booking::Bookings;
-use calbridge::server::platform::db::booking as repo;
+use calbridge::server::platform::db::booking_profiles as repo;
 use calbridge::server::platform::db::bookings;
 use chrono::{Duration, NaiveDate, Utc};
 

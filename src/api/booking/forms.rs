@@ -11,6 +11,7 @@ use crate::server::booking::speak::parse_rfc3339;
 use crate::server::booking::{ics, pages};
 use crate::server::error::AppError;
 use crate::server::http::client_addr::ClientAddr;
+use crate::server::http::error::HttpStatus;
 use crate::server::http::guards::error_page;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -118,46 +119,43 @@ pub async fn submit(
         idempotency_key: None,
         visitor: Some(visitor),
     };
-    match book::book(&state.bookings, None, &request).await {
+    let refused = match book::book(&state.bookings, None, &request).await {
         Ok(placed) => {
             let token = placed.manage.map(|m| m.token).unwrap_or_default();
-            Submitted::Done(notice(
+            return Submitted::Done(notice(
                 &manage_path(placed.booking.id, &token),
                 Flash::Booked,
-            ))
+            ));
         }
-        Err(BookError::Invalid { field, message }) => again(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        Err(e) => e,
+    };
+    let status = refused.status();
+    match refused {
+        BookError::Invalid { field, message } => again(
+            status,
             Some(field.trim_start_matches("attendee.")),
             message,
             Vec::new(),
         ),
-        Err(BookError::SlotTaken { alternatives }) => again(
-            StatusCode::CONFLICT,
+        BookError::SlotTaken { alternatives } => again(
+            status,
             None,
             Flash::SlotTaken.text(),
             pages::alternatives(host, event_type, tz, &alternatives),
         ),
-        Err(BookError::NotASlot { alternatives }) => again(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        BookError::NotASlot { alternatives } => again(
+            status,
             None,
             Flash::NotASlot.text(),
             pages::alternatives(host, event_type, tz, &alternatives),
         ),
-        Err(e @ BookError::CalendarUnavailable { .. }) => again(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            e.flash().text(),
-            Vec::new(),
-        ),
-        Err(e @ BookError::Limited(refused)) => again(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            e.flash().text(),
-            Vec::new(),
-        )
-        .retry_after(refused.retry_after_secs),
-        Err(e) => Submitted::Done(book_failure(e, paths::BOOK)),
+        e @ BookError::CalendarUnavailable { .. } => {
+            again(status, None, e.flash().text(), Vec::new())
+        }
+        e @ BookError::Limited(refused) => {
+            again(status, None, e.flash().text(), Vec::new()).retry_after(refused.retry_after_secs)
+        }
+        e => Submitted::Done(book_failure(e, paths::BOOK)),
     }
 }
 
@@ -165,20 +163,17 @@ pub async fn submit(
 /// that says when to try again; anything else back to `back_to` with its
 /// message.
 fn book_failure(e: BookError, back_to: &str) -> Response {
+    let (status, flash) = (e.status(), e.flash());
     match e {
         BookError::NotFound => fail(AppError::NotFound, back_to),
         BookError::App(e) => fail(e, back_to),
         BookError::Limited(refused) => {
-            let mut page = error_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Please wait a moment",
-                e.flash().text(),
-            );
+            let mut page = error_page(status, "Please wait a moment", flash.text());
             page.headers_mut()
                 .insert(header::RETRY_AFTER, refused.retry_after_secs.into());
             page
         }
-        other => error(back_to, other.flash()),
+        _ => error(back_to, flash),
     }
 }
 

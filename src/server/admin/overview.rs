@@ -169,7 +169,7 @@ fn slot_sum(folded: &Folded, slot: usize) -> Tally {
 }
 
 fn draw(chart: &Chart) -> AppResult<String> {
-    charts::draw(chart).map_err(|e| AppError::Internal(e.to_string()))
+    charts::draw(chart).map_err(AppError::internal)
 }
 
 fn per_slot(title: &str, range: OverviewRange) -> String {

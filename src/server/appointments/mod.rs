@@ -21,7 +21,7 @@ use crate::server::platform::clock::Clock;
 use crate::server::platform::db::appointments::{
     self as repo, Appointment, EventLink, NewAppointment,
 };
-use crate::server::platform::db::booking as profiles_repo;
+use crate::server::platform::db::booking_profiles as profiles_repo;
 use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::users as users_repo;
 use crate::server::platform::db::Db;

@@ -43,11 +43,11 @@ async fn on_hashing_slot<T: Send + 'static>(
     let _slot = hashing_slots()
         .acquire()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(AppError::internal)?;
     metrics::counter!("password_hashes_total").increment(1);
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::internal)?
 }
 
 pub async fn hash(password: &str) -> AppResult<String> {
@@ -57,7 +57,7 @@ pub async fn hash(password: &str) -> AppResult<String> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+            .map_err(|e| AppError::internal(format!("argon2: {e}")))
     })
     .await
 }
@@ -67,7 +67,7 @@ pub async fn verify(password: &str, stored_hash: &str) -> AppResult<bool> {
     let stored_hash = stored_hash.to_owned();
     on_hashing_slot(move || {
         let parsed = PasswordHash::new(&stored_hash)
-            .map_err(|e| AppError::Internal(format!("argon2: {e}")))?;
+            .map_err(|e| AppError::internal(format!("argon2: {e}")))?;
         Ok(Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())

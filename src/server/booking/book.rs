@@ -11,7 +11,7 @@ use super::slots::{self, host_and_type, ANY_HOST};
 use super::{export, export_job, profiles, public_limits, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
-use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
+use crate::server::platform::db::booking_profiles::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
 use crate::server::platform::db::{DbError, Duplicate, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};

@@ -10,7 +10,7 @@ use super::error::BookError;
 use super::Bookings;
 use crate::model::{ConnectionState, Provider, SubscriptionState, SyncMode};
 use crate::server::platform::db::appointments as appointments_repo;
-use crate::server::platform::db::booking::Profile;
+use crate::server::platform::db::booking_profiles::Profile;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings::{self as meetings_repo, BusyRow};
 use crate::server::platform::db::subscriptions::{self as subscriptions_repo, Subscription};

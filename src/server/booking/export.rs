@@ -21,7 +21,7 @@ use crate::model::{BookingId, EventLocation, Provider, Slot, SyncAction, SyncTri
 use crate::server::connections::tokens::CallError;
 use crate::server::connections::write_target::{self, WriteTarget as Target};
 use crate::server::jobs::JobError;
-use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
+use crate::server::platform::db::booking_profiles::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::connections as connections_repo;
 use crate::server::platform::db::TenantScope;

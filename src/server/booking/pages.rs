@@ -12,7 +12,7 @@ use crate::model::{
     paths, BookingId, BookingView, CalendarDay, ChosenSlot, EventTypeCard, HostPage, Rescheduling,
     SchedulePage, SlotChoice,
 };
-use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
+use crate::server::platform::db::booking_profiles::{self as profiles_repo, EventType, Profile};
 use chrono::{Datelike, Months, NaiveDate};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, BTreeSet};

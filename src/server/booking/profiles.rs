@@ -4,7 +4,9 @@
 use super::availability::{DayHours, Rules, Schedule};
 use crate::model::{EventLocation, EventTypeId, Flash};
 use crate::server::error::{AppError, AppResult};
-use crate::server::platform::db::booking::{self as repo, EventType, Profile, ProfileFields};
+use crate::server::platform::db::booking_profiles::{
+    self as repo, EventType, Profile, ProfileFields,
+};
 use crate::server::platform::db::{DbResult, Tx, UserScope};
 use crate::server::validate::one_line_name;
 use chrono::NaiveDate;
@@ -71,8 +73,8 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
     public_daily_limit: i64,
 ) -> AppResult<()> {
     let slug = check_slug(slug)?;
-    let weekly = serde_json::to_string(&hours.weekly).map_err(internal)?;
-    let overrides = serde_json::to_string(&hours.overrides).map_err(internal)?;
+    let weekly = serde_json::to_string(&hours.weekly).map_err(AppError::internal)?;
+    let overrides = serde_json::to_string(&hours.overrides).map_err(AppError::internal)?;
     repo::save_profile(
         ex,
         owner,
@@ -88,13 +90,9 @@ pub async fn save_profile<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
-fn internal(e: serde_json::Error) -> AppError {
-    AppError::Internal(e.to_string())
-}
-
 /// The stored profile as availability reads it.
 pub fn schedule(profile: &Profile) -> AppResult<Schedule> {
-    let corrupt = |what: &str| AppError::Internal(format!("booking profile {what} unreadable"));
+    let corrupt = |what: &str| AppError::internal(format!("booking profile {what} unreadable"));
     Ok(Schedule {
         time_zone: Tz::from_str(&profile.time_zone).map_err(|_| corrupt("time zone"))?,
         weekly: serde_json::from_str(&profile.weekly_hours).map_err(|_| corrupt("hours"))?,

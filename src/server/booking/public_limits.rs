@@ -8,7 +8,7 @@
 
 use super::error::BookError;
 use super::Bookings;
-use crate::server::platform::db::booking::Profile;
+use crate::server::platform::db::booking_profiles::Profile;
 use crate::server::platform::db::bookings::{self as repo, Booking};
 use crate::server::platform::limits::{Limit, LimitName, Refused, Window};
 

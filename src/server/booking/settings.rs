@@ -9,7 +9,7 @@ use crate::model::{
 };
 use crate::server::error::{AppError, AppResult};
 use crate::server::platform::config::Config;
-use crate::server::platform::db::booking as repo;
+use crate::server::platform::db::booking_profiles as repo;
 use crate::server::platform::db::{Db, UserScope};
 use crate::server::validate::check_time_zone;
 use chrono::NaiveDate;

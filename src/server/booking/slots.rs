@@ -6,7 +6,7 @@ use super::availability::{self, nearest, Booked, Query, Span};
 use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::{profiles, Bookings};
-use crate::server::platform::db::booking::{self as profiles_repo, EventType, Profile};
+use crate::server::platform::db::booking_profiles::{self as profiles_repo, EventType, Profile};
 use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::TenantScope;
 use std::collections::BTreeMap;

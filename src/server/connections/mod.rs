@@ -20,9 +20,11 @@ use crate::server::jobs::{Enqueue, Job, Queue};
 use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::appointments as appointments_repo;
-use crate::server::platform::db::connections::{self as repo, LinkedAccount, NewState};
+use crate::server::platform::db::connection_calendars;
+use crate::server::platform::db::connections::{self as repo, LinkedAccount};
 use crate::server::platform::db::jobs as jobs_repo;
 use crate::server::platform::db::meetings as meetings_repo;
+use crate::server::platform::db::oauth_states;
 use crate::server::platform::db::subscriptions as subscriptions_repo;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{self, DbError, TenantScope, UserScope};
@@ -98,12 +100,12 @@ pub async fn start(ctx: &Connections, caller: &Caller, provider: Provider) -> Ap
         &ctx.config.redirect_uri(provider),
         &token,
     )
-    .map_err(AppError::Internal)?;
+    .map_err(AppError::internal)?;
     let mut tx = ctx.db.begin_write().await?;
-    repo::insert_state(
+    oauth_states::insert_state(
         &mut *tx,
         &caller.user,
-        NewState {
+        oauth_states::NewState {
             state_hash: &hash,
             session_hash: &caller.session_hash,
             provider,
@@ -145,7 +147,7 @@ pub async fn callback(
     };
     let hash = token_hash(&raw_state);
     let scope = caller.scope();
-    let taken = repo::take_state(
+    let taken = oauth_states::take_state(
         ctx.db.pool(),
         &caller.user,
         &hash,
@@ -310,7 +312,7 @@ async fn hand_over(
         .forget_all(&mut **tx, &from.tenant, &Holder::Connection(id))
         .await?;
     meetings_repo::delete_for_connection(&mut **tx, &from.tenant, id).await?;
-    repo::forget_sync_state(tx, &from.tenant, id).await?;
+    connection_calendars::forget_sync_state(tx, &from.tenant, id).await?;
     jobs_repo::drop_queued_for_connection(&mut **tx, &from.tenant, id).await?;
     subscriptions_repo::hand_over(tx, &from.tenant, &to.tenant, id).await?;
     subscriptions::stop_in(tx, &to.tenant, id).await?;
@@ -407,7 +409,7 @@ async fn view(ctx: &Connections, c: repo::Connection) -> AppResult<ConnectionVie
             .map(db::ms_to_rfc3339),
         last_error: subs.iter().filter(live).find_map(|s| s.last_error.clone()),
     };
-    let calendars = repo::calendars(ctx.db.pool(), scope, c.id)
+    let calendars = connection_calendars::calendars(ctx.db.pool(), scope, c.id)
         .await?
         .into_iter()
         .map(|cal| CalendarView {
@@ -521,7 +523,7 @@ pub async fn save_calendars(
     booking_calendar_id: Option<&CalendarId>,
 ) -> AppResult<()> {
     let connection = repo::get_for_user(ctx.db.pool(), &caller.user, id).await?;
-    let known = repo::calendars(ctx.db.pool(), caller.scope(), id).await?;
+    let known = connection_calendars::calendars(ctx.db.pool(), caller.scope(), id).await?;
     let is_known = |cal: &CalendarId| known.iter().any(|k| k.calendar_id == cal.as_str());
     if !busy.iter().all(is_known) {
         return Err(AppError::Invalid(Flash::UnknownCalendar));
@@ -535,7 +537,14 @@ pub async fn save_calendars(
         }
     }
     let mut tx = ctx.db.begin_write().await?;
-    repo::save_calendar_choice(&mut tx, &caller.user, id, busy, booking_calendar_id).await?;
+    connection_calendars::save_calendar_choice(
+        &mut tx,
+        &caller.user,
+        id,
+        busy,
+        booking_calendar_id,
+    )
+    .await?;
     Queue::enqueue_in(&mut tx, &setup_job(caller.scope(), connection.id)).await?;
     tx.commit().await.map_err(DbError::from)?;
     ctx.jobs.wake();

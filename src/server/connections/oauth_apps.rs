@@ -177,7 +177,7 @@ pub async fn credentials(
             .vault
             .load(ctx.db.pool(), scope, &Secret::OAuthClientSecret(app.id))
             .await?
-            .ok_or_else(|| AppError::Internal("stored OAuth app has no secret".into()))?;
+            .ok_or_else(|| AppError::internal("stored OAuth app has no secret"))?;
         return Ok(Some((app.client_id, secret)));
     }
     Ok(ctx

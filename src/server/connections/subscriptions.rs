@@ -11,6 +11,7 @@ use crate::server::connections::tokens::CallError;
 use crate::server::connections::Connections;
 use crate::server::error::AppError;
 use crate::server::jobs::{Enqueue, Job, JobError, Queue};
+use crate::server::platform::db::connection_calendars;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::subscriptions::{self as repo, NewSubscription, Subscription};
 use crate::server::platform::db::Db;
@@ -106,7 +107,7 @@ async fn subscribe_as_needed(ctx: &Connections, connection: &Connection) -> Resu
         }
         Coverage::BusyCalendar => {
             let calendars =
-                connections_repo::calendars(ctx.db.pool(), scope, connection.id).await?;
+                connection_calendars::calendars(ctx.db.pool(), scope, connection.id).await?;
             for calendar in calendars.iter().filter(|c| c.busy) {
                 let watched = current.iter().any(|s| {
                     live(s) && s.calendar_id.as_deref() == Some(calendar.calendar_id.as_str())
@@ -323,8 +324,13 @@ async fn refresh_calendars(ctx: &Connections, connection: &Connection) -> Result
         .map(|c| (c.id, c.name, c.primary, c.writable))
         .collect();
     let mut tx = ctx.db.begin_write().await?;
-    connections_repo::replace_calendars(&mut tx, &connection.owner.tenant, connection.id, &fresh)
-        .await?;
+    connection_calendars::replace_calendars(
+        &mut tx,
+        &connection.owner.tenant,
+        connection.id,
+        &fresh,
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }

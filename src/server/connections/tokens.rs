@@ -268,7 +268,7 @@ impl TokenManager {
             Err(RefreshError::Other(reason)) => {
                 release().await?;
                 metrics::counter!("token_refresh_failures_total", "provider" => connection.provider.as_str()).increment(1);
-                Err(AppError::Internal(format!(
+                Err(AppError::internal(format!(
                     "token refresh failed: {reason}"
                 )))
             }
@@ -306,8 +306,8 @@ impl TokenManager {
                 return Ok(Some(now));
             }
             if std::time::Instant::now() > give_up {
-                return Err(AppError::Internal(
-                    "another instance's token refresh did not finish".into(),
+                return Err(AppError::internal(
+                    "another instance's token refresh did not finish",
                 ));
             }
             tokio::time::sleep(LEASE_POLL).await;

@@ -3,6 +3,7 @@
 
 use crate::model::{ConnectionId, ConnectionState, Provider};
 use crate::server::jobs::JobError;
+use crate::server::platform::db::connection_calendars;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::{Db, UserScope};
 use crate::server::providers::{self, CalendarApi};
@@ -63,7 +64,7 @@ pub async fn choose(
         )
     });
     for connection in candidates {
-        let calendars = connections_repo::calendars(pool, &owner.tenant, connection.id).await?;
+        let calendars = connection_calendars::calendars(pool, &owner.tenant, connection.id).await?;
         let chosen = match connection.booking_calendar_id.as_deref() {
             Some(id) => calendars.iter().find(|c| c.calendar_id == id),
             None => calendars.iter().find(|c| c.primary),

@@ -1,6 +1,9 @@
-//! The one place a service error becomes an HTTP status.
+//! The one place an error becomes an HTTP status: the service layer's
+//! [`AppError`], booking's [`BookError`] (the pages and the API answer it
+//! alike) and a server function's [`ApiError`].
 
 use crate::model::ApiError;
+use crate::server::booking::error::BookError;
 use crate::server::error::AppError;
 use axum::body::Body;
 use axum::extract::Request;
@@ -8,15 +11,52 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub fn status(e: &AppError) -> StatusCode {
-    match e {
-        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden | AppError::BadOrigin => StatusCode::FORBIDDEN,
-        AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+/// The HTTP status an error is answered with.
+pub trait HttpStatus {
+    fn status(&self) -> StatusCode;
+}
+
+impl HttpStatus for AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::BadOrigin => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for BookError {
+    fn status(&self) -> StatusCode {
+        match self {
+            BookError::NotFound => StatusCode::NOT_FOUND,
+            BookError::Invalid { .. } | BookError::NotASlot { .. } | BookError::KeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            BookError::SlotTaken { .. } | BookError::Canceled => StatusCode::CONFLICT,
+            BookError::CalendarUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            BookError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
+            BookError::App(e) => e.status(),
+        }
+    }
+}
+
+/// A server function's error. server_fn answers every error with 500; a
+/// refusal (log in, forbidden, not found, bad input) gets its own status
+/// through [`server_fn_status`].
+impl HttpStatus for ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
@@ -24,20 +64,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let body = serde_json::json!({ "error": self.public_message() });
-        (status(&self), axum::Json(body)).into_response()
-    }
-}
-
-/// The status of an error a server function returned. server_fn answers
-/// every error with 500; a refusal (log in, forbidden, not found, bad
-/// input) gets its own status here, beside the service errors' statuses.
-fn api_status(e: &ApiError) -> StatusCode {
-    match e {
-        ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiError::Forbidden => StatusCode::FORBIDDEN,
-        ApiError::NotFound => StatusCode::NOT_FOUND,
-        ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        (self.status(), axum::Json(body)).into_response()
     }
 }
 
@@ -56,7 +83,7 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
-        parts.status = api_status(&error);
+        parts.status = error.status();
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -6,7 +6,7 @@
 mod api_limit;
 pub mod api_v1;
 pub mod client_addr;
-mod error;
+pub mod error;
 mod extract;
 pub mod guards;
 mod health;

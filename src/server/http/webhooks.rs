@@ -2,6 +2,7 @@
 
 use crate::server::app_state::AppState;
 use crate::server::error::AppError;
+use crate::server::http::error::HttpStatus;
 use crate::server::webhooks::calendly::{self, Outcome};
 use crate::server::webhooks::microsoft::{self, Channel, Handshake};
 use crate::server::webhooks::{google, Arrival};
@@ -90,7 +91,7 @@ pub async fn calendly_delivery(
         Ok(Outcome::Duplicate | Outcome::Unrouted) => StatusCode::OK,
         Ok(Outcome::Unauthenticated(_)) => StatusCode::UNAUTHORIZED,
         Ok(Outcome::Malformed(_)) => StatusCode::BAD_REQUEST,
-        Err(e) => super::error::status(e),
+        Err(e) => e.status(),
     };
     if let Err(e) = outcome {
         return AppError::into_response(e);

@@ -91,7 +91,7 @@ pub async fn page(ctx: &Meetings, caller: &Caller, past: bool) -> AppResult<Meet
     let has_connections = !connections_repo::list_for_user(ctx.db.pool(), &caller.user)
         .await?
         .is_empty();
-    let booking_page = db::booking::profile_of(ctx.db.pool(), &caller.user)
+    let booking_page = db::booking_profiles::profile_of(ctx.db.pool(), &caller.user)
         .await?
         .map(|profile| crate::model::paths::BOOK_HOST.to(&profile.slug));
     Ok(MeetingsPage {

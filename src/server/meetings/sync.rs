@@ -14,6 +14,7 @@ use crate::server::connections::tokens::CallError;
 use crate::server::jobs::JobError;
 use crate::server::platform::db::appointments as appointments_repo;
 use crate::server::platform::db::bookings as bookings_repo;
+use crate::server::platform::db::connection_calendars;
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
@@ -88,12 +89,14 @@ pub async fn sync(
     let started = db::now_ms();
     let feeds: Vec<Option<String>> = match providers::api(connection.provider).coverage() {
         Coverage::Account => vec![None],
-        Coverage::BusyCalendar => connections_repo::calendars(ctx.db.pool(), scope, connection.id)
-            .await?
-            .into_iter()
-            .filter(|c| c.busy)
-            .map(|c| Some(c.calendar_id))
-            .collect(),
+        Coverage::BusyCalendar => {
+            connection_calendars::calendars(ctx.db.pool(), scope, connection.id)
+                .await?
+                .into_iter()
+                .filter(|c| c.busy)
+                .map(|c| Some(c.calendar_id))
+                .collect()
+        }
     };
     let mut run = Run::start(&ctx.db, run_of(&connection, trigger, feeds.len())).await?;
     if let [Some(only)] = feeds.as_slice() {
@@ -131,7 +134,7 @@ async fn stored_cursor(
     let pool = ctx.db.pool();
     Ok(match calendar_id {
         Some(calendar) => {
-            connections_repo::calendar_cursor(
+            connection_calendars::calendar_cursor(
                 pool,
                 &connection.owner.tenant,
                 connection.id,
@@ -153,7 +156,7 @@ async fn keep_cursor(
     match calendar_id {
         Some(calendar) => {
             let scope = &connection.owner.tenant;
-            connections_repo::set_calendar_cursor(
+            connection_calendars::set_calendar_cursor(
                 &mut *writer,
                 scope,
                 connection.id,

@@ -16,6 +16,7 @@ use crate::model::{
 use crate::server::error::{AppError, AppResult};
 use crate::server::jobs::{Enqueue, JobError, Queue};
 use crate::server::platform::db::activity::{self, Tallies};
+use crate::server::platform::db::connection_calendars;
 use crate::server::platform::db::sync_runs::{self as repo, NewItem, NewRun, RunState};
 use crate::server::platform::db::{self, connections as connections_repo, Db, DbResult, UserScope};
 use std::time::Instant;
@@ -227,7 +228,7 @@ pub async fn request(
     };
     let mut tx = db.begin_write().await?;
     if full {
-        connections_repo::forget_cursors(&mut tx, scope, connection).await?;
+        connection_calendars::forget_cursors(&mut tx, scope, connection).await?;
     }
     Queue::enqueue_in(&mut tx, &Enqueue::sync(scope, connection, trigger)).await?;
     tx.commit().await.map_err(db::DbError::from)?;

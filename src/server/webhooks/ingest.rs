@@ -52,7 +52,7 @@ impl From<IngestError> for AppError {
     fn from(e: IngestError) -> Self {
         match e {
             IngestError::Db(db) => db.into(),
-            IngestError::Stopped => AppError::Internal(e.to_string()),
+            IngestError::Stopped => AppError::internal(e),
         }
     }
 }

@@ -7,7 +7,7 @@ use calbridge::server::accounts;
 use calbridge::server::api_keys;
 use calbridge::server::booking::availability;
 use calbridge::server::booking::profiles;
-use calbridge::server::platform::db::booking::Profile;
+use calbridge::server::platform::db::booking_profiles::Profile;
 use calbridge::server::platform::db::TenantScope;
 use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
 use reqwest::StatusCode;

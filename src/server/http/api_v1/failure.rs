@@ -7,7 +7,7 @@ use super::wire::{ErrorOut, SlotOut};
 use crate::model::ApiScope;
 use crate::server::booking::error::{BookError, FreeSlot};
 use crate::server::error::AppError;
-use crate::server::http::error::status;
+use crate::server::http::error::HttpStatus;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
@@ -69,16 +69,7 @@ impl ApiFailure {
             ApiFailure::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiFailure::UnknownTool => StatusCode::NOT_FOUND,
             ApiFailure::BadJson { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiFailure::Book { error, .. } => match error {
-                BookError::NotFound => StatusCode::NOT_FOUND,
-                BookError::Invalid { .. } | BookError::NotASlot { .. } | BookError::KeyReused => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                BookError::SlotTaken { .. } | BookError::Canceled => StatusCode::CONFLICT,
-                BookError::CalendarUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                BookError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
-                BookError::App(e) => status(e),
-            },
+            ApiFailure::Book { error, .. } => error.status(),
         }
     }
 
@@ -177,7 +168,7 @@ impl ApiFailure {
                     "Too many requests; wait a moment and try again.".into(),
                 ),
                 BookError::App(e) => out(
-                    if status(e).is_server_error() { "internal" } else { "invalid_request" },
+                    if e.status().is_server_error() { "internal" } else { "invalid_request" },
                     e.public_message(),
                 ),
             },

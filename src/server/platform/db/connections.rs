@@ -1,9 +1,8 @@
-//! Calendar connections and OAuth states.
+//! The `connections` table: a person's link to a provider account, its
+//! encrypted tokens, refresh lease, state and change-feed cursor.
 
 use super::{found, now_ms, parse_id, DbError, DbResult, TenantScope, UserScope};
-use crate::model::{
-    CalendarId, ConflictPolicy, ConnectionId, ConnectionState, Provider, SyncMode, UserId,
-};
+use crate::model::{ConflictPolicy, ConnectionId, ConnectionState, Provider, SyncMode, UserId};
 use sqlx::{Any, Executor, FromRow};
 
 #[derive(FromRow)]
@@ -310,29 +309,6 @@ pub async fn record_refresh<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Before a disconnected connection moves to a new owner: its calendars
-/// (with their sync tokens) and its delta link go, so nothing of the old
-/// owner's sync carries over.
-pub async fn forget_sync_state(
-    conn: &mut sqlx::AnyConnection,
-    scope: &TenantScope,
-    id: ConnectionId,
-) -> DbResult<()> {
-    sqlx::query("DELETE FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2")
-        .bind(scope.tenant())
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "UPDATE connections SET delta_link = NULL, last_sync_at = NULL WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(scope.tenant())
-    .bind(id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// Reconnecting: fresh account details, state back to connected.
 /// unscoped: a disconnected account may move to a new owner in another tenant.
 pub async fn reconnect<'e, E: Executor<'e, Database = Any>>(
@@ -381,64 +357,6 @@ pub async fn set_state<'e, E: Executor<'e, Database = Any>>(
     .execute(ex)
     .await?;
     found(done.rows_affected())
-}
-
-pub struct NewState<'a> {
-    pub state_hash: &'a str,
-    pub session_hash: &'a str,
-    pub provider: Provider,
-    pub scopes: &'a str,
-    pub opener_origin: Option<&'a str>,
-    pub expires_at: i64,
-}
-
-pub async fn insert_state<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    owner: &UserScope,
-    new: NewState<'_>,
-) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO oauth_states (state_hash, tenant_id, user_id, session_hash, provider, scopes, opener_origin, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(new.state_hash)
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .bind(new.session_hash)
-    .bind(new.provider.as_str())
-    .bind(new.scopes)
-    .bind(new.opener_origin)
-    .bind(now_ms())
-    .bind(new.expires_at)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
-/// Marks the state used if it is this session's, for this provider, unused
-/// and unexpired. Returns whether it was (single use: a second call fails).
-pub async fn take_state<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    owner: &UserScope,
-    state_hash: &str,
-    session_hash: &str,
-    provider: Provider,
-    now: i64,
-) -> DbResult<bool> {
-    let done = sqlx::query(
-        "UPDATE oauth_states SET used_at = $1 \
-         WHERE state_hash = $2 AND tenant_id = $3 AND user_id = $4 AND session_hash = $5 AND provider = $6 \
-         AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(state_hash)
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .bind(session_hash)
-    .bind(provider.as_str())
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// What [`lock`] read.
@@ -545,213 +463,6 @@ pub async fn needing_upkeep<'e, E: Executor<'e, Database = Any>>(
     rows.into_iter().map(Connection::try_from).collect()
 }
 
-/// A calendar of a connection as stored.
-pub struct StoredCalendar {
-    pub calendar_id: String,
-    pub name: String,
-    pub primary: bool,
-    pub writable: bool,
-    pub busy: bool,
-}
-
-pub async fn calendars<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    scope: &TenantScope,
-    id: ConnectionId,
-) -> DbResult<Vec<StoredCalendar>> {
-    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT calendar_id, name, is_primary, writable, busy FROM connection_calendars \
-         WHERE tenant_id = $1 AND connection_id = $2 ORDER BY is_primary DESC, name",
-    )
-    .bind(scope.tenant())
-    .bind(id.to_string())
-    .fetch_all(ex)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(calendar_id, name, primary, writable, busy)| StoredCalendar {
-                calendar_id,
-                name,
-                primary: primary != 0,
-                writable: writable != 0,
-                busy: busy != 0,
-            },
-        )
-        .collect())
-}
-
-#[derive(FromRow)]
-struct BusyCalendarRow {
-    #[sqlx(flatten)]
-    connection: Row,
-    calendar_id: String,
-}
-
-/// The owner's connections that have calendars counted as busy, each with
-/// those calendars' ids: one query for a whole busy read.
-pub async fn with_busy_calendars<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    owner: &UserScope,
-) -> DbResult<Vec<(Connection, Vec<String>)>> {
-    let columns: Vec<String> = COLUMNS
-        .split(',')
-        .map(|c| format!("c.{}", c.trim()))
-        .collect();
-    let rows: Vec<BusyCalendarRow> = sqlx::query_as(&format!(
-        "SELECT {}, k.calendar_id FROM connections c JOIN connection_calendars k \
-         ON k.tenant_id = c.tenant_id AND k.connection_id = c.id \
-         WHERE c.tenant_id = $1 AND c.user_id = $2 AND k.busy <> 0 \
-         ORDER BY c.provider, c.connected_at, c.id, k.calendar_id",
-        columns.join(", ")
-    ))
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .fetch_all(ex)
-    .await?;
-    let mut out: Vec<(Connection, Vec<String>)> = Vec::new();
-    for row in rows {
-        match out.last_mut() {
-            Some((connection, calendars)) if connection.id.to_string() == row.connection.id => {
-                calendars.push(row.calendar_id)
-            }
-            _ => out.push((Connection::try_from(row.connection)?, vec![row.calendar_id])),
-        }
-    }
-    Ok(out)
-}
-
-/// Replaces the stored calendar list with the provider's, keeping the busy
-/// choice of calendars seen before (new ones count as busy if primary).
-pub async fn replace_calendars(
-    conn: &mut sqlx::AnyConnection,
-    scope: &TenantScope,
-    id: ConnectionId,
-    fresh: &[(String, String, bool, bool)],
-) -> DbResult<()> {
-    let before = calendars(&mut *conn, scope, id).await?;
-    sqlx::query("DELETE FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2")
-        .bind(scope.tenant())
-        .bind(id.to_string())
-        .execute(&mut *conn)
-        .await?;
-    for (calendar_id, name, primary, writable) in fresh {
-        let busy = before
-            .iter()
-            .find(|c| &c.calendar_id == calendar_id)
-            .map_or(*primary, |c| c.busy);
-        sqlx::query(
-            "INSERT INTO connection_calendars (tenant_id, connection_id, calendar_id, name, is_primary, writable, busy) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(scope.tenant())
-        .bind(id.to_string())
-        .bind(calendar_id)
-        .bind(name)
-        .bind(i64::from(*primary))
-        .bind(i64::from(*writable))
-        .bind(i64::from(busy))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Saves which calendars count as busy and which receives bookings.
-pub async fn save_calendar_choice(
-    conn: &mut sqlx::AnyConnection,
-    owner: &UserScope,
-    id: ConnectionId,
-    busy: &[CalendarId],
-    booking_calendar_id: Option<&CalendarId>,
-) -> DbResult<()> {
-    let done = sqlx::query(
-        "UPDATE connections SET booking_calendar_id = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND id = $5",
-    )
-    .bind(booking_calendar_id.map(CalendarId::as_str))
-    .bind(now_ms())
-    .bind(owner.tenant.tenant())
-    .bind(owner.user_id().to_string())
-    .bind(id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    found(done.rows_affected())?;
-    for calendar in calendars(&mut *conn, &owner.tenant, id).await? {
-        sqlx::query(
-            "UPDATE connection_calendars SET busy = $1 WHERE tenant_id = $2 AND connection_id = $3 AND calendar_id = $4",
-        )
-        .bind(i64::from(
-            busy.iter().any(|b| b.as_str() == calendar.calendar_id),
-        ))
-        .bind(owner.tenant.tenant())
-        .bind(id.to_string())
-        .bind(&calendar.calendar_id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Forgets where the connection's feeds resume, so the next sync reads
-/// everything (a full resync).
-pub async fn forget_cursors(
-    conn: &mut sqlx::AnyConnection,
-    scope: &TenantScope,
-    id: ConnectionId,
-) -> DbResult<()> {
-    sqlx::query(
-        "UPDATE connection_calendars SET sync_token = NULL WHERE tenant_id = $1 AND connection_id = $2",
-    )
-    .bind(scope.tenant())
-    .bind(id.to_string())
-    .execute(&mut *conn)
-    .await?;
-    let done =
-        sqlx::query("UPDATE connections SET delta_link = NULL WHERE tenant_id = $1 AND id = $2")
-            .bind(scope.tenant())
-            .bind(id.to_string())
-            .execute(&mut *conn)
-            .await?;
-    found(done.rows_affected())
-}
-
-/// Where the change feed of one calendar resumes (Google's sync token).
-pub async fn calendar_cursor<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    scope: &TenantScope,
-    id: ConnectionId,
-    calendar_id: &str,
-) -> DbResult<Option<String>> {
-    let token: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT sync_token FROM connection_calendars WHERE tenant_id = $1 AND connection_id = $2 AND calendar_id = $3",
-    )
-    .bind(scope.tenant())
-    .bind(id.to_string())
-    .bind(calendar_id)
-    .fetch_optional(ex)
-    .await?;
-    Ok(token.flatten())
-}
-
-pub async fn set_calendar_cursor<'e, E: Executor<'e, Database = Any>>(
-    ex: E,
-    scope: &TenantScope,
-    id: ConnectionId,
-    calendar_id: &str,
-    token: Option<&str>,
-) -> DbResult<()> {
-    sqlx::query(
-        "UPDATE connection_calendars SET sync_token = $1 WHERE tenant_id = $2 AND connection_id = $3 AND calendar_id = $4",
-    )
-    .bind(token)
-    .bind(scope.tenant())
-    .bind(id.to_string())
-    .bind(calendar_id)
-    .execute(ex)
-    .await?;
-    Ok(())
-}
-
 /// Where the account's change feed resumes (Graph's delta link).
 pub async fn account_cursor<'e, E: Executor<'e, Database = Any>>(
     ex: E,
@@ -810,4 +521,44 @@ pub async fn set_note<'e, E: Executor<'e, Database = Any>>(
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[derive(FromRow)]
+struct BusyCalendarRow {
+    #[sqlx(flatten)]
+    connection: Row,
+    calendar_id: String,
+}
+
+/// The owner's connections that have calendars counted as busy, each with
+/// those calendars' ids: one query for a whole busy read.
+pub async fn with_busy_calendars<'e, E: Executor<'e, Database = Any>>(
+    ex: E,
+    owner: &UserScope,
+) -> DbResult<Vec<(Connection, Vec<String>)>> {
+    let columns: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("c.{}", c.trim()))
+        .collect();
+    let rows: Vec<BusyCalendarRow> = sqlx::query_as(&format!(
+        "SELECT {}, k.calendar_id FROM connections c JOIN connection_calendars k \
+         ON k.tenant_id = c.tenant_id AND k.connection_id = c.id \
+         WHERE c.tenant_id = $1 AND c.user_id = $2 AND k.busy <> 0 \
+         ORDER BY c.provider, c.connected_at, c.id, k.calendar_id",
+        columns.join(", ")
+    ))
+    .bind(owner.tenant.tenant())
+    .bind(owner.user_id().to_string())
+    .fetch_all(ex)
+    .await?;
+    let mut out: Vec<(Connection, Vec<String>)> = Vec::new();
+    for row in rows {
+        match out.last_mut() {
+            Some((connection, calendars)) if connection.id.to_string() == row.connection.id => {
+                calendars.push(row.calendar_id)
+            }
+            _ => out.push((Connection::try_from(row.connection)?, vec![row.calendar_id])),
+        }
+    }
+    Ok(out)
 }
