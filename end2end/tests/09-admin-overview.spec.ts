@@ -1,6 +1,7 @@
 // The admin overview: charts drawn on the server, the island going live,
 // the deliveries table and the 7-day range.
 import { test, expect } from "@playwright/test";
+import { shot } from "./support";
 
 test("the admin overview draws its charts on the server and goes live", async ({ page }) => {
   await page.goto("/admin");

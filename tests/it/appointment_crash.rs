@@ -42,6 +42,7 @@ where
 }
 
 async fn crash_between_create_and_record(backend: Backend, provider: Provider) {
+    let _storm = common::process::one_storm_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     let Some(database_url) = database_url(backend, dir.path()).await else {
         return;

@@ -51,6 +51,7 @@ async fn truth(sandbox: &SandboxServer, hosts: &[String]) -> BTreeMap<String, St
 }
 
 async fn kill_9_during_a_storm_loses_and_duplicates_nothing(backend: Backend) {
+    let _storm = common::process::one_storm_at_a_time().await;
     let operations = setting("CHAOS_OPERATIONS", 240);
     let host_count = setting("CHAOS_HOSTS", 6);
     let kills = setting("CHAOS_KILLS", 3);

@@ -22,6 +22,7 @@ use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::{self, calendly, Coverage, FeedRequest, ProviderError};
 use crate::server::sync_plan::Seen;
 use crate::server::sync_runs::{Item, Run, RunOf};
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
 /// A verified Calendly delivery: read the booking back and store it.
@@ -34,8 +35,8 @@ pub async fn process_calendly_event(
     let event = events_repo::get(ctx.db.pool(), scope, event_id).await?;
     let connection =
         connections_repo::get_in_tenant(ctx.db.pool(), scope, event.connection).await?;
-    let Some(invitee_uri) = calendly::webhook::delivery(&event.payload).map(|d| d.invitee_uri)
-    else {
+    let delivery = calendly::wire::Delivery::deserialize(&event.payload).unwrap_or_default();
+    let Some(invitee_uri) = delivery.invitee_uri() else {
         return Err(JobError::Permanent("the payload names no invitee".into()));
     };
     let mut run = Run::start(&ctx.db, run_of(&connection, SyncTrigger::Webhook, 1)).await?;

@@ -143,8 +143,12 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     url: &str,
     token: &SecretString,
 ) -> Result<T, ProviderError> {
-    let value = call(http, provider, Method::GET, url, token, None).await?;
-    serde_json::from_value(value).map_err(|e| ProviderError::Decode(e.to_string()))
+    decode(call(http, provider, Method::GET, url, token, None).await?)
+}
+
+/// A success body as the provider's wire type.
+pub fn decode<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ProviderError> {
+    serde_json::from_value(body).map_err(|e| ProviderError::Decode(e.to_string()))
 }
 
 /// The one HTTP client every provider call uses. It knows where each

@@ -14,6 +14,7 @@ use crate::server::platform::db::{
     connections as connections_repo, subscriptions as subscriptions_repo,
 };
 use crate::server::providers::calendly::webhook::{self, SignatureError};
+use crate::server::providers::calendly::wire;
 use std::sync::Arc;
 
 /// How a delivery was answered.
@@ -128,18 +129,23 @@ pub async fn receive(
         record(ctx, rejected(&e.to_string())).await?;
         return Ok(Outcome::Unauthenticated(e));
     }
-    let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(body) else {
-        record(ctx, rejected("the body is not JSON")).await?;
-        return Ok(Outcome::Malformed("the body is not JSON"));
+    let delivery = match serde_json::from_slice::<wire::Delivery>(body) {
+        Ok(delivery) => delivery,
+        Err(e) if e.classify() == serde_json::error::Category::Data => wire::Delivery::default(),
+        Err(_) => {
+            record(ctx, rejected("the body is not JSON")).await?;
+            return Ok(Outcome::Malformed("the body is not JSON"));
+        }
     };
-    let Some(delivery) = webhook::delivery(&parsed) else {
+    let (Some(event_type), Some(invitee)) = (delivery.event.as_deref(), delivery.invitee_uri())
+    else {
         record(ctx, rejected("no event name or invitee URI")).await?;
         return Ok(Outcome::Malformed("no event name or invitee URI"));
     };
-    let (event_type, invitee) = (delivery.event_type, delivery.invitee_uri);
     // The key is per connection, so this only fails if routing went wrong.
     if delivery
         .created_by
+        .as_deref()
         .is_some_and(|c| c != route.calendly_user)
     {
         record(

@@ -261,3 +261,11 @@ pub async fn connect_provider(
     let callback = client.get(location(&redirect)).send().await.unwrap();
     assert_eq!(callback.status(), StatusCode::OK);
 }
+
+/// Storms (a server process killed and restarted under a load of changes)
+/// take the machine one at a time: the suite is one binary, and two storms
+/// side by side on a small machine starve each other's timing.
+pub async fn one_storm_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static STORMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    STORMS.lock().await
+}

@@ -4,43 +4,10 @@
 
 use super::super::client::{get_json, ProviderError};
 use super::super::{ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting};
+use super::wire::{Event, EventRef, Invitee, Location, Page, Resource};
 use super::Calendly;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use serde::Deserialize;
-use serde_json::Value;
-
-#[derive(Deserialize)]
-struct Resource<T> {
-    resource: T,
-}
-
-#[derive(Deserialize)]
-struct Invitee {
-    uri: String,
-    email: Option<String>,
-    name: Option<String>,
-    status: String,
-    timezone: Option<String>,
-    event: String,
-    #[serde(default)]
-    rescheduled: bool,
-    new_invitee: Option<String>,
-    cancel_url: Option<String>,
-    reschedule_url: Option<String>,
-    updated_at: Option<String>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Event {
-    name: String,
-    status: String,
-    start_time: String,
-    end_time: String,
-    #[serde(default)]
-    location: Value,
-    updated_at: Option<String>,
-}
 
 fn ms(rfc3339: &str) -> Result<i64, ProviderError> {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
@@ -50,12 +17,13 @@ fn ms(rfc3339: &str) -> Result<i64, ProviderError> {
 
 /// Location text and join link from Calendly's `location` object (Zoom,
 /// Google Meet, Teams, phone, in person …).
-fn location(v: &Value) -> (Option<String>, Option<String>) {
-    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    let join = text("join_url").or_else(|| {
-        text("location").filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+fn location(at: &Location) -> (Option<String>, Option<String>) {
+    let join = at.join_url.clone().or_else(|| {
+        at.location
+            .clone()
+            .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
     });
-    let place = text("location").or_else(|| text("type"));
+    let place = at.location.clone().or_else(|| at.kind.clone());
     (place, join)
 }
 
@@ -81,7 +49,7 @@ fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderEr
     } else {
         MeetingStatus::Scheduled
     };
-    let (place, join_url) = location(&event.location);
+    let (place, join_url) = event.location.as_ref().map(location).unwrap_or_default();
     let updated = [invitee.updated_at.as_deref(), event.updated_at.as_deref()]
         .into_iter()
         .flatten()
@@ -109,22 +77,6 @@ fn meeting(invitee: Invitee, event: Event) -> Result<ProviderMeeting, ProviderEr
         etag: None,
         written_for: None,
     })
-}
-
-#[derive(Deserialize)]
-struct Page<T> {
-    collection: Vec<T>,
-    pagination: Pagination,
-}
-
-#[derive(Deserialize)]
-struct Pagination {
-    next_page: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct EventRef {
-    uri: String,
 }
 
 #[async_trait::async_trait]
@@ -180,7 +132,11 @@ impl ChangeFeed for Calendly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn at(v: Value) -> Location {
+        serde_json::from_value(v).expect("a location")
+    }
 
     fn invitee(status: &str, rescheduled: bool) -> Invitee {
         Invitee {
@@ -198,7 +154,7 @@ mod tests {
         }
     }
 
-    fn event(status: &str, location: Value) -> Event {
+    fn event(status: &str, location: Option<Location>) -> Event {
         Event {
             name: "Intro call".into(),
             status: status.into(),
@@ -211,13 +167,13 @@ mod tests {
 
     #[test]
     fn status_follows_invitee_and_event() {
-        let m = meeting(invitee("active", false), event("active", Value::Null)).unwrap();
+        let m = meeting(invitee("active", false), event("active", None)).unwrap();
         assert_eq!(m.status, MeetingStatus::Scheduled);
-        let m = meeting(invitee("canceled", false), event("active", Value::Null)).unwrap();
+        let m = meeting(invitee("canceled", false), event("active", None)).unwrap();
         assert_eq!(m.status, MeetingStatus::Canceled);
-        let m = meeting(invitee("active", false), event("canceled", Value::Null)).unwrap();
+        let m = meeting(invitee("active", false), event("canceled", None)).unwrap();
         assert_eq!(m.status, MeetingStatus::Canceled);
-        let m = meeting(invitee("canceled", true), event("active", Value::Null)).unwrap();
+        let m = meeting(invitee("canceled", true), event("active", None)).unwrap();
         assert_eq!(m.status, MeetingStatus::Rescheduled);
         assert!(m.rescheduled_to.is_some());
     }
@@ -228,7 +184,9 @@ mod tests {
             invitee("active", false),
             event(
                 "active",
-                json!({"type": "google_conference", "join_url": "https://meet.google.com/abc"}),
+                Some(at(
+                    json!({"type": "google_conference", "join_url": "https://meet.google.com/abc"}),
+                )),
             ),
         )
         .unwrap();
@@ -240,9 +198,11 @@ mod tests {
             m.provider_updated_at,
             Some(ms("2026-11-21T11:00:00Z").unwrap())
         );
-        let (place, join) = location(&json!({"type": "physical", "location": "Room 4"}));
+        let (place, join) = location(&at(json!({"type": "physical", "location": "Room 4"})));
         assert_eq!((place.as_deref(), join), (Some("Room 4"), None));
-        let (_, join) = location(&json!({"type": "custom", "location": "https://zoom.us/j/1"}));
+        let (_, join) = location(&at(
+            json!({"type": "custom", "location": "https://zoom.us/j/1"}),
+        ));
         assert_eq!(join.as_deref(), Some("https://zoom.us/j/1"));
     }
 }

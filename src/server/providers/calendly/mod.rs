@@ -4,6 +4,7 @@
 pub mod events;
 pub mod subscription;
 pub mod webhook;
+pub mod wire;
 
 use super::client::{get_json, ProviderError, ProviderHttp};
 use super::{ChangeFeed, ClientAuth, Coverage, ProviderAccount, ProviderApi, SubscriptionApi};

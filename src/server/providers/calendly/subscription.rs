@@ -1,16 +1,16 @@
 //! Calendly webhook subscriptions: user-scoped, one per connection, each with
 //! its own signing key.
 
-use super::super::client::{call, get_json, ProviderError};
+use super::super::client::{call, decode, get_json, ProviderError};
 use super::super::{
     ok_if_gone, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest, Subscribed,
     SubscriptionApi,
 };
+use super::wire::{Page, Resource, WebhookSubscription};
 use super::Calendly;
 use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
-use serde::Deserialize;
 use serde_json::json;
 
 /// Calendly events calbridge listens to.
@@ -75,11 +75,9 @@ impl SubscriptionApi for Calendly {
             }
             other => other?,
         };
-        let uri = created["resource"]["uri"]
-            .as_str()
-            .ok_or_else(|| ProviderError::Decode("no subscription uri".into()))?;
+        let created: Resource<WebhookSubscription> = decode(created)?;
         Ok(Subscribed::Created(Created {
-            external_id: uri.to_owned(),
+            external_id: created.resource.uri,
             resource_id: None,
             expires_at: None,
         }))
@@ -96,10 +94,11 @@ impl SubscriptionApi for Calendly {
     ) -> Result<Renewal, ProviderError> {
         let uri = held.external_id;
         match call(http, Provider::Calendly, Method::GET, uri, token, None).await {
-            Ok(v) if v["resource"]["state"].as_str().unwrap_or("active") == "active" => {
-                Ok(Renewal::Extended { expires_at: None })
-            }
-            Ok(_) => {
+            Ok(answer) => {
+                let held: Resource<WebhookSubscription> = decode(answer)?;
+                if held.resource.state.as_deref().is_none_or(|s| s == "active") {
+                    return Ok(Renewal::Extended { expires_at: None });
+                }
                 tracing::warn!("Calendly disabled a subscription; recreating it");
                 delete(http, token, uri).await?;
                 Ok(Renewal::Replace {
@@ -125,24 +124,13 @@ impl SubscriptionApi for Calendly {
     }
 }
 
-#[derive(Deserialize)]
-struct HookList {
-    collection: Vec<HookEntry>,
-}
-
-#[derive(Deserialize)]
-struct HookEntry {
-    uri: String,
-    callback_url: String,
-}
-
 /// The user's subscriptions (to find one left behind by an earlier attempt).
 async fn list(
     http: &ProviderHttp,
     token: &SecretString,
     organization: &str,
     user: &str,
-) -> Result<Vec<HookEntry>, ProviderError> {
+) -> Result<Vec<WebhookSubscription>, ProviderError> {
     let base = &http.endpoints(Provider::Calendly).api_base;
     let mut url = url::Url::parse(&format!("{base}/webhook_subscriptions"))
         .map_err(|e| ProviderError::Decode(e.to_string()))?;
@@ -151,7 +139,8 @@ async fn list(
         .append_pair("user", user)
         .append_pair("scope", "user")
         .append_pair("count", "100");
-    let list: HookList = get_json(http, Provider::Calendly, url.as_str(), token).await?;
+    let list: Page<WebhookSubscription> =
+        get_json(http, Provider::Calendly, url.as_str(), token).await?;
     Ok(list.collection)
 }
 

@@ -6,26 +6,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-/// What a delivery says, read from its JSON body.
-pub struct Delivery<'a> {
-    /// `invitee.created`, `invitee.canceled` …
-    pub event_type: &'a str,
-    /// The invitee to read back: what changed, as Calendly holds it now.
-    pub invitee_uri: &'a str,
-    /// The Calendly user whose subscription sent it.
-    pub created_by: Option<&'a str>,
-}
-
-/// The fields calbridge uses; `None` when the event name or the invitee is
-/// missing.
-pub fn delivery(body: &serde_json::Value) -> Option<Delivery<'_>> {
-    Some(Delivery {
-        event_type: body["event"].as_str()?,
-        invitee_uri: body["payload"]["uri"].as_str()?,
-        created_by: body["created_by"].as_str(),
-    })
-}
-
 /// How far the signed time may be from ours, either way.
 pub const TOLERANCE_SECS: i64 = 180;
 

@@ -5,20 +5,10 @@ use super::super::client::{get_json, ProviderError};
 use super::super::{
     path_segment, ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting,
 };
+use super::wire::{Event, EventPage, When};
 use super::Google;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use serde::Deserialize;
-use serde_json::Value;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Page {
-    #[serde(default)]
-    items: Vec<Value>,
-    next_page_token: Option<String>,
-    next_sync_token: Option<String>,
-}
 
 /// The provider event id calbridge stores for a Google event: calendar and
 /// event id, as one event id may appear on several calendars.
@@ -26,16 +16,15 @@ fn event_key(calendar_id: &str, event_id: &str) -> String {
     format!("{calendar_id}/{event_id}")
 }
 
-fn time(v: &Value) -> Option<i64> {
-    let text = v.get("dateTime").and_then(Value::as_str);
-    match text {
+fn time(when: &When) -> Option<i64> {
+    match when.date_time.as_deref() {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
             .ok()
             .map(|t| t.timestamp_millis()),
         // All-day events: midnight UTC of that date.
-        None => v
-            .get("date")
-            .and_then(Value::as_str)
+        None => when
+            .date
+            .as_deref()
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc().timestamp_millis()),
@@ -53,38 +42,27 @@ pub fn written_for(id: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::try_parse(&digits[..32]).ok()
 }
 
-pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting> {
-    let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
-    let id = text("id")?;
-    let join_url = text("hangoutLink").or_else(|| {
-        item["conferenceData"]["entryPoints"]
-            .as_array()?
-            .iter()
-            .find(|e| e["entryPointType"] == "video")
-            .and_then(|e| e["uri"].as_str())
-            .map(str::to_owned)
-    });
-    let attendees: Vec<String> = item["attendees"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter(|a| a["self"] != true)
-                .filter_map(|a| a["email"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let declined_by_owner = item["attendees"].as_array().is_some_and(|list| {
-        list.iter()
-            .any(|a| a["self"] == true && a["responseStatus"] == "declined")
-    });
+pub(super) fn meeting(calendar_id: &str, event: &Event) -> Option<ProviderMeeting> {
+    let id = event.id.clone()?;
+    let (start, end) = (event.start.as_ref()?, event.end.as_ref()?);
+    let attendees: Vec<String> = event
+        .attendees
+        .iter()
+        .filter(|a| !a.is_self)
+        .filter_map(|a| a.email.clone())
+        .collect();
+    let declined_by_owner = event
+        .attendees
+        .iter()
+        .any(|a| a.is_self && a.response_status.as_deref() == Some("declined"));
     Some(ProviderMeeting {
         provider: Provider::Google,
         provider_event_id: event_key(calendar_id, &id),
-        title: text("summary").unwrap_or_else(|| "(no title)".into()),
-        starts_at: time(&item["start"])?,
-        ends_at: time(&item["end"])?,
-        time_zone: item["start"]["timeZone"].as_str().map(str::to_owned),
-        status: if item["status"] == "cancelled" {
+        title: event.summary.clone().unwrap_or_else(|| "(no title)".into()),
+        starts_at: time(start)?,
+        ends_at: time(end)?,
+        time_zone: start.time_zone.clone(),
+        status: if event.is_cancelled() {
             MeetingStatus::Canceled
         } else {
             MeetingStatus::Scheduled
@@ -92,17 +70,19 @@ pub(super) fn meeting(calendar_id: &str, item: &Value) -> Option<ProviderMeeting
         invitee_name: None,
         invitee_email: attendees.first().cloned(),
         attendees,
-        location: text("location"),
-        join_url,
+        location: event.location.clone(),
+        join_url: event.video_link().map(str::to_owned),
         cancel_url: None,
-        reschedule_url: text("htmlLink"),
+        reschedule_url: event.html_link.clone(),
         rescheduled_to: None,
-        provider_updated_at: text("updated")
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        provider_updated_at: event
+            .updated
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_millis()),
-        blocks_time: item["transparency"] != "transparent" && !declined_by_owner,
-        all_day: item["start"].get("dateTime").is_none(),
-        etag: text("etag"),
+        blocks_time: event.transparency.as_deref() != Some("transparent") && !declined_by_owner,
+        all_day: start.date_time.is_none(),
+        etag: event.etag.clone(),
         written_for: written_for(&id),
     })
 }
@@ -138,7 +118,7 @@ impl ChangeFeed for Google {
                 q.append_pair("pageToken", p);
             }
         }
-        let page: Page = get_json(http, Provider::Google, url.as_str(), token)
+        let page: EventPage = get_json(http, Provider::Google, url.as_str(), token)
             .await
             .map_err(expired_cursor)?;
         let mut changes = ChangePage {
@@ -146,14 +126,11 @@ impl ChangeFeed for Google {
             cursor: page.next_sync_token,
             ..ChangePage::default()
         };
-        for item in &page.items {
-            match item["status"].as_str() {
-                Some("cancelled") => {
-                    if let Some(id) = item["id"].as_str() {
-                        changes.removed.push(event_key(calendar_id, id));
-                    }
-                }
-                _ => changes.meetings.extend(meeting(calendar_id, item)),
+        for event in &page.items {
+            match (event.is_cancelled(), event.id.as_deref()) {
+                (true, Some(id)) => changes.removed.push(event_key(calendar_id, id)),
+                (true, None) => {}
+                (false, _) => changes.meetings.extend(meeting(calendar_id, event)),
             }
         }
         Ok(changes)
@@ -172,20 +149,24 @@ impl ChangeFeed for Google {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn event(v: Value) -> Event {
+        serde_json::from_value(v).expect("an event")
+    }
 
     #[test]
     fn reads_an_event_with_a_meet_link() {
         let m = meeting(
             "ada@example.com",
-            &json!({
+            &event(json!({
                 "id": "e1", "summary": "Design review",
                 "start": {"dateTime": "2026-12-01T10:00:00+01:00", "timeZone": "Europe/Paris"},
                 "end": {"dateTime": "2026-12-01T11:00:00+01:00"},
                 "attendees": [{"email": "ada@example.com", "self": true}, {"email": "bo@example.com"}],
                 "conferenceData": {"entryPoints": [{"entryPointType": "video", "uri": "https://meet.google.com/x"}]},
                 "updated": "2026-11-20T08:00:00Z"
-            }),
+            })),
         )
         .unwrap();
         assert_eq!(m.provider_event_id, "ada@example.com/e1");
@@ -199,38 +180,40 @@ mod tests {
     #[test]
     fn free_and_declined_events_block_no_time() {
         let at = json!({"dateTime": "2026-12-01T10:00:00Z"});
-        let event = |extra: Value| {
+        let meeting_with = |extra: Value| {
             let mut e =
                 json!({"id": "e", "start": at, "end": {"dateTime": "2026-12-01T11:00:00Z"}});
             e.as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            meeting("c", &e).unwrap()
+            meeting("c", &event(e)).unwrap()
         };
-        let busy = event(json!({}));
+        let busy = meeting_with(json!({}));
         assert!(busy.blocks_time && !busy.all_day);
-        assert!(!event(json!({"transparency": "transparent"})).blocks_time);
-        assert!(event(json!({"transparency": "opaque"})).blocks_time);
+        assert!(!meeting_with(json!({"transparency": "transparent"})).blocks_time);
+        assert!(meeting_with(json!({"transparency": "opaque"})).blocks_time);
         let declined = json!({"attendees": [
             {"email": "me@example.com", "self": true, "responseStatus": "declined"},
             {"email": "o@example.com", "responseStatus": "accepted"}]});
-        assert!(!event(declined).blocks_time);
+        assert!(!meeting_with(declined).blocks_time);
         let someone_else_declined = json!({"attendees": [
             {"email": "me@example.com", "self": true, "responseStatus": "accepted"},
             {"email": "o@example.com", "responseStatus": "declined"}]});
-        assert!(event(someone_else_declined).blocks_time);
+        assert!(meeting_with(someone_else_declined).blocks_time);
     }
 
     #[test]
     fn all_day_events_and_missing_times() {
         let m = meeting(
             "c",
-            &json!({"id": "d", "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-25"}}),
+            &event(
+                json!({"id": "d", "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-25"}}),
+            ),
         )
         .unwrap();
         assert_eq!(m.ends_at - m.starts_at, 24 * 3_600_000);
         assert!(m.all_day && m.blocks_time);
         assert_eq!(m.title, "(no title)");
-        assert!(meeting("c", &json!({"id": "x", "start": {}})).is_none());
+        assert!(meeting("c", &event(json!({"id": "x", "start": {}}))).is_none());
     }
 }

@@ -4,9 +4,10 @@
 pub mod events;
 pub mod subscription;
 pub mod webhook;
+pub mod wire;
 pub mod writes;
 
-use super::client::{call, get_json, ProviderError, ProviderHttp};
+use super::client::{call, decode, get_json, ProviderError, ProviderHttp};
 use super::{
     utc_stamp, BusyQuery, CalendarApi, CalendarBusy, CalendarEvent, ChangeFeed, ClientAuth,
     Coverage, EventDraft, EventRef, ProviderAccount, ProviderApi, ProviderCalendar,
@@ -15,32 +16,9 @@ use super::{
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
-use serde::Deserialize;
+use wire::{CalendarList, FreeBusy, FreeBusyCalendar, Userinfo};
 
 pub struct Google;
-
-#[derive(Deserialize)]
-struct GoogleUserinfo {
-    sub: String,
-    email: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct GoogleCalendarList {
-    items: Vec<GoogleCalendarEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GoogleCalendarEntry {
-    id: String,
-    summary: String,
-    #[serde(default)]
-    primary: bool,
-    access_role: String,
-}
 
 #[async_trait::async_trait]
 impl ProviderApi for Google {
@@ -85,7 +63,7 @@ impl ProviderApi for Google {
         token: &SecretString,
     ) -> Result<ProviderAccount, ProviderError> {
         let base = &http.endpoints(Provider::Google).api_base;
-        let info: GoogleUserinfo = get_json(
+        let info: Userinfo = get_json(
             http,
             Provider::Google,
             &format!("{base}/oauth2/v3/userinfo"),
@@ -114,7 +92,7 @@ impl CalendarApi for Google {
     ) -> Result<Vec<ProviderCalendar>, ProviderError> {
         let base = &http.endpoints(Provider::Google).api_base;
         let url = format!("{base}/calendar/v3/users/me/calendarList");
-        let list: GoogleCalendarList = get_json(http, Provider::Google, &url, token).await?;
+        let list: CalendarList = get_json(http, Provider::Google, &url, token).await?;
         Ok(list
             .items
             .into_iter()
@@ -145,18 +123,20 @@ impl CalendarApi for Google {
                 "timeMax": utc_stamp(query.to),
                 "items": chunk.iter().map(|id| serde_json::json!({"id": id})).collect::<Vec<_>>(),
             });
-            let answer = call(
-                http,
-                Provider::Google,
-                Method::POST,
-                &url,
-                token,
-                Some(&body),
-            )
-            .await?;
+            let answer: FreeBusy = decode(
+                call(
+                    http,
+                    Provider::Google,
+                    Method::POST,
+                    &url,
+                    token,
+                    Some(&body),
+                )
+                .await?,
+            )?;
             found.extend(chunk.iter().map(|id| CalendarBusy {
                 calendar_id: id.clone(),
-                busy: free_busy_spans(&answer["calendars"][id.as_str()]),
+                busy: answer.calendars.get(id).and_then(free_busy_spans),
             }));
         }
         Ok(found)
@@ -224,46 +204,51 @@ impl CalendarApi for Google {
 }
 
 /// One calendar's entry of a `freeBusy` answer: its busy spans, or `None`
-/// when it is missing or reports errors.
-fn free_busy_spans(entry: &serde_json::Value) -> Option<Vec<(i64, i64)>> {
-    if !entry.is_object() || entry["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+/// when it reports errors or a span cannot be read.
+fn free_busy_spans(entry: &FreeBusyCalendar) -> Option<Vec<(i64, i64)>> {
+    if !entry.errors.is_empty() {
         return None;
     }
-    let instant = |v: &serde_json::Value| {
-        chrono::DateTime::parse_from_rfc3339(v.as_str()?)
+    let instant = |text: Option<&str>| {
+        chrono::DateTime::parse_from_rfc3339(text?)
             .ok()
             .map(|t| t.timestamp_millis())
     };
-    entry["busy"]
-        .as_array()
-        .map(|spans| {
-            spans
-                .iter()
-                .map(|s| Some((instant(&s["start"])?, instant(&s["end"])?)))
-                .collect::<Option<Vec<_>>>()
-        })
-        .unwrap_or(Some(Vec::new()))
+    entry
+        .busy
+        .iter()
+        .map(|s| Some((instant(s.start.as_deref())?, instant(s.end.as_deref())?)))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::free_busy_spans;
+    use super::wire::FreeBusyCalendar;
     use serde_json::json;
 
+    fn entry(v: serde_json::Value) -> FreeBusyCalendar {
+        serde_json::from_value(v).expect("a freeBusy entry")
+    }
+
     #[test]
-    fn a_calendar_with_errors_or_missing_is_unknown() {
-        let entry = json!({"busy": [{"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00+00:00"}]});
-        let spans = free_busy_spans(&entry).unwrap();
+    fn a_calendar_with_errors_or_an_unreadable_span_is_unknown() {
+        let read = entry(
+            json!({"busy": [{"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00+00:00"}]}),
+        );
+        let spans = free_busy_spans(&read).unwrap();
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].1 - spans[0].0, 3_600_000);
-        assert_eq!(free_busy_spans(&json!({"busy": []})), Some(vec![]));
+        assert_eq!(free_busy_spans(&entry(json!({"busy": []}))), Some(vec![]));
         assert_eq!(
-            free_busy_spans(
-                &json!({"errors": [{"domain": "global", "reason": "notFound"}], "busy": []})
-            ),
+            free_busy_spans(&entry(
+                json!({"errors": [{"domain": "global", "reason": "notFound"}], "busy": []})
+            )),
             None
         );
-        assert_eq!(free_busy_spans(&serde_json::Value::Null), None);
-        assert_eq!(free_busy_spans(&json!({"busy": [{"start": "soon"}]})), None);
+        assert_eq!(
+            free_busy_spans(&entry(json!({"busy": [{"start": "soon"}]}))),
+            None
+        );
     }
 }

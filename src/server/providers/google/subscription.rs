@@ -2,11 +2,12 @@
 //! channels cannot be extended, so renewing opens a new channel and stops
 //! the old one.
 
-use super::super::client::{call, ProviderError};
+use super::super::client::{call, decode, ProviderError};
 use super::super::{
     ok_if_gone, path_segment, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest,
     Subscribed, SubscriptionApi,
 };
+use super::wire::{Channel, Millis};
 use super::Google;
 use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
@@ -42,23 +43,21 @@ impl SubscriptionApi for Google {
             "token": request.secret.expose(),
             "expiration": (request.now_ms + CHANNEL_TTL_MS).to_string(),
         });
-        let v = call(
-            http,
-            Provider::Google,
-            Method::POST,
-            &url,
-            token,
-            Some(&body),
-        )
-        .await?;
-        let expires_at = v["expiration"]
-            .as_str()
-            .and_then(|e| e.parse().ok())
-            .or_else(|| v["expiration"].as_i64());
+        let channel: Channel = decode(
+            call(
+                http,
+                Provider::Google,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+            .await?,
+        )?;
         Ok(Subscribed::Created(Created {
             external_id: channel_id,
-            resource_id: v["resourceId"].as_str().map(str::to_owned),
-            expires_at,
+            expires_at: channel.expiration.as_ref().and_then(Millis::value),
+            resource_id: channel.resource_id,
         }))
     }
 

@@ -2,10 +2,11 @@
 //! (so a retry finds the first try's event), Meet through
 //! `conferenceData.createRequest`, attendees mailed with `sendUpdates=all`.
 
-use super::super::client::{call, call_if_match, ProviderError, ProviderHttp};
+use super::super::client::{call, call_if_match, decode, ProviderError, ProviderHttp};
 use super::super::{
     ok_if_gone, path_segment, safe_link, utc_stamp, CalendarEvent, EventDraft, EventRef,
 };
+use super::wire::Event;
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
@@ -38,32 +39,21 @@ fn event_url(http: &ProviderHttp, at: &EventRef<'_>) -> String {
     )
 }
 
-/// The event as calbridge reads it back: its link only if `https:`.
-pub fn parse_event(v: &Value) -> Result<CalendarEvent, ProviderError> {
-    let id = v["id"]
-        .as_str()
+/// The event as calbridge reads it back (the answer of `get`, `insert` or
+/// `patch`): its links only if `https:`.
+pub fn parse_event(answer: Value) -> Result<CalendarEvent, ProviderError> {
+    let event: Event = decode(answer)?;
+    let id = event
+        .id
+        .clone()
         .ok_or_else(|| ProviderError::Decode("event without an id".into()))?;
-    let conference = &v["conferenceData"];
-    let video = conference["entryPoints"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["entryPointType"] == "video")
-        .and_then(|e| e["uri"].as_str());
-    let join_url = v["hangoutLink"]
-        .as_str()
-        .or(video)
-        .and_then(|link| safe_link(link, None));
     Ok(CalendarEvent {
-        id: id.to_owned(),
-        etag: v["etag"].as_str().map(str::to_owned),
-        join_url,
-        conference_pending: conference
-            .pointer("/createRequest/status/statusCode")
-            .and_then(Value::as_str)
-            == Some("pending"),
-        content: super::events::meeting("", v).map(|m| m.content()),
-        link: v["htmlLink"].as_str().and_then(|l| safe_link(l, None)),
+        id,
+        etag: event.etag.clone(),
+        join_url: event.video_link().and_then(|link| safe_link(link, None)),
+        conference_pending: event.conference_pending(),
+        content: super::events::meeting("", &event).map(|m| m.content()),
+        link: event.html_link.as_deref().and_then(|l| safe_link(l, None)),
     })
 }
 
@@ -113,7 +103,7 @@ pub async fn create(
     )
     .await
     {
-        Ok(created) => parse_event(&created),
+        Ok(created) => parse_event(created),
         // An earlier try made it.
         Err(ProviderError::Rejected { status: 409, .. }) => {
             let id = event_id(draft.key);
@@ -141,7 +131,7 @@ pub async fn get(
         None,
     )
     .await?;
-    parse_event(&found)
+    parse_event(found)
 }
 
 pub async fn move_to(
@@ -170,7 +160,7 @@ pub async fn move_to(
         if_match,
     )
     .await?;
-    parse_event(&moved)
+    parse_event(moved)
 }
 
 /// Rewrites what calbridge keeps of the event (never its id or
@@ -205,7 +195,7 @@ pub async fn update(
         if_match,
     )
     .await?;
-    parse_event(&updated)
+    parse_event(updated)
 }
 
 pub async fn delete(
@@ -271,7 +261,7 @@ mod tests {
             "id": "cb1", "etag": "\"3\"",
             "conferenceData": {"createRequest": {"requestId": "k", "status": {"statusCode": "pending"}}},
         });
-        let e = parse_event(&pending).unwrap();
+        let e = parse_event(pending).unwrap();
         assert!(e.conference_pending && e.join_url.is_none());
         assert_eq!(e.etag.as_deref(), Some("\"3\""));
         let done = json!({
@@ -281,15 +271,15 @@ mod tests {
                 "entryPoints": [{"entryPointType": "phone", "uri": "tel:+1"}, {"entryPointType": "video", "uri": "https://meet.google.com/abc-defg-hij"}],
             },
         });
-        let e = parse_event(&done).unwrap();
+        let e = parse_event(done).unwrap();
         assert!(!e.conference_pending);
         assert_eq!(
             e.join_url.as_deref(),
             Some("https://meet.google.com/abc-defg-hij")
         );
         let hostile = json!({"id": "x", "hangoutLink": "javascript:alert(1)"});
-        assert_eq!(parse_event(&hostile).unwrap().join_url, None);
-        assert!(parse_event(&json!({})).is_err());
+        assert_eq!(parse_event(hostile).unwrap().join_url, None);
+        assert!(parse_event(json!({})).is_err());
     }
 
     #[test]

@@ -3,26 +3,15 @@
 use super::super::capabilities::expired_cursor;
 use super::super::client::{get_json, ProviderError};
 use super::super::{ChangeFeed, ChangePage, FeedRequest, ProviderHttp, ProviderMeeting};
+use super::wire::{DateTimeZone, DeltaPage, Event};
 use super::Microsoft;
 use crate::model::{MeetingStatus, Provider};
 use crate::server::platform::vault::crypto::SecretString;
-use serde::Deserialize;
-use serde_json::Value;
-
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    value: Vec<Value>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
-    #[serde(rename = "@odata.deltaLink")]
-    delta_link: Option<String>,
-}
 
 /// Graph date-times come as `{dateTime: "2026-12-01T10:00:00.0000000", timeZone}`.
 /// An all-day event's are midnights of its dates, kept as midnight UTC.
-pub(super) fn time(v: &Value, all_day: bool) -> Option<i64> {
-    let text = v.get("dateTime")?.as_str()?;
+pub(super) fn time(v: &DateTimeZone, all_day: bool) -> Option<i64> {
+    let text = v.date_time.as_deref()?;
     let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
     if all_day {
         return Some(
@@ -34,8 +23,8 @@ pub(super) fn time(v: &Value, all_day: bool) -> Option<i64> {
         );
     }
     let zone: chrono_tz::Tz = v
-        .get("timeZone")
-        .and_then(Value::as_str)
+        .time_zone
+        .as_deref()
         .and_then(|z| z.parse().ok())
         .unwrap_or(chrono_tz::UTC);
     naive
@@ -44,48 +33,62 @@ pub(super) fn time(v: &Value, all_day: bool) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-pub(super) fn meeting(item: &Value) -> Option<ProviderMeeting> {
-    let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
-    let attendees: Vec<String> = item["attendees"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|a| text(&a["emailAddress"]["address"]))
-                .collect()
-        })
-        .unwrap_or_default();
-    let first_name = item["attendees"][0]["emailAddress"]["name"].as_str();
-    let all_day = item["isAllDay"] == true;
+/// A text Graph sent, unless empty.
+fn text(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|s| !s.is_empty())
+}
+
+pub(super) fn meeting(event: &Event) -> Option<ProviderMeeting> {
+    let attendees: Vec<String> = event
+        .attendees
+        .iter()
+        .filter_map(|a| text(&a.email_address.as_ref()?.address))
+        .collect();
+    let first_name = event
+        .attendees
+        .first()
+        .and_then(|a| a.email_address.as_ref()?.name.clone());
+    let all_day = event.is_all_day == Some(true);
+    let declined = event
+        .response_status
+        .as_ref()
+        .is_some_and(|r| r.response.as_deref() == Some("declined"));
     Some(ProviderMeeting {
         provider: Provider::Microsoft,
-        provider_event_id: text(&item["id"])?,
-        title: text(&item["subject"]).unwrap_or_else(|| "(no title)".into()),
-        starts_at: time(&item["start"], all_day)?,
-        ends_at: time(&item["end"], all_day)?,
-        time_zone: text(&item["originalStartTimeZone"]),
-        status: if item["isCancelled"] == true {
+        provider_event_id: text(&event.id)?,
+        title: text(&event.subject).unwrap_or_else(|| "(no title)".into()),
+        starts_at: time(event.start.as_ref()?, all_day)?,
+        ends_at: time(event.end.as_ref()?, all_day)?,
+        time_zone: text(&event.original_start_time_zone),
+        status: if event.is_cancelled == Some(true) {
             MeetingStatus::Canceled
         } else {
             MeetingStatus::Scheduled
         },
-        invitee_name: first_name.map(str::to_owned),
+        invitee_name: first_name,
         invitee_email: attendees.first().cloned(),
         attendees,
-        location: text(&item["location"]["displayName"]),
-        join_url: text(&item["onlineMeeting"]["joinUrl"]),
+        location: event.location.as_ref().and_then(|l| text(&l.display_name)),
+        join_url: event
+            .online_meeting
+            .as_ref()
+            .and_then(|m| text(&m.join_url)),
         cancel_url: None,
-        reschedule_url: text(&item["webLink"]),
+        reschedule_url: text(&event.web_link),
         rescheduled_to: None,
-        provider_updated_at: text(&item["lastModifiedDateTime"])
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        provider_updated_at: event
+            .last_modified_date_time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.timestamp_millis()),
-        blocks_time: item["showAs"] != "free" && item["responseStatus"]["response"] != "declined",
+        blocks_time: event.show_as.as_deref() != Some("free") && !declined,
         all_day,
-        etag: text(&item["@odata.etag"]),
+        etag: text(&event.etag),
         // calbridge's keys start with the record's UUID (an appointment's
         // replacement event adds a suffix).
-        written_for: item["transactionId"]
-            .as_str()
+        written_for: event
+            .transaction_id
+            .as_deref()
             .and_then(|key| key.get(..36))
             .and_then(|id| uuid::Uuid::try_parse(id).ok()),
     })
@@ -125,7 +128,7 @@ impl ChangeFeed for Microsoft {
                 initial_delta_url(base, request.window.0, request.window.1)
             }
         };
-        let page: Page = get_json(http, Provider::Microsoft, &url, token)
+        let page: DeltaPage = get_json(http, Provider::Microsoft, &url, token)
             .await
             .map_err(expired_cursor)?;
         for link in page.next_link.iter().chain(&page.delta_link) {
@@ -136,13 +139,11 @@ impl ChangeFeed for Microsoft {
             cursor: page.delta_link,
             ..ChangePage::default()
         };
-        for item in &page.value {
-            if item.get("@removed").is_some() {
-                if let Some(id) = item["id"].as_str() {
-                    changes.removed.push(id.to_owned());
-                }
-            } else {
-                changes.meetings.extend(meeting(item));
+        for event in &page.value {
+            match (&event.removed, &event.id) {
+                (Some(_), Some(id)) => changes.removed.push(id.clone()),
+                (Some(_), None) => {}
+                (None, _) => changes.meetings.extend(meeting(event)),
             }
         }
         Ok(changes)
@@ -152,14 +153,18 @@ impl ChangeFeed for Microsoft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn read(v: Value) -> Option<ProviderMeeting> {
+        meeting(&serde_json::from_value(v).expect("an event"))
+    }
 
     #[test]
     fn an_event_calbridge_wrote_names_its_record_by_transaction_id() {
         let key = uuid::Uuid::now_v7();
         let event = |transaction: serde_json::Value| {
-            meeting(
-                &json!({"id": "A", "subject": "S", "transactionId": transaction,
+            read(
+                json!({"id": "A", "subject": "S", "transactionId": transaction,
                 "start": {"dateTime": "2026-12-24T10:00:00.0000000", "timeZone": "UTC"},
                 "end": {"dateTime": "2026-12-24T11:00:00.0000000", "timeZone": "UTC"}}),
             )
@@ -183,7 +188,7 @@ mod tests {
             e.as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            meeting(&e).unwrap()
+            read(e).unwrap()
         };
         assert!(event(json!({"showAs": "busy"})).blocks_time);
         assert!(event(json!({"showAs": "tentative"})).blocks_time);
@@ -205,7 +210,7 @@ mod tests {
 
     #[test]
     fn reads_an_event_with_a_teams_link_in_its_time_zone() {
-        let m = meeting(&json!({
+        let m = read(json!({
             "id": "AAMk1", "subject": "Sync",
             "start": {"dateTime": "2026-12-01T10:00:00.0000000", "timeZone": "Europe/Paris"},
             "end": {"dateTime": "2026-12-01T10:30:00.0000000", "timeZone": "Europe/Paris"},
@@ -221,7 +226,7 @@ mod tests {
         );
         assert_eq!(m.invitee_name.as_deref(), Some("Bo"));
         assert_eq!(m.status, MeetingStatus::Scheduled);
-        let cancelled = meeting(&json!({
+        let cancelled = read(json!({
             "id": "x", "isCancelled": true,
             "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "UTC"},
             "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": "UTC"}

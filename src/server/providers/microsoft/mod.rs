@@ -4,9 +4,10 @@
 pub mod events;
 pub mod subscription;
 pub mod webhook;
+pub mod wire;
 pub mod writes;
 
-use super::client::{call, get_json, ProviderError, ProviderHttp};
+use super::client::{call, decode, get_json, ProviderError, ProviderHttp};
 use super::{
     BusyQuery, CalendarApi, CalendarBusy, CalendarEvent, ChangeFeed, ClientAuth, Coverage,
     EventDraft, EventRef, ProviderAccount, ProviderApi, ProviderCalendar, SubscriptionApi,
@@ -14,37 +15,9 @@ use super::{
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
-use serde::Deserialize;
+use wire::{CalendarList, Me, Schedule, Schedules};
 
 pub struct Microsoft;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GraphMe {
-    id: String,
-    #[serde(default)]
-    mail: Option<String>,
-    #[serde(default)]
-    user_principal_name: Option<String>,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct GraphCalendarList {
-    value: Vec<GraphCalendar>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GraphCalendar {
-    id: String,
-    name: String,
-    #[serde(default)]
-    is_default_calendar: bool,
-    #[serde(default)]
-    can_edit: bool,
-}
 
 #[async_trait::async_trait]
 impl ProviderApi for Microsoft {
@@ -78,7 +51,7 @@ impl ProviderApi for Microsoft {
         token: &SecretString,
     ) -> Result<ProviderAccount, ProviderError> {
         let base = &http.endpoints(Provider::Microsoft).api_base;
-        let me: GraphMe = get_json(http, Provider::Microsoft, &format!("{base}/me"), token).await?;
+        let me: Me = get_json(http, Provider::Microsoft, &format!("{base}/me"), token).await?;
         let email = me
             .mail
             .or(me.user_principal_name)
@@ -106,7 +79,7 @@ impl CalendarApi for Microsoft {
     ) -> Result<Vec<ProviderCalendar>, ProviderError> {
         let base = &http.endpoints(Provider::Microsoft).api_base;
         let url = format!("{base}/me/calendars");
-        let list: GraphCalendarList = get_json(http, Provider::Microsoft, &url, token).await?;
+        let list: CalendarList = get_json(http, Provider::Microsoft, &url, token).await?;
         Ok(list
             .value
             .into_iter()
@@ -135,16 +108,18 @@ impl CalendarApi for Microsoft {
             "endTime": writes::stamp(query.to),
             "availabilityViewInterval": 15,
         });
-        let answer = call(
-            http,
-            Provider::Microsoft,
-            Method::POST,
-            &url,
-            token,
-            Some(&body),
-        )
-        .await?;
-        let spans = schedule_spans(&answer["value"][0]);
+        let answer: Schedules = decode(
+            call(
+                http,
+                Provider::Microsoft,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+            .await?,
+        )?;
+        let spans = answer.value.first().and_then(schedule_spans);
         Ok(query
             .calendars
             .iter()
@@ -208,33 +183,35 @@ impl CalendarApi for Microsoft {
     }
 }
 
-/// A `scheduleInformation`'s items that are not free, or `None` when it is
-/// missing or carries an error.
-fn schedule_spans(schedule: &serde_json::Value) -> Option<Vec<(i64, i64)>> {
-    if !schedule.is_object() || !schedule["error"].is_null() {
+/// A `scheduleInformation`'s items that are not free, or `None` when it
+/// carries an error or an item cannot be read.
+fn schedule_spans(schedule: &Schedule) -> Option<Vec<(i64, i64)>> {
+    if schedule.error.is_some() {
         return None;
     }
-    schedule["scheduleItems"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|item| item["status"] != "free")
-                .map(|item| {
-                    Some((
-                        events::time(&item["start"], false)?,
-                        events::time(&item["end"], false)?,
-                    ))
-                })
-                .collect::<Option<Vec<_>>>()
+    schedule
+        .schedule_items
+        .iter()
+        .flatten()
+        .filter(|item| item.status.as_deref() != Some("free"))
+        .map(|item| {
+            Some((
+                events::time(item.start.as_ref()?, false)?,
+                events::time(item.end.as_ref()?, false)?,
+            ))
         })
-        .unwrap_or(Some(Vec::new()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::schedule_spans;
+    use super::wire::Schedule;
     use serde_json::json;
+
+    fn schedule(v: serde_json::Value) -> Schedule {
+        serde_json::from_value(v).expect("a scheduleInformation")
+    }
 
     #[test]
     fn a_schedule_counts_what_is_not_free_and_an_error_is_unknown() {
@@ -243,20 +220,26 @@ mod tests {
                 "start": {"dateTime": format!("2026-12-01T{from}:00.0000000"), "timeZone": "UTC"},
                 "end": {"dateTime": format!("2026-12-01T{to}:00.0000000"), "timeZone": "UTC"}})
         };
-        let schedule = json!({"scheduleId": "a@example.com", "scheduleItems": [
+        let read = schedule(json!({"scheduleId": "a@example.com", "scheduleItems": [
             item("busy", "09:00", "10:00"), item("free", "11:00", "12:00"),
-            item("tentative", "13:00", "13:30"), item("oof", "15:00", "16:00")]});
-        let spans = schedule_spans(&schedule).unwrap();
+            item("tentative", "13:00", "13:30"), item("oof", "15:00", "16:00")]}));
+        let spans = schedule_spans(&read).unwrap();
         assert_eq!(spans.len(), 3);
         assert_eq!(spans[0].1 - spans[0].0, 3_600_000);
         assert_eq!(
-            schedule_spans(&json!({"scheduleId": "a", "scheduleItems": []})),
+            schedule_spans(&schedule(json!({"scheduleId": "a", "scheduleItems": []}))),
             Some(vec![])
         );
         assert_eq!(
-            schedule_spans(&json!({"scheduleId": "a", "error": {"message": "no"}})),
+            schedule_spans(&schedule(
+                json!({"scheduleId": "a", "error": {"message": "no"}})
+            )),
             None
         );
-        assert_eq!(schedule_spans(&serde_json::Value::Null), None);
+        assert_eq!(
+            schedule_spans(&schedule(json!({"scheduleItems": [{"status": "busy"}]}))),
+            None,
+            "an item without its times is unreadable"
+        );
     }
 }

@@ -1,16 +1,17 @@
 //! Graph subscriptions on the user's events, with lifecycle notifications;
 //! renewed by PATCH before they expire.
 
-use super::super::client::{call, ProviderError};
+use super::super::client::{call, decode, ProviderError};
 use super::super::{
     ok_if_gone, path_segment, Created, HeldSubscription, ProviderHttp, Renewal, SubscribeRequest,
     Subscribed, SubscriptionApi,
 };
+use super::wire::Subscription;
 use super::Microsoft;
 use crate::model::{paths, Provider};
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn graph_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -18,9 +19,10 @@ fn graph_time(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn graph_expiry(v: &Value) -> Option<i64> {
-    v["expirationDateTime"]
-        .as_str()
+fn graph_expiry(subscription: &Subscription) -> Option<i64> {
+    subscription
+        .expiration_date_time
+        .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.timestamp_millis())
 }
@@ -59,22 +61,23 @@ impl SubscriptionApi for Microsoft {
             "{}/subscriptions",
             http.endpoints(Provider::Microsoft).api_base
         );
-        let v = call(
-            http,
-            Provider::Microsoft,
-            Method::POST,
-            &url,
-            token,
-            Some(&body),
-        )
-        .await?;
+        let created: Subscription = decode(
+            call(
+                http,
+                Provider::Microsoft,
+                Method::POST,
+                &url,
+                token,
+                Some(&body),
+            )
+            .await?,
+        )?;
         Ok(Subscribed::Created(Created {
-            external_id: v["id"]
-                .as_str()
-                .ok_or_else(|| ProviderError::Decode("no subscription id".into()))?
-                .to_owned(),
+            expires_at: graph_expiry(&created),
+            external_id: created
+                .id
+                .ok_or_else(|| ProviderError::Decode("no subscription id".into()))?,
             resource_id: None,
-            expires_at: graph_expiry(&v),
         }))
     }
 
@@ -99,8 +102,8 @@ impl SubscriptionApi for Microsoft {
         )
         .await
         {
-            Ok(v) => Ok(Renewal::Extended {
-                expires_at: Some(graph_expiry(&v).unwrap_or(expiration)),
+            Ok(answer) => Ok(Renewal::Extended {
+                expires_at: Some(graph_expiry(&decode(answer)?).unwrap_or(expiration)),
             }),
             Err(ProviderError::Rejected { status: 404, .. }) => Ok(Renewal::Replace {
                 old_still_open: false,
@@ -130,10 +133,11 @@ mod tests {
         let ms = 1_800_000_000_123;
         let text = graph_time(ms);
         assert_eq!(text, "2027-01-15T08:00:00.123Z");
+        let read = |v| serde_json::from_value::<Subscription>(v).expect("a subscription");
         assert_eq!(
-            graph_expiry(&json!({ "expirationDateTime": text })),
+            graph_expiry(&read(json!({ "expirationDateTime": text }))),
             Some(ms)
         );
-        assert_eq!(graph_expiry(&json!({})), None);
+        assert_eq!(graph_expiry(&read(json!({}))), None);
     }
 }

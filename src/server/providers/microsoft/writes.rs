@@ -2,8 +2,9 @@
 //! makes a retried create return the first try's event, `isOnlineMeeting`
 //! adds a Teams link, and Graph itself mails the attendees.
 
-use super::super::client::{call, call_if_match, ProviderError, ProviderHttp};
+use super::super::client::{call, call_if_match, decode, ProviderError, ProviderHttp};
 use super::super::{ok_if_gone, path_segment, safe_link, CalendarEvent, EventDraft, EventRef};
+use super::wire::Event;
 use crate::model::Provider;
 use crate::server::platform::vault::crypto::SecretString;
 use oauth2::reqwest::Method;
@@ -26,20 +27,25 @@ fn event_url(http: &ProviderHttp, event_id: &str) -> String {
     format!("{base}/me/events/{}", path_segment(event_id))
 }
 
-pub fn parse_event(v: &Value) -> Result<CalendarEvent, ProviderError> {
-    let id = v["id"]
-        .as_str()
+/// The event as calbridge reads it back (the answer of a read, create or
+/// update): its links only if `https:`.
+pub fn parse_event(answer: Value) -> Result<CalendarEvent, ProviderError> {
+    let event: Event = decode(answer)?;
+    let id = event
+        .id
+        .clone()
         .ok_or_else(|| ProviderError::Decode("event without an id".into()))?;
     Ok(CalendarEvent {
-        id: id.to_owned(),
-        etag: v["@odata.etag"].as_str().map(str::to_owned),
-        join_url: v
-            .pointer("/onlineMeeting/joinUrl")
-            .and_then(Value::as_str)
+        id,
+        etag: event.etag.clone(),
+        join_url: event
+            .online_meeting
+            .as_ref()
+            .and_then(|m| m.join_url.as_deref())
             .and_then(|link| safe_link(link, None)),
         conference_pending: false,
-        content: super::events::meeting(v).map(|m| m.content()),
-        link: v["webLink"].as_str().and_then(|l| safe_link(l, None)),
+        content: super::events::meeting(&event).map(|m| m.content()),
+        link: event.web_link.as_deref().and_then(|l| safe_link(l, None)),
     })
 }
 
@@ -85,7 +91,7 @@ pub async fn create(
         Some(&body),
     )
     .await?;
-    parse_event(&created)
+    parse_event(created)
 }
 
 pub async fn get(
@@ -95,7 +101,7 @@ pub async fn get(
 ) -> Result<CalendarEvent, ProviderError> {
     let url = event_url(http, event_id);
     let found = call(http, Provider::Microsoft, Method::GET, &url, token, None).await?;
-    parse_event(&found)
+    parse_event(found)
 }
 
 pub async fn move_to(
@@ -118,7 +124,7 @@ pub async fn move_to(
         if_match,
     )
     .await?;
-    parse_event(&moved)
+    parse_event(moved)
 }
 
 /// Rewrites what calbridge keeps of the event (not its Teams meeting),
@@ -150,7 +156,7 @@ pub async fn update(
         if_match,
     )
     .await?;
-    parse_event(&updated)
+    parse_event(updated)
 }
 
 /// Deleting a meeting the user organizes mails its cancellation.
@@ -208,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_teams_link_is_read_when_https() {
-        let e = parse_event(&json!({
+        let e = parse_event(json!({
             "id": "AAMk1", "@odata.etag": "W/\"5\"",
             "onlineMeeting": {"joinUrl": "https://teams.microsoft.com/l/meetup-join/x"},
         }))
@@ -218,9 +224,8 @@ mod tests {
             Some("https://teams.microsoft.com/l/meetup-join/x")
         );
         assert_eq!(e.etag.as_deref(), Some("W/\"5\""));
-        let bad =
-            parse_event(&json!({"id": "x", "onlineMeeting": {"joinUrl": "http://evil.test"}}))
-                .unwrap();
+        let bad = parse_event(json!({"id": "x", "onlineMeeting": {"joinUrl": "http://evil.test"}}))
+            .unwrap();
         assert_eq!(bad.join_url, None);
     }
 }
