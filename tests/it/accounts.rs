@@ -2,6 +2,7 @@
 //! on SQLite and PostgreSQL.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::{paths, Role};
 use calbridge::server::accounts;
@@ -209,10 +210,8 @@ async fn login_and_logout(backend: Backend) {
     let resp = replay
         .get(app.url("/meetings"))
         .header("Cookie", format!("calbridge_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        .expect_status(StatusCode::SEE_OTHER)
+        .await;
     assert!(location(&resp).starts_with("/login"));
 
     // Logging in again rotates the session: the previous token stops working.

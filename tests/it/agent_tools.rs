@@ -4,6 +4,7 @@
 //! the API key as bearer. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use calbridge::server::accounts;
@@ -350,10 +351,8 @@ async fn an_mcp_client_lists_and_calls_the_tools(backend: common::Backend) {
         .post(app.url("/mcp"))
         .header("Accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
     let count: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
         .fetch_one(app.state.db.pool())

@@ -7,6 +7,7 @@
 //! under CI=true it must be).
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use calbridge::server::api_keys;
@@ -77,10 +78,8 @@ async fn a_key_is_held_to_its_limit_everywhere(backend: Backend) {
     let resp = client
         .post(app.url("/api/v1/agent/tools/list_hosts"))
         .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        .expect_status(StatusCode::TOO_MANY_REQUESTS)
+        .await;
     let (_, body) = json_of(resp).await;
     assert_eq!(body["error"], "rate_limited");
     // MCP: a JSON-RPC error answering the request's id, the typed error as
@@ -89,10 +88,8 @@ async fn a_key_is_held_to_its_limit_everywhere(backend: Backend) {
         .post(app.url("/mcp"))
         .header("accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        .expect_status(StatusCode::TOO_MANY_REQUESTS)
+        .await;
     assert!(resp.headers().contains_key("retry-after"));
     let (_, body) = json_of(resp).await;
     assert_eq!(body["id"], 7);

@@ -6,6 +6,7 @@
 //! queue under `ask`, with both ways to settle it). Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::{ApiScope, ConflictPolicy, ConnectionId};
 use calbridge::server::providers::google::writes::event_id;
@@ -866,12 +867,10 @@ async fn the_api_checks_input_keys_overlaps_and_tenants(backend: common::Backend
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let anonymous = reqwest::Client::new()
+    reqwest::Client::new()
         .get(app.url(&format!("/api/v1/appointments/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
 
     // Another tenant's key: the appointment and the host do not exist.
     let other = calbridge::server::accounts::create_admin(

@@ -6,6 +6,7 @@
 //! backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use common::booking::{api, json_of, key_for};
@@ -17,10 +18,8 @@ use serde_json::Value;
 async fn trail(app: &TestApp, admin: &reqwest::Client, query: &str) -> Value {
     let resp = admin
         .get(app.url(&format!("/api/audit?{query}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     resp.json().await.unwrap()
 }
 

@@ -5,6 +5,7 @@
 //! backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use calbridge::server::accounts;
@@ -195,30 +196,20 @@ async fn a_booking_over_the_api(backend: common::Backend) {
     assert_ne!(stored[0].0, token, "only the token's hash is stored");
 
     // The same key and body: the first result again, nothing new.
-    let (status, again) = json_of(
-        client
-            .post(&bookings)
-            .header("Idempotency-Key", "call-42")
-            .json(&booking_body(start, "vera@example.com"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let again = client
+        .post(&bookings)
+        .header("Idempotency-Key", "call-42")
+        .json(&booking_body(start, "vera@example.com"))
+        .expect_json(StatusCode::CREATED)
+        .await;
     assert_eq!(again, made);
     // The same key for another request: refused, nothing booked.
-    let (status, body) = json_of(
-        client
-            .post(&bookings)
-            .header("Idempotency-Key", "call-42")
-            .json(&booking_body(alice_at(11, 0), "vera@example.com"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = client
+        .post(&bookings)
+        .header("Idempotency-Key", "call-42")
+        .json(&booking_body(alice_at(11, 0), "vera@example.com"))
+        .expect_json(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     assert_eq!(body["error"], "idempotency_key_reused");
 
     // Someone else asks for the same time: 409 with free alternatives.
@@ -318,16 +309,11 @@ async fn a_booking_over_the_api(backend: common::Backend) {
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["start"], format!("{monday}T07:30:00-05:00"));
     // The old time is free again.
-    let (status, _) = json_of(
-        client
-            .post(&bookings)
-            .json(&booking_body(start, "other@example.com"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    client
+        .post(&bookings)
+        .json(&booking_body(start, "other@example.com"))
+        .expect_status(StatusCode::CREATED)
+        .await;
     let (status, canceled) =
         json_of(client.post(format!("{one}/cancel")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
@@ -353,16 +339,11 @@ async fn keys_act_in_their_tenant_and_scope_only(backend: common::Backend) {
     seed_demo(&app).await;
     let demo = demo_tenant(&app).await;
     let writer = api(&key_for(&app, &demo, &ApiScope::ALL).await);
-    let (status, made) = json_of(
-        writer
-            .post(app.url("/api/v1/bookings"))
-            .json(&booking_body(alice_at(9, 0), "vera@example.com"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let made = writer
+        .post(app.url("/api/v1/bookings"))
+        .json(&booking_body(alice_at(9, 0), "vera@example.com"))
+        .expect_json(StatusCode::CREATED)
+        .await;
     let id = made["id"].as_str().unwrap();
 
     let other = accounts::create_admin(

@@ -5,6 +5,7 @@
 //! `.ics`, and the manage link's reschedule and cancel. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::booking::{alice_at, next_monday, seed_demo};
 use common::location;
@@ -79,10 +80,8 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
     let resp = visitor
         .post(&form_url)
         .form(&visitor_form(&start, "vera-at-example"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        .expect_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     let again = resp.text().await.unwrap();
     assert!(again.contains("Enter a valid email address."), "{again}");
     assert!(
@@ -102,10 +101,8 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
     let resp = visitor
         .post(&form_url)
         .form(&visitor_form(&start, "vera@example.com"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        .expect_status(StatusCode::SEE_OTHER)
+        .await;
     let manage = location(&resp);
     assert!(
         manage.starts_with("/booking/") && manage.contains("token="),
@@ -142,10 +139,8 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
         .to_owned();
     let resp = visitor
         .get(app.url(&format!("/booking/{id}/invite.ics?token={token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert!(resp.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -165,10 +160,8 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
     let resp = other
         .post(&form_url)
         .form(&visitor_form(&start, "otto@example.com"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+        .expect_status(StatusCode::CONFLICT)
+        .await;
     let taken = resp.text().await.unwrap();
     assert!(taken.contains("just booked by someone else"), "{taken}");
     assert!(taken.contains("value=\"otto@example.com\""));
@@ -209,10 +202,8 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
             ("start", &start_param(eleven)),
             ("back", &reschedule),
         ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        .expect_status(StatusCode::SEE_OTHER)
+        .await;
     assert!(location(&resp).contains("notice=booking_moved"));
     let (_, moved) = page(&visitor, &app.url(&manage)).await;
     assert!(moved.contains("11:00–11:30"), "{moved}");
@@ -220,13 +211,11 @@ async fn a_visitor_books_reschedules_and_cancels_on_the_pages(backend: common::B
     // 09:00 is free again; cancel frees 11:00 too.
     let (_, day) = page(&visitor, &day_url).await;
     assert!(day.contains(&format!("start={encoded_nine}")));
-    let resp = visitor
+    visitor
         .post(app.url(&format!("/booking/{id}/cancel")))
         .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        .expect_status(StatusCode::SEE_OTHER)
+        .await;
     let (_, canceled) = page(&visitor, &app.url(&manage)).await;
     assert!(canceled.contains("Booking canceled"), "{canceled}");
     assert!(

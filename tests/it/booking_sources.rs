@@ -5,6 +5,7 @@
 //! Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use common::booking::{alice_at, api, demo_tenant, json_of, key_for, next_monday, seed_demo};
@@ -195,17 +196,12 @@ async fn an_all_day_event_and_calendly_meetings_are_busy(backend: common::Backen
         "read live, the all-day event still closes the day"
     );
     let tuesday = monday.succ_opt().unwrap();
-    let (status, body) = json_of(
-        agent
+    let body = agent
             .get(app.url(&format!(
                 "/api/v1/availability?host=alice&event_type=intro&start={tuesday}&end={tuesday}&time_zone=UTC"
             )))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+        .expect_json(StatusCode::OK)
+        .await;
     assert!(
         !body["slots"].as_array().unwrap().is_empty(),
         "the day after (its exclusive end) is open"

@@ -6,6 +6,7 @@
 //! ignored; Graph lifecycle events recreate subscriptions. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -223,24 +224,20 @@ async fn graph_notifications_drive_delta_syncs_and_lifecycle(backend: Backend) {
         "subscriptionId": sub_id, "clientState": "guess", "changeType": "created",
         "resource": "me/events/x", "resourceData": {"id": "x"}
     }]});
-    let resp = reqwest::Client::new()
+    reqwest::Client::new()
         .post(app.url("/webhooks/microsoft"))
         .json(&forged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     assert!(results(&app, "microsoft")
         .await
         .iter()
         .any(|r| r == "rejected"));
-    let garbage = reqwest::Client::new()
+    reqwest::Client::new()
         .post(app.url("/webhooks/microsoft"))
         .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
 
     // Graph removes the subscription: calbridge creates a new one.
     control(

@@ -3,6 +3,7 @@
 //! per provider account, encrypted tokens and disconnect. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -576,13 +577,11 @@ async fn disconnect_succeeds_locally_when_the_provider_fails(backend: Backend) {
         .unwrap()
         .clone();
     for endpoint in ["oauth/revoke", "webhook_subscriptions"] {
-        let fault = ada
+        ada
             .post(app.url("/sandbox/_control/faults"))
             .json(&serde_json::json!({"provider": "calendly", "endpoint": endpoint, "error_rate": 1.0, "status": 503}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(fault.status(), StatusCode::CREATED);
+            .expect_status(StatusCode::CREATED)
+            .await;
     }
     let resp = post_form(
         &ada,

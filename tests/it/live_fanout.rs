@@ -3,6 +3,7 @@
 //! live stream (`LISTEN/NOTIFY`), and only that user's.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -44,7 +45,7 @@ async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
     let mut bob_on_b = bob.get(b.url("/api/live")).send().await.unwrap();
     assert!(next_live_event(&mut bob_on_b, "hello").await);
 
-    let booked = reqwest::Client::new()
+    reqwest::Client::new()
         .post(a.url("/sandbox/_control/calendly/bookings"))
         .json(&json!({
             "host_email": "alice@sandbox.test",
@@ -53,10 +54,8 @@ async fn a_webhook_on_one_instance_reaches_a_browser_on_another() {
             "start_time": common::days_ahead(2, "10:00"),
             "end_time": common::days_ahead(2, "10:30"),
         }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(booked.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     assert!(
         next_live_event(&mut ada_on_b, "meeting").await,
         "the change reached instance B"

@@ -2,6 +2,7 @@
 //! errors and the operator commands of the `calbridge` binary.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::*;
 use reqwest::StatusCode;
@@ -121,20 +122,16 @@ async fn metrics_can_require_a_token(backend: Backend) {
         .await
         .unwrap()
         .contains("http_requests_total"));
-    let wrong = client
+    client
         .get(app.url("/metrics"))
         .bearer_auth("scrape-token-0123456788")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        .expect_status(StatusCode::UNAUTHORIZED)
+        .await;
     let right = client
         .get(app.url("/metrics"))
         .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(right.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert!(right.text().await.unwrap().contains("http_requests_total"));
     app.stop().await;
 }
@@ -185,21 +182,17 @@ async fn cross_origin_writes_are_refused(backend: Backend) {
         ("password", PASSWORD),
         ("time_zone", "UTC"),
     ];
-    let foreign = plain
+    plain
         .post(app.url("/auth/signup"))
         .header("Origin", "http://evil.test")
         .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    let missing = plain
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
+    plain
         .post(app.url("/auth/signup"))
         .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+        .expect_status(StatusCode::FORBIDDEN)
+        .await;
     let via_referer = plain
         .post(app.url("/auth/signup"))
         .header("Referer", app.url("/signup"))

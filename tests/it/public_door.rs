@@ -8,6 +8,7 @@
 //! backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::model::ApiScope;
 use common::booking::{
@@ -252,13 +253,11 @@ async fn a_cancel_and_rebook_loop_is_cut_short(backend: common::Backend) {
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
     // Nor can it be canceled and rebooked to go round again.
-    let resp = visitor
+    visitor
         .post(app.url(&format!("/booking/{id}/cancel")))
         .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        .expect_status(StatusCode::TOO_MANY_REQUESTS)
+        .await;
     let starts: i64 = count(
         &app,
         "SELECT starts_at FROM bookings WHERE status = 'confirmed'",

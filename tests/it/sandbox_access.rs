@@ -5,6 +5,7 @@
 //! gets a 404 and changes nothing. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -76,30 +77,24 @@ async fn sandbox_operator_parts_answer_only_this_machine_or_an_admin(backend: Ba
         status(&stranger, consent.clone()).await,
         StatusCode::NOT_FOUND
     );
-    let booked = stranger
+    stranger
         .post(app.url("/sandbox/_control/calendly/bookings"))
         .json(&booking())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(booked.status(), StatusCode::NOT_FOUND);
-    let fault = stranger
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
+    stranger
         .post(app.url("/sandbox/_control/faults"))
         .json(&json!({"provider": "calendly", "error_rate": 1.0, "status": 500}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status(), StatusCode::NOT_FOUND);
-    let panel = stranger
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
+    stranger
         .post(app.url("/sandbox/panel/calendly/book"))
         .form(&[
             ("host_email", "alice@sandbox.test"),
             ("invitee_name", "Eve"),
         ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(panel.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(bookings(&app), 0, "nothing was booked");
     assert!(
         app.state
@@ -152,17 +147,15 @@ async fn sandbox_operator_parts_answer_only_this_machine_or_an_admin(backend: Ba
             "{path}"
         );
     }
-    let created = local
+    local
         .post(app.url("/sandbox/_control/calendly/bookings"))
         .json(&booking())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     assert_eq!(bookings(&app), 1);
 
     // A web page elsewhere cannot drive the panel through a local browser.
-    let cross_site = local
+    local
         .post(app.url("/sandbox/panel/calendly/book"))
         .header("origin", "https://evil.test")
         .form(&[
@@ -171,10 +164,8 @@ async fn sandbox_operator_parts_answer_only_this_machine_or_an_admin(backend: Ba
             ("invitee_email", "eve@example.com"),
             ("start_time", "2026-12-15T10:00"),
         ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cross_site.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(bookings(&app), 1, "the cross-site post booked nothing");
     app.stop().await;
 }
@@ -244,14 +235,12 @@ async fn a_rebound_host_name_reads_nothing(backend: Backend) {
         !page.contains("client_secret") && !page.contains("Sandbox providers"),
         "{page}"
     );
-    let fault = local
+    local
         .post(app.url("/sandbox/_control/faults"))
         .header(reqwest::header::HOST, format!("evil.test:{port}"))
         .json(&json!({"provider": "calendly", "error_rate": 1.0, "status": 500}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status(), StatusCode::NOT_FOUND);
+        .expect_status(StatusCode::NOT_FOUND)
+        .await;
     app.stop().await;
 }
 

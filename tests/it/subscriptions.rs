@@ -5,6 +5,7 @@
 //! calendar choice. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -326,10 +327,8 @@ async fn graph_subscription_passes_the_handshake_and_is_renewed(backend: Backend
     // The handshake echoes the token as plain text.
     let echo = reqwest::Client::new()
         .post(app.url("/webhooks/microsoft?validationToken=Validation%3A%20hello"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(echo.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     assert!(echo.headers()["content-type"]
         .to_str()
         .unwrap()

@@ -6,6 +6,7 @@
 //! own runs. Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use common::connect::*;
 use common::*;
@@ -15,10 +16,8 @@ use serde_json::{json, Value};
 async fn sync_page(app: &TestApp, admin: &reqwest::Client, query: &str) -> Value {
     let resp = admin
         .get(app.url(&format!("/api/sync_runs?{query}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     resp.json().await.unwrap()
 }
 
@@ -162,10 +161,8 @@ async fn every_sync_is_a_run_with_its_counts(backend: Backend) {
         .get(app.url(&format!(
             "/api/sync/progress?connection={connection}&since={since}"
         )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, stream.chunk()).await {
@@ -224,14 +221,11 @@ async fn every_sync_is_a_run_with_its_counts(backend: Backend) {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "not max's connection");
-    let watch = max
-        .get(app.url(&format!(
-            "/api/sync/progress?connection={connection}&since=0"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(watch.status(), StatusCode::NOT_FOUND);
+    max.get(app.url(&format!(
+        "/api/sync/progress?connection={connection}&since=0"
+    )))
+    .expect_status(StatusCode::NOT_FOUND)
+    .await;
     assert!(
         own_runs(&app, &max).await.is_empty(),
         "ada's runs are not max's"

@@ -5,6 +5,7 @@
 //! order deliveries and per-user isolation (SSE included). Both backends.
 
 use crate::common;
+use crate::common::Expect;
 
 use calbridge::server::providers::calendly::webhook as signature;
 use common::connect::*;
@@ -74,10 +75,8 @@ async fn book_with(app: &TestApp, host: &str, invitee: &str, day: u32, extra: Va
     let resp = reqwest::Client::new()
         .post(app.url("/sandbox/_control/calendly/bookings"))
         .json(&booking)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     resp.json().await.unwrap()
 }
 
@@ -430,13 +429,11 @@ async fn out_of_order_deliveries_converge_to_the_truth(backend: Backend) {
     let ada = app.client();
     sign_up_first(&app, &ada, "ada@example.com").await;
     connect_with_hook(&app, &ada, "alice@sandbox.test").await;
-    let fault = reqwest::Client::new()
+    reqwest::Client::new()
         .post(app.url("/sandbox/_control/faults"))
         .json(&json!({"provider": "calendly", "duplicate_delivery_rate": 1.0, "reorder_deliveries": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status(), StatusCode::CREATED);
+        .expect_status(StatusCode::CREATED)
+        .await;
     let control = reqwest::Client::new();
     let a = book(&app, "alice@sandbox.test", "Ann", 10).await;
     let b = book(&app, "alice@sandbox.test", "Ben", 11).await;
@@ -824,13 +821,11 @@ async fn garbage_cannot_grow_the_database(backend: Backend) {
     let items: Vec<Value> = (0..101)
         .map(|i| json!({"subscriptionId": format!("s{i}"), "clientState": "x", "changeType": "created", "resource": "me/events/x"}))
         .collect();
-    let batch = reqwest::Client::new()
+    reqwest::Client::new()
         .post(app.url("/webhooks/microsoft"))
         .json(&json!({ "value": items }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
 
     let stored = count(&app, "webhook_events").await - before;
     // One per (result, source) in the minute; two if the minute turned.
@@ -1019,10 +1014,8 @@ async fn the_admin_overview_counts_every_delivery(backend: Backend) {
     // Live: the figures again, as HTML the page swaps in.
     let mut stream = ada
         .get(app.url("/api/admin/overview/live?range=24h"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), StatusCode::OK);
+        .expect_status(StatusCode::OK)
+        .await;
     let mut text = String::new();
     while !text.contains("Needs attention") {
         let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
@@ -1042,12 +1035,9 @@ async fn the_admin_overview_counts_every_delivery(backend: Backend) {
         .await
         .unwrap();
     assert!(bad.status().is_client_error(), "{}", bad.status());
-    let bad = ada
-        .get(app.url("/api/admin/overview/live?range=30d"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    ada.get(app.url("/api/admin/overview/live?range=30d"))
+        .expect_status(StatusCode::BAD_REQUEST)
+        .await;
     for path in ["/api/overview", "/api/admin/overview/live"] {
         let denied = bob.get(app.url(path)).send().await.unwrap();
         assert!(

@@ -74,7 +74,7 @@ pub async fn receive(
     };
     let mut any_valid = false;
     for item in &items {
-        any_valid |= one(ctx, channel, Notification(item)).await?;
+        any_valid |= one(ctx, channel, Notification::of(item)).await?;
     }
     Ok(if any_valid || items.is_empty() {
         Outcome::Accepted

@@ -10,6 +10,8 @@ use calbridge::server::app_state::build_state;
 use calbridge::server::app_state::AppState;
 use calbridge::server::platform::config::{Config, Settings};
 use leptos::config::LeptosOptions;
+use reqwest::StatusCode;
+use std::future::Future;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,6 +222,30 @@ impl TestApp {
 }
 
 /// Location header of a redirect.
+/// A request sent with the status the test expects: the response, or a
+/// failure that says what came back instead (status, URL and body).
+pub trait Expect {
+    fn expect_status(self, status: StatusCode) -> impl Future<Output = reqwest::Response>;
+    fn expect_json(self, status: StatusCode) -> impl Future<Output = serde_json::Value>;
+}
+
+impl Expect for reqwest::RequestBuilder {
+    async fn expect_status(self, status: StatusCode) -> reqwest::Response {
+        let resp = self.send().await.expect("the request was sent");
+        if resp.status() != status {
+            let (got, url) = (resp.status(), resp.url().clone());
+            let body = resp.text().await.unwrap_or_default();
+            panic!("{url}: expected {status}, got {got}: {body}");
+        }
+        resp
+    }
+
+    async fn expect_json(self, status: StatusCode) -> serde_json::Value {
+        let resp = self.expect_status(status).await;
+        resp.json().await.expect("a JSON body")
+    }
+}
+
 pub fn location(resp: &reqwest::Response) -> String {
     resp.headers()
         .get(reqwest::header::LOCATION)

@@ -2,6 +2,8 @@
 //! with a few notifications, each carrying the subscription's
 //! `clientState`; and the validation handshake. Pure.
 
+use super::wire;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Graph batches a few notifications per request; a batch this large is
@@ -53,33 +55,43 @@ pub enum Lifecycle {
     CatchUp,
 }
 
-/// One notification of a batch.
-pub struct Notification<'a>(pub &'a Value);
+/// One notification of a batch: what calbridge reads of it, and the JSON
+/// it came as (stored, without its secret).
+pub struct Notification<'a> {
+    raw: &'a Value,
+    fields: wire::Notification,
+}
 
 impl<'a> Notification<'a> {
-    fn text(&self, key: &str) -> Option<&'a str> {
-        self.0.get(key).and_then(Value::as_str)
+    /// Reads one item of a batch; an item that is not a notification reads
+    /// as one without any field (and is refused for its missing
+    /// subscription).
+    pub fn of(raw: &'a Value) -> Self {
+        Notification {
+            raw,
+            fields: wire::Notification::deserialize(raw).unwrap_or_default(),
+        }
     }
 
-    pub fn subscription_id(&self) -> Option<&'a str> {
-        self.text("subscriptionId")
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.fields.subscription_id.as_deref()
     }
 
-    pub fn client_state(&self) -> Option<&'a str> {
-        self.text("clientState")
+    pub fn client_state(&self) -> Option<&str> {
+        self.fields.client_state.as_deref()
     }
 
     /// `created`, `updated`, `deleted`; `lifecycleEvent`'s value on the
     /// lifecycle channel.
-    pub fn event_type(&self, channel: Channel) -> &'a str {
+    pub fn event_type(&self, channel: Channel) -> &str {
         match channel {
-            Channel::Changes => self.text("changeType").unwrap_or("changed"),
-            Channel::Lifecycle => self.text("lifecycleEvent").unwrap_or("unknown"),
+            Channel::Changes => self.fields.change_type.as_deref().unwrap_or("changed"),
+            Channel::Lifecycle => self.fields.lifecycle_event.as_deref().unwrap_or("unknown"),
         }
     }
 
     pub fn lifecycle(&self) -> Lifecycle {
-        match self.text("lifecycleEvent") {
+        match self.fields.lifecycle_event.as_deref() {
             Some("reauthorizationRequired") => Lifecycle::ReauthorizationRequired,
             Some("subscriptionRemoved") => Lifecycle::SubscriptionRemoved,
             _ => Lifecycle::CatchUp,
@@ -90,15 +102,17 @@ impl<'a> Notification<'a> {
     /// change of the same event (new etag) has another.
     pub fn dedupe_key(&self, channel: Channel) -> String {
         let subscription = self.subscription_id().unwrap_or("?");
-        let expiration = self.text("subscriptionExpirationDateTime");
+        let expiration = self.fields.subscription_expiration_date_time.as_deref();
         let event_type = self.event_type(channel);
         match channel {
             Channel::Changes => {
-                let data = &self.0["resourceData"];
+                let data = self.fields.resource_data.as_ref();
                 format!(
                     "{subscription}|{}|{event_type}|{}",
-                    data["id"].as_str().unwrap_or("?"),
-                    data["@odata.etag"].as_str().or(expiration).unwrap_or("?")
+                    data.and_then(|d| d.id.as_deref()).unwrap_or("?"),
+                    data.and_then(|d| d.etag.as_deref())
+                        .or(expiration)
+                        .unwrap_or("?")
                 )
             }
             Channel::Lifecycle => {
@@ -110,7 +124,7 @@ impl<'a> Notification<'a> {
     /// The notification as it may be stored: without the clientState,
     /// which is a secret.
     pub fn redacted(&self) -> Value {
-        let mut redacted = self.0.clone();
+        let mut redacted = self.raw.clone();
         if let Some(o) = redacted.as_object_mut() {
             o.remove("clientState");
         }
@@ -143,10 +157,13 @@ mod tests {
             "resourceData": {"id": "e", "@odata.etag": "W/\"1\""}});
         let later = json!({"subscriptionId": "s", "changeType": "updated",
             "resourceData": {"id": "e", "@odata.etag": "W/\"2\""}});
-        let a = Notification(&first).dedupe_key(Channel::Changes);
+        let a = Notification::of(&first).dedupe_key(Channel::Changes);
         assert_eq!(a, "s|e|updated|W/\"1\"");
-        assert_eq!(a, Notification(&first.clone()).dedupe_key(Channel::Changes));
-        assert_ne!(a, Notification(&later).dedupe_key(Channel::Changes));
+        assert_eq!(
+            a,
+            Notification::of(&first.clone()).dedupe_key(Channel::Changes)
+        );
+        assert_ne!(a, Notification::of(&later).dedupe_key(Channel::Changes));
     }
 
     #[test]
@@ -154,25 +171,25 @@ mod tests {
         let n = |event: &str| json!({"subscriptionId": "s", "lifecycleEvent": event});
         let reauth = n("reauthorizationRequired");
         assert_eq!(
-            Notification(&reauth).lifecycle(),
+            Notification::of(&reauth).lifecycle(),
             Lifecycle::ReauthorizationRequired
         );
         let removed = n("subscriptionRemoved");
         assert_eq!(
-            Notification(&removed).lifecycle(),
+            Notification::of(&removed).lifecycle(),
             Lifecycle::SubscriptionRemoved
         );
         for other in ["missed", "somethingNew"] {
             let v = n(other);
-            assert_eq!(Notification(&v).lifecycle(), Lifecycle::CatchUp);
-            assert_eq!(Notification(&v).event_type(Channel::Lifecycle), other);
+            assert_eq!(Notification::of(&v).lifecycle(), Lifecycle::CatchUp);
+            assert_eq!(Notification::of(&v).event_type(Channel::Lifecycle), other);
         }
     }
 
     #[test]
     fn the_client_state_is_never_kept() {
         let v = json!({"subscriptionId": "s", "clientState": "secret"});
-        let n = Notification(&v);
+        let n = Notification::of(&v);
         assert_eq!(n.client_state(), Some("secret"));
         assert!(!n.redacted().to_string().contains("secret"));
     }

@@ -148,3 +148,27 @@ pub struct Subscription {
     /// RFC 3339.
     pub expiration_date_time: Option<String>,
 }
+
+/// One change or lifecycle notification of a batch (`{"value": […]}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Notification {
+    pub subscription_id: Option<String>,
+    /// The secret calbridge gave the subscription.
+    pub client_state: Option<String>,
+    /// `created`, `updated` or `deleted`.
+    pub change_type: Option<String>,
+    /// On the lifecycle channel: `reauthorizationRequired`,
+    /// `subscriptionRemoved` or `missed`.
+    pub lifecycle_event: Option<String>,
+    pub subscription_expiration_date_time: Option<String>,
+    pub resource_data: Option<ResourceData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResourceData {
+    pub id: Option<String>,
+    #[serde(rename = "@odata.etag")]
+    pub etag: Option<String>,
+}
