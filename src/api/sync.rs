@@ -45,7 +45,7 @@ pub async fn get_sync_page(
         trigger: parsed(trigger)?,
         before: parsed(before)?,
     };
-    Ok(crate::server::sync_runs::page(&state.db, admin.0.scope(), &filter).await?)
+    Ok(crate::server::sync::runs::page(&state.db, admin.0.scope(), &filter).await?)
 }
 
 /// One run with its items (admins only).
@@ -53,7 +53,7 @@ pub async fn get_sync_page(
 pub async fn get_sync_run(id: SyncRunId) -> Result<SyncRunDetail, ApiError> {
     let admin = super::context::require_admin().await?;
     let state = super::context::state();
-    Ok(crate::server::sync_runs::detail(&state.db, admin.0.scope(), id).await?)
+    Ok(crate::server::sync::runs::detail(&state.db, admin.0.scope(), id).await?)
 }
 
 /// The caller's own latest runs.
@@ -61,7 +61,7 @@ pub async fn get_sync_run(id: SyncRunId) -> Result<SyncRunDetail, ApiError> {
 pub async fn get_my_sync_runs() -> Result<Vec<SyncRunView>, ApiError> {
     let caller = super::context::require_caller().await?;
     let state = super::context::state();
-    Ok(crate::server::sync_runs::runs_of_user(&state.db, &caller.user, OWN_RUNS).await?)
+    Ok(crate::server::sync::runs::runs_of_user(&state.db, &caller.user, OWN_RUNS).await?)
 }
 
 /// Queues Sync now (or, for admins, a full resync) and answers the
@@ -77,7 +77,7 @@ pub async fn request_sync(connection: ConnectionId, full: bool) -> Result<i64, A
         return Err(ApiError::Forbidden);
     }
     let owner = (!admin).then_some(&caller.user);
-    crate::server::sync_runs::request(
+    crate::server::sync::runs::request(
         &state.db,
         &state.jobs,
         &caller.user.tenant,

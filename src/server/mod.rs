@@ -18,7 +18,6 @@ pub mod jobs;
 pub mod meetings;
 pub mod platform;
 pub mod providers;
-pub mod sync_plan;
-pub mod sync_runs;
+pub mod sync;
 pub mod validate;
 pub mod webhooks;

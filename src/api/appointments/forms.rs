@@ -13,7 +13,7 @@ use crate::server::auth::{AdminCaller, Caller};
 use crate::server::booking::{self, error::BookError};
 use crate::server::error::AppError;
 use crate::server::platform::db::UserScope;
-use crate::server::sync_plan::Keep;
+use crate::server::sync::plan::Keep;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono_tz::Tz;

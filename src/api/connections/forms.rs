@@ -6,7 +6,7 @@ use crate::server::app_state::AppState;
 use crate::server::auth::{AdminCaller, Caller};
 use crate::server::connections::{self, oauth_apps};
 use crate::server::providers::oauth::CredentialCheck;
-use crate::server::sync_runs;
+use crate::server::sync::runs as sync_runs;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Form;

@@ -10,7 +10,7 @@ use crate::server::platform::db::bookings::{self as bookings_repo, Booking};
 use crate::server::platform::db::connections::{self as connections_repo, Connection};
 use crate::server::platform::db::users::{self as users_repo, User};
 use crate::server::platform::db::{TenantScope, UserScope};
-use crate::server::sync_plan;
+use crate::server::sync::plan as sync_plan;
 use chrono_tz::Tz;
 
 /// The most conflicts one page lists, oldest first.

@@ -22,28 +22,16 @@ use crate::server::platform::db::appointments::{self as repo, Appointment, Direc
 use crate::server::platform::db::TenantScope;
 use crate::server::platform::vault::crypto::SecretString;
 use crate::server::providers::{CalendarEvent, EventDraft, EventRef, ProviderError};
-use crate::server::sync_plan::{content_hash, plan, Plan};
-use crate::server::sync_runs::{Item, Run, RunOf};
+use crate::server::sync::export as sync_export;
+use crate::server::sync::plan::{content_hash, plan, Plan};
+use crate::server::sync::runs::{Item, Run, RunOf};
 use sha2::{Digest, Sha256};
-use std::time::Duration;
 
-const INLINE_WAIT: Duration = Duration::from_secs(3);
-/// Passes over an appointment that keeps changing while it is written.
-const PASSES: usize = 4;
-
-/// Tries the export now for at most [`INLINE_WAIT`]; the queued job covers
-/// a failure.
+/// Tries the export now for at most [`sync_export::INLINE_WAIT`]; the
+/// queued job covers a failure.
 pub async fn try_now(ctx: &Appointments, scope: &TenantScope, id: AppointmentId) {
     let (ctx, scope) = (ctx.clone(), *scope);
-    let run = tokio::spawn(async move { reconcile(&ctx, &scope, id).await });
-    match tokio::time::timeout(INLINE_WAIT, run).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => {
-            tracing::warn!(appointment = %id, error = %e, "appointment export failed; the job retries")
-        }
-        Ok(Err(e)) => tracing::error!(appointment = %id, error = %e, "appointment export panicked"),
-        Err(_) => tracing::info!(appointment = %id, "appointment export still running"),
-    }
+    sync_export::try_now(id.into(), async move { reconcile(&ctx, &scope, id).await }).await
 }
 
 /// Brings the calendar in line with the appointment, as one export run in
@@ -54,7 +42,7 @@ pub async fn reconcile(
     scope: &TenantScope,
     id: AppointmentId,
 ) -> Result<(), JobError> {
-    let _one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
+    let _one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     let mut run = None;
     let result = passes(ctx, scope, id, &mut run).await;
     if let Some(mut run) = run {
@@ -82,7 +70,7 @@ async fn passes(
     id: AppointmentId,
     run: &mut Option<Run>,
 ) -> Result<(), JobError> {
-    for _ in 0..PASSES {
+    for _ in 0..sync_export::PASSES {
         let a = repo::get(ctx.db.pool(), scope, id)
             .await?
             .ok_or_else(|| JobError::Permanent("the appointment no longer exists".into()))?;

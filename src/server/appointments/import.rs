@@ -10,8 +10,8 @@ use crate::server::platform::db::appointments::{self as repo, Appointment, Direc
 use crate::server::platform::db::connections::Connection;
 use crate::server::platform::db::{now_ms, Db, DbError, DbResult};
 use crate::server::platform::live::Live;
-use crate::server::sync_plan::{content_hash, plan, Plan, Seen};
-use crate::server::sync_runs::{Item, Run};
+use crate::server::sync::plan::{content_hash, plan, Plan, Seen};
+use crate::server::sync::runs::{Item, Run};
 
 /// Makes the calendar's version the appointment's (only if the appointment
 /// is still at the version read), and records that both agree. The new
@@ -133,7 +133,7 @@ pub async fn observe(
             // now rather than when its retry comes. The write meets the
             // calendar's new etag with a 412 and decides again there.
             let mut tx = db.begin_write().await?;
-            super::export_job::queue_at(&mut tx, &scope, id, now_ms()).await?;
+            crate::server::sync::export::queue_at(&mut tx, &scope, id, now_ms()).await?;
             tx.commit().await.map_err(DbError::from)?;
         }
         Plan::Converged => {

@@ -9,7 +9,6 @@
 
 pub mod conflicts;
 pub mod export;
-pub mod export_job;
 pub mod form;
 pub mod import;
 
@@ -26,10 +25,11 @@ use crate::server::platform::db::bookings as bookings_repo;
 use crate::server::platform::db::users as users_repo;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::{DbError, Duplicate, TenantScope, Tx, UserScope};
-use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
-use crate::server::sync_plan::{self, Keep};
+use crate::server::sync::export as sync_export;
+use crate::server::sync::plan::{self as sync_plan, Keep};
+use crate::server::sync::SyncLocks;
 use crate::server::validate::{normalize_email, one_line_name};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -322,7 +322,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    export_job::queue_in(&mut tx, &owner.tenant, id, now).await?;
+    sync_export::queue_in(&mut tx, &owner.tenant, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(appointment = %id, "appointment created");
     after_write(ctx, owner, id).await
@@ -424,7 +424,7 @@ async fn write(
     repo::update(&mut *tx, &owner.tenant, current.id, content, notes, None)
         .await?
         .ok_or(BookError::NotFound)?;
-    export_job::queue_in(&mut tx, &owner.tenant, current.id, now).await?;
+    sync_export::queue_in(&mut tx, &owner.tenant, current.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(appointment = %current.id, "appointment changed");
     after_write(ctx, &owner, current.id).await
@@ -438,7 +438,7 @@ pub async fn resolve(
     id: AppointmentId,
     keep: Keep,
 ) -> Result<Appointment, BookError> {
-    let one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
+    let one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     let current = get(ctx, access, id).await?;
     let (Some(link), Some(calendar)) = (
         current
@@ -480,7 +480,7 @@ pub async fn resolve(
             };
             let mut tx = ctx.db.begin_write().await?;
             repo::save_link(&mut *tx, &owner.tenant, id, &waiting).await?;
-            export_job::queue_in(&mut tx, &owner.tenant, id, now).await?;
+            sync_export::queue_in(&mut tx, &owner.tenant, id, now).await?;
             tx.commit().await.map_err(DbError::from)?;
             // The inline export takes the lock.
             drop(one_at_a_time);

@@ -8,7 +8,7 @@ use super::availability::{self, local_date, nearest, Booked, Query, Span};
 use super::busy::{self, Read};
 use super::error::{BookError, FreeSlot};
 use super::slots::{self, host_and_type, ANY_HOST};
-use super::{export, export_job, profiles, public_limits, Bookings};
+use super::{export, profiles, public_limits, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::booking_profiles::{self as profiles_repo, EventType, Profile};
@@ -16,6 +16,7 @@ use crate::server::platform::db::bookings::{self as repo, Booking, NewBooking};
 use crate::server::platform::db::{DbError, Duplicate, TenantScope};
 use crate::server::platform::vault::crypto::{random_token, token_hash};
 use crate::server::platform::vault::Secret;
+use crate::server::sync::export as sync_export;
 use crate::server::validate::{check_time_zone, normalize_email, one_line_name};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -419,7 +420,7 @@ async fn book_with(
         .store(&mut tx, &scope, &Secret::ManageLink(new.id), &manage_token)
         .await
         .map_err(AppError::from)?;
-    export_job::queue_in(&mut tx, &scope, new.id, now).await?;
+    sync_export::queue_in(&mut tx, &scope, new.id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %new.id, "booked");
     ctx.announce(&profile.owner, new.id).await;
@@ -514,7 +515,7 @@ pub async fn cancel(
         }
         let mut tx = ctx.db.begin_write().await?;
         repo::cancel(&mut *tx, &scope, id).await?;
-        export_job::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
+        sync_export::queue_in(&mut tx, &scope, id, ctx.clock.now_ms()).await?;
         tx.commit().await.map_err(DbError::from)?;
         tracing::info!(booking = %id, "booking canceled");
         ctx.announce(&booking.host, id).await;
@@ -579,7 +580,7 @@ pub async fn reschedule(
         Err(e) => return Err(e.into()),
     }
     let scope = booking.host.tenant;
-    export_job::queue_in(&mut tx, &scope, id, now).await?;
+    sync_export::queue_in(&mut tx, &scope, id, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(booking = %id, "booking rescheduled");
     ctx.announce(&booking.host, id).await;

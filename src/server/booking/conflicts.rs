@@ -4,12 +4,13 @@
 
 use super::error::BookError;
 use super::two_way::{agreed_on, take_calendar, Outcome};
-use super::{export, export_job, Bookings};
+use super::{export, Bookings};
 use crate::model::BookingId;
 use crate::server::error::AppError;
 use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::{DbError, TenantScope, UserScope};
-use crate::server::sync_plan::Keep;
+use crate::server::sync::export as sync_export;
+use crate::server::sync::plan::Keep;
 
 /// Settles a booking's conflict: the booking's side is written over the
 /// calendar's, or the calendar's becomes the booking's. `host`, when
@@ -21,7 +22,7 @@ pub async fn settle(
     id: BookingId,
     keep: Keep,
 ) -> Result<(), BookError> {
-    let one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
+    let one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     let b = repo::get(ctx.db.pool(), tenant, id)
         .await
         .map_err(AppError::from)?
@@ -60,7 +61,7 @@ pub async fn settle(
             repo::record_export(&mut *tx, tenant, id, &replaced)
                 .await
                 .map_err(AppError::from)?;
-            export_job::queue_in(&mut tx, tenant, id, ctx.clock.now_ms())
+            sync_export::queue_in(&mut tx, tenant, id, ctx.clock.now_ms())
                 .await
                 .map_err(AppError::from)?;
             tx.commit()

@@ -26,40 +26,29 @@ use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::connections as connections_repo;
 use crate::server::platform::db::TenantScope;
 use crate::server::providers::{CalendarEvent, EventDraft, EventRef, ProviderError};
-use crate::server::sync_runs::{Item, Run, RunOf};
+use crate::server::sync::export as sync_export;
+use crate::server::sync::runs::{Item, Run, RunOf};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-/// How long the request that booked waits for the calendar before it
-/// answers; the export goes on in the background after that.
-const INLINE_WAIT: Duration = Duration::from_secs(3);
 /// Reads of an event whose Meet is still being made before the job
 /// takes over.
 const CONFERENCE_POLLS: u32 = 5;
 const CONFERENCE_POLL_GAP: Duration = Duration::from_millis(200);
-/// Passes over a booking that keeps changing while it is exported.
-const PASSES: usize = 4;
 
-/// Tries the export now, for at most [`INLINE_WAIT`]; it carries on in the
-/// background past that, and the queued job covers a failure.
+/// Tries the export now, for at most [`sync_export::INLINE_WAIT`]; it
+/// carries on in the background past that, and the queued job covers a
+/// failure.
 pub async fn try_now(ctx: &Bookings, scope: &TenantScope, id: BookingId) {
     let (ctx, scope) = (ctx.clone(), *scope);
-    let run = tokio::spawn(async move { reconcile(&ctx, &scope, id).await });
-    match tokio::time::timeout(INLINE_WAIT, run).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => {
-            tracing::warn!(booking = %id, error = %e, "calendar export failed; the job retries")
-        }
-        Ok(Err(e)) => tracing::error!(booking = %id, error = %e, "calendar export panicked"),
-        Err(_) => tracing::info!(booking = %id, "calendar export still running"),
-    }
+    sync_export::try_now(id.into(), async move { reconcile(&ctx, &scope, id).await }).await
 }
 
 /// Brings the host's calendar in line with the booking; what it wrote is
 /// one export run in the sync log.
 #[tracing::instrument(skip_all, fields(booking = %id))]
 pub async fn reconcile(ctx: &Bookings, scope: &TenantScope, id: BookingId) -> Result<(), JobError> {
-    let _one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
+    let _one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     let mut wrote = Vec::new();
     let result = passes(ctx, scope, id, &mut wrote).await;
     if let Some(last) = wrote.last() {
@@ -83,7 +72,7 @@ async fn passes(
     id: BookingId,
     wrote: &mut Vec<Written>,
 ) -> Result<(), JobError> {
-    for _ in 0..PASSES {
+    for _ in 0..sync_export::PASSES {
         let booking = repo::get(ctx.db.pool(), scope, id)
             .await?
             .ok_or_else(|| JobError::Permanent("the booking no longer exists".into()))?;

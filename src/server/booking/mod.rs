@@ -7,7 +7,6 @@ pub mod busy;
 pub mod conflicts;
 pub mod error;
 pub mod export;
-pub mod export_job;
 pub mod ics;
 pub mod pages;
 pub mod profiles;
@@ -22,11 +21,11 @@ use crate::server::platform::clock::Clock;
 use crate::server::platform::config::Config;
 use crate::server::platform::db::Db;
 use crate::server::platform::db::UserScope;
-use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::limits::Limits;
 use crate::server::platform::live::Live;
 use crate::server::platform::vault::Vault;
 use crate::server::providers::ProviderHttp;
+use crate::server::sync::SyncLocks;
 use std::sync::Arc;
 
 /// What the booking service uses.

@@ -6,7 +6,7 @@
 //! the time and whether it stands flow back ([`Slot`]): the event's title,
 //! description and guests are calbridge's wording and the attendee's own.
 
-use super::{announce, export_job};
+use super::announce;
 use crate::model::{BookingId, Slot, SyncAction};
 use crate::server::jobs::JobError;
 use crate::server::platform::db::appointments as appointments_repo;
@@ -14,8 +14,9 @@ use crate::server::platform::db::bookings::{self as repo, Booking, Export};
 use crate::server::platform::db::connections::Connection;
 use crate::server::platform::db::{now_ms, Db, DbError, DbResult, Duplicate, Tx};
 use crate::server::platform::live::Live;
-use crate::server::sync_plan::{plan_slot, Plan, Seen};
-use crate::server::sync_runs::{Item, Run};
+use crate::server::sync::export as sync_export;
+use crate::server::sync::plan::{plan_slot, Plan, Seen};
+use crate::server::sync::runs::{Item, Run};
 
 /// What a look at the calendar's side came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,7 +227,7 @@ pub async fn observe(
         ),
         Outcome::Write | Outcome::Raced => {
             let mut tx = db.begin_write().await?;
-            export_job::queue_at(&mut tx, &scope, id, now_ms()).await?;
+            sync_export::queue_at(&mut tx, &scope, id, now_ms()).await?;
             tx.commit().await.map_err(DbError::from)?;
         }
         Outcome::TookCalendar => {

@@ -13,7 +13,7 @@ use crate::server::app_state::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::AppError;
 use crate::server::platform::db::UserScope;
-use crate::server::sync_runs;
+use crate::server::sync::runs as sync_runs;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};

@@ -12,9 +12,9 @@ pub use sync::{process_calendly_event, sync};
 
 use crate::server::connections::tokens::TokenManager;
 use crate::server::platform::db::Db;
-use crate::server::platform::keyed_lock::SyncLocks;
 use crate::server::platform::live::Live;
 use crate::server::providers::ProviderHttp;
+use crate::server::sync::SyncLocks;
 use std::sync::Arc;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;

@@ -8,7 +8,7 @@ use crate::server::platform::db::connections::Connection;
 use crate::server::platform::db::meetings::{self as repo, Upserted};
 use crate::server::platform::db::DbError;
 use crate::server::providers::{self, ProviderMeeting};
-use crate::server::sync_runs::{Item, Run};
+use crate::server::sync::runs::{Item, Run};
 
 pub(super) async fn store(
     ctx: &Meetings,

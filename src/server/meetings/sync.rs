@@ -20,8 +20,8 @@ use crate::server::platform::db::meetings as repo;
 use crate::server::platform::db::webhook_events::{self as events_repo, WebhookResult};
 use crate::server::platform::db::{self, TenantScope};
 use crate::server::providers::{self, calendly, Coverage, FeedRequest, ProviderError};
-use crate::server::sync_plan::Seen;
-use crate::server::sync_runs::{Item, Run, RunOf};
+use crate::server::sync::plan::Seen;
+use crate::server::sync::runs::{Item, Run, RunOf};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
@@ -278,7 +278,7 @@ async fn observe_appointment(
     id: AppointmentId,
     seen: Seen,
 ) -> Result<(), JobError> {
-    let _one_at_a_time = ctx.sync_locks.appointments.lock(id).await;
+    let _one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     import::observe(&ctx.db, &ctx.live, run, connection, id, seen).await
 }
 
@@ -290,7 +290,7 @@ async fn observe_booking(
     id: BookingId,
     seen: Seen,
 ) -> Result<(), JobError> {
-    let _one_at_a_time = ctx.sync_locks.bookings.lock(id).await;
+    let _one_at_a_time = ctx.sync_locks.lock(id.into()).await;
     two_way::observe(&ctx.db, &ctx.live, run, connection, id, seen).await
 }
 
@@ -406,7 +406,7 @@ async fn read_feed(
                 if let Some(&id) = appointments.get(removed) {
                     observe_appointment(ctx, run, connection, id, Seen::Removed).await?
                 } else if let Some(&id) = bookings.get(removed) {
-                    two_way::observe(&ctx.db, &ctx.live, run, connection, id, Seen::Removed).await?
+                    observe_booking(ctx, run, connection, id, Seen::Removed).await?
                 } else {
                     cancel(ctx, run, connection, calendar_id, removed).await?
                 }

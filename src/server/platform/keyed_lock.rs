@@ -1,25 +1,13 @@
 //! One-at-a-time per key within this process (a connection's token
-//! refresh, an appointment's or a booking's sync): tasks for the same key wait for each
+//! refresh, a mirrored record's sync): tasks for the same key wait for each
 //! other, other keys run freely. An entry lives only while someone holds or
 //! waits for it, so the map stays as small as the work in flight. Across
 //! instances the callers rely on the database (leases, `If-Match`).
 
-use crate::model::{AppointmentId, BookingId};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
-
-/// One side at a time per appointment and per booking: the export (which
-/// writes calbridge's side and records it) and the import (which reads
-/// what was last agreed, decides, and records the calendar's side) each
-/// read, decide and write back; overlapping, the later write would undo
-/// the earlier one's decision.
-#[derive(Default)]
-pub struct SyncLocks {
-    pub appointments: KeyedLocks<AppointmentId>,
-    pub bookings: KeyedLocks<BookingId>,
-}
 
 pub struct KeyedLocks<K> {
     locks: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,

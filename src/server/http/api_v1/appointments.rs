@@ -14,7 +14,7 @@ use crate::server::booking::error::BookError;
 use crate::server::platform::db::appointments::Appointment;
 use crate::server::platform::db::ms_to_rfc3339;
 use crate::server::platform::db::users as users_repo;
-use crate::server::sync_plan::Keep;
+use crate::server::sync::plan::Keep;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
