@@ -53,7 +53,16 @@ async fn every_security_action_is_on_the_trail(backend: Backend) {
         &[("name", "Voice agent"), ("scope_availability_read", "on")],
     )
     .await;
-    ada.get(app.url(&location(&resp))).send().await.unwrap();
+    // The page shows the key once: read it whole (the reveal is written as
+    // the page renders).
+    let shown = ada
+        .get(app.url(&location(&resp)))
+        .expect_status(StatusCode::OK)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("cbk_"), "the new key is shown");
     let key_id = location(&resp)
         .split("created=")
         .nth(1)
