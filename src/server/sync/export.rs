@@ -85,9 +85,9 @@ pub async fn queue_at(
     at: i64,
 ) -> DbResult<()> {
     let record = record.into();
-    let job = Enqueue::now(Some(scope), record.job())
-        .coalesced(format!("{}:{}", record.job().kind(), record.id()))
-        .at(at);
+    let job = record.job();
+    let key = format!("{}:{}", job.kind(), record.id());
+    let job = Enqueue::now(Some(scope), job).coalesced(key).at(at);
     Queue::enqueue_in(tx, &job).await.map(|_| ())
 }
 
